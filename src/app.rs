@@ -1,0 +1,269 @@
+//! The commands: resolve flags over scenario values, call the library, print results. `main`
+//! calls [`run`]; tests call the library functions directly.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
+use crate::backend::redact_uri;
+use crate::cli::{Cli, Command, DropArgs, SeedArgs, ServerArgs, Target, VerifyArgs};
+use crate::layout::Placement;
+use crate::scenario::{Layout, Scenario, valid_prefix};
+
+/// Exit status of a command that ran but found a problem (verify mismatch, refused drop).
+pub const EXIT_FINDINGS: u8 = 1;
+
+/// Runs a parsed command line; returns the process exit status.
+///
+/// # Errors
+/// Anything that stops the command (bad scenario, unreachable server, foreign database).
+pub async fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Seed(a) => seed(a).await,
+        Command::Verify(a) => verify(a).await,
+        Command::Ls(a) => ls(a).await,
+        Command::Drop(a) => drop(a).await,
+        Command::Doctor(a) => doctor(a).await,
+    }
+}
+
+fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenario> {
+    let mut s = Scenario::load(path)?;
+    if let Some(p) = prefix {
+        if !valid_prefix(p) {
+            bail!("--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter");
+        }
+        s.prefix = p.to_string();
+    }
+    Ok(s)
+}
+
+fn resolve(t: &Target) -> Result<(Scenario, Layout)> {
+    let s = load_scenario(&t.scenario, t.prefix.as_deref())?;
+    let layout = t.layout.map_or(s.default_layout, Layout::from);
+    Ok((s, layout))
+}
+
+async fn seed(a: SeedArgs) -> Result<u8> {
+    let (scenario, layout) = resolve(&a.target)?;
+    let indexes = a.indexes.clone().unwrap_or_else(|| scenario.load.indexes.clone());
+    if scenario.index_profile(&indexes).is_none() {
+        bail!(
+            "--indexes {indexes:?}: unknown index profile; expected one of {}",
+            scenario.profile_names().join(", ")
+        );
+    }
+    let batch_size = a.batch_size.unwrap_or(scenario.load.batch_size);
+    let workers = a.workers.unwrap_or(scenario.load.workers);
+    if !(1..=100_000).contains(&batch_size) {
+        bail!("--batch-size {batch_size}: expected 1 to 100000");
+    }
+    if !(1..=512).contains(&workers) {
+        bail!("--workers {workers}: expected 1 to 512");
+    }
+    let opts = SeedOptions {
+        layout,
+        indexes,
+        batch_size,
+        workers,
+        index_build: a.index_build.map_or(scenario.load.index_build, Into::into),
+        reseed: a.reseed,
+        progress: !a.no_progress,
+    };
+    let pop = scenario.build_population();
+    let placement = Placement::new(&scenario, &pop, layout);
+    let conn = ConnectOptions { max_pool_size: (workers as u32 + 4).max(16), ..Default::default() };
+    let servers = Servers::for_placement(&a.target.server.uri, &placement, &conn).await?;
+    eprintln!(
+        "seeding {} ({} tenants, {} documents) into layout {} on {}: {} databases, prefix {}",
+        scenario.name,
+        pop.tenants.len(),
+        pop.documents(),
+        layout,
+        redact_uri(&a.target.server.uri),
+        placement.databases.len(),
+        scenario.prefix
+    );
+    let s = mongo::seed(&servers, &scenario, &pop, &placement, &opts).await?;
+    servers.shutdown().await;
+    println!("seeded {} / layout {} / index profile {}", scenario.name, s.layout, s.index_profile);
+    println!(
+        "  databases    {} ({} loaded, {} reused as they were)",
+        s.databases, s.loaded, s.reused
+    );
+    println!("  collections  {} tenant collections", s.collections);
+    println!("  documents    {} inserted", s.documents);
+    if s.documents > 0 {
+        println!("  load         {:.2} s, {:.0} docs/s", s.load_seconds, s.docs_per_sec());
+    }
+    println!("  indexes      {} secondary indexes in the layout, {} built now", s.indexes, s.indexes_built);
+    for b in &s.index_builds {
+        println!(
+            "    {:<14} {:<40} {} builds, {:.3} s total, {:.3} s max",
+            b.collection.name(),
+            b.keys,
+            b.builds,
+            b.seconds_total,
+            b.seconds_max
+        );
+    }
+    println!(
+        "  storage      {} (indexes {}) from dbStats",
+        human_bytes(s.storage_bytes.max(0) as u64),
+        human_bytes(s.index_bytes.max(0) as u64)
+    );
+    println!("  total        {:.2} s", s.total_seconds);
+    Ok(0)
+}
+
+async fn verify(a: VerifyArgs) -> Result<u8> {
+    let (scenario, layout) = resolve(&a.target)?;
+    let pop = scenario.build_population();
+    let placement = Placement::new(&scenario, &pop, layout);
+    let servers = Servers::for_placement(&a.target.server.uri, &placement, &ConnectOptions::default()).await?;
+    let r = mongo::verify(&servers, &scenario, &pop, &placement).await?;
+    servers.shutdown().await;
+    println!(
+        "verify {} / layout {}: {} databases, {} tenant collections, {} documents read",
+        scenario.name, layout, r.databases, r.checked, r.documents
+    );
+    for p in &r.marker_problems {
+        println!("  marker: {p}");
+    }
+    const SHOWN: usize = 50;
+    for m in r.mismatches.iter().take(SHOWN) {
+        println!("  MISMATCH {m}");
+    }
+    if r.mismatches.len() > SHOWN {
+        println!("  … and {} more mismatches", r.mismatches.len() - SHOWN);
+    }
+    if r.ok() {
+        println!("OK: counts and checksums match the generator for every tenant and collection");
+        Ok(0)
+    } else {
+        println!(
+            "FAILED: {} mismatches, {} marker problems",
+            r.mismatches.len(),
+            r.marker_problems.len()
+        );
+        Ok(EXIT_FINDINGS)
+    }
+}
+
+async fn ls(a: ServerArgs) -> Result<u8> {
+    let client = mongo::client(&a.uri, &ConnectOptions::default()).await?;
+    let dbs = mongo::list_marked(&client).await?;
+    if dbs.is_empty() {
+        println!("no tenantbench databases on {}", redact_uri(&a.uri));
+        return Ok(0);
+    }
+    println!(
+        "{:<40} {:<16} {:<18} {:<11} {:>8} {:>10} {:>10}  state",
+        "database", "prefix", "scenario", "layout", "tenants", "documents", "size"
+    );
+    for d in &dbs {
+        let m = &d.marker;
+        let state = match (m.complete, m.dirty) {
+            (true, false) => "complete",
+            (true, true) => "complete, dirty",
+            (false, false) => "incomplete",
+            (false, true) => "incomplete, dirty",
+        };
+        println!(
+            "{:<40} {:<16} {:<18} {:<11} {:>8} {:>10} {:>10}  {state} (indexes: {})",
+            d.name,
+            m.prefix,
+            m.scenario,
+            m.layout,
+            m.tenants,
+            m.documents,
+            human_bytes(d.size_on_disk),
+            m.index_profile
+        );
+    }
+    println!("{} databases", dbs.len());
+    client.shutdown().await;
+    Ok(0)
+}
+
+async fn drop(a: DropArgs) -> Result<u8> {
+    let prefix = match (&a.scenario, &a.prefix) {
+        (Some(path), p) => load_scenario(path, p.as_deref())?.prefix,
+        (None, Some(p)) => {
+            if !valid_prefix(p) {
+                bail!("--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter");
+            }
+            p.clone()
+        }
+        (None, None) => bail!("drop needs --scenario FILE or --prefix P"),
+    };
+    let client = mongo::client(&a.server.uri, &ConnectOptions::default()).await?;
+    let out = mongo::drop_marked(&client, &prefix, a.layout.map(Layout::from))
+        .await
+        .with_context(|| format!("dropping databases of prefix {prefix}"))?;
+    client.shutdown().await;
+    for d in &out.dropped {
+        println!("dropped {d}");
+    }
+    for (d, why) in &out.refused {
+        println!("REFUSED {d}: {why}; left untouched");
+    }
+    println!("{} dropped, {} refused", out.dropped.len(), out.refused.len());
+    Ok(if out.refused.is_empty() { 0 } else { EXIT_FINDINGS })
+}
+
+async fn doctor(a: ServerArgs) -> Result<u8> {
+    let conn = ConnectOptions { server_selection_timeout: std::time::Duration::from_secs(3), ..Default::default() };
+    let client = mongo::client(&a.uri, &conn).await?;
+    let r = mongo::doctor(&client).await;
+    println!("MongoDB at {}", redact_uri(&a.uri));
+    if !r.reachable {
+        println!("  reachable    no: {}", r.error.as_deref().unwrap_or("unknown error"));
+        println!("  to start a local server:  scripts/mongo-local.sh start");
+        println!("  or with Docker:           docker run -p 27017:27017 mongo:8");
+        println!("  then point tenantbench at it with --uri or TENANTBENCH_MONGO_URI");
+        return Ok(EXIT_FINDINGS);
+    }
+    println!("  reachable    yes");
+    match (&r.version, &r.surrogate) {
+        (Some(v), Some(s)) => println!(
+            "  server       SecantusDB {s} (a MongoDB-compatible surrogate, not mongod; reports MongoDB {v}). Its latencies are surrogate latencies"
+        ),
+        (Some(v), None) => println!("  server       MongoDB {v}"),
+        _ => println!("  server       unknown (buildInfo failed)"),
+    }
+    if let Some(e) = &r.storage_engine {
+        println!("  engine       {e}");
+    }
+    if !r.rtt_us.is_empty() {
+        println!(
+            "  round trip   min {} µs, median {} µs, max {} µs (ping ×{})",
+            r.rtt_us[0],
+            r.rtt_us[r.rtt_us.len() / 2],
+            r.rtt_us[r.rtt_us.len() - 1],
+            r.rtt_us.len()
+        );
+    }
+    match r.wt_cache_bytes {
+        Some(b) => println!("  WT cache     {}", human_bytes(b)),
+        None => println!("  WT cache     not reported"),
+    }
+    if let Some((all, ours)) = r.databases {
+        println!("  databases    {all} ({ours} created by tenantbench; `tenantbench ls` lists them)");
+    }
+    client.shutdown().await;
+    Ok(0)
+}
+
+/// Bytes in binary units.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}

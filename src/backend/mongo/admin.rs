@@ -1,0 +1,166 @@
+//! Housekeeping against a server: list the databases the harness created, drop them (and only
+//! them), and the doctor's look at the server.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use mongodb::Client;
+use mongodb::bson::{Bson, doc};
+
+use super::{Context, DbState, Marker, MongoError, inspect};
+use crate::scenario::Layout;
+
+/// A database that carries a tenantbench marker.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MarkedDb {
+    /// Database name.
+    pub name: String,
+    /// Size on disk as `listDatabases` reports it, bytes.
+    pub size_on_disk: u64,
+    /// Its marker.
+    #[serde(skip)]
+    pub marker: Marker,
+}
+
+/// Lists the databases on a server that carry a tenantbench marker, by name.
+///
+/// # Errors
+/// Driver errors (unreachable server, permissions).
+pub async fn list_marked(client: &Client) -> Result<Vec<MarkedDb>, MongoError> {
+    let specs = client.list_databases().await.ctx(|| "listing databases".to_string())?;
+    let mut out: Vec<MarkedDb> = stream::iter(specs)
+        .filter(|s| std::future::ready(!matches!(s.name.as_str(), "admin" | "local" | "config")))
+        .map(|s| async move {
+            let st = inspect(&client.database(&s.name)).await?;
+            Ok::<_, MongoError>(match st {
+                DbState::Marked(m) => Some(MarkedDb { name: s.name, size_on_disk: s.size_on_disk, marker: *m }),
+                _ => None,
+            })
+        })
+        .buffer_unordered(16)
+        .try_filter_map(|x| std::future::ready(Ok(x)))
+        .try_collect()
+        .await?;
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// What `drop` did.
+#[derive(Debug, Clone, Default)]
+pub struct DropOutcome {
+    /// Databases dropped.
+    pub dropped: Vec<String>,
+    /// Databases with the prefix that were left alone, and why.
+    pub refused: Vec<(String, String)>,
+}
+
+/// Drops the databases whose name starts with `<prefix>_` and whose marker carries that prefix
+/// (and, if given, one of the layouts). A database with the prefix but without our marker is
+/// refused and left untouched.
+///
+/// # Errors
+/// Driver errors.
+pub async fn drop_marked(client: &Client, prefix: &str, layout: Option<Layout>) -> Result<DropOutcome, MongoError> {
+    let names = client.list_database_names().await.ctx(|| "listing databases".to_string())?;
+    let wanted: Vec<String> = match layout {
+        Some(l) => crate::layout::name_prefixes(prefix, l),
+        None => vec![format!("{prefix}_")],
+    };
+    let mut out = DropOutcome::default();
+    for name in names {
+        if !wanted.iter().any(|w| name.starts_with(w.as_str())) {
+            continue;
+        }
+        let db = client.database(&name);
+        match inspect(&db).await? {
+            DbState::Marked(m) if m.prefix == prefix && layout.is_none_or(|l| m.layout == l.name()) => {
+                db.drop().await.ctx(|| format!("dropping {name}"))?;
+                out.dropped.push(name);
+            }
+            DbState::Marked(m) if m.prefix != prefix => {
+                out.refused.push((name, format!("its marker belongs to prefix `{}`", m.prefix)));
+            }
+            DbState::Marked(_) => {}
+            DbState::Empty => {}
+            DbState::Foreign => {
+                out.refused.push((name, "it has no tenantbench marker (not created by tenantbench)".into()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the doctor found.
+#[derive(Debug, Clone, Default)]
+pub struct DoctorReport {
+    /// Whether the server answered `ping`.
+    pub reachable: bool,
+    /// Why not, when it did not.
+    pub error: Option<String>,
+    /// MongoDB version the server reports.
+    pub version: Option<String>,
+    /// SecantusDB's own version when the server is the surrogate.
+    pub surrogate: Option<String>,
+    /// Round-trip times of `ping`, microseconds, sorted.
+    pub rtt_us: Vec<u64>,
+    /// WiredTiger cache size, bytes, where reported.
+    pub wt_cache_bytes: Option<u64>,
+    /// Storage engine name, where reported.
+    pub storage_engine: Option<String>,
+    /// Databases on the server / of them carrying a tenantbench marker.
+    pub databases: Option<(usize, usize)>,
+}
+
+/// Checks a server: reachability, identity, round-trip time, cache size.
+pub async fn doctor(client: &Client) -> DoctorReport {
+    let mut r = DoctorReport::default();
+    let admin = client.database("admin");
+    if let Err(e) = admin.run_command(doc! {"ping": 1}).await {
+        r.error = Some(e.to_string());
+        return r;
+    }
+    r.reachable = true;
+    for _ in 0..10 {
+        let t = Instant::now();
+        if admin.run_command(doc! {"ping": 1}).await.is_ok() {
+            r.rtt_us.push(t.elapsed().as_micros() as u64);
+        }
+    }
+    r.rtt_us.sort_unstable();
+    if let Ok(b) = admin.run_command(doc! {"buildInfo": 1}).await {
+        r.version = b.get_str("version").ok().map(str::to_string);
+        r.surrogate = b.get_str("secantusVersion").ok().map(str::to_string);
+    }
+    if let Ok(s) =
+        tokio::time::timeout(Duration::from_secs(5), admin.run_command(doc! {"serverStatus": 1})).await.unwrap_or_else(|_| {
+            Err(mongodb::error::Error::custom("serverStatus timed out"))
+        })
+    {
+        r.wt_cache_bytes = s
+            .get_document("wiredTiger")
+            .ok()
+            .and_then(|w| w.get_document("cache").ok())
+            .and_then(|c| c.get("maximum bytes configured"))
+            .and_then(as_u64);
+        r.storage_engine = s
+            .get_document("storageEngine")
+            .ok()
+            .and_then(|e| e.get_str("name").ok())
+            .map(str::to_string);
+    }
+    if let Ok(marked) = list_marked(client).await
+        && let Ok(all) = client.list_database_names().await
+    {
+        r.databases = Some((all.len(), marked.len()));
+    }
+    r
+}
+
+fn as_u64(b: &Bson) -> Option<u64> {
+    match b {
+        Bson::Int32(v) => u64::try_from(*v).ok(),
+        Bson::Int64(v) => u64::try_from(*v).ok(),
+        Bson::Double(v) if *v >= 0.0 => Some(*v as u64),
+        _ => None,
+    }
+}

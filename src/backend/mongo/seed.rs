@@ -1,0 +1,536 @@
+//! Seeding: batched, parallel, unordered `insert_many` of generated records into every
+//! database of a placement, with markers, index builds before or after the load, and reuse of
+//! databases that already hold the same data.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mongodb::IndexModel;
+use mongodb::bson::{self, Document, RawDocumentBuf, doc};
+
+use super::{Context, DbState, MongoError, Servers, inspect, new_marker, write_marker};
+use crate::datagen::{Collection, Value, generate};
+use crate::layout::Placement;
+use crate::population::Population;
+use crate::scenario::{IndexBuild, IndexKeys, Layout, Scenario};
+
+/// How to seed.
+#[derive(Debug, Clone)]
+pub struct SeedOptions {
+    /// Layout to place the tenants in.
+    pub layout: Layout,
+    /// Index profile name.
+    pub indexes: String,
+    /// Documents per `insert_many`.
+    pub batch_size: usize,
+    /// Concurrent insert workers.
+    pub workers: usize,
+    /// Indexes before or after the load.
+    pub index_build: IndexBuild,
+    /// Drop and reload databases even when they already hold the same complete data.
+    pub reseed: bool,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// What happened to one database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbOutcome {
+    /// Created and loaded.
+    Loaded,
+    /// Ours but incomplete, dirty, of another definition, or `--reseed`: dropped and reloaded.
+    Reloaded,
+    /// Already complete with the same data; indexes rebuilt when the profile changed.
+    Reused,
+}
+
+/// Build times of one index over all databases that got it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexBuildTime {
+    /// Collection.
+    pub collection: Collection,
+    /// Key specification, e.g. `{tenant: 1, status: 1, createdAt: -1}`.
+    pub keys: String,
+    /// Number of databases it was built in.
+    pub builds: usize,
+    /// Sum of build times, seconds.
+    pub seconds_total: f64,
+    /// Longest single build, seconds.
+    pub seconds_max: f64,
+}
+
+/// The result of a seed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeedSummary {
+    /// Layout seeded.
+    pub layout: Layout,
+    /// Index profile the databases now have.
+    pub index_profile: String,
+    /// Databases of the placement.
+    pub databases: usize,
+    /// Databases loaded (new or reloaded).
+    pub loaded: usize,
+    /// Databases reused as they were.
+    pub reused: usize,
+    /// Tenant collections (databases × catalogue collections).
+    pub collections: usize,
+    /// Secondary indexes built in this seed.
+    pub indexes_built: usize,
+    /// Secondary indexes the placement has in all (logical count).
+    pub indexes: usize,
+    /// Documents inserted.
+    pub documents: u64,
+    /// Wall time of the load (inserts only), seconds.
+    pub load_seconds: f64,
+    /// Wall time of the whole seed, seconds.
+    pub total_seconds: f64,
+    /// Per-index build times.
+    pub index_builds: Vec<IndexBuildTime>,
+    /// Sum of `dbStats.storageSize` over the placement's databases, bytes.
+    pub storage_bytes: i64,
+    /// Sum of `dbStats.indexSize`, bytes.
+    pub index_bytes: i64,
+}
+
+impl SeedSummary {
+    /// Insert throughput, documents per second.
+    pub fn docs_per_sec(&self) -> f64 {
+        if self.load_seconds > 0.0 { self.documents as f64 / self.load_seconds } else { 0.0 }
+    }
+}
+
+/// A batch of records for one `insert_many`: consecutive ordinals of one or more tenants of
+/// one database and collection.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Index of the database in the placement.
+    pub db: usize,
+    /// Collection.
+    pub collection: Collection,
+    /// (tenant index, first ordinal, end ordinal) ranges.
+    pub parts: Vec<(usize, u64, u64)>,
+}
+
+impl Unit {
+    /// Number of records.
+    pub fn len(&self) -> u64 {
+        self.parts.iter().map(|(_, a, b)| b - a).sum()
+    }
+
+    /// Whether the unit holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Splits the records of the given databases into batches of at most `batch` records. In a
+/// database shared by many tenants a batch spans tenant boundaries, so small tenants do not
+/// mean small inserts.
+pub fn work_units(pop: &Population, placement: &Placement, dbs: &[usize], batch: usize) -> Vec<Unit> {
+    let batch = batch.max(1) as u64;
+    let mut units = Vec::new();
+    for &d in dbs {
+        for c in Collection::ALL {
+            let mut cur = Unit { db: d, collection: c, parts: Vec::new() };
+            let mut filled = 0u64;
+            for &t in &placement.databases[d].tenants {
+                let n = pop.tenants[t].count(c);
+                let mut start = 0;
+                while start < n {
+                    let take = (n - start).min(batch - filled);
+                    cur.parts.push((t, start, start + take));
+                    filled += take;
+                    start += take;
+                    if filled == batch {
+                        units.push(std::mem::replace(&mut cur, Unit { db: d, collection: c, parts: Vec::new() }));
+                        filled = 0;
+                    }
+                }
+            }
+            if filled > 0 {
+                units.push(cur);
+            }
+        }
+    }
+    units
+}
+
+/// Converts a generated record to BSON: strings, 64-bit integers, UTC datetimes, booleans.
+pub fn raw_document(r: &crate::datagen::Record) -> RawDocumentBuf {
+    let mut d = RawDocumentBuf::new();
+    for (name, v) in &r.fields {
+        match v {
+            Value::Str(s) => d.append(name, s.as_str()),
+            Value::Static(s) => d.append(name, *s),
+            Value::Int(i) => d.append(name, *i),
+            Value::Time(t) => d.append(name, bson::DateTime::from_millis(*t)),
+            Value::Bool(b) => d.append(name, *b),
+        }
+    }
+    d
+}
+
+/// Generates the records of a unit as BSON documents.
+pub fn unit_documents(seed: u64, ids: &[String], u: &Unit) -> Vec<RawDocumentBuf> {
+    let mut docs = Vec::with_capacity(u.len() as usize);
+    for &(t, a, b) in &u.parts {
+        for o in a..b {
+            docs.push(raw_document(&generate(seed, &ids[t], u.collection, o)));
+        }
+    }
+    docs
+}
+
+/// The key document of an index.
+pub fn index_keys_doc(keys: &IndexKeys) -> Document {
+    let mut d = Document::new();
+    for (f, desc) in keys {
+        d.insert(f.clone(), if *desc { -1i32 } else { 1i32 });
+    }
+    d
+}
+
+fn keys_label(keys: &IndexKeys) -> String {
+    let inner: Vec<String> = keys.iter().map(|(f, desc)| format!("{f}: {}", if *desc { -1 } else { 1 })).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+fn progress_bar(total: u64, show: bool) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(
+        Some(total),
+        if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} seeding [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} docs, {per_sec:.0}, ETA {eta}",
+        )
+        .expect("static template")
+        .tick_chars("⠁⠂⠄⡀⢀⠠⠐⠈ "),
+    );
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+/// Seeds a scenario's population into a placement.
+///
+/// Every database of the placement is inspected first; if any is non-empty without a marker,
+/// nothing is written at all. Databases that already hold complete, clean data of the same
+/// definition are reused (indexes rebuilt if the profile changed) unless `reseed` is set.
+///
+/// # Errors
+/// [`MongoError::Foreign`] for databases the harness did not create; driver errors otherwise.
+/// A failed seed leaves markers with `complete: false`, which the next seed reloads.
+pub async fn seed(
+    servers: &Servers,
+    scenario: &Scenario,
+    pop: &Population,
+    placement: &Placement,
+    opts: &SeedOptions,
+) -> Result<SeedSummary, MongoError> {
+    let started = Instant::now();
+    let profile = scenario
+        .index_profile(&opts.indexes)
+        .ok_or_else(|| MongoError::State(format!("unknown index profile `{}`", opts.indexes)))?;
+    let hash = super::definition_hash(scenario, opts.layout);
+
+    // 1. Inspect every database before writing anything.
+    let states: Vec<DbState> = stream::iter(placement.databases.iter())
+        .map(|d| async move { inspect(&servers.db(&d.server, &d.name)).await })
+        .buffered(16)
+        .try_collect()
+        .await?;
+    let mut foreign = Vec::new();
+    let mut plan = Vec::with_capacity(states.len());
+    for (d, st) in placement.databases.iter().zip(&states) {
+        let outcome = match st {
+            DbState::Empty => DbOutcome::Loaded,
+            DbState::Foreign => {
+                foreign.push(d.name.clone());
+                DbOutcome::Loaded
+            }
+            DbState::Marked(m) if m.prefix != scenario.prefix => {
+                foreign.push(format!("{} (marker of prefix `{}`)", d.name, m.prefix));
+                DbOutcome::Loaded
+            }
+            DbState::Marked(m) => {
+                if !opts.reseed && m.complete && !m.dirty && m.definition_hash == hash {
+                    DbOutcome::Reused
+                } else {
+                    DbOutcome::Reloaded
+                }
+            }
+        };
+        plan.push(outcome);
+    }
+    if !foreign.is_empty() {
+        return Err(MongoError::Foreign(foreign));
+    }
+
+    // 2. Prepare databases to load: drop ours, write an incomplete marker, create collections.
+    let load: Vec<usize> = (0..plan.len()).filter(|&i| plan[i] != DbOutcome::Reused).collect();
+    stream::iter(load.iter().copied())
+        .map(|i| {
+            let d = &placement.databases[i];
+            let db = servers.db(&d.server, &d.name);
+            let marker = new_marker(scenario, opts.layout, d, pop, &opts.indexes);
+            let reload = plan[i] == DbOutcome::Reloaded;
+            async move {
+                if reload {
+                    db.drop().await.ctx(|| format!("dropping {} to reload it", d.name))?;
+                }
+                write_marker(&db, &marker).await?;
+                for c in Collection::ALL {
+                    db.create_collection(c.name()).await.ctx(|| format!("creating {}.{}", d.name, c.name()))?;
+                }
+                Ok::<_, MongoError>(())
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    let mut builds: Vec<(Collection, IndexKeys, f64)> = Vec::new();
+    if opts.index_build == IndexBuild::Before {
+        builds.extend(build_indexes(servers, placement, &load, &profile, opts.workers).await?);
+    }
+
+    // 3. Load.
+    let units = Arc::new(work_units(pop, placement, &load, opts.batch_size));
+    let total: u64 = units.iter().map(Unit::len).sum();
+    let ids: Arc<Vec<String>> = Arc::new(pop.tenants.iter().map(|t| t.id.clone()).collect());
+    let pb = progress_bar(total, opts.progress && total > 0);
+    let next = Arc::new(AtomicUsize::new(0));
+    let load_started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..opts.workers.max(1) {
+        let (units, ids, next, pb) = (units.clone(), ids.clone(), next.clone(), pb.clone());
+        let handles: Vec<(mongodb::Database, String)> = placement
+            .databases
+            .iter()
+            .map(|d| (servers.db(&d.server, &d.name), d.name.clone()))
+            .collect();
+        let seed = scenario.seed;
+        tasks.push(tokio::spawn(async move {
+            // Relaxed is enough: the counter only hands out distinct unit indices.
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(u) = units.get(i) else { break };
+                let docs = unit_documents(seed, &ids, u);
+                let n = docs.len() as u64;
+                let (db, name) = &handles[u.db];
+                db.collection::<RawDocumentBuf>(u.collection.name())
+                    .insert_many(docs)
+                    .ordered(false)
+                    .await
+                    .ctx(|| format!("inserting {n} documents into {name}.{}", u.collection.name()))?;
+                pb.inc(n);
+            }
+            Ok::<_, MongoError>(())
+        }));
+    }
+    let mut first_err = None;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(join) => {
+                first_err.get_or_insert(MongoError::State(format!("a seeding worker failed: {join}")));
+            }
+        }
+    }
+    pb.finish_and_clear();
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let load_seconds = load_started.elapsed().as_secs_f64();
+
+    // 4. Indexes after the load, and for reused databases whose profile changed.
+    if opts.index_build == IndexBuild::After {
+        builds.extend(build_indexes(servers, placement, &load, &profile, opts.workers).await?);
+    }
+    let mut reindex = Vec::new();
+    for (i, st) in states.iter().enumerate() {
+        if let (DbOutcome::Reused, DbState::Marked(m)) = (plan[i], st)
+            && m.index_profile != opts.indexes
+        {
+            reindex.push(i);
+        }
+    }
+    if !reindex.is_empty() {
+        stream::iter(reindex.iter().copied())
+            .map(|i| {
+                let d = &placement.databases[i];
+                let db = servers.db(&d.server, &d.name);
+                async move {
+                    for c in Collection::ALL {
+                        db.collection::<Document>(c.name())
+                            .drop_indexes()
+                            .await
+                            .ctx(|| format!("dropping indexes of {}.{}", d.name, c.name()))?;
+                    }
+                    Ok::<_, MongoError>(())
+                }
+            })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        builds.extend(build_indexes(servers, placement, &reindex, &profile, opts.workers).await?);
+    }
+
+    // 5. Mark complete (loaded) or update the profile (reindexed).
+    let touched: Vec<usize> = load.iter().chain(reindex.iter()).copied().collect();
+    stream::iter(touched.iter().copied())
+        .map(|i| {
+            let d = &placement.databases[i];
+            let db = servers.db(&d.server, &d.name);
+            let fresh = new_marker(scenario, opts.layout, d, pop, &opts.indexes);
+            let prior = match &states[i] {
+                DbState::Marked(m) if plan[i] == DbOutcome::Reused => Some(m.clone()),
+                _ => None,
+            };
+            async move {
+                let mut m = match prior {
+                    Some(p) => *p,
+                    None => fresh,
+                };
+                m.complete = true;
+                m.index_profile = opts.indexes.clone();
+                m.updated_at = bson::DateTime::now();
+                write_marker(&db, &m).await
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    // 6. Sizes.
+    let stats: Vec<(i64, i64)> = stream::iter(placement.databases.iter())
+        .map(|d| {
+            let db = servers.db(&d.server, &d.name);
+            async move {
+                let s = db.run_command(doc! {"dbStats": 1}).await.ctx(|| format!("dbStats on {}", d.name))?;
+                Ok::<_, MongoError>((number(&s, "storageSize"), number(&s, "indexSize")))
+            }
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
+
+    let per_db_indexes: usize = profile.values().map(Vec::len).sum();
+    let mut index_builds: Vec<IndexBuildTime> = Vec::new();
+    for (c, keys, secs) in &builds {
+        let label = keys_label(keys);
+        match index_builds.iter_mut().find(|b| b.collection == *c && b.keys == label) {
+            Some(b) => {
+                b.builds += 1;
+                b.seconds_total += secs;
+                b.seconds_max = b.seconds_max.max(*secs);
+            }
+            None => index_builds.push(IndexBuildTime {
+                collection: *c,
+                keys: label,
+                builds: 1,
+                seconds_total: *secs,
+                seconds_max: *secs,
+            }),
+        }
+    }
+
+    Ok(SeedSummary {
+        layout: opts.layout,
+        index_profile: opts.indexes.clone(),
+        databases: placement.databases.len(),
+        loaded: load.len(),
+        reused: plan.len() - load.len(),
+        collections: placement.databases.len() * Collection::COUNT,
+        indexes_built: builds.len(),
+        indexes: placement.databases.len() * per_db_indexes,
+        documents: total,
+        load_seconds,
+        total_seconds: started.elapsed().as_secs_f64(),
+        index_builds,
+        storage_bytes: stats.iter().map(|s| s.0).sum(),
+        index_bytes: stats.iter().map(|s| s.1).sum(),
+    })
+}
+
+/// Reads a numeric field of a command reply whatever its BSON number type.
+pub(crate) fn number(d: &Document, key: &str) -> i64 {
+    match d.get(key) {
+        Some(bson::Bson::Int32(v)) => i64::from(*v),
+        Some(bson::Bson::Int64(v)) => *v,
+        Some(bson::Bson::Double(v)) => *v as i64,
+        _ => 0,
+    }
+}
+
+/// Builds a profile's indexes in some databases, `parallel` at a time; returns each build's time.
+async fn build_indexes(
+    servers: &Servers,
+    placement: &Placement,
+    dbs: &[usize],
+    profile: &std::collections::BTreeMap<Collection, Vec<IndexKeys>>,
+    parallel: usize,
+) -> Result<Vec<(Collection, IndexKeys, f64)>, MongoError> {
+    let mut jobs = Vec::new();
+    for &i in dbs {
+        for (c, list) in profile {
+            for keys in list {
+                jobs.push((i, *c, keys.clone()));
+            }
+        }
+    }
+    stream::iter(jobs)
+        .map(|(i, c, keys)| {
+            let d = &placement.databases[i];
+            let coll = servers.db(&d.server, &d.name).collection::<Document>(c.name());
+            async move {
+                let t = Instant::now();
+                coll.create_index(IndexModel::builder().keys(index_keys_doc(&keys)).build())
+                    .await
+                    .ctx(|| format!("building index {} on {}.{}", keys_label(&keys), d.name, c.name()))?;
+                Ok::<_, MongoError>((c, keys, t.elapsed().as_secs_f64()))
+            }
+        })
+        .buffer_unordered(parallel.max(1))
+        .try_collect()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn units_cover_every_record_once_in_batches() {
+        let s = Scenario::parse(
+            Path::new("u.toml"),
+            "name = \"u\"\n[population]\ntenants = 50\ndocuments = 20000\ndistribution = { zipf = { s = 1.2 } }\n",
+        )
+        .unwrap();
+        let pop = s.build_population();
+        for layout in Layout::ALL {
+            let pl = Placement::new(&s, &pop, layout);
+            let all: Vec<usize> = (0..pl.databases.len()).collect();
+            let units = work_units(&pop, &pl, &all, 300);
+            assert!(units.iter().all(|u| u.len() <= 300 && !u.is_empty()));
+            let mut seen = std::collections::HashMap::new();
+            for u in &units {
+                for &(t, a, b) in &u.parts {
+                    assert!(pl.databases[u.db].tenants.contains(&t));
+                    for o in a..b {
+                        assert!(seen.insert((t, u.collection, o), ()).is_none());
+                    }
+                }
+            }
+            assert_eq!(seen.len() as u64, pop.documents(), "{layout}");
+        }
+    }
+}

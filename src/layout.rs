@@ -1,0 +1,228 @@
+//! Placement: which database (on which server) holds each tenant, for each layout. Backend
+//! independent; database names follow ARCHITECTURE.md's vocabulary.
+//!
+//! - `shared`: `<prefix>_shared`
+//! - `per-tenant`: `<prefix>_t_<tenant>`
+//! - `hybrid`: `<prefix>_hy_t_<tenant>` (dedicated), `<prefix>_hy_pool_<n>` (pooled),
+//!   `<prefix>_hy_shared` (the rest); hybrid names differ from the other layouts' so all three
+//!   layouts of one scenario can live side by side on one server.
+
+use crate::population::{Population, Tenant};
+use crate::scenario::{Layout, Matcher, PlacementKind, Rule, Scenario};
+
+/// Which server a database lives on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Server {
+    /// The server of `--uri` / the backend's URI variable / its default.
+    Default,
+    /// The server whose URI is in this environment variable.
+    Env(String),
+}
+
+impl std::fmt::Display for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Server::Default => f.write_str("default server"),
+            Server::Env(v) => write!(f, "server in ${v}"),
+        }
+    }
+}
+
+/// One database of a placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbPlan {
+    /// Database name.
+    pub name: String,
+    /// The server it lives on.
+    pub server: Server,
+    /// What kind of placement it is.
+    pub kind: PlacementKind,
+    /// Indices (rank - 1) of the tenants it holds, in rank order.
+    pub tenants: Vec<usize>,
+}
+
+/// Where every tenant of a scenario lives in one layout.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The layout.
+    pub layout: Layout,
+    /// Databases, in a stable order.
+    pub databases: Vec<DbPlan>,
+    /// For each tenant (by index), the index of its database in `databases`.
+    pub tenant_db: Vec<usize>,
+}
+
+impl Placement {
+    /// Places the population of a scenario in a layout.
+    pub fn new(scenario: &Scenario, population: &Population, layout: Layout) -> Placement {
+        Placement::with_prefix(&scenario.prefix, &scenario.hybrid_rules, population, layout)
+    }
+
+    /// Places a population with an explicit prefix and hybrid rules.
+    pub fn with_prefix(prefix: &str, rules: &[Rule], population: &Population, layout: Layout) -> Placement {
+        let n = population.tenants.len();
+        let mut databases: Vec<DbPlan> = Vec::new();
+        let mut tenant_db = vec![0usize; n];
+        match layout {
+            Layout::Shared => {
+                databases.push(DbPlan {
+                    name: format!("{prefix}_shared"),
+                    server: Server::Default,
+                    kind: PlacementKind::Shared,
+                    tenants: (0..n).collect(),
+                });
+            }
+            Layout::PerTenant => {
+                for (i, t) in population.tenants.iter().enumerate() {
+                    tenant_db[i] = databases.len();
+                    databases.push(DbPlan {
+                        name: format!("{prefix}_t_{}", t.id),
+                        server: Server::Default,
+                        kind: PlacementKind::Dedicated,
+                        tenants: vec![i],
+                    });
+                }
+            }
+            Layout::Hybrid => {
+                // Pooled databases fill per (rule, server); shared databases per server.
+                let mut open_pool: std::collections::BTreeMap<usize, usize> = Default::default();
+                let mut pools = 0usize;
+                let mut shared: std::collections::BTreeMap<Server, usize> = Default::default();
+                for (i, t) in population.tenants.iter().enumerate() {
+                    let (rule_ix, rule) = match rules.iter().enumerate().find(|(_, r)| matches(r, t)) {
+                        Some((ix, r)) => (Some(ix), Some(r)),
+                        None => (None, None),
+                    };
+                    let server = rule
+                        .and_then(|r| r.uri_env.clone())
+                        .map_or(Server::Default, Server::Env);
+                    let kind = rule.map_or(PlacementKind::Shared, |r| r.placement);
+                    let db = match kind {
+                        PlacementKind::Dedicated => {
+                            databases.push(DbPlan {
+                                name: format!("{prefix}_hy_t_{}", t.id),
+                                server,
+                                kind,
+                                tenants: Vec::new(),
+                            });
+                            databases.len() - 1
+                        }
+                        PlacementKind::Pooled => {
+                            let per = rule.map_or(1, |r| r.tenants_per_db) as usize;
+                            let ix = rule_ix.unwrap_or(usize::MAX);
+                            match open_pool.get(&ix) {
+                                Some(&db) if databases[db].tenants.len() < per => db,
+                                _ => {
+                                    pools += 1;
+                                    databases.push(DbPlan {
+                                        name: format!("{prefix}_hy_pool_{pools}"),
+                                        server,
+                                        kind,
+                                        tenants: Vec::new(),
+                                    });
+                                    open_pool.insert(ix, databases.len() - 1);
+                                    databases.len() - 1
+                                }
+                            }
+                        }
+                        PlacementKind::Shared => *shared.entry(server.clone()).or_insert_with(|| {
+                            let name = match &server {
+                                Server::Default => format!("{prefix}_hy_shared"),
+                                Server::Env(v) => {
+                                    format!("{prefix}_hy_shared_{}", v.to_ascii_lowercase())
+                                }
+                            };
+                            databases.push(DbPlan { name, server: server.clone(), kind, tenants: Vec::new() });
+                            databases.len() - 1
+                        }),
+                    };
+                    databases[db].tenants.push(i);
+                    tenant_db[i] = db;
+                }
+            }
+        }
+        Placement { layout, databases, tenant_db }
+    }
+
+    /// The distinct servers this placement uses.
+    pub fn servers(&self) -> Vec<Server> {
+        let mut s: Vec<Server> = self.databases.iter().map(|d| d.server.clone()).collect();
+        s.sort();
+        s.dedup();
+        s
+    }
+}
+
+fn matches(rule: &Rule, t: &Tenant) -> bool {
+    match &rule.matcher {
+        Matcher::Class(c) => t.class() == c || t.tier.name() == c,
+        Matcher::Top(n) => t.rank <= *n,
+    }
+}
+
+/// Every database name a layout of this prefix can produce starts with one of these.
+pub fn name_prefixes(prefix: &str, layout: Layout) -> Vec<String> {
+    match layout {
+        Layout::Shared => vec![format!("{prefix}_shared")],
+        Layout::PerTenant => vec![format!("{prefix}_t_")],
+        Layout::Hybrid => vec![format!("{prefix}_hy_")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(extra: &str) -> Scenario {
+        let text = format!(
+            "name = \"p\"\n[population]\ntenants = 100\ndocuments = 10000\ndistribution = {{ zipf = {{ s = 1.0 }} }}\n{extra}"
+        );
+        Scenario::parse(Path::new("p.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn every_tenant_is_placed_exactly_once() {
+        let s = scenario("");
+        let p = s.build_population();
+        for layout in Layout::ALL {
+            let pl = Placement::new(&s, &p, layout);
+            let mut seen = vec![0; 100];
+            for (d, db) in pl.databases.iter().enumerate() {
+                for &t in &db.tenants {
+                    seen[t] += 1;
+                    assert_eq!(pl.tenant_db[t], d);
+                }
+            }
+            assert!(seen.iter().all(|&x| x == 1), "{layout}");
+        }
+    }
+
+    #[test]
+    fn default_hybrid_dedicates_enterprise_and_pools_premium_by_four() {
+        let s = scenario("");
+        let p = s.build_population();
+        let pl = Placement::new(&s, &p, Layout::Hybrid);
+        // 100 tenants: 1 enterprise, 9 premium (3 pools: 4 + 4 + 1), 90 shared.
+        let names: Vec<&str> = pl.databases.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["tb_p_hy_t_t00001", "tb_p_hy_pool_1", "tb_p_hy_pool_2", "tb_p_hy_pool_3", "tb_p_hy_shared"]);
+        assert_eq!(pl.databases[1].tenants, vec![1, 2, 3, 4]);
+        assert_eq!(pl.databases[3].tenants, vec![9]);
+        assert_eq!(pl.databases[4].tenants.len(), 90);
+    }
+
+    #[test]
+    fn hybrid_rules_can_send_a_role_to_another_server() {
+        let s = scenario(
+            "[population.roles]\nnoisy = [\"t00001\"]\n[[layout.hybrid.rule]]\nclass = \"noisy\"\nplacement = \"dedicated\"\nuri_env = \"TB_SECOND\"\n[[layout.hybrid.rule]]\ntop = 3\nplacement = \"dedicated\"\n",
+        );
+        let p = s.build_population();
+        let pl = Placement::new(&s, &p, Layout::Hybrid);
+        assert_eq!(pl.databases[0].server, Server::Env("TB_SECOND".into()));
+        assert_eq!(pl.databases[0].name, "tb_p_hy_t_t00001");
+        assert_eq!(pl.databases[1].name, "tb_p_hy_t_t00002");
+        assert_eq!(pl.databases[1].server, Server::Default);
+        assert_eq!(pl.databases[3].name, "tb_p_hy_shared");
+        assert_eq!(pl.servers(), vec![Server::Default, Server::Env("TB_SECOND".into())]);
+    }
+}

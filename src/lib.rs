@@ -1,0 +1,15 @@
+//! tenantbench: a load-testing and benchmark harness for multi-tenant databases.
+//!
+//! It seeds realistic data for many tenants with skewed sizes into the layouts SaaS teams
+//! choose between (shared database with a tenant field, database per tenant, hybrid) and
+//! verifies it; later modules measure queries, pools and noisy neighbours on it. See
+//! `docs/` and the README for the questions it answers.
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod datagen;
+pub mod layout;
+pub mod population;
+pub mod scenario;

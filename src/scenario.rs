@@ -1,0 +1,962 @@
+//! Scenario files: the TOML model, its validation with `file:line:column` errors, and the
+//! resolved, immutable [`Scenario`] that every command works from.
+//!
+//! Parsing is strict: unknown keys are rejected (`deny_unknown_fields`, no `flatten`, no untagged
+//! enums), and the values that need checks after parsing keep their spans (`toml::Spanned`) so a
+//! bad value is reported at the line and column where it was written.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::datagen::Collection;
+use crate::population::{Population, Tier};
+
+/// A scenario file could not be read or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario {path}: {source}")]
+    Io {
+        /// The scenario path as given.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file was read but a value in it is wrong.
+    #[error("{path}:{line}:{column}: {message}\n{snippet}")]
+    Invalid {
+        /// The scenario path as given.
+        path: PathBuf,
+        /// 1-based line of the offending value.
+        line: usize,
+        /// 1-based column of the offending value.
+        column: usize,
+        /// What was wrong and what was expected.
+        message: String,
+        /// The offending line with a caret under the value.
+        snippet: String,
+    },
+}
+
+/// The tenancy layout a dataset is placed in (vocabulary: ARCHITECTURE.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// One database; documents carry `tenant`.
+    Shared,
+    /// One database per tenant.
+    PerTenant,
+    /// Placement by tier or role: dedicated, pooled or shared databases.
+    Hybrid,
+}
+
+impl Layout {
+    /// Every layout the MongoDB backend knows.
+    pub const ALL: [Layout; 3] = [Layout::Shared, Layout::PerTenant, Layout::Hybrid];
+
+    /// The name used in scenarios, on the command line and in markers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Shared => "shared",
+            Layout::PerTenant => "per-tenant",
+            Layout::Hybrid => "hybrid",
+        }
+    }
+
+    /// Parses a layout name as written on the command line.
+    pub fn parse(s: &str) -> Option<Layout> {
+        Layout::ALL.into_iter().find(|l| l.name() == s)
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// When secondary indexes are built relative to the bulk load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum IndexBuild {
+    /// Create indexes on empty collections, then load (every insert maintains them).
+    Before,
+    /// Load first, then build each index once over the data.
+    #[default]
+    After,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file model (what serde reads).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileModel {
+    name: Spanned<String>,
+    #[serde(default)]
+    question: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    prefix: Option<Spanned<String>>,
+    #[serde(default = "default_seed")]
+    seed: u64,
+    population: PopulationModel,
+    #[serde(default)]
+    data: DataModel,
+    #[serde(default)]
+    layout: LayoutModel,
+    #[serde(default)]
+    load: LoadModel,
+    #[serde(default)]
+    index_profile: BTreeMap<String, Spanned<IndexProfileModel>>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PopulationModel {
+    tenants: Spanned<i64>,
+    documents: Spanned<i64>,
+    distribution: Spanned<DistributionModel>,
+    #[serde(default)]
+    min_per_tenant: Option<Spanned<i64>>,
+    #[serde(default)]
+    tiers: Option<Spanned<TiersModel>>,
+    #[serde(default)]
+    roles: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+enum DistributionModel {
+    Zipf {
+        s: Spanned<f64>,
+    },
+    Pareto {
+        alpha: Spanned<f64>,
+    },
+    Uniform,
+    Explicit {
+        shares: Spanned<Vec<Spanned<f64>>>,
+        #[serde(default)]
+        rest: Option<Box<Spanned<DistributionModel>>>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TiersModel {
+    #[serde(default)]
+    enterprise: Option<Spanned<f64>>,
+    #[serde(default)]
+    premium: Option<Spanned<f64>>,
+    #[serde(default)]
+    basic: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataModel {
+    #[serde(default)]
+    mix: Option<Spanned<MixModel>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MixModel {
+    #[serde(default)]
+    users: Option<Spanned<f64>>,
+    #[serde(default)]
+    orders: Option<Spanned<f64>>,
+    #[serde(default)]
+    tickets: Option<Spanned<f64>>,
+    #[serde(default)]
+    leads: Option<Spanned<f64>>,
+    #[serde(default)]
+    subscriptions: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayoutModel {
+    #[serde(default)]
+    default: Option<Layout>,
+    #[serde(default)]
+    hybrid: Option<HybridModel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HybridModel {
+    #[serde(default)]
+    rule: Vec<Spanned<RuleModel>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleModel {
+    #[serde(default)]
+    class: Option<Spanned<String>>,
+    #[serde(default)]
+    top: Option<Spanned<i64>>,
+    placement: PlacementKind,
+    #[serde(default)]
+    tenants_per_db: Option<Spanned<i64>>,
+    #[serde(default)]
+    uri_env: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadModel {
+    #[serde(default)]
+    batch_size: Option<Spanned<i64>>,
+    #[serde(default)]
+    workers: Option<Spanned<i64>>,
+    #[serde(default)]
+    indexes: Option<Spanned<String>>,
+    #[serde(default)]
+    index_build: Option<IndexBuild>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexProfileModel {
+    #[serde(default)]
+    users: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    orders: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    tickets: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    leads: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    subscriptions: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resolved scenario.
+// ---------------------------------------------------------------------------------------------
+
+/// How tenant sizes are distributed (expected shares, never sampled).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Distribution {
+    /// Size of rank `i` proportional to `1 / i^s`.
+    Zipf {
+        /// The exponent, `> 0`.
+        s: f64,
+    },
+    /// Size of rank `i` proportional to the Pareto(alpha) quantile at `(i - 0.5) / n`.
+    Pareto {
+        /// The tail index, `> 0`.
+        alpha: f64,
+    },
+    /// Every tenant the same size.
+    Uniform,
+    /// The largest tenants hold the given shares of all documents; the rest follow `rest`.
+    Explicit {
+        /// Shares (fractions of the total) of the largest tenants, in rank order.
+        shares: Vec<f64>,
+        /// How the remaining tenants split what is left.
+        rest: Box<Distribution>,
+    },
+}
+
+/// Population parameters after validation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PopulationSpec {
+    /// Number of tenants.
+    pub tenants: u32,
+    /// Documents over all tenants and collections.
+    pub documents: u64,
+    /// Size distribution.
+    pub distribution: Distribution,
+    /// Every tenant gets at least this many documents.
+    pub min_per_tenant: u64,
+    /// Percent of tenants (by size rank, largest first) per tier: enterprise, premium, basic;
+    /// the rest are free.
+    pub tier_percent: [f64; 3],
+    /// Role name → tenant ids.
+    pub roles: BTreeMap<String, Vec<String>>,
+}
+
+/// Where a hybrid rule sends the tenants it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlacementKind {
+    /// A database of its own per tenant.
+    Dedicated,
+    /// Databases shared by `tenants_per_db` tenants each.
+    Pooled,
+    /// The layout's shared database.
+    Shared,
+}
+
+/// Which tenants a hybrid rule matches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matcher {
+    /// Tenants whose class (tier, or role when they have one) or tier is this name.
+    Class(String),
+    /// The `n` largest tenants.
+    Top(u32),
+}
+
+/// One hybrid placement rule; the first rule that matches a tenant places it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    /// Which tenants.
+    pub matcher: Matcher,
+    /// Where they go.
+    pub placement: PlacementKind,
+    /// For `pooled`: tenants per database.
+    pub tenants_per_db: u32,
+    /// The environment variable holding the URI of another server, if not the default one.
+    pub uri_env: Option<String>,
+}
+
+/// Seeding options.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// Documents per `insert_many`.
+    pub batch_size: usize,
+    /// Concurrent insert workers.
+    pub workers: usize,
+    /// Index profile name (built-in or defined in `[index_profile.*]`).
+    pub indexes: String,
+    /// Indexes before or after the bulk load.
+    pub index_build: IndexBuild,
+}
+
+/// One index: fields in order, `true` for descending.
+pub type IndexKeys = Vec<(String, bool)>;
+
+/// A validated scenario, immutable once loaded.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The file's text (reports show it; the definition hash does not depend on it).
+    pub source: String,
+    /// Scenario name.
+    pub name: String,
+    /// The question the scenario answers, if stated.
+    pub question: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Database name prefix; the harness only touches databases that carry it and a marker.
+    pub prefix: String,
+    /// Seed of all generated data.
+    pub seed: u64,
+    /// Population parameters.
+    pub population: PopulationSpec,
+    /// Share of each tenant's documents per collection, in [`Collection::ALL`] order.
+    pub mix: [f64; Collection::COUNT],
+    /// The layout used when the command line names none.
+    pub default_layout: Layout,
+    /// Hybrid placement rules, in order.
+    pub hybrid_rules: Vec<Rule>,
+    /// Seeding options.
+    pub load: LoadSpec,
+    /// Explicit index profiles: name → collection → indexes.
+    pub index_profiles: BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>,
+}
+
+/// Default share of each collection in a tenant's documents: orders dominate, then users,
+/// tickets, leads and subscriptions, as in the seed documents' SaaS apps.
+pub const DEFAULT_MIX: [f64; Collection::COUNT] = [15.0, 45.0, 20.0, 12.0, 8.0];
+
+/// Default tier cut-offs in percent of tenants: enterprise, premium, basic.
+pub const DEFAULT_TIERS: [f64; 3] = [1.0, 9.0, 30.0];
+
+/// Built-in index profile names.
+pub const BUILTIN_PROFILES: [&str; 3] = ["none", "tenant", "compound"];
+
+/// Largest batch size accepted.
+const MAX_BATCH: i64 = 100_000;
+/// Largest worker count accepted.
+const MAX_WORKERS: i64 = 512;
+
+/// Collects the first error with its span.
+struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn err(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
+        let (line, column, snippet) = locate(self.text, span);
+        ScenarioError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            snippet,
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset, and the line with a caret under the span.
+fn locate(text: &str, span: Range<usize>) -> (usize, usize, String) {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let source_line = &text[line_start..line_end];
+    let width = text[start..span.end.clamp(start, line_end)].chars().count().max(1);
+    let gutter = line.to_string();
+    let snippet = format!(
+        "{pad} |\n{gutter} | {source_line}\n{pad} | {spaces}{carets}",
+        pad = " ".repeat(gutter.len()),
+        spaces = " ".repeat(column - 1),
+        carets = "^".repeat(width),
+    );
+    (line, column, snippet)
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    ///
+    /// # Errors
+    /// [`ScenarioError::Io`] when the file cannot be read, [`ScenarioError::Invalid`] naming the
+    /// line and column of the first bad value otherwise.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Validates scenario text; `path` is only used in messages.
+    ///
+    /// # Errors
+    /// [`ScenarioError::Invalid`] naming the line and column of the first bad value.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        let c = Checker { path, text };
+        let model: FileModel = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            c.err(span, e.message().trim_end().to_string())
+        })?;
+
+        let name = model.name.get_ref().trim().to_string();
+        if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            return Err(c.err(
+                model.name.span(),
+                "expected a scenario name of letters, digits, '-' and '_'",
+            ));
+        }
+        let prefix = match &model.prefix {
+            Some(p) => {
+                let v = p.get_ref();
+                if !valid_prefix(v) {
+                    return Err(c.err(
+                        p.span(),
+                        "expected a prefix of 1 to 24 lowercase letters, digits and '_', starting with a letter",
+                    ));
+                }
+                v.clone()
+            }
+            None => default_prefix(&name),
+        };
+
+        let population = check_population(&c, &model.population)?;
+        let mix = check_mix(&c, &model.data)?;
+        let hybrid_rules = check_hybrid(&c, &model.layout, &population)?;
+        let index_profiles = check_profiles(&c, &model.index_profile)?;
+        let load = check_load(&c, &model.load, &index_profiles)?;
+
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            source: text.to_string(),
+            name,
+            question: model.question,
+            description: model.description,
+            prefix,
+            seed: model.seed,
+            population,
+            mix,
+            default_layout: model.layout.default.unwrap_or(Layout::Shared),
+            hybrid_rules,
+            load,
+            index_profiles,
+        })
+    }
+
+    /// Builds the population (tenant sizes, tiers, roles, per-collection counts).
+    pub fn build_population(&self) -> Population {
+        Population::build(&self.population, &self.mix)
+    }
+
+    /// Resolves an index profile name to per-collection index keys.
+    ///
+    /// Built-in profiles: `none` (only `_id`), `tenant` (`{tenant: 1}` everywhere), `compound`
+    /// (`{tenant: 1, status: 1, createdAt: -1}` where a collection has those fields, else
+    /// `{tenant: 1}`).
+    pub fn index_profile(&self, name: &str) -> Option<BTreeMap<Collection, Vec<IndexKeys>>> {
+        let tenant: IndexKeys = vec![("tenant".into(), false)];
+        match name {
+            "none" => Some(Collection::ALL.iter().map(|&c| (c, Vec::new())).collect()),
+            "tenant" => Some(Collection::ALL.iter().map(|&c| (c, vec![tenant.clone()])).collect()),
+            "compound" => Some(
+                Collection::ALL
+                    .iter()
+                    .map(|&c| {
+                        let keys = if c.has_field("status") && c.has_field("createdAt") {
+                            vec![
+                                ("tenant".into(), false),
+                                ("status".into(), false),
+                                ("createdAt".into(), true),
+                            ]
+                        } else {
+                            tenant.clone()
+                        };
+                        (c, vec![keys])
+                    })
+                    .collect(),
+            ),
+            other => self.index_profiles.get(other).map(|p| {
+                Collection::ALL
+                    .iter()
+                    .map(|&c| (c, p.get(&c).cloned().unwrap_or_default()))
+                    .collect()
+            }),
+        }
+    }
+
+    /// Every index profile name this scenario accepts.
+    pub fn profile_names(&self) -> Vec<String> {
+        BUILTIN_PROFILES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.index_profiles.keys().cloned())
+            .collect()
+    }
+}
+
+/// The default prefix for a scenario name: `tb_` and the name, lowercased, `-` as `_`.
+pub fn default_prefix(name: &str) -> String {
+    let mut p: String = format!("tb_{}", name.to_ascii_lowercase().replace('-', "_"));
+    p.truncate(24);
+    p
+}
+
+/// Whether a string is an acceptable database name prefix.
+pub fn valid_prefix(p: &str) -> bool {
+    (1..=24).contains(&p.len())
+        && p.starts_with(|c: char| c.is_ascii_lowercase())
+        && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn check_population(c: &Checker, m: &PopulationModel) -> Result<PopulationSpec, ScenarioError> {
+    let tenants = *m.tenants.get_ref();
+    if !(1..=1_000_000).contains(&tenants) {
+        return Err(c.err(m.tenants.span(), "expected between 1 and 1,000,000 tenants"));
+    }
+    let documents = *m.documents.get_ref();
+    if documents < 1 {
+        return Err(c.err(m.documents.span(), "expected at least 1 document"));
+    }
+    let min = match &m.min_per_tenant {
+        Some(v) if *v.get_ref() < 0 => {
+            return Err(c.err(v.span(), "expected a minimum of 0 or more documents per tenant"));
+        }
+        Some(v) => *v.get_ref() as u64,
+        None => 1.min(documents as u64 / tenants as u64),
+    };
+    if min.saturating_mul(tenants as u64) > documents as u64 {
+        let span = m.min_per_tenant.as_ref().map_or(m.documents.span(), |v| v.span());
+        return Err(c.err(
+            span,
+            format!(
+                "{tenants} tenants with at least {min} documents each need {} documents, but the scenario has {documents}",
+                min * tenants as u64
+            ),
+        ));
+    }
+    let distribution = check_distribution(c, &m.distribution, tenants as u32)?;
+
+    let mut tier_percent = DEFAULT_TIERS;
+    if let Some(t) = &m.tiers {
+        let t = t.get_ref();
+        for (i, v) in [&t.enterprise, &t.premium, &t.basic].into_iter().enumerate() {
+            if let Some(v) = v {
+                let x = *v.get_ref();
+                if !(0.0..=100.0).contains(&x) {
+                    return Err(c.err(v.span(), "expected a percentage of tenants between 0 and 100"));
+                }
+                tier_percent[i] = x;
+            }
+        }
+        let sum: f64 = tier_percent.iter().sum();
+        if sum > 100.0 + 1e-9 {
+            return Err(c.err(
+                m.tiers.as_ref().map_or(0..0, |t| t.span()),
+                format!(
+                    "tier shares add up to {sum}% of tenants; expected at most 100% (free tenants get the rest)"
+                ),
+            ));
+        }
+    }
+
+    let mut roles = BTreeMap::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (role, ids) in &m.roles {
+        let role_span = ids.span();
+        if Tier::parse(role).is_some() {
+            return Err(c.err(role_span, format!("role `{role}` is a tier name; expected another name")));
+        }
+        if role.is_empty() || !role.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()) {
+            return Err(c.err(role_span, format!("role `{role}`: expected a lowercase name")));
+        }
+        let mut list = Vec::new();
+        for id in ids.get_ref() {
+            let rank = crate::population::rank_of(id.get_ref(), tenants as u32).ok_or_else(|| {
+                c.err(
+                    id.span(),
+                    format!(
+                        "unknown tenant `{}`; expected an id from {} to {}",
+                        id.get_ref(),
+                        crate::population::tenant_id(1, tenants as u32),
+                        crate::population::tenant_id(tenants as u32, tenants as u32)
+                    ),
+                )
+            })?;
+            let canonical = crate::population::tenant_id(rank, tenants as u32);
+            if let Some(prev) = seen.insert(canonical.clone(), role.clone()) {
+                return Err(c.err(
+                    id.span(),
+                    format!("tenant `{canonical}` already has role `{prev}`; a tenant has at most one role"),
+                ));
+            }
+            list.push(canonical);
+        }
+        if list.is_empty() {
+            return Err(c.err(role_span, format!("role `{role}` names no tenant")));
+        }
+        roles.insert(role.clone(), list);
+    }
+
+    Ok(PopulationSpec {
+        tenants: tenants as u32,
+        documents: documents as u64,
+        distribution,
+        min_per_tenant: min,
+        tier_percent,
+        roles,
+    })
+}
+
+fn check_distribution(
+    c: &Checker,
+    d: &Spanned<DistributionModel>,
+    tenants: u32,
+) -> Result<Distribution, ScenarioError> {
+    Ok(match d.get_ref() {
+        DistributionModel::Zipf { s } => {
+            let v = *s.get_ref();
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(c.err(s.span(), "expected a Zipf exponent s > 0"));
+            }
+            Distribution::Zipf { s: v }
+        }
+        DistributionModel::Pareto { alpha } => {
+            let v = *alpha.get_ref();
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(c.err(alpha.span(), "expected a Pareto alpha > 0"));
+            }
+            Distribution::Pareto { alpha: v }
+        }
+        DistributionModel::Uniform => Distribution::Uniform,
+        DistributionModel::Explicit { shares, rest } => {
+            let list = shares.get_ref();
+            if list.is_empty() {
+                return Err(c.err(shares.span(), "expected at least one share"));
+            }
+            if list.len() > tenants as usize {
+                return Err(c.err(
+                    shares.span(),
+                    format!("{} shares for {tenants} tenants; expected at most one share per tenant", list.len()),
+                ));
+            }
+            let mut sum = 0.0;
+            for s in list {
+                let v = *s.get_ref();
+                if !(v > 0.0 && v <= 1.0) {
+                    return Err(c.err(s.span(), "expected a share of the total between 0 and 1 (0.3 = 30%)"));
+                }
+                sum += v;
+            }
+            if sum > 1.0 + 1e-9 {
+                return Err(c.err(shares.span(), format!("shares add up to {sum}; expected at most 1 (100%)")));
+            }
+            if list.len() == tenants as usize && (sum - 1.0).abs() > 1e-9 {
+                return Err(c.err(
+                    shares.span(),
+                    format!("every tenant has a share but they add up to {sum}; expected exactly 1"),
+                ));
+            }
+            let rest = match rest {
+                Some(r) => {
+                    if matches!(r.get_ref(), DistributionModel::Explicit { .. }) {
+                        return Err(c.err(r.span(), "expected `zipf`, `pareto` or `uniform` for the rest"));
+                    }
+                    check_distribution(c, r, tenants)?
+                }
+                None => Distribution::Uniform,
+            };
+            Distribution::Explicit {
+                shares: list.iter().map(|s| *s.get_ref()).collect(),
+                rest: Box::new(rest),
+            }
+        }
+    })
+}
+
+fn check_mix(c: &Checker, d: &DataModel) -> Result<[f64; Collection::COUNT], ScenarioError> {
+    let Some(mix) = &d.mix else { return Ok(DEFAULT_MIX) };
+    let m = mix.get_ref();
+    let mut out = [0.0; Collection::COUNT];
+    let fields = [&m.users, &m.orders, &m.tickets, &m.leads, &m.subscriptions];
+    for (coll, field) in Collection::ALL.iter().zip(fields) {
+        if let Some(v) = field {
+            let x = *v.get_ref();
+            if !(x >= 0.0 && x.is_finite()) {
+                return Err(c.err(v.span(), format!("expected a weight >= 0 for `{}`", coll.name())));
+            }
+            out[*coll as usize] = x;
+        }
+    }
+    if out.iter().sum::<f64>() <= 0.0 {
+        return Err(c.err(mix.span(), "expected at least one collection with a weight > 0"));
+    }
+    Ok(out)
+}
+
+fn check_hybrid(c: &Checker, l: &LayoutModel, p: &PopulationSpec) -> Result<Vec<Rule>, ScenarioError> {
+    let Some(h) = &l.hybrid else { return Ok(default_hybrid_rules()) };
+    let mut rules = Vec::new();
+    for r in &h.rule {
+        let span = r.span();
+        let r = r.get_ref();
+        let matcher = match (&r.class, &r.top) {
+            (Some(class), None) => {
+                let name = class.get_ref();
+                if Tier::parse(name).is_none() && !p.roles.contains_key(name) {
+                    let roles: Vec<&str> = p.roles.keys().map(String::as_str).collect();
+                    return Err(c.err(
+                        class.span(),
+                        format!(
+                            "unknown class `{name}`; expected a tier (enterprise, premium, basic, free){}",
+                            if roles.is_empty() { String::new() } else { format!(" or a role ({})", roles.join(", ")) }
+                        ),
+                    ));
+                }
+                Matcher::Class(name.clone())
+            }
+            (None, Some(top)) => {
+                let n = *top.get_ref();
+                if n < 1 || n > p.tenants as i64 {
+                    return Err(c.err(
+                        top.span(),
+                        format!("`top = {n}` dedicates more tenants than there are; expected 1 to {}", p.tenants),
+                    ));
+                }
+                Matcher::Top(n as u32)
+            }
+            _ => return Err(c.err(span, "expected exactly one of `class` or `top` in a hybrid rule")),
+        };
+        let tenants_per_db = match (r.placement, &r.tenants_per_db) {
+            (PlacementKind::Pooled, Some(k)) => {
+                let v = *k.get_ref();
+                if !(1..=100_000).contains(&v) {
+                    return Err(c.err(k.span(), "expected tenants_per_db between 1 and 100,000"));
+                }
+                v as u32
+            }
+            (PlacementKind::Pooled, None) => {
+                return Err(c.err(span, "a `pooled` rule needs `tenants_per_db`"));
+            }
+            (_, Some(k)) => {
+                return Err(c.err(k.span(), "`tenants_per_db` only applies to `placement = \"pooled\"`"));
+            }
+            (_, None) => 1,
+        };
+        let uri_env = match &r.uri_env {
+            Some(v) => {
+                let name = v.get_ref();
+                if name.is_empty()
+                    || !name.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
+                {
+                    return Err(c.err(
+                        v.span(),
+                        "expected the name of an environment variable (A-Z, 0-9, _) that holds the URI; never the URI itself",
+                    ));
+                }
+                Some(name.clone())
+            }
+            None => None,
+        };
+        rules.push(Rule { matcher, placement: r.placement, tenants_per_db, uri_env });
+    }
+    Ok(rules)
+}
+
+/// The hybrid rules used when a scenario states none: enterprise tenants dedicated, premium
+/// tenants pooled four to a database, everyone else shared.
+pub fn default_hybrid_rules() -> Vec<Rule> {
+    vec![
+        Rule {
+            matcher: Matcher::Class("enterprise".into()),
+            placement: PlacementKind::Dedicated,
+            tenants_per_db: 1,
+            uri_env: None,
+        },
+        Rule {
+            matcher: Matcher::Class("premium".into()),
+            placement: PlacementKind::Pooled,
+            tenants_per_db: 4,
+            uri_env: None,
+        },
+    ]
+}
+
+fn check_profiles(
+    c: &Checker,
+    profiles: &BTreeMap<String, Spanned<IndexProfileModel>>,
+) -> Result<BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>, ScenarioError> {
+    let mut out = BTreeMap::new();
+    for (name, p) in profiles {
+        if BUILTIN_PROFILES.contains(&name.as_str()) {
+            return Err(c.err(p.span(), format!("index profile `{name}` is built in; choose another name")));
+        }
+        let m = p.get_ref();
+        let lists = [&m.users, &m.orders, &m.tickets, &m.leads, &m.subscriptions];
+        let mut per = BTreeMap::new();
+        for (coll, list) in Collection::ALL.iter().zip(lists) {
+            let Some(list) = list else { continue };
+            let mut indexes = Vec::new();
+            for idx in list {
+                if idx.get_ref().is_empty() {
+                    return Err(c.err(idx.span(), "expected at least one field in an index"));
+                }
+                let mut keys: IndexKeys = Vec::new();
+                let mut names = BTreeSet::new();
+                for f in idx.get_ref() {
+                    let raw = f.get_ref();
+                    let (field, desc) = match raw.strip_prefix('-') {
+                        Some(rest) => (rest, true),
+                        None => (raw.as_str(), false),
+                    };
+                    if !coll.has_field(field) {
+                        return Err(c.err(
+                            f.span(),
+                            format!(
+                                "`{}` has no field `{field}`; expected one of {} (prefix `-` for descending)",
+                                coll.name(),
+                                coll.fields().join(", ")
+                            ),
+                        ));
+                    }
+                    if !names.insert(field.to_string()) {
+                        return Err(c.err(f.span(), format!("field `{field}` appears twice in one index")));
+                    }
+                    keys.push((field.to_string(), desc));
+                }
+                indexes.push(keys);
+            }
+            per.insert(*coll, indexes);
+        }
+        out.insert(name.clone(), per);
+    }
+    Ok(out)
+}
+
+fn check_load(
+    c: &Checker,
+    l: &LoadModel,
+    profiles: &BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>,
+) -> Result<LoadSpec, ScenarioError> {
+    let batch_size = match &l.batch_size {
+        Some(v) if !(1..=MAX_BATCH).contains(v.get_ref()) => {
+            return Err(c.err(v.span(), format!("expected a batch size between 1 and {MAX_BATCH}")));
+        }
+        Some(v) => *v.get_ref() as usize,
+        None => 1000,
+    };
+    let workers = match &l.workers {
+        Some(v) if !(1..=MAX_WORKERS).contains(v.get_ref()) => {
+            return Err(c.err(v.span(), format!("expected between 1 and {MAX_WORKERS} workers")));
+        }
+        Some(v) => *v.get_ref() as usize,
+        None => 4,
+    };
+    let indexes = match &l.indexes {
+        Some(v) => {
+            let name = v.get_ref();
+            if !BUILTIN_PROFILES.contains(&name.as_str()) && !profiles.contains_key(name) {
+                return Err(c.err(
+                    v.span(),
+                    format!(
+                        "unknown index profile `{name}`; expected one of {}",
+                        BUILTIN_PROFILES
+                            .iter()
+                            .map(|s| s.to_string())
+                            .chain(profiles.keys().cloned())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            name.clone()
+        }
+        None => "tenant".into(),
+    };
+    Ok(LoadSpec { batch_size, workers, indexes, index_build: l.index_build.unwrap_or_default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse(Path::new("t.toml"), text)
+    }
+
+    const OK: &str = r#"
+name = "t"
+[population]
+tenants = 10
+documents = 1000
+distribution = { zipf = { s = 1.0 } }
+"#;
+
+    #[test]
+    fn minimal_scenario_parses_with_defaults() {
+        let s = parse(OK).unwrap();
+        assert_eq!(s.prefix, "tb_t");
+        assert_eq!(s.population.tenants, 10);
+        assert_eq!(s.load.indexes, "tenant");
+        assert_eq!(s.mix, DEFAULT_MIX);
+        assert_eq!(s.default_layout, Layout::Shared);
+    }
+
+    #[test]
+    fn locate_points_at_the_value() {
+        let (line, col, snip) = locate("a = 1\nbb = 22\n", 11..13);
+        assert_eq!((line, col), (2, 6));
+        assert!(snip.contains("bb = 22"), "{snip}");
+        assert!(snip.ends_with("     ^^"), "{snip}");
+    }
+}
