@@ -1,1 +1,132 @@
-fn main(){}
+//! Seeding throughput against bare `insert_many`, side by side in one run.
+//!
+//! Seeds a scenario (default `scenarios/skewed-10k.toml`) into the `shared` layout with the
+//! library's seeder (generation, marker, batching, progress), then inserts the *same*
+//! pre-generated BSON documents with the same batches and workers and nothing else ("bare"),
+//! alternating A B A B for several trials. Both use the index profile `none`, so both do the
+//! same server work; only inserts are timed. The target: seed >= 80% of bare.
+//!
+//! Needs a server (`scripts/mongo-local.sh start`); prints a skip line when none answers.
+//!
+//! Run: `cargo bench --bench seeding`
+//! Env: TENANTBENCH_MONGO_URI, TENANTBENCH_BENCH_SCENARIO (path), TENANTBENCH_BENCH_DOCS
+//! (override the document count), TENANTBENCH_BENCH_TRIALS (default 2).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tenantbench::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
+use tenantbench::layout::Placement;
+use tenantbench::scenario::{IndexBuild, Layout, Scenario};
+
+fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; criterion-style filters are not used here.
+    let uri = std::env::var(mongo::URI_ENV).unwrap_or_else(|_| mongo::DEFAULT_URI.into());
+    let path = std::env::var("TENANTBENCH_BENCH_SCENARIO")
+        .unwrap_or_else(|_| "scenarios/skewed-10k.toml".into());
+    let trials: usize = env_or("TENANTBENCH_BENCH_TRIALS", 2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let probe = ConnectOptions { server_selection_timeout: Duration::from_secs(2), ..Default::default() };
+        let client = mongo::client(&uri, &probe).await.expect("client");
+        if !mongo::doctor(&client).await.reachable {
+            println!("seeding bench: SKIPPED, no MongoDB server answers at {} (scripts/mongo-local.sh start)", tenantbench::backend::redact_uri(&uri));
+            return;
+        }
+        let mut scenario = Scenario::load(Path::new(&path)).expect("scenario");
+        if let Ok(d) = std::env::var("TENANTBENCH_BENCH_DOCS") {
+            scenario.population.documents = d.parse().expect("TENANTBENCH_BENCH_DOCS is a number");
+        }
+        scenario.prefix = "tb_bench_seed".into();
+        let pop = scenario.build_population();
+        let placement = Placement::new(&scenario, &pop, Layout::Shared);
+        let opts = SeedOptions {
+            layout: Layout::Shared,
+            indexes: "none".into(),
+            batch_size: scenario.load.batch_size,
+            workers: scenario.load.workers,
+            index_build: IndexBuild::After,
+            reseed: true,
+            progress: false,
+        };
+        let conn = ConnectOptions { max_pool_size: opts.workers as u32 + 4, ..Default::default() };
+        let servers = Servers::for_placement(&uri, &placement, &conn).await.expect("servers");
+
+        // Pre-generate the bare run's documents once (not timed).
+        let all: Vec<usize> = (0..placement.databases.len()).collect();
+        let units = mongo::work_units(&pop, &placement, &all, opts.batch_size);
+        let ids: Vec<String> = pop.tenants.iter().map(|t| t.id.clone()).collect();
+        let t = Instant::now();
+        let pregen: Vec<Vec<_>> = units.iter().map(|u| mongo::unit_documents(scenario.seed, &ids, u)).collect();
+        println!(
+            "seeding bench: {} ({} tenants, {} documents, batch {}, {} workers); pre-generated in {:.1} s",
+            scenario.name,
+            pop.tenants.len(),
+            pop.documents(),
+            opts.batch_size,
+            opts.workers,
+            t.elapsed().as_secs_f64()
+        );
+        let units = Arc::new(units);
+        let mut seeded = Vec::new();
+        let mut bare = Vec::new();
+        let client = servers.client(&placement.databases[0].server).clone();
+        for trial in 1..=trials {
+            // Alternate the order (A B, B A, ...) so drift in the server cancels out; each run
+            // starts from a server without the other run's data.
+            for step in 0..2 {
+                if (step == 0) == (trial % 2 == 1) {
+                    // A: the seeder.
+                    let s = mongo::seed(&servers, &scenario, &pop, &placement, &opts).await.expect("seed");
+                    seeded.push(s.docs_per_sec());
+                    mongo::drop_marked(&client, "tb_bench_seed", None).await.expect("drop");
+                } else {
+                    // B: bare insert_many of the same documents into a fresh database.
+                    let bare_db = servers.db(&placement.databases[0].server, "tb_bench_bare_shared");
+                    let mut marker = mongo::new_marker(&scenario, Layout::Shared, &placement.databases[0], &pop, "none");
+                    marker.prefix = "tb_bench_bare".into();
+                    mongo::write_marker(&bare_db, &marker).await.expect("marker");
+                    let docs: Arc<Vec<Mutex<Option<Vec<_>>>>> =
+                        Arc::new(pregen.iter().cloned().map(|d| Mutex::new(Some(d))).collect());
+                    let pb = mongo::progress_bar(0, false);
+                    let t = Instant::now();
+                    mongo::insert_units(
+                        vec![(bare_db.clone(), "tb_bench_bare_shared".into())],
+                        units.clone(),
+                        opts.workers,
+                        &pb,
+                        move |i, _| docs[i].lock().expect("unit lock").take().expect("each unit inserted once"),
+                    )
+                    .await
+                    .expect("bare insert");
+                    bare.push(pop.documents() as f64 / t.elapsed().as_secs_f64());
+                    mongo::drop_marked(&client, "tb_bench_bare", None).await.expect("drop");
+                }
+            }
+            println!(
+                "  trial {trial} ({}): seed {:>9.0} docs/s   bare insert_many {:>9.0} docs/s   ratio {:.3}",
+                if trial % 2 == 1 { "seed first" } else { "bare first" },
+                seeded[trial - 1],
+                bare[trial - 1],
+                seeded[trial - 1] / bare[trial - 1]
+            );
+        }
+        let ratios: Vec<f64> = seeded.iter().zip(&bare).map(|(s, b)| s / b).collect();
+        let min = ratios.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = ratios.iter().cloned().fold(0.0, f64::max);
+        let total_ratio = seeded.iter().sum::<f64>() / bare.iter().sum::<f64>();
+        println!("seeding bench: seed / bare = {total_ratio:.3} (trials {min:.3} to {max:.3}; target >= 0.80)");
+        servers.shutdown().await;
+    });
+}

@@ -32,7 +32,9 @@ fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenario> {
     let mut s = Scenario::load(path)?;
     if let Some(p) = prefix {
         if !valid_prefix(p) {
-            bail!("--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter");
+            bail!(
+                "--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter"
+            );
         }
         s.prefix = p.to_string();
     }
@@ -47,7 +49,10 @@ fn resolve(t: &Target) -> Result<(Scenario, Layout)> {
 
 async fn seed(a: SeedArgs) -> Result<u8> {
     let (scenario, layout) = resolve(&a.target)?;
-    let indexes = a.indexes.clone().unwrap_or_else(|| scenario.load.indexes.clone());
+    let indexes = a
+        .indexes
+        .clone()
+        .unwrap_or_else(|| scenario.load.indexes.clone());
     if scenario.index_profile(&indexes).is_none() {
         bail!(
             "--indexes {indexes:?}: unknown index profile; expected one of {}",
@@ -73,7 +78,10 @@ async fn seed(a: SeedArgs) -> Result<u8> {
     };
     let pop = scenario.build_population();
     let placement = Placement::new(&scenario, &pop, layout);
-    let conn = ConnectOptions { max_pool_size: (workers as u32 + 4).max(16), ..Default::default() };
+    let conn = ConnectOptions {
+        max_pool_size: (workers as u32 + 4).max(16),
+        ..Default::default()
+    };
     let servers = Servers::for_placement(&a.target.server.uri, &placement, &conn).await?;
     eprintln!(
         "seeding {} ({} tenants, {} documents) into layout {} on {}: {} databases, prefix {}",
@@ -87,7 +95,10 @@ async fn seed(a: SeedArgs) -> Result<u8> {
     );
     let s = mongo::seed(&servers, &scenario, &pop, &placement, &opts).await?;
     servers.shutdown().await;
-    println!("seeded {} / layout {} / index profile {}", scenario.name, s.layout, s.index_profile);
+    println!(
+        "seeded {} / layout {} / index profile {}",
+        scenario.name, s.layout, s.index_profile
+    );
     println!(
         "  databases    {} ({} loaded, {} reused as they were)",
         s.databases, s.loaded, s.reused
@@ -95,9 +106,16 @@ async fn seed(a: SeedArgs) -> Result<u8> {
     println!("  collections  {} tenant collections", s.collections);
     println!("  documents    {} inserted", s.documents);
     if s.documents > 0 {
-        println!("  load         {:.2} s, {:.0} docs/s", s.load_seconds, s.docs_per_sec());
+        println!(
+            "  load         {:.2} s, {:.0} docs/s",
+            s.load_seconds,
+            s.docs_per_sec()
+        );
     }
-    println!("  indexes      {} secondary indexes in the layout, {} built now", s.indexes, s.indexes_built);
+    println!(
+        "  indexes      {} secondary indexes in the layout, {} built now",
+        s.indexes, s.indexes_built
+    );
     for b in &s.index_builds {
         println!(
             "    {:<14} {:<40} {} builds, {:.3} s total, {:.3} s max",
@@ -121,7 +139,9 @@ async fn verify(a: VerifyArgs) -> Result<u8> {
     let (scenario, layout) = resolve(&a.target)?;
     let pop = scenario.build_population();
     let placement = Placement::new(&scenario, &pop, layout);
-    let servers = Servers::for_placement(&a.target.server.uri, &placement, &ConnectOptions::default()).await?;
+    let servers =
+        Servers::for_placement(&a.target.server.uri, &placement, &ConnectOptions::default())
+            .await?;
     let r = mongo::verify(&servers, &scenario, &pop, &placement).await?;
     servers.shutdown().await;
     println!(
@@ -192,7 +212,9 @@ async fn drop(a: DropArgs) -> Result<u8> {
         (Some(path), p) => load_scenario(path, p.as_deref())?.prefix,
         (None, Some(p)) => {
             if !valid_prefix(p) {
-                bail!("--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter");
+                bail!(
+                    "--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter"
+                );
             }
             p.clone()
         }
@@ -209,17 +231,31 @@ async fn drop(a: DropArgs) -> Result<u8> {
     for (d, why) in &out.refused {
         println!("REFUSED {d}: {why}; left untouched");
     }
-    println!("{} dropped, {} refused", out.dropped.len(), out.refused.len());
-    Ok(if out.refused.is_empty() { 0 } else { EXIT_FINDINGS })
+    println!(
+        "{} dropped, {} refused",
+        out.dropped.len(),
+        out.refused.len()
+    );
+    Ok(if out.refused.is_empty() {
+        0
+    } else {
+        EXIT_FINDINGS
+    })
 }
 
 async fn doctor(a: ServerArgs) -> Result<u8> {
-    let conn = ConnectOptions { server_selection_timeout: std::time::Duration::from_secs(3), ..Default::default() };
+    let conn = ConnectOptions {
+        server_selection_timeout: std::time::Duration::from_secs(3),
+        ..Default::default()
+    };
     let client = mongo::client(&a.uri, &conn).await?;
     let r = mongo::doctor(&client).await;
     println!("MongoDB at {}", redact_uri(&a.uri));
     if !r.reachable {
-        println!("  reachable    no: {}", r.error.as_deref().unwrap_or("unknown error"));
+        println!(
+            "  reachable    no: {}",
+            r.error.as_deref().unwrap_or("unknown error")
+        );
         println!("  to start a local server:  scripts/mongo-local.sh start");
         println!("  or with Docker:           docker run -p 27017:27017 mongo:8");
         println!("  then point tenantbench at it with --uri or TENANTBENCH_MONGO_URI");
@@ -250,7 +286,9 @@ async fn doctor(a: ServerArgs) -> Result<u8> {
         None => println!("  WT cache     not reported"),
     }
     if let Some((all, ours)) = r.databases {
-        println!("  databases    {all} ({ours} created by tenantbench; `tenantbench ls` lists them)");
+        println!(
+            "  databases    {all} ({ours} created by tenantbench; `tenantbench ls` lists them)"
+        );
     }
     client.shutdown().await;
     Ok(0)
@@ -265,5 +303,9 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }

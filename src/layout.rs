@@ -59,7 +59,12 @@ impl Placement {
     }
 
     /// Places a population with an explicit prefix and hybrid rules.
-    pub fn with_prefix(prefix: &str, rules: &[Rule], population: &Population, layout: Layout) -> Placement {
+    pub fn with_prefix(
+        prefix: &str,
+        rules: &[Rule],
+        population: &Population,
+        layout: Layout,
+    ) -> Placement {
         let n = population.tenants.len();
         let mut databases: Vec<DbPlan> = Vec::new();
         let mut tenant_db = vec![0usize; n];
@@ -89,10 +94,11 @@ impl Placement {
                 let mut pools = 0usize;
                 let mut shared: std::collections::BTreeMap<Server, usize> = Default::default();
                 for (i, t) in population.tenants.iter().enumerate() {
-                    let (rule_ix, rule) = match rules.iter().enumerate().find(|(_, r)| matches(r, t)) {
-                        Some((ix, r)) => (Some(ix), Some(r)),
-                        None => (None, None),
-                    };
+                    let (rule_ix, rule) =
+                        match rules.iter().enumerate().find(|(_, r)| matches(r, t)) {
+                            Some((ix, r)) => (Some(ix), Some(r)),
+                            None => (None, None),
+                        };
                     let server = rule
                         .and_then(|r| r.uri_env.clone())
                         .map_or(Server::Default, Server::Env);
@@ -125,23 +131,34 @@ impl Placement {
                                 }
                             }
                         }
-                        PlacementKind::Shared => *shared.entry(server.clone()).or_insert_with(|| {
-                            let name = match &server {
-                                Server::Default => format!("{prefix}_hy_shared"),
-                                Server::Env(v) => {
-                                    format!("{prefix}_hy_shared_{}", v.to_ascii_lowercase())
-                                }
-                            };
-                            databases.push(DbPlan { name, server: server.clone(), kind, tenants: Vec::new() });
-                            databases.len() - 1
-                        }),
+                        PlacementKind::Shared => {
+                            *shared.entry(server.clone()).or_insert_with(|| {
+                                let name = match &server {
+                                    Server::Default => format!("{prefix}_hy_shared"),
+                                    Server::Env(v) => {
+                                        format!("{prefix}_hy_shared_{}", v.to_ascii_lowercase())
+                                    }
+                                };
+                                databases.push(DbPlan {
+                                    name,
+                                    server: server.clone(),
+                                    kind,
+                                    tenants: Vec::new(),
+                                });
+                                databases.len() - 1
+                            })
+                        }
                     };
                     databases[db].tenants.push(i);
                     tenant_db[i] = db;
                 }
             }
         }
-        Placement { layout, databases, tenant_db }
+        Placement {
+            layout,
+            databases,
+            tenant_db,
+        }
     }
 
     /// The distinct servers this placement uses.
@@ -205,7 +222,16 @@ mod tests {
         let pl = Placement::new(&s, &p, Layout::Hybrid);
         // 100 tenants: 1 enterprise, 9 premium (3 pools: 4 + 4 + 1), 90 shared.
         let names: Vec<&str> = pl.databases.iter().map(|d| d.name.as_str()).collect();
-        assert_eq!(names, ["tb_p_hy_t_t00001", "tb_p_hy_pool_1", "tb_p_hy_pool_2", "tb_p_hy_pool_3", "tb_p_hy_shared"]);
+        assert_eq!(
+            names,
+            [
+                "tb_p_hy_t_t00001",
+                "tb_p_hy_pool_1",
+                "tb_p_hy_pool_2",
+                "tb_p_hy_pool_3",
+                "tb_p_hy_shared"
+            ]
+        );
         assert_eq!(pl.databases[1].tenants, vec![1, 2, 3, 4]);
         assert_eq!(pl.databases[3].tenants, vec![9]);
         assert_eq!(pl.databases[4].tenants.len(), 90);
@@ -223,6 +249,9 @@ mod tests {
         assert_eq!(pl.databases[1].name, "tb_p_hy_t_t00002");
         assert_eq!(pl.databases[1].server, Server::Default);
         assert_eq!(pl.databases[3].name, "tb_p_hy_shared");
-        assert_eq!(pl.servers(), vec![Server::Default, Server::Env("TB_SECOND".into())]);
+        assert_eq!(
+            pl.servers(),
+            vec![Server::Default, Server::Env("TB_SECOND".into())]
+        );
     }
 }

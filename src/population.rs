@@ -104,7 +104,14 @@ impl Population {
             let split = largest_remainder(documents, mix, 0);
             let mut counts = [0; Collection::COUNT];
             counts.copy_from_slice(&split);
-            tenants.push(Tenant { rank, id, documents, tier, role, counts });
+            tenants.push(Tenant {
+                rank,
+                id,
+                documents,
+                tier,
+                role,
+                counts,
+            });
         }
         Population { tenants }
     }
@@ -185,7 +192,11 @@ fn weights(d: &Distribution, n: usize) -> Vec<f64> {
 pub fn tenant_sizes(spec: &PopulationSpec) -> Vec<u64> {
     let n = spec.tenants as usize;
     let w = weights(&spec.distribution, n);
-    let mut sizes = largest_remainder(spec.documents - spec.min_per_tenant * n as u64, &w, spec.min_per_tenant);
+    let mut sizes = largest_remainder(
+        spec.documents - spec.min_per_tenant * n as u64,
+        &w,
+        spec.min_per_tenant,
+    );
     sizes.sort_unstable_by(|a, b| b.cmp(a));
     sizes
 }
@@ -218,7 +229,11 @@ pub fn largest_remainder(total: u64, weights: &[f64], base: u64) -> Vec<u64> {
     // Floating point can make the floors overshoot by a unit in pathological cases: take back
     // from the smallest remainders.
     while assigned > total {
-        let (_, i) = *rema.iter().filter(|(_, i)| parts[*i] > 0).min().expect("non-empty");
+        let (_, i) = *rema
+            .iter()
+            .filter(|(_, i)| parts[*i] > 0)
+            .min()
+            .expect("non-empty");
         parts[i] -= 1;
         assigned -= 1;
     }
@@ -316,12 +331,19 @@ mod tests {
         let s = spec(
             100,
             1_000_000,
-            Distribution::Explicit { shares: vec![0.3], rest: Box::new(Distribution::Uniform) },
+            Distribution::Explicit {
+                shares: vec![0.3],
+                rest: Box::new(Distribution::Uniform),
+            },
             0,
         );
         let sizes = tenant_sizes(&s);
         assert_eq!(sizes[0], 300_000);
-        assert!(sizes[1..].iter().all(|&x| x == 7070 || x == 7071), "{:?}", &sizes[1..5]);
+        assert!(
+            sizes[1..].iter().all(|&x| x == 7070 || x == 7071),
+            "{:?}",
+            &sizes[1..5]
+        );
     }
 
     #[test]

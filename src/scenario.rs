@@ -43,7 +43,9 @@ pub enum ScenarioError {
 }
 
 /// The tenancy layout a dataset is placed in (vocabulary: ARCHITECTURE.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// One database; documents carry `tenant`.
@@ -414,7 +416,10 @@ fn locate(text: &str, span: Range<usize>) -> (usize, usize, String) {
     let line = text[..start].matches('\n').count() + 1;
     let column = text[line_start..start].chars().count() + 1;
     let source_line = &text[line_start..line_end];
-    let width = text[start..span.end.clamp(start, line_end)].chars().count().max(1);
+    let width = text[start..span.end.clamp(start, line_end)]
+        .chars()
+        .count()
+        .max(1);
     let gutter = line.to_string();
     let snippet = format!(
         "{pad} |\n{gutter} | {source_line}\n{pad} | {spaces}{carets}",
@@ -451,7 +456,11 @@ impl Scenario {
         })?;
 
         let name = model.name.get_ref().trim().to_string();
-        if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
             return Err(c.err(
                 model.name.span(),
                 "expected a scenario name of letters, digits, '-' and '_'",
@@ -508,7 +517,12 @@ impl Scenario {
         let tenant: IndexKeys = vec![("tenant".into(), false)];
         match name {
             "none" => Some(Collection::ALL.iter().map(|&c| (c, Vec::new())).collect()),
-            "tenant" => Some(Collection::ALL.iter().map(|&c| (c, vec![tenant.clone()])).collect()),
+            "tenant" => Some(
+                Collection::ALL
+                    .iter()
+                    .map(|&c| (c, vec![tenant.clone()]))
+                    .collect(),
+            ),
             "compound" => Some(
                 Collection::ALL
                     .iter()
@@ -556,7 +570,8 @@ pub fn default_prefix(name: &str) -> String {
 pub fn valid_prefix(p: &str) -> bool {
     (1..=24).contains(&p.len())
         && p.starts_with(|c: char| c.is_ascii_lowercase())
-        && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn check_population(c: &Checker, m: &PopulationModel) -> Result<PopulationSpec, ScenarioError> {
@@ -570,13 +585,19 @@ fn check_population(c: &Checker, m: &PopulationModel) -> Result<PopulationSpec, 
     }
     let min = match &m.min_per_tenant {
         Some(v) if *v.get_ref() < 0 => {
-            return Err(c.err(v.span(), "expected a minimum of 0 or more documents per tenant"));
+            return Err(c.err(
+                v.span(),
+                "expected a minimum of 0 or more documents per tenant",
+            ));
         }
         Some(v) => *v.get_ref() as u64,
         None => 1.min(documents as u64 / tenants as u64),
     };
     if min.saturating_mul(tenants as u64) > documents as u64 {
-        let span = m.min_per_tenant.as_ref().map_or(m.documents.span(), |v| v.span());
+        let span = m
+            .min_per_tenant
+            .as_ref()
+            .map_or(m.documents.span(), |v| v.span());
         return Err(c.err(
             span,
             format!(
@@ -590,11 +611,17 @@ fn check_population(c: &Checker, m: &PopulationModel) -> Result<PopulationSpec, 
     let mut tier_percent = DEFAULT_TIERS;
     if let Some(t) = &m.tiers {
         let t = t.get_ref();
-        for (i, v) in [&t.enterprise, &t.premium, &t.basic].into_iter().enumerate() {
+        for (i, v) in [&t.enterprise, &t.premium, &t.basic]
+            .into_iter()
+            .enumerate()
+        {
             if let Some(v) = v {
                 let x = *v.get_ref();
                 if !(0.0..=100.0).contains(&x) {
-                    return Err(c.err(v.span(), "expected a percentage of tenants between 0 and 100"));
+                    return Err(c.err(
+                        v.span(),
+                        "expected a percentage of tenants between 0 and 100",
+                    ));
                 }
                 tier_percent[i] = x;
             }
@@ -615,24 +642,35 @@ fn check_population(c: &Checker, m: &PopulationModel) -> Result<PopulationSpec, 
     for (role, ids) in &m.roles {
         let role_span = ids.span();
         if Tier::parse(role).is_some() {
-            return Err(c.err(role_span, format!("role `{role}` is a tier name; expected another name")));
+            return Err(c.err(
+                role_span,
+                format!("role `{role}` is a tier name; expected another name"),
+            ));
         }
-        if role.is_empty() || !role.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit()) {
-            return Err(c.err(role_span, format!("role `{role}`: expected a lowercase name")));
+        if role.is_empty()
+            || !role
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch.is_ascii_digit())
+        {
+            return Err(c.err(
+                role_span,
+                format!("role `{role}`: expected a lowercase name"),
+            ));
         }
         let mut list = Vec::new();
         for id in ids.get_ref() {
-            let rank = crate::population::rank_of(id.get_ref(), tenants as u32).ok_or_else(|| {
-                c.err(
-                    id.span(),
-                    format!(
-                        "unknown tenant `{}`; expected an id from {} to {}",
-                        id.get_ref(),
-                        crate::population::tenant_id(1, tenants as u32),
-                        crate::population::tenant_id(tenants as u32, tenants as u32)
-                    ),
-                )
-            })?;
+            let rank =
+                crate::population::rank_of(id.get_ref(), tenants as u32).ok_or_else(|| {
+                    c.err(
+                        id.span(),
+                        format!(
+                            "unknown tenant `{}`; expected an id from {} to {}",
+                            id.get_ref(),
+                            crate::population::tenant_id(1, tenants as u32),
+                            crate::population::tenant_id(tenants as u32, tenants as u32)
+                        ),
+                    )
+                })?;
             let canonical = crate::population::tenant_id(rank, tenants as u32);
             if let Some(prev) = seen.insert(canonical.clone(), role.clone()) {
                 return Err(c.err(
@@ -687,30 +725,44 @@ fn check_distribution(
             if list.len() > tenants as usize {
                 return Err(c.err(
                     shares.span(),
-                    format!("{} shares for {tenants} tenants; expected at most one share per tenant", list.len()),
+                    format!(
+                        "{} shares for {tenants} tenants; expected at most one share per tenant",
+                        list.len()
+                    ),
                 ));
             }
             let mut sum = 0.0;
             for s in list {
                 let v = *s.get_ref();
                 if !(v > 0.0 && v <= 1.0) {
-                    return Err(c.err(s.span(), "expected a share of the total between 0 and 1 (0.3 = 30%)"));
+                    return Err(c.err(
+                        s.span(),
+                        "expected a share of the total between 0 and 1 (0.3 = 30%)",
+                    ));
                 }
                 sum += v;
             }
             if sum > 1.0 + 1e-9 {
-                return Err(c.err(shares.span(), format!("shares add up to {sum}; expected at most 1 (100%)")));
+                return Err(c.err(
+                    shares.span(),
+                    format!("shares add up to {sum}; expected at most 1 (100%)"),
+                ));
             }
             if list.len() == tenants as usize && (sum - 1.0).abs() > 1e-9 {
                 return Err(c.err(
                     shares.span(),
-                    format!("every tenant has a share but they add up to {sum}; expected exactly 1"),
+                    format!(
+                        "every tenant has a share but they add up to {sum}; expected exactly 1"
+                    ),
                 ));
             }
             let rest = match rest {
                 Some(r) => {
                     if matches!(r.get_ref(), DistributionModel::Explicit { .. }) {
-                        return Err(c.err(r.span(), "expected `zipf`, `pareto` or `uniform` for the rest"));
+                        return Err(c.err(
+                            r.span(),
+                            "expected `zipf`, `pareto` or `uniform` for the rest",
+                        ));
                     }
                     check_distribution(c, r, tenants)?
                 }
@@ -725,7 +777,9 @@ fn check_distribution(
 }
 
 fn check_mix(c: &Checker, d: &DataModel) -> Result<[f64; Collection::COUNT], ScenarioError> {
-    let Some(mix) = &d.mix else { return Ok(DEFAULT_MIX) };
+    let Some(mix) = &d.mix else {
+        return Ok(DEFAULT_MIX);
+    };
     let m = mix.get_ref();
     let mut out = [0.0; Collection::COUNT];
     let fields = [&m.users, &m.orders, &m.tickets, &m.leads, &m.subscriptions];
@@ -733,19 +787,31 @@ fn check_mix(c: &Checker, d: &DataModel) -> Result<[f64; Collection::COUNT], Sce
         if let Some(v) = field {
             let x = *v.get_ref();
             if !(x >= 0.0 && x.is_finite()) {
-                return Err(c.err(v.span(), format!("expected a weight >= 0 for `{}`", coll.name())));
+                return Err(c.err(
+                    v.span(),
+                    format!("expected a weight >= 0 for `{}`", coll.name()),
+                ));
             }
             out[*coll as usize] = x;
         }
     }
     if out.iter().sum::<f64>() <= 0.0 {
-        return Err(c.err(mix.span(), "expected at least one collection with a weight > 0"));
+        return Err(c.err(
+            mix.span(),
+            "expected at least one collection with a weight > 0",
+        ));
     }
     Ok(out)
 }
 
-fn check_hybrid(c: &Checker, l: &LayoutModel, p: &PopulationSpec) -> Result<Vec<Rule>, ScenarioError> {
-    let Some(h) = &l.hybrid else { return Ok(default_hybrid_rules()) };
+fn check_hybrid(
+    c: &Checker,
+    l: &LayoutModel,
+    p: &PopulationSpec,
+) -> Result<Vec<Rule>, ScenarioError> {
+    let Some(h) = &l.hybrid else {
+        return Ok(default_hybrid_rules());
+    };
     let mut rules = Vec::new();
     for r in &h.rule {
         let span = r.span();
@@ -770,12 +836,20 @@ fn check_hybrid(c: &Checker, l: &LayoutModel, p: &PopulationSpec) -> Result<Vec<
                 if n < 1 || n > p.tenants as i64 {
                     return Err(c.err(
                         top.span(),
-                        format!("`top = {n}` dedicates more tenants than there are; expected 1 to {}", p.tenants),
+                        format!(
+                            "`top = {n}` dedicates more tenants than there are; expected 1 to {}",
+                            p.tenants
+                        ),
                     ));
                 }
                 Matcher::Top(n as u32)
             }
-            _ => return Err(c.err(span, "expected exactly one of `class` or `top` in a hybrid rule")),
+            _ => {
+                return Err(c.err(
+                    span,
+                    "expected exactly one of `class` or `top` in a hybrid rule",
+                ));
+            }
         };
         let tenants_per_db = match (r.placement, &r.tenants_per_db) {
             (PlacementKind::Pooled, Some(k)) => {
@@ -789,7 +863,10 @@ fn check_hybrid(c: &Checker, l: &LayoutModel, p: &PopulationSpec) -> Result<Vec<
                 return Err(c.err(span, "a `pooled` rule needs `tenants_per_db`"));
             }
             (_, Some(k)) => {
-                return Err(c.err(k.span(), "`tenants_per_db` only applies to `placement = \"pooled\"`"));
+                return Err(c.err(
+                    k.span(),
+                    "`tenants_per_db` only applies to `placement = \"pooled\"`",
+                ));
             }
             (_, None) => 1,
         };
@@ -797,7 +874,9 @@ fn check_hybrid(c: &Checker, l: &LayoutModel, p: &PopulationSpec) -> Result<Vec<
             Some(v) => {
                 let name = v.get_ref();
                 if name.is_empty()
-                    || !name.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
+                    || !name
+                        .chars()
+                        .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
                 {
                     return Err(c.err(
                         v.span(),
@@ -808,7 +887,12 @@ fn check_hybrid(c: &Checker, l: &LayoutModel, p: &PopulationSpec) -> Result<Vec<
             }
             None => None,
         };
-        rules.push(Rule { matcher, placement: r.placement, tenants_per_db, uri_env });
+        rules.push(Rule {
+            matcher,
+            placement: r.placement,
+            tenants_per_db,
+            uri_env,
+        });
     }
     Ok(rules)
 }
@@ -839,7 +923,10 @@ fn check_profiles(
     let mut out = BTreeMap::new();
     for (name, p) in profiles {
         if BUILTIN_PROFILES.contains(&name.as_str()) {
-            return Err(c.err(p.span(), format!("index profile `{name}` is built in; choose another name")));
+            return Err(c.err(
+                p.span(),
+                format!("index profile `{name}` is built in; choose another name"),
+            ));
         }
         let m = p.get_ref();
         let lists = [&m.users, &m.orders, &m.tickets, &m.leads, &m.subscriptions];
@@ -870,7 +957,10 @@ fn check_profiles(
                         ));
                     }
                     if !names.insert(field.to_string()) {
-                        return Err(c.err(f.span(), format!("field `{field}` appears twice in one index")));
+                        return Err(c.err(
+                            f.span(),
+                            format!("field `{field}` appears twice in one index"),
+                        ));
                     }
                     keys.push((field.to_string(), desc));
                 }
@@ -890,14 +980,20 @@ fn check_load(
 ) -> Result<LoadSpec, ScenarioError> {
     let batch_size = match &l.batch_size {
         Some(v) if !(1..=MAX_BATCH).contains(v.get_ref()) => {
-            return Err(c.err(v.span(), format!("expected a batch size between 1 and {MAX_BATCH}")));
+            return Err(c.err(
+                v.span(),
+                format!("expected a batch size between 1 and {MAX_BATCH}"),
+            ));
         }
         Some(v) => *v.get_ref() as usize,
         None => 1000,
     };
     let workers = match &l.workers {
         Some(v) if !(1..=MAX_WORKERS).contains(v.get_ref()) => {
-            return Err(c.err(v.span(), format!("expected between 1 and {MAX_WORKERS} workers")));
+            return Err(c.err(
+                v.span(),
+                format!("expected between 1 and {MAX_WORKERS} workers"),
+            ));
         }
         Some(v) => *v.get_ref() as usize,
         None => 4,
@@ -923,7 +1019,12 @@ fn check_load(
         }
         None => "tenant".into(),
     };
-    Ok(LoadSpec { batch_size, workers, indexes, index_build: l.index_build.unwrap_or_default() })
+    Ok(LoadSpec {
+        batch_size,
+        workers,
+        indexes,
+        index_build: l.index_build.unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

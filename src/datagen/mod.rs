@@ -89,7 +89,16 @@ impl Collection {
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             Collection::Users => &[
-                "_id", "tenant", "name", "email", "phone", "role", "status", "city", "country", "createdAt",
+                "_id",
+                "tenant",
+                "name",
+                "email",
+                "phone",
+                "role",
+                "status",
+                "city",
+                "country",
+                "createdAt",
                 "lastLoginAt",
             ],
             Collection::Orders => &[
@@ -118,7 +127,16 @@ impl Collection {
                 "updatedAt",
             ],
             Collection::Leads => &[
-                "_id", "tenant", "name", "email", "phone", "company", "source", "status", "score", "createdAt",
+                "_id",
+                "tenant",
+                "name",
+                "email",
+                "phone",
+                "company",
+                "source",
+                "status",
+                "score",
+                "createdAt",
             ],
             Collection::Subscriptions => &[
                 "_id",
@@ -144,14 +162,32 @@ impl Collection {
     pub fn statuses(self) -> &'static [(&'static str, u32)] {
         match self {
             Collection::Users => &[("active", 85), ("invited", 10), ("disabled", 5)],
-            Collection::Orders => {
-                &[("paid", 55), ("shipped", 15), ("pending", 15), ("cancelled", 10), ("refunded", 5)]
-            }
-            Collection::Tickets => &[("solved", 55), ("open", 20), ("pending", 15), ("closed", 10)],
-            Collection::Leads => {
-                &[("new", 40), ("contacted", 25), ("qualified", 15), ("lost", 15), ("won", 5)]
-            }
-            Collection::Subscriptions => &[("active", 70), ("canceled", 15), ("trialing", 10), ("past_due", 5)],
+            Collection::Orders => &[
+                ("paid", 55),
+                ("shipped", 15),
+                ("pending", 15),
+                ("cancelled", 10),
+                ("refunded", 5),
+            ],
+            Collection::Tickets => &[
+                ("solved", 55),
+                ("open", 20),
+                ("pending", 15),
+                ("closed", 10),
+            ],
+            Collection::Leads => &[
+                ("new", 40),
+                ("contacted", 25),
+                ("qualified", 15),
+                ("lost", 15),
+                ("won", 5),
+            ],
+            Collection::Subscriptions => &[
+                ("active", 70),
+                ("canceled", 15),
+                ("trialing", 10),
+                ("past_due", 5),
+            ],
         }
     }
 }
@@ -244,7 +280,11 @@ fn later_than<R: RngExt>(rng: &mut R, t: i64) -> i64 {
 fn email<R: RngExt>(rng: &mut R, first: &str, last: &str, ordinal: Option<u64>) -> String {
     let provider: &str = FreeEmailProvider().fake_with_rng(rng);
     let mut s = String::with_capacity(first.len() + last.len() + provider.len() + 12);
-    for ch in first.chars().chain(std::iter::once('.')).chain(last.chars()) {
+    for ch in first
+        .chars()
+        .chain(std::iter::once('.'))
+        .chain(last.chars())
+    {
         if ch.is_ascii_alphanumeric() || ch == '.' {
             s.push(ch.to_ascii_lowercase());
         }
@@ -338,7 +378,10 @@ pub fn generate(seed: u64, tenant: &str, collection: Collection, ordinal: u64) -
             let word: &str = Buzzword().fake_with_rng(rng);
             let subject = format!("Cannot {verb} {noun} ({word})");
             let status = pick_weighted(rng, Collection::Tickets.statuses());
-            let priority = pick_weighted(rng, &[("normal", 60), ("low", 20), ("high", 15), ("urgent", 5)]);
+            let priority = pick_weighted(
+                rng,
+                &[("normal", 60), ("low", 20), ("high", 15), ("urgent", 5)],
+            );
             let (first, last, _) = full_name(rng);
             let requester = email(rng, first, last, None);
             let (_, _, assignee) = full_name(rng);
@@ -367,7 +410,16 @@ pub fn generate(seed: u64, tenant: &str, collection: Collection, ordinal: u64) -
             } else {
                 CompanyName().fake_with_rng(rng)
             };
-            let source = pick_weighted(rng, &[("web", 45), ("referral", 20), ("ads", 20), ("event", 10), ("partner", 5)]);
+            let source = pick_weighted(
+                rng,
+                &[
+                    ("web", 45),
+                    ("referral", 20),
+                    ("ads", 20),
+                    ("event", 10),
+                    ("partner", 5),
+                ],
+            );
             let status = pick_weighted(rng, Collection::Leads.statuses());
             let score = rng.random_range(0..=100i64);
             let created = created_at(rng);
@@ -387,7 +439,15 @@ pub fn generate(seed: u64, tenant: &str, collection: Collection, ordinal: u64) -
         Collection::Subscriptions => {
             let (first, last, _) = full_name(rng);
             let email = email(rng, first, last, None);
-            let (plan, monthly) = match pick_weighted(rng, &[("starter", 50), ("pro", 35), ("business", 12), ("enterprise", 3)]) {
+            let (plan, monthly) = match pick_weighted(
+                rng,
+                &[
+                    ("starter", 50),
+                    ("pro", 35),
+                    ("business", 12),
+                    ("enterprise", 3),
+                ],
+            ) {
                 "starter" => ("starter", 900),
                 "pro" => ("pro", 2900),
                 "business" => ("business", 9900),
@@ -407,7 +467,10 @@ pub fn generate(seed: u64, tenant: &str, collection: Collection, ordinal: u64) -
                 ("customerEmail", Value::Str(email)),
                 ("plan", Value::Static(plan)),
                 ("status", Value::Static(status)),
-                ("interval", Value::Static(if yearly { "year" } else { "month" })),
+                (
+                    "interval",
+                    Value::Static(if yearly { "year" } else { "month" }),
+                ),
                 ("amountCents", Value::Int(amount)),
                 ("currency", Value::Static(currency)),
                 ("currentPeriodEnd", Value::Time(period_end)),
@@ -442,7 +505,8 @@ impl CanonicalEncoder {
     }
 
     fn name(&mut self, name: &str, t: u8) {
-        self.buf.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(name.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(name.as_bytes());
         self.buf.push(t);
     }
@@ -481,7 +545,8 @@ impl CanonicalEncoder {
     /// raw bytes so it can never hash like a generated record.
     pub fn other(&mut self, name: &str, raw: &[u8]) {
         self.name(name, tag::OTHER);
-        self.buf.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(raw.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(raw);
     }
 
@@ -547,9 +612,18 @@ mod tests {
         for c in Collection::ALL {
             let a = generate(7, "t00003", c, 11);
             assert_eq!(a, generate(7, "t00003", c, 11));
-            assert_ne!(canonical_hash(&a), canonical_hash(&generate(8, "t00003", c, 11)));
-            assert_ne!(canonical_hash(&a), canonical_hash(&generate(7, "t00004", c, 11)));
-            assert_ne!(canonical_hash(&a), canonical_hash(&generate(7, "t00003", c, 12)));
+            assert_ne!(
+                canonical_hash(&a),
+                canonical_hash(&generate(8, "t00003", c, 11))
+            );
+            assert_ne!(
+                canonical_hash(&a),
+                canonical_hash(&generate(7, "t00004", c, 11))
+            );
+            assert_ne!(
+                canonical_hash(&a),
+                canonical_hash(&generate(7, "t00003", c, 12))
+            );
             let names: Vec<&str> = a.fields.iter().map(|(n, _)| *n).collect();
             assert_eq!(names, c.fields(), "{c:?} field list");
             assert_eq!(a.id(), format!("t00003:{}:11", c.id_tag()));
@@ -569,13 +643,18 @@ mod tests {
                     }
                 }
                 if *n == "status" {
-                    let Value::Static(s) = v else { panic!("status is static") };
+                    let Value::Static(s) = v else {
+                        panic!("status is static")
+                    };
                     assert!(Collection::Orders.statuses().iter().any(|(x, _)| x == s));
                 }
             }
         }
         // u^2 < 1/4 for u < 1/2: half of the records fall in the newest quarter of the range.
-        assert!((900..1100).contains(&recent), "{recent} of 2000 in the newest six months");
+        assert!(
+            (900..1100).contains(&recent),
+            "{recent} of 2000 in the newest six months"
+        );
     }
 
     #[test]
@@ -583,7 +662,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for o in 0..5000 {
             let r = generate(1, "t00001", Collection::Users, o);
-            let Value::Str(e) = &r.fields[3].1 else { panic!() };
+            let Value::Str(e) = &r.fields[3].1 else {
+                panic!()
+            };
             assert!(seen.insert(e.clone()), "duplicate {e}");
         }
     }

@@ -27,13 +27,20 @@ pub struct MarkedDb {
 /// # Errors
 /// Driver errors (unreachable server, permissions).
 pub async fn list_marked(client: &Client) -> Result<Vec<MarkedDb>, MongoError> {
-    let specs = client.list_databases().await.ctx(|| "listing databases".to_string())?;
+    let specs = client
+        .list_databases()
+        .await
+        .ctx(|| "listing databases".to_string())?;
     let mut out: Vec<MarkedDb> = stream::iter(specs)
         .filter(|s| std::future::ready(!matches!(s.name.as_str(), "admin" | "local" | "config")))
         .map(|s| async move {
             let st = inspect(&client.database(&s.name)).await?;
             Ok::<_, MongoError>(match st {
-                DbState::Marked(m) => Some(MarkedDb { name: s.name, size_on_disk: s.size_on_disk, marker: *m }),
+                DbState::Marked(m) => Some(MarkedDb {
+                    name: s.name,
+                    size_on_disk: s.size_on_disk,
+                    marker: *m,
+                }),
                 _ => None,
             })
         })
@@ -60,8 +67,15 @@ pub struct DropOutcome {
 ///
 /// # Errors
 /// Driver errors.
-pub async fn drop_marked(client: &Client, prefix: &str, layout: Option<Layout>) -> Result<DropOutcome, MongoError> {
-    let names = client.list_database_names().await.ctx(|| "listing databases".to_string())?;
+pub async fn drop_marked(
+    client: &Client,
+    prefix: &str,
+    layout: Option<Layout>,
+) -> Result<DropOutcome, MongoError> {
+    let names = client
+        .list_database_names()
+        .await
+        .ctx(|| "listing databases".to_string())?;
     let wanted: Vec<String> = match layout {
         Some(l) => crate::layout::name_prefixes(prefix, l),
         None => vec![format!("{prefix}_")],
@@ -73,17 +87,23 @@ pub async fn drop_marked(client: &Client, prefix: &str, layout: Option<Layout>) 
         }
         let db = client.database(&name);
         match inspect(&db).await? {
-            DbState::Marked(m) if m.prefix == prefix && layout.is_none_or(|l| m.layout == l.name()) => {
+            DbState::Marked(m)
+                if m.prefix == prefix && layout.is_none_or(|l| m.layout == l.name()) =>
+            {
                 db.drop().await.ctx(|| format!("dropping {name}"))?;
                 out.dropped.push(name);
             }
             DbState::Marked(m) if m.prefix != prefix => {
-                out.refused.push((name, format!("its marker belongs to prefix `{}`", m.prefix)));
+                out.refused
+                    .push((name, format!("its marker belongs to prefix `{}`", m.prefix)));
             }
             DbState::Marked(_) => {}
             DbState::Empty => {}
             DbState::Foreign => {
-                out.refused.push((name, "it has no tenantbench marker (not created by tenantbench)".into()));
+                out.refused.push((
+                    name,
+                    "it has no tenantbench marker (not created by tenantbench)".into(),
+                ));
             }
         }
     }
@@ -131,10 +151,12 @@ pub async fn doctor(client: &Client) -> DoctorReport {
         r.version = b.get_str("version").ok().map(str::to_string);
         r.surrogate = b.get_str("secantusVersion").ok().map(str::to_string);
     }
-    if let Ok(s) =
-        tokio::time::timeout(Duration::from_secs(5), admin.run_command(doc! {"serverStatus": 1})).await.unwrap_or_else(|_| {
-            Err(mongodb::error::Error::custom("serverStatus timed out"))
-        })
+    if let Ok(s) = tokio::time::timeout(
+        Duration::from_secs(5),
+        admin.run_command(doc! {"serverStatus": 1}),
+    )
+    .await
+    .unwrap_or_else(|_| Err(mongodb::error::Error::custom("serverStatus timed out")))
     {
         r.wt_cache_bytes = s
             .get_document("wiredTiger")

@@ -14,7 +14,10 @@ use mongodb::{Client, Database};
 use serde::{Deserialize, Serialize};
 
 pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked};
-pub use seed::{DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, raw_document, seed, work_units};
+pub use seed::{
+    DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, Unit, insert_units, progress_bar,
+    raw_document, seed, unit_documents, work_units,
+};
 pub use verify::{Mismatch, VerifyReport, verify};
 
 use crate::backend::redact_uri;
@@ -42,7 +45,9 @@ pub enum MongoError {
         source: mongodb::error::Error,
     },
     /// A placement names a server whose URI variable is not set.
-    #[error("the scenario places tenants on the server in ${var}, but ${var} is not set; export it with that server's URI")]
+    #[error(
+        "the scenario places tenants on the server in ${var}, but ${var} is not set; export it with that server's URI"
+    )]
     MissingUriEnv {
         /// The variable name.
         var: String,
@@ -68,7 +73,10 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for Result<T, mongodb::error::Error> {
     fn ctx(self, what: impl FnOnce() -> String) -> Result<T, MongoError> {
-        self.map_err(|source| MongoError::Driver { context: what(), source })
+        self.map_err(|source| MongoError::Driver {
+            context: what(),
+            source,
+        })
     }
 }
 
@@ -83,7 +91,10 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { max_pool_size: 16, server_selection_timeout: Duration::from_secs(10) }
+        ConnectOptions {
+            max_pool_size: 16,
+            server_selection_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -92,7 +103,9 @@ impl Default for ConnectOptions {
 /// # Errors
 /// When the URI does not parse; the message never contains the URI's credentials.
 pub async fn client(uri: &str, opts: &ConnectOptions) -> Result<Client, MongoError> {
-    let mut o = ClientOptions::parse(uri).await.ctx(|| format!("parsing MongoDB URI {}", redact_uri(uri)))?;
+    let mut o = ClientOptions::parse(uri)
+        .await
+        .ctx(|| format!("parsing MongoDB URI {}", redact_uri(uri)))?;
     o.app_name = Some(format!("tenantbench/{}", env!("CARGO_PKG_VERSION")));
     o.max_pool_size = Some(opts.max_pool_size);
     o.server_selection_timeout = Some(opts.server_selection_timeout);
@@ -112,13 +125,18 @@ impl Servers {
     ///
     /// # Errors
     /// [`MongoError::MissingUriEnv`] when such a variable is unset; driver errors for bad URIs.
-    pub async fn for_placement(uri: &str, placement: &Placement, opts: &ConnectOptions) -> Result<Servers, MongoError> {
+    pub async fn for_placement(
+        uri: &str,
+        placement: &Placement,
+        opts: &ConnectOptions,
+    ) -> Result<Servers, MongoError> {
         let mut clients = BTreeMap::new();
         for s in placement.servers() {
             let c = match &s {
                 Server::Default => client(uri, opts).await?,
                 Server::Env(var) => {
-                    let u = std::env::var(var).map_err(|_| MongoError::MissingUriEnv { var: var.clone() })?;
+                    let u = std::env::var(var)
+                        .map_err(|_| MongoError::MissingUriEnv { var: var.clone() })?;
                     client(&u, opts).await?
                 }
             };
@@ -199,7 +217,10 @@ pub enum DbState {
 /// # Errors
 /// Driver errors (server unreachable, permissions).
 pub async fn inspect(db: &Database) -> Result<DbState, MongoError> {
-    let names = db.list_collection_names().await.ctx(|| format!("listing collections of {}", db.name()))?;
+    let names = db
+        .list_collection_names()
+        .await
+        .ctx(|| format!("listing collections of {}", db.name()))?;
     if names.is_empty() {
         return Ok(DbState::Empty);
     }
@@ -258,7 +279,13 @@ pub fn definition_hash(scenario: &Scenario, layout: Layout) -> String {
 }
 
 /// A new marker for a database of a placement.
-pub fn new_marker(scenario: &Scenario, layout: Layout, db: &crate::layout::DbPlan, pop: &Population, profile: &str) -> Marker {
+pub fn new_marker(
+    scenario: &Scenario,
+    layout: Layout,
+    db: &crate::layout::DbPlan,
+    pop: &Population,
+    profile: &str,
+) -> Marker {
     let now = bson::DateTime::now();
     Marker {
         id: "marker".into(),
@@ -273,7 +300,11 @@ pub fn new_marker(scenario: &Scenario, layout: Layout, db: &crate::layout::DbPla
         harness_version: env!("CARGO_PKG_VERSION").into(),
         datagen_version: DATAGEN_VERSION,
         tenants: db.tenants.len() as u32,
-        documents: db.tenants.iter().map(|&t| pop.tenants[t].documents as i64).sum(),
+        documents: db
+            .tenants
+            .iter()
+            .map(|&t| pop.tenants[t].documents as i64)
+            .sum(),
         created_at: now,
         updated_at: now,
     }

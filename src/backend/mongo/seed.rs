@@ -99,7 +99,11 @@ pub struct SeedSummary {
 impl SeedSummary {
     /// Insert throughput, documents per second.
     pub fn docs_per_sec(&self) -> f64 {
-        if self.load_seconds > 0.0 { self.documents as f64 / self.load_seconds } else { 0.0 }
+        if self.load_seconds > 0.0 {
+            self.documents as f64 / self.load_seconds
+        } else {
+            0.0
+        }
     }
 }
 
@@ -130,12 +134,21 @@ impl Unit {
 /// Splits the records of the given databases into batches of at most `batch` records. In a
 /// database shared by many tenants a batch spans tenant boundaries, so small tenants do not
 /// mean small inserts.
-pub fn work_units(pop: &Population, placement: &Placement, dbs: &[usize], batch: usize) -> Vec<Unit> {
+pub fn work_units(
+    pop: &Population,
+    placement: &Placement,
+    dbs: &[usize],
+    batch: usize,
+) -> Vec<Unit> {
     let batch = batch.max(1) as u64;
     let mut units = Vec::new();
     for &d in dbs {
         for c in Collection::ALL {
-            let mut cur = Unit { db: d, collection: c, parts: Vec::new() };
+            let mut cur = Unit {
+                db: d,
+                collection: c,
+                parts: Vec::new(),
+            };
             let mut filled = 0u64;
             for &t in &placement.databases[d].tenants {
                 let n = pop.tenants[t].count(c);
@@ -146,7 +159,14 @@ pub fn work_units(pop: &Population, placement: &Placement, dbs: &[usize], batch:
                     filled += take;
                     start += take;
                     if filled == batch {
-                        units.push(std::mem::replace(&mut cur, Unit { db: d, collection: c, parts: Vec::new() }));
+                        units.push(std::mem::replace(
+                            &mut cur,
+                            Unit {
+                                db: d,
+                                collection: c,
+                                parts: Vec::new(),
+                            },
+                        ));
                         filled = 0;
                     }
                 }
@@ -195,24 +215,11 @@ pub fn index_keys_doc(keys: &IndexKeys) -> Document {
 }
 
 fn keys_label(keys: &IndexKeys) -> String {
-    let inner: Vec<String> = keys.iter().map(|(f, desc)| format!("{f}: {}", if *desc { -1 } else { 1 })).collect();
+    let inner: Vec<String> = keys
+        .iter()
+        .map(|(f, desc)| format!("{f}: {}", if *desc { -1 } else { 1 }))
+        .collect();
     format!("{{{}}}", inner.join(", "))
-}
-
-fn progress_bar(total: u64, show: bool) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(
-        Some(total),
-        if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
-    );
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} seeding [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} docs, {per_sec:.0}, ETA {eta}",
-        )
-        .expect("static template")
-        .tick_chars("⠁⠂⠄⡀⢀⠠⠐⠈ "),
-    );
-    pb.enable_steady_tick(Duration::from_millis(200));
-    pb
 }
 
 /// Seeds a scenario's population into a placement.
@@ -271,7 +278,9 @@ pub async fn seed(
     }
 
     // 2. Prepare databases to load: drop ours, write an incomplete marker, create collections.
-    let load: Vec<usize> = (0..plan.len()).filter(|&i| plan[i] != DbOutcome::Reused).collect();
+    let load: Vec<usize> = (0..plan.len())
+        .filter(|&i| plan[i] != DbOutcome::Reused)
+        .collect();
     stream::iter(load.iter().copied())
         .map(|i| {
             let d = &placement.databases[i];
@@ -280,11 +289,15 @@ pub async fn seed(
             let reload = plan[i] == DbOutcome::Reloaded;
             async move {
                 if reload {
-                    db.drop().await.ctx(|| format!("dropping {} to reload it", d.name))?;
+                    db.drop()
+                        .await
+                        .ctx(|| format!("dropping {} to reload it", d.name))?;
                 }
                 write_marker(&db, &marker).await?;
                 for c in Collection::ALL {
-                    db.create_collection(c.name()).await.ctx(|| format!("creating {}.{}", d.name, c.name()))?;
+                    db.create_collection(c.name())
+                        .await
+                        .ctx(|| format!("creating {}.{}", d.name, c.name()))?;
                 }
                 Ok::<_, MongoError>(())
             }
@@ -303,51 +316,19 @@ pub async fn seed(
     let total: u64 = units.iter().map(Unit::len).sum();
     let ids: Arc<Vec<String>> = Arc::new(pop.tenants.iter().map(|t| t.id.clone()).collect());
     let pb = progress_bar(total, opts.progress && total > 0);
-    let next = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<(mongodb::Database, String)> = placement
+        .databases
+        .iter()
+        .map(|d| (servers.db(&d.server, &d.name), d.name.clone()))
+        .collect();
+    let seed = scenario.seed;
     let load_started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..opts.workers.max(1) {
-        let (units, ids, next, pb) = (units.clone(), ids.clone(), next.clone(), pb.clone());
-        let handles: Vec<(mongodb::Database, String)> = placement
-            .databases
-            .iter()
-            .map(|d| (servers.db(&d.server, &d.name), d.name.clone()))
-            .collect();
-        let seed = scenario.seed;
-        tasks.push(tokio::spawn(async move {
-            // Relaxed is enough: the counter only hands out distinct unit indices.
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(u) = units.get(i) else { break };
-                let docs = unit_documents(seed, &ids, u);
-                let n = docs.len() as u64;
-                let (db, name) = &handles[u.db];
-                db.collection::<RawDocumentBuf>(u.collection.name())
-                    .insert_many(docs)
-                    .ordered(false)
-                    .await
-                    .ctx(|| format!("inserting {n} documents into {name}.{}", u.collection.name()))?;
-                pb.inc(n);
-            }
-            Ok::<_, MongoError>(())
-        }));
-    }
-    let mut first_err = None;
-    for t in tasks {
-        match t.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_err.get_or_insert(e);
-            }
-            Err(join) => {
-                first_err.get_or_insert(MongoError::State(format!("a seeding worker failed: {join}")));
-            }
-        }
-    }
+    let loaded = insert_units(handles, units, opts.workers, &pb, move |_, u| {
+        unit_documents(seed, &ids, u)
+    })
+    .await;
     pb.finish_and_clear();
-    if let Some(e) = first_err {
-        return Err(e);
-    }
+    loaded?;
     let load_seconds = load_started.elapsed().as_secs_f64();
 
     // 4. Indexes after the load, and for reused databases whose profile changed.
@@ -414,7 +395,10 @@ pub async fn seed(
         .map(|d| {
             let db = servers.db(&d.server, &d.name);
             async move {
-                let s = db.run_command(doc! {"dbStats": 1}).await.ctx(|| format!("dbStats on {}", d.name))?;
+                let s = db
+                    .run_command(doc! {"dbStats": 1})
+                    .await
+                    .ctx(|| format!("dbStats on {}", d.name))?;
                 Ok::<_, MongoError>((number(&s, "storageSize"), number(&s, "indexSize")))
             }
         })
@@ -426,7 +410,10 @@ pub async fn seed(
     let mut index_builds: Vec<IndexBuildTime> = Vec::new();
     for (c, keys, secs) in &builds {
         let label = keys_label(keys);
-        match index_builds.iter_mut().find(|b| b.collection == *c && b.keys == label) {
+        match index_builds
+            .iter_mut()
+            .find(|b| b.collection == *c && b.keys == label)
+        {
             Some(b) => {
                 b.builds += 1;
                 b.seconds_total += secs;
@@ -460,6 +447,93 @@ pub async fn seed(
     })
 }
 
+/// Inserts the documents of every unit with `workers` concurrent `insert_many(ordered: false)`
+/// calls; `documents(i, unit)` makes unit `i`'s documents (generates them while seeding, or hands
+/// over pre-generated ones in the bare-insert benchmark). `dbs[u.db]` is the unit's database.
+///
+/// # Errors
+/// The first insert that failed, with its database and collection.
+pub async fn insert_units<F>(
+    dbs: Vec<(mongodb::Database, String)>,
+    units: Arc<Vec<Unit>>,
+    workers: usize,
+    pb: &ProgressBar,
+    documents: F,
+) -> Result<(), MongoError>
+where
+    F: Fn(usize, &Unit) -> Vec<RawDocumentBuf> + Send + Sync + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let dbs = Arc::new(dbs);
+    let documents = Arc::new(documents);
+    let mut tasks = Vec::new();
+    for _ in 0..workers.max(1) {
+        let (units, next, pb, dbs, documents) = (
+            units.clone(),
+            next.clone(),
+            pb.clone(),
+            dbs.clone(),
+            documents.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            // Relaxed is enough: the counter only hands out distinct unit indices.
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(u) = units.get(i) else { break };
+                let docs = documents(i, u);
+                let n = docs.len() as u64;
+                let (db, name) = &dbs[u.db];
+                db.collection::<RawDocumentBuf>(u.collection.name())
+                    .insert_many(docs)
+                    .ordered(false)
+                    .await
+                    .ctx(|| {
+                        format!(
+                            "inserting {n} documents into {name}.{}",
+                            u.collection.name()
+                        )
+                    })?;
+                pb.inc(n);
+            }
+            Ok::<_, MongoError>(())
+        }));
+    }
+    let mut first_err = None;
+    for t in tasks {
+        let r = match t.await {
+            Ok(r) => r,
+            Err(join) => Err(MongoError::State(format!(
+                "a seeding worker failed: {join}"
+            ))),
+        };
+        if let Err(e) = r {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+/// A progress bar for `total` documents (hidden when `show` is false or stderr is no terminal).
+pub fn progress_bar(total: u64, show: bool) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(
+        Some(total),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} seeding [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} docs, {per_sec:.0}, ETA {eta}",
+        )
+        .expect("static template")
+        .tick_chars("⠁⠂⠄⡀⢀⠠⠐⠈ "),
+    );
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
 /// Reads a numeric field of a command reply whatever its BSON number type.
 pub(crate) fn number(d: &Document, key: &str) -> i64 {
     match d.get(key) {
@@ -489,12 +563,21 @@ async fn build_indexes(
     stream::iter(jobs)
         .map(|(i, c, keys)| {
             let d = &placement.databases[i];
-            let coll = servers.db(&d.server, &d.name).collection::<Document>(c.name());
+            let coll = servers
+                .db(&d.server, &d.name)
+                .collection::<Document>(c.name());
             async move {
                 let t = Instant::now();
                 coll.create_index(IndexModel::builder().keys(index_keys_doc(&keys)).build())
                     .await
-                    .ctx(|| format!("building index {} on {}.{}", keys_label(&keys), d.name, c.name()))?;
+                    .ctx(|| {
+                        format!(
+                            "building index {} on {}.{}",
+                            keys_label(&keys),
+                            d.name,
+                            c.name()
+                        )
+                    })?;
                 Ok::<_, MongoError>((c, keys, t.elapsed().as_secs_f64()))
             }
         })

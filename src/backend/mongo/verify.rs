@@ -107,7 +107,10 @@ pub async fn verify(
     placement: &Placement,
 ) -> Result<VerifyReport, MongoError> {
     let hash = super::definition_hash(scenario, placement.layout);
-    let mut report = VerifyReport { databases: placement.databases.len(), ..Default::default() };
+    let mut report = VerifyReport {
+        databases: placement.databases.len(),
+        ..Default::default()
+    };
 
     // Expected digests, computed on blocking threads while the databases are read.
     let seed = scenario.seed;
@@ -123,52 +126,69 @@ pub async fn verify(
             .collect::<HashMap<(usize, Collection), Digest>>()
     });
 
-    let scans: Vec<(usize, Option<String>, Vec<(Collection, HashMap<String, Digest>, u64)>)> =
-        stream::iter(placement.databases.iter().enumerate())
-            .map(|(di, d)| {
-                let db = servers.db(&d.server, &d.name);
-                let hash = hash.clone();
-                async move {
-                    let problem = match inspect(&db).await? {
-                        DbState::Empty => Some(format!("{}: missing (not seeded in this layout?)", d.name)),
-                        DbState::Foreign => Some(format!("{}: no tenantbench marker", d.name)),
-                        DbState::Marked(m) if m.definition_hash != hash => Some(format!(
-                            "{}: seeded from another definition (marker {}, scenario {})",
-                            d.name, m.definition_hash, hash
-                        )),
-                        DbState::Marked(m) if !m.complete => Some(format!("{}: seed did not complete", d.name)),
-                        DbState::Marked(m) if m.dirty => {
-                            Some(format!("{}: dirty (write operations ran; differences are expected)", d.name))
-                        }
-                        DbState::Marked(_) => None,
-                    };
-                    let mut per = Vec::new();
-                    for c in Collection::ALL {
-                        let mut cursor = db
-                            .collection::<RawDocumentBuf>(c.name())
-                            .find(doc! {})
-                            .batch_size(10_000)
-                            .await
-                            .ctx(|| format!("reading {}.{}", d.name, c.name()))?;
-                        let mut digests: HashMap<String, Digest> = HashMap::new();
-                        let mut enc = CanonicalEncoder::default();
-                        let mut n = 0u64;
-                        while let Some(doc) = cursor.try_next().await.ctx(|| format!("reading {}.{}", d.name, c.name()))? {
-                            let tenant = doc.get_str("tenant").unwrap_or("<no tenant field>").to_string();
-                            let h = hash_raw(&mut enc, &doc);
-                            digests.entry(tenant).or_default().add(h);
-                            n += 1;
-                        }
-                        per.push((c, digests, n));
+    let scans: Vec<(
+        usize,
+        Option<String>,
+        Vec<(Collection, HashMap<String, Digest>, u64)>,
+    )> = stream::iter(placement.databases.iter().enumerate())
+        .map(|(di, d)| {
+            let db = servers.db(&d.server, &d.name);
+            let hash = hash.clone();
+            async move {
+                let problem = match inspect(&db).await? {
+                    DbState::Empty => {
+                        Some(format!("{}: missing (not seeded in this layout?)", d.name))
                     }
-                    Ok::<_, MongoError>((di, problem, per))
+                    DbState::Foreign => Some(format!("{}: no tenantbench marker", d.name)),
+                    DbState::Marked(m) if m.definition_hash != hash => Some(format!(
+                        "{}: seeded from another definition (marker {}, scenario {})",
+                        d.name, m.definition_hash, hash
+                    )),
+                    DbState::Marked(m) if !m.complete => {
+                        Some(format!("{}: seed did not complete", d.name))
+                    }
+                    DbState::Marked(m) if m.dirty => Some(format!(
+                        "{}: dirty (write operations ran; differences are expected)",
+                        d.name
+                    )),
+                    DbState::Marked(_) => None,
+                };
+                let mut per = Vec::new();
+                for c in Collection::ALL {
+                    let mut cursor = db
+                        .collection::<RawDocumentBuf>(c.name())
+                        .find(doc! {})
+                        .batch_size(10_000)
+                        .await
+                        .ctx(|| format!("reading {}.{}", d.name, c.name()))?;
+                    let mut digests: HashMap<String, Digest> = HashMap::new();
+                    let mut enc = CanonicalEncoder::default();
+                    let mut n = 0u64;
+                    while let Some(doc) = cursor
+                        .try_next()
+                        .await
+                        .ctx(|| format!("reading {}.{}", d.name, c.name()))?
+                    {
+                        let tenant = doc
+                            .get_str("tenant")
+                            .unwrap_or("<no tenant field>")
+                            .to_string();
+                        let h = hash_raw(&mut enc, &doc);
+                        digests.entry(tenant).or_default().add(h);
+                        n += 1;
+                    }
+                    per.push((c, digests, n));
                 }
-            })
-            .buffer_unordered(8)
-            .try_collect()
-            .await?;
+                Ok::<_, MongoError>((di, problem, per))
+            }
+        })
+        .buffer_unordered(8)
+        .try_collect()
+        .await?;
 
-    let expected = expected.await.map_err(|e| MongoError::State(format!("checksum worker failed: {e}")))?;
+    let expected = expected
+        .await
+        .map_err(|e| MongoError::State(format!("checksum worker failed: {e}")))?;
     let mut scans = scans;
     scans.sort_by_key(|s| s.0);
     for (di, problem, per) in scans {
