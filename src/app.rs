@@ -142,7 +142,7 @@ async fn verify(a: VerifyArgs) -> Result<u8> {
     let servers =
         Servers::for_placement(&a.target.server.uri, &placement, &ConnectOptions::default())
             .await?;
-    let r = mongo::verify(&servers, &scenario, &pop, &placement).await?;
+    let r = mongo::verify(&servers, &scenario, &pop, &placement, !a.no_progress).await?;
     servers.shutdown().await;
     println!(
         "verify {} / layout {}: {} databases, {} tenant collections, {} documents read",

@@ -117,6 +117,9 @@ pub struct VerifyArgs {
     /// Scenario, layout, prefix and server.
     #[command(flatten)]
     pub target: Target,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// `drop` arguments.

@@ -99,7 +99,7 @@ impl Population {
             let role = spec
                 .roles
                 .iter()
-                .find(|(_, ids)| ids.iter().any(|x| *x == id))
+                .find(|(_, ids)| ids.contains(&id))
                 .map(|(r, _)| r.clone());
             let split = largest_remainder(documents, mix, 0);
             let mut counts = [0; Collection::COUNT];

@@ -108,8 +108,11 @@ pub async fn client(uri: &str, opts: &ConnectOptions) -> Result<Client, MongoErr
         .ctx(|| format!("parsing MongoDB URI {}", redact_uri(uri)))?;
     o.app_name = Some(format!("tenantbench/{}", env!("CARGO_PKG_VERSION")));
     o.max_pool_size = Some(opts.max_pool_size);
-    o.server_selection_timeout = Some(opts.server_selection_timeout);
-    o.connect_timeout = Some(opts.server_selection_timeout.min(Duration::from_secs(5)));
+    // Timeouts written in the URI win over the harness's defaults.
+    o.server_selection_timeout
+        .get_or_insert(opts.server_selection_timeout);
+    o.connect_timeout
+        .get_or_insert(opts.server_selection_timeout.min(Duration::from_secs(5)));
     Client::with_options(o).ctx(|| format!("creating a client for {}", redact_uri(uri)))
 }
 

@@ -315,7 +315,7 @@ pub async fn seed(
     let units = Arc::new(work_units(pop, placement, &load, opts.batch_size));
     let total: u64 = units.iter().map(Unit::len).sum();
     let ids: Arc<Vec<String>> = Arc::new(pop.tenants.iter().map(|t| t.id.clone()).collect());
-    let pb = progress_bar(total, opts.progress && total > 0);
+    let pb = progress_bar("seeding", total, opts.progress && total > 0);
     let handles: Vec<(mongodb::Database, String)> = placement
         .databases
         .iter()
@@ -514,7 +514,7 @@ where
 }
 
 /// A progress bar for `total` documents (hidden when `show` is false or stderr is no terminal).
-pub fn progress_bar(total: u64, show: bool) -> ProgressBar {
+pub fn progress_bar(what: &str, total: u64, show: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(
         Some(total),
         if show {
@@ -525,11 +525,12 @@ pub fn progress_bar(total: u64, show: bool) -> ProgressBar {
     );
     pb.set_style(
         ProgressStyle::with_template(
-            "{spinner} seeding [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} docs, {per_sec:.0}, ETA {eta}",
+            "{spinner} {prefix} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} docs, {per_sec:.0}, ETA {eta}",
         )
         .expect("static template")
         .tick_chars("⠁⠂⠄⡀⢀⠠⠐⠈ "),
     );
+    pb.set_prefix(what.to_string());
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
 }

@@ -71,6 +71,14 @@ impl VerifyReport {
     }
 }
 
+/// What one database held: its index in the placement, a marker problem if any, and per
+/// collection the digests by tenant and the number of documents read.
+type DbScan = (
+    usize,
+    Option<String>,
+    Vec<(Collection, HashMap<String, Digest>, u64)>,
+);
+
 /// Hashes a BSON document read back from a database in canonical form.
 fn hash_raw(enc: &mut CanonicalEncoder, d: &mongodb::bson::RawDocument) -> u128 {
     enc.begin();
@@ -105,7 +113,9 @@ pub async fn verify(
     scenario: &Scenario,
     pop: &Population,
     placement: &Placement,
+    progress: bool,
 ) -> Result<VerifyReport, MongoError> {
+    let pb = super::progress_bar("verifying", pop.documents(), progress);
     let hash = super::definition_hash(scenario, placement.layout);
     let mut report = VerifyReport {
         databases: placement.databases.len(),
@@ -126,14 +136,11 @@ pub async fn verify(
             .collect::<HashMap<(usize, Collection), Digest>>()
     });
 
-    let scans: Vec<(
-        usize,
-        Option<String>,
-        Vec<(Collection, HashMap<String, Digest>, u64)>,
-    )> = stream::iter(placement.databases.iter().enumerate())
+    let scans: Vec<DbScan> = stream::iter(placement.databases.iter().enumerate())
         .map(|(di, d)| {
             let db = servers.db(&d.server, &d.name);
             let hash = hash.clone();
+            let pb = pb.clone();
             async move {
                 let problem = match inspect(&db).await? {
                     DbState::Empty => {
@@ -176,6 +183,7 @@ pub async fn verify(
                         let h = hash_raw(&mut enc, &doc);
                         digests.entry(tenant).or_default().add(h);
                         n += 1;
+                        pb.inc(1);
                     }
                     per.push((c, digests, n));
                 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): starts the local MongoDB-wire servers on 27017 and 27018
+# when none answers (installing secantusd-rs on first use), runs every test in the release
+# profile (the build the binary and the smoke runs use), and stops the servers it started.
+#
+# With CI set, tests that need a server fail instead of skipping when none answers.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The default server (27017) and a second one (27018) for hybrid placements on another server.
+started=()
+for port in 27017 27018; do
+  if ! scripts/mongo-local.sh status --port "$port" >/dev/null 2>&1; then
+    scripts/mongo-local.sh start --port "$port" >/dev/null
+    started+=("$port")
+  fi
+done
+cleanup() { for port in "${started[@]}"; do scripts/mongo-local.sh stop --port "$port" || true; done; }
+trap cleanup EXIT
+
+export TENANTBENCH_MONGO_URI="${TENANTBENCH_MONGO_URI:-mongodb://127.0.0.1:27017}"
+export TENANTBENCH_MONGO_URI_2="${TENANTBENCH_MONGO_URI_2:-mongodb://127.0.0.1:27018}"
+cargo test --release "$@"

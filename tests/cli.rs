@@ -1,0 +1,119 @@
+//! The binary as a user runs it: help, bad input, exit codes.
+
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+}
+
+#[test]
+fn help_lists_commands_with_examples() {
+    let out = bin().arg("--help").output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "seed",
+        "verify",
+        "ls",
+        "drop",
+        "doctor",
+        "EXAMPLES",
+        "TENANTBENCH_MONGO_URI",
+    ] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+}
+
+#[test]
+fn a_bad_scenario_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\n[population]\ntenants = 0\ndocuments = 10\ndistribution = \"uniform\"\n",
+    )
+    .expect("write");
+    let out = bin()
+        .args(["seed", "--scenario"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:3:11", path.display())), "{err}");
+    assert!(
+        err.contains("expected between 1 and 1,000,000 tenants"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_flags_name_the_flag() {
+    let out = bin()
+        .args([
+            "seed",
+            "--scenario",
+            "scenarios/quickstart.toml",
+            "--layout",
+            "sharded",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--layout") && err.contains("sharded") && err.contains("per-tenant"),
+        "{err}"
+    );
+
+    let out = bin()
+        .args([
+            "seed",
+            "--scenario",
+            "scenarios/quickstart.toml",
+            "--indexes",
+            "fastest",
+            "--uri",
+            "mongodb://127.0.0.1:1",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--indexes \"fastest\"") && err.contains("none, tenant, compound"),
+        "{err}"
+    );
+
+    let out = bin()
+        .args(["drop", "--prefix", "Bad-Prefix"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--prefix \"Bad-Prefix\""));
+}
+
+#[test]
+fn doctor_explains_an_unreachable_server_without_credentials() {
+    let out = bin()
+        .args([
+            "doctor",
+            "--uri",
+            "mongodb://alice:s3cret@127.0.0.1:1/?serverSelectionTimeoutMS=500",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("reachable    no"), "{text}");
+    assert!(text.contains("scripts/mongo-local.sh start"), "{text}");
+    assert!(
+        !text.contains("s3cret") && !text.contains("alice"),
+        "credentials printed:\n{text}"
+    );
+}

@@ -1,0 +1,165 @@
+//! Bad scenario files and the messages they must produce: file, line, column, what was expected.
+
+use std::path::Path;
+
+use tenantbench::scenario::Scenario;
+
+const HEAD: &str = "name = \"bad\"\n[population]\n";
+
+/// (case, TOML after the `[population]` header, expected `file:line:col`, expected words).
+const CASES: &[(&str, &str, &str, &str)] = &[
+    (
+        "unknown key",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\ntennants = 3\n",
+        "bad.toml:6:1",
+        "unknown field `tennants`",
+    ),
+    (
+        "wrong type",
+        "tenants = \"ten\"\ndocuments = 100\ndistribution = \"uniform\"\n",
+        "bad.toml:3:11",
+        "invalid type",
+    ),
+    (
+        "zero tenants",
+        "tenants = 0\ndocuments = 100\ndistribution = \"uniform\"\n",
+        "bad.toml:3:11",
+        "between 1 and 1,000,000 tenants",
+    ),
+    (
+        "zipf exponent zero",
+        "tenants = 10\ndocuments = 100\ndistribution = { zipf = { s = 0.0 } }\n",
+        "bad.toml:5:31",
+        "Zipf exponent s > 0",
+    ),
+    (
+        "zipf exponent negative",
+        "tenants = 10\ndocuments = 100\ndistribution = { zipf = { s = -1.5 } }\n",
+        "bad.toml:5:31",
+        "Zipf exponent s > 0",
+    ),
+    (
+        "pareto alpha zero",
+        "tenants = 10\ndocuments = 100\ndistribution = { pareto = { alpha = 0 } }\n",
+        "bad.toml:5:37",
+        "expected a Pareto alpha > 0",
+    ),
+    (
+        "unknown distribution",
+        "tenants = 10\ndocuments = 100\ndistribution = { lognormal = { mu = 1.0 } }\n",
+        "bad.toml:5:18",
+        "unknown variant `lognormal`, expected one of `zipf`, `pareto`, `uniform`, `explicit`",
+    ),
+    (
+        "tier shares over 100%",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[population.tiers]\nenterprise = 50\npremium = 40\nbasic = 30\n",
+        "bad.toml:6:1",
+        "tier shares add up to 120% of tenants; expected at most 100%",
+    ),
+    (
+        "explicit shares over 100%",
+        "tenants = 10\ndocuments = 100\ndistribution = { explicit = { shares = [0.7, 0.5] } }\n",
+        "bad.toml:5:40",
+        "expected at most 1 (100%)",
+    ),
+    (
+        "minimum too large",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\nmin_per_tenant = 20\n",
+        "bad.toml:6:18",
+        "need 200 documents, but the scenario has 100",
+    ),
+    (
+        "role for an unknown tenant",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[population.roles]\nnoisy = [\"t00011\"]\n",
+        "bad.toml:7:10",
+        "unknown tenant `t00011`; expected an id from t00001 to t00010",
+    ),
+    (
+        "more dedicated tenants than tenants",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[layout.hybrid.rule]]\ntop = 11\nplacement = \"dedicated\"\n",
+        "bad.toml:7:7",
+        "dedicates more tenants than there are; expected 1 to 10",
+    ),
+    (
+        "pooled rule without size",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[layout.hybrid.rule]]\nclass = \"premium\"\nplacement = \"pooled\"\n",
+        "bad.toml:6:1",
+        "needs `tenants_per_db`",
+    ),
+    (
+        "a URI where a variable name belongs",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[layout.hybrid.rule]]\nclass = \"enterprise\"\nplacement = \"dedicated\"\nuri_env = \"mongodb://x\"\n",
+        "bad.toml:9:11",
+        "never the URI itself",
+    ),
+    (
+        "unknown collection in the mix",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[data.mix]\ninvoices = 3\n",
+        "bad.toml:7:1",
+        "unknown field `invoices`, expected one of `users`, `orders`",
+    ),
+    (
+        "unknown index profile",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[load]\nindexes = \"fast\"\n",
+        "bad.toml:7:11",
+        "unknown index profile `fast`; expected one of none, tenant, compound",
+    ),
+    (
+        "index on a field the collection lacks",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[index_profile.mine]\nusers = [[\"tenant\", \"-amountCents\"]]\n",
+        "bad.toml:7:21",
+        "`users` has no field `amountCents`",
+    ),
+    (
+        "batch size zero",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[load]\nbatch_size = 0\n",
+        "bad.toml:7:14",
+        "batch size between 1 and 100000",
+    ),
+    ("not TOML at all", "tenants = = 10\n", "bad.toml:3:", ""),
+];
+
+#[test]
+fn bad_scenarios_name_file_line_column_and_expectation() {
+    let mut failures = Vec::new();
+    for (case, body, location, words) in CASES {
+        let text = format!("{HEAD}{body}");
+        match Scenario::parse(Path::new("bad.toml"), &text) {
+            Ok(_) => failures.push(format!("{case}: accepted")),
+            Err(e) => {
+                let msg = e.to_string();
+                if !msg.starts_with(location) || !msg.contains(words) {
+                    failures.push(format!(
+                        "{case}: expected `{location}` … `{words}`, got:\n{msg}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_missing_file_names_the_path() {
+    let e = Scenario::load(Path::new("no/such/scenario.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no/such/scenario.toml"), "{e}");
+}
+
+#[test]
+fn shipped_scenarios_are_valid() {
+    for entry in std::fs::read_dir("scenarios").expect("scenarios/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let pop = s.build_population();
+            assert_eq!(
+                pop.documents(),
+                s.population.documents,
+                "{}",
+                path.display()
+            );
+        }
+    }
+}

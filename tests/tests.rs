@@ -1,0 +1,9 @@
+//! Integration tests, one binary: a module per area (ripgrep's layout). Tests that need a
+//! MongoDB server skip when none answers, and fail instead when `CI` is set.
+
+mod util;
+
+mod cli;
+mod datagen;
+mod mongo;
+mod scenario_errors;

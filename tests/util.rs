@@ -1,0 +1,95 @@
+//! Shared helpers: the server under test, tiny scenarios, unique prefixes.
+
+use std::path::Path;
+use std::time::Duration;
+
+use mongodb::Client;
+use tenantbench::backend::mongo::{self, ConnectOptions, Servers};
+use tenantbench::layout::Placement;
+use tenantbench::population::Population;
+use tenantbench::scenario::{Layout, Scenario};
+
+/// The URI of the server under test.
+pub fn uri() -> String {
+    std::env::var(mongo::URI_ENV).unwrap_or_else(|_| mongo::DEFAULT_URI.to_string())
+}
+
+/// A client of the server under test, or `None` (with a skip line) when none answers.
+/// With `CI` set, a missing server fails the test instead.
+pub async fn server() -> Option<Client> {
+    let opts = ConnectOptions {
+        server_selection_timeout: Duration::from_secs(3),
+        ..Default::default()
+    };
+    let client = mongo::client(&uri(), &opts)
+        .await
+        .expect("client for the test URI");
+    let report = mongo::doctor(&client).await;
+    if report.reachable {
+        return Some(client);
+    }
+    let why = report.error.unwrap_or_default();
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "CI is set but no MongoDB server answers at {}: {why}",
+            uri()
+        );
+    }
+    eprintln!(
+        "SKIPPED: no MongoDB server at {} ({why}); start one with scripts/mongo-local.sh start",
+        uri()
+    );
+    None
+}
+
+/// A tiny scenario with its own prefix; `extra` is appended to the TOML.
+pub fn tiny(prefix: &str, tenants: u32, documents: u64, extra: &str) -> Scenario {
+    let text = format!(
+        "name = \"tiny\"\nprefix = \"{prefix}\"\nseed = 7\n[population]\ntenants = {tenants}\ndocuments = {documents}\n\
+         distribution = {{ zipf = {{ s = 1.0 }} }}\nmin_per_tenant = 5\n[population.tiers]\nenterprise = 10\npremium = 20\nbasic = 30\n\
+         [load]\nbatch_size = 250\nworkers = 3\n{extra}"
+    );
+    Scenario::parse(Path::new("tiny.toml"), &text).expect("tiny scenario parses")
+}
+
+/// Everything a test needs for one layout.
+pub struct Setup {
+    pub scenario: Scenario,
+    pub pop: Population,
+    pub placement: Placement,
+    pub servers: Servers,
+}
+
+pub async fn setup(scenario: Scenario, layout: Layout) -> Setup {
+    let pop = scenario.build_population();
+    let placement = Placement::new(&scenario, &pop, layout);
+    let servers = Servers::for_placement(&uri(), &placement, &ConnectOptions::default())
+        .await
+        .expect("servers");
+    Setup {
+        scenario,
+        pop,
+        placement,
+        servers,
+    }
+}
+
+/// Seed options for tests: no progress bar.
+pub fn seed_opts(s: &Scenario, layout: Layout, indexes: &str) -> mongo::SeedOptions {
+    mongo::SeedOptions {
+        layout,
+        indexes: indexes.to_string(),
+        batch_size: s.load.batch_size,
+        workers: s.load.workers,
+        index_build: s.load.index_build,
+        reseed: false,
+        progress: false,
+    }
+}
+
+/// Drops everything a test prefix left behind.
+pub async fn clean(client: &Client, prefix: &str) {
+    mongo::drop_marked(client, prefix, None)
+        .await
+        .expect("clean up");
+}
