@@ -99,7 +99,7 @@ fn main() {
                     mongo::write_marker(&bare_db, &marker).await.expect("marker");
                     let docs: Arc<Vec<Mutex<Option<Vec<_>>>>> =
                         Arc::new(pregen.iter().cloned().map(|d| Mutex::new(Some(d))).collect());
-                    let pb = mongo::progress_bar("bare", 0, false);
+                    let pb = mongo::progress_bar("bare", "docs", 0, false);
                     let t = Instant::now();
                     mongo::insert_units(
                         vec![(bare_db.clone(), "tb_bench_bare_shared".into())],

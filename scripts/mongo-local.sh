@@ -7,7 +7,10 @@
 #
 # Environment:
 #   TENANTBENCH_MONGO_DATA   data root (default: <repo>/target/mongo-data); one folder per port
-#   TENANTBENCH_MONGO_CACHE  WiredTiger cache size for secantusd-rs (default: 1G)
+#   TENANTBENCH_MONGO_CACHE  WiredTiger cache size for secantusd-rs (default: the server's, 4G).
+#                            Keep it above the largest collection: with a 1G cache, building an
+#                            index over a 1.2 GiB collection made secantusd-rs retry the build on
+#                            write conflicts (cache-pressure rollbacks) for as long as it ran.
 #   TENANTBENCH_MONGO_CPUS   CPU list to pin the server to with taskset (e.g. 1); default: none
 #
 # `stop` ends only the process this script started (pid file in the data folder).
@@ -149,8 +152,12 @@ start() {
   if [ "$(basename "$bin")" = mongod ]; then
     nohup "${pin[@]}" "$bin" --bind_ip 127.0.0.1 --port "$port" --dbpath "$dir/db" >"$logfile" 2>&1 &
   else
+    local cache=()
+    if [ -n "${TENANTBENCH_MONGO_CACHE:-}" ]; then
+      cache=(--cache-size "$TENANTBENCH_MONGO_CACHE")
+    fi
     nohup "${pin[@]}" "$bin" --host 127.0.0.1 --port "$port" --storage-path "$dir/db" --standalone \
-      --cache-size "${TENANTBENCH_MONGO_CACHE:-1G}" --log-level WARNING >"$logfile" 2>&1 &
+      "${cache[@]}" --log-level WARNING >"$logfile" 2>&1 &
   fi
   local pid=$!
   echo "$pid" >"$pidfile"

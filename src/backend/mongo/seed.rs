@@ -308,14 +308,14 @@ pub async fn seed(
 
     let mut builds: Vec<(Collection, IndexKeys, f64)> = Vec::new();
     if opts.index_build == IndexBuild::Before {
-        builds.extend(build_indexes(servers, placement, &load, &profile, opts.workers).await?);
+        builds.extend(build_indexes(servers, placement, &load, &profile, opts).await?);
     }
 
     // 3. Load.
     let units = Arc::new(work_units(pop, placement, &load, opts.batch_size));
     let total: u64 = units.iter().map(Unit::len).sum();
     let ids: Arc<Vec<String>> = Arc::new(pop.tenants.iter().map(|t| t.id.clone()).collect());
-    let pb = progress_bar("seeding", total, opts.progress && total > 0);
+    let pb = progress_bar("seeding", "docs", total, opts.progress && total > 0);
     let handles: Vec<(mongodb::Database, String)> = placement
         .databases
         .iter()
@@ -333,7 +333,7 @@ pub async fn seed(
 
     // 4. Indexes after the load, and for reused databases whose profile changed.
     if opts.index_build == IndexBuild::After {
-        builds.extend(build_indexes(servers, placement, &load, &profile, opts.workers).await?);
+        builds.extend(build_indexes(servers, placement, &load, &profile, opts).await?);
     }
     let mut reindex = Vec::new();
     for (i, st) in states.iter().enumerate() {
@@ -361,7 +361,7 @@ pub async fn seed(
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;
-        builds.extend(build_indexes(servers, placement, &reindex, &profile, opts.workers).await?);
+        builds.extend(build_indexes(servers, placement, &reindex, &profile, opts).await?);
     }
 
     // 5. Mark complete (loaded) or update the profile (reindexed).
@@ -428,6 +428,12 @@ pub async fn seed(
             }),
         }
     }
+
+    index_builds.sort_by(|a, b| {
+        a.collection
+            .cmp(&b.collection)
+            .then_with(|| a.keys.cmp(&b.keys))
+    });
 
     Ok(SeedSummary {
         layout: opts.layout,
@@ -513,8 +519,9 @@ where
     first_err.map_or(Ok(()), Err)
 }
 
-/// A progress bar for `total` documents (hidden when `show` is false or stderr is no terminal).
-pub fn progress_bar(what: &str, total: u64, show: bool) -> ProgressBar {
+/// A progress bar for `total` items of `unit` (hidden when `show` is false or stderr is no
+/// terminal).
+pub fn progress_bar(what: &str, unit: &str, total: u64, show: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(
         Some(total),
         if show {
@@ -525,9 +532,9 @@ pub fn progress_bar(what: &str, total: u64, show: bool) -> ProgressBar {
     );
     pb.set_style(
         ProgressStyle::with_template(
-            "{spinner} {prefix} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} docs, {per_sec:.0}, ETA {eta}",
+            &format!("{{spinner}} {{prefix}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit}, {{per_sec:.0}}, ETA {{eta}}"),
         )
-        .expect("static template")
+        .expect("valid template")
         .tick_chars("⠁⠂⠄⡀⢀⠠⠐⠈ "),
     );
     pb.set_prefix(what.to_string());
@@ -545,46 +552,59 @@ pub(crate) fn number(d: &Document, key: &str) -> i64 {
     }
 }
 
-/// Builds a profile's indexes in some databases, `parallel` at a time; returns each build's time.
+/// Builds a profile's indexes in some databases: one build at a time within a database,
+/// `opts.workers` databases at a time; returns each build's time.
+///
+/// Builds within one database run one after another so that each build's time is its own, not
+/// shared with a concurrent build on the same server files.
 async fn build_indexes(
     servers: &Servers,
     placement: &Placement,
     dbs: &[usize],
     profile: &std::collections::BTreeMap<Collection, Vec<IndexKeys>>,
-    parallel: usize,
+    opts: &SeedOptions,
 ) -> Result<Vec<(Collection, IndexKeys, f64)>, MongoError> {
-    let mut jobs = Vec::new();
-    for &i in dbs {
-        for (c, list) in profile {
-            for keys in list {
-                jobs.push((i, *c, keys.clone()));
-            }
-        }
-    }
-    stream::iter(jobs)
-        .map(|(i, c, keys)| {
+    let per: usize = profile.values().map(Vec::len).sum();
+    let total = (per * dbs.len()) as u64;
+    let pb = progress_bar(
+        "building indexes",
+        "indexes",
+        total,
+        opts.progress && total > 0,
+    );
+    let pb = &pb;
+    let per_db: Vec<Vec<(Collection, IndexKeys, f64)>> = stream::iter(dbs.iter().copied())
+        .map(|i| {
             let d = &placement.databases[i];
-            let coll = servers
-                .db(&d.server, &d.name)
-                .collection::<Document>(c.name());
+            let db = servers.db(&d.server, &d.name);
             async move {
-                let t = Instant::now();
-                coll.create_index(IndexModel::builder().keys(index_keys_doc(&keys)).build())
-                    .await
-                    .ctx(|| {
-                        format!(
-                            "building index {} on {}.{}",
-                            keys_label(&keys),
-                            d.name,
-                            c.name()
-                        )
-                    })?;
-                Ok::<_, MongoError>((c, keys, t.elapsed().as_secs_f64()))
+                let mut times = Vec::new();
+                for (c, list) in profile {
+                    for keys in list {
+                        let t = Instant::now();
+                        db.collection::<Document>(c.name())
+                            .create_index(IndexModel::builder().keys(index_keys_doc(keys)).build())
+                            .await
+                            .ctx(|| {
+                                format!(
+                                    "building index {} on {}.{}",
+                                    keys_label(keys),
+                                    d.name,
+                                    c.name()
+                                )
+                            })?;
+                        times.push((*c, keys.clone(), t.elapsed().as_secs_f64()));
+                        pb.inc(1);
+                    }
+                }
+                Ok::<_, MongoError>(times)
             }
         })
-        .buffer_unordered(parallel.max(1))
+        .buffer_unordered(opts.workers.max(1))
         .try_collect()
-        .await
+        .await?;
+    pb.finish_and_clear();
+    Ok(per_db.into_iter().flatten().collect())
 }
 
 #[cfg(test)]

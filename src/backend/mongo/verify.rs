@@ -115,7 +115,7 @@ pub async fn verify(
     placement: &Placement,
     progress: bool,
 ) -> Result<VerifyReport, MongoError> {
-    let pb = super::progress_bar("verifying", pop.documents(), progress);
+    let pb = super::progress_bar("verifying", "docs", pop.documents(), progress);
     let hash = super::definition_hash(scenario, placement.layout);
     let mut report = VerifyReport {
         databases: placement.databases.len(),
