@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
 use crate::backend::redact_uri;
-use crate::cli::{Cli, Command, DropArgs, SeedArgs, ServerArgs, Target, VerifyArgs};
+use crate::cli::{Cli, Command, DropArgs, LsArgs, SeedArgs, ServerArgs, Target, VerifyArgs};
 use crate::layout::Placement;
 use crate::scenario::{Layout, Scenario, valid_prefix};
 
@@ -28,22 +28,26 @@ pub async fn run(cli: Cli) -> Result<u8> {
     }
 }
 
+fn checked_prefix(p: &str) -> Result<String> {
+    if !valid_prefix(p) {
+        bail!(
+            "--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter"
+        );
+    }
+    Ok(p.to_string())
+}
+
 fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenario> {
     let mut s = Scenario::load(path)?;
     if let Some(p) = prefix {
-        if !valid_prefix(p) {
-            bail!(
-                "--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter"
-            );
-        }
-        s.prefix = p.to_string();
+        s.prefix = checked_prefix(p)?;
     }
     Ok(s)
 }
 
 fn resolve(t: &Target) -> Result<(Scenario, Layout)> {
     let s = load_scenario(&t.scenario, t.prefix.as_deref())?;
-    let layout = t.layout.map_or(s.default_layout, Layout::from);
+    let layout = t.layout.unwrap_or(s.default_layout);
     Ok((s, layout))
 }
 
@@ -72,7 +76,7 @@ async fn seed(a: SeedArgs) -> Result<u8> {
         indexes,
         batch_size,
         workers,
-        index_build: a.index_build.map_or(scenario.load.index_build, Into::into),
+        index_build: a.index_build.unwrap_or(scenario.load.index_build),
         reseed: a.reseed,
         progress: !a.no_progress,
     };
@@ -171,11 +175,12 @@ async fn verify(a: VerifyArgs) -> Result<u8> {
     }
 }
 
-async fn ls(a: ServerArgs) -> Result<u8> {
-    let client = mongo::client(&a.uri, &ConnectOptions::default()).await?;
-    let dbs = mongo::list_marked(&client).await?;
+async fn ls(a: LsArgs) -> Result<u8> {
+    let prefix = a.prefix.as_deref().map(checked_prefix).transpose()?;
+    let client = mongo::client(&a.server.uri, &ConnectOptions::default()).await?;
+    let dbs = mongo::list_marked(&client, prefix.as_deref()).await?;
     if dbs.is_empty() {
-        println!("no tenantbench databases on {}", redact_uri(&a.uri));
+        println!("no tenantbench databases on {}", redact_uri(&a.server.uri));
         return Ok(0);
     }
     println!(
@@ -210,18 +215,11 @@ async fn ls(a: ServerArgs) -> Result<u8> {
 async fn drop(a: DropArgs) -> Result<u8> {
     let prefix = match (&a.scenario, &a.prefix) {
         (Some(path), p) => load_scenario(path, p.as_deref())?.prefix,
-        (None, Some(p)) => {
-            if !valid_prefix(p) {
-                bail!(
-                    "--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter"
-                );
-            }
-            p.clone()
-        }
+        (None, Some(p)) => checked_prefix(p)?,
         (None, None) => bail!("drop needs --scenario FILE or --prefix P"),
     };
     let client = mongo::client(&a.server.uri, &ConnectOptions::default()).await?;
-    let out = mongo::drop_marked(&client, &prefix, a.layout.map(Layout::from))
+    let out = mongo::drop_marked(&client, &prefix, a.layout)
         .await
         .with_context(|| format!("dropping databases of prefix {prefix}"))?;
     client.shutdown().await;

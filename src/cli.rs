@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::scenario::{IndexBuild, Layout};
 
@@ -49,7 +49,10 @@ pub enum Command {
   tenantbench verify --scenario scenarios/quickstart.toml --layout per-tenant")]
     Verify(VerifyArgs),
     /// List the databases created by tenantbench on a server.
-    Ls(ServerArgs),
+    #[command(after_help = "EXAMPLES:
+  tenantbench ls
+  tenantbench ls --prefix tb_quickstart     # only inspects databases named tb_quickstart_*")]
+    Ls(LsArgs),
     /// Drop the databases tenantbench created for a scenario or prefix (never any other).
     #[command(after_help = "EXAMPLES:
   tenantbench drop --scenario scenarios/quickstart.toml               # every layout
@@ -68,6 +71,17 @@ pub struct ServerArgs {
     pub uri: String,
 }
 
+/// `ls` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct LsArgs {
+    /// Only databases of this prefix.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Server.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 /// Which scenario, layout and databases.
 #[derive(Debug, Args, Clone)]
 pub struct Target {
@@ -76,7 +90,7 @@ pub struct Target {
     pub scenario: PathBuf,
     /// Layout (default: the scenario's `layout.default`, else shared).
     #[arg(long, short = 'l', value_enum)]
-    pub layout: Option<LayoutArg>,
+    pub layout: Option<Layout>,
     /// Database name prefix, overriding the scenario's.
     #[arg(long)]
     pub prefix: Option<String>,
@@ -102,7 +116,7 @@ pub struct SeedArgs {
     pub workers: Option<usize>,
     /// Build indexes before or after the bulk load (default: the scenario's, else after).
     #[arg(long, value_enum)]
-    pub index_build: Option<IndexBuildArg>,
+    pub index_build: Option<IndexBuild>,
     /// Drop and reload even databases that already hold the same complete data.
     #[arg(long)]
     pub reseed: bool,
@@ -131,50 +145,11 @@ pub struct DropArgs {
     pub scenario: Option<PathBuf>,
     /// Only this layout's databases.
     #[arg(long, short = 'l', value_enum)]
-    pub layout: Option<LayoutArg>,
+    pub layout: Option<Layout>,
     /// Prefix whose databases to drop (with --scenario: overrides the scenario's prefix).
     #[arg(long)]
     pub prefix: Option<String>,
     /// Server.
     #[command(flatten)]
     pub server: ServerArgs,
-}
-
-/// Layout names on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LayoutArg {
-    /// One database, tenant field.
-    Shared,
-    /// One database per tenant.
-    PerTenant,
-    /// Placement by tier (scenario rules).
-    Hybrid,
-}
-
-impl From<LayoutArg> for Layout {
-    fn from(l: LayoutArg) -> Layout {
-        match l {
-            LayoutArg::Shared => Layout::Shared,
-            LayoutArg::PerTenant => Layout::PerTenant,
-            LayoutArg::Hybrid => Layout::Hybrid,
-        }
-    }
-}
-
-/// Index build timing on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum IndexBuildArg {
-    /// Indexes on empty collections, then load.
-    Before,
-    /// Load, then build indexes.
-    After,
-}
-
-impl From<IndexBuildArg> for IndexBuild {
-    fn from(b: IndexBuildArg) -> IndexBuild {
-        match b {
-            IndexBuildArg::Before => IndexBuild::Before,
-            IndexBuildArg::After => IndexBuild::After,
-        }
-    }
 }

@@ -44,7 +44,17 @@ pub enum ScenarioError {
 
 /// The tenancy layout a dataset is placed in (vocabulary: ARCHITECTURE.md).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
@@ -82,7 +92,7 @@ impl std::fmt::Display for Layout {
 }
 
 /// When secondary indexes are built relative to the bulk load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum IndexBuild {
     /// Create indexes on empty collections, then load (every insert maintains them).

@@ -61,7 +61,7 @@ async fn seed_and_verify_in_all_three_layouts() {
         su.servers.shutdown().await;
     }
     // All three layouts live side by side; `ls` shows them all.
-    let listed = mongo::list_marked(&client).await.expect("ls");
+    let listed = mongo::list_marked(&client, Some(prefix)).await.expect("ls");
     let ours = listed.iter().filter(|d| d.marker.prefix == prefix).count();
     assert_eq!(ours, 1 + 30 + 6);
     clean(&client, prefix).await;
@@ -166,7 +166,7 @@ async fn foreign_databases_are_never_written_listed_or_dropped() {
         .expect("seed per-tenant");
 
     // ls lists ours, not the foreign one.
-    let listed = mongo::list_marked(&client).await.expect("ls");
+    let listed = mongo::list_marked(&client, Some(prefix)).await.expect("ls");
     assert!(listed.iter().all(|d| d.name != "tbt_foreign_shared"));
     assert_eq!(
         listed.iter().filter(|d| d.marker.prefix == prefix).count(),
@@ -299,7 +299,7 @@ async fn hybrid_can_place_a_tenant_on_a_second_server() {
         .expect("verify");
     assert!(r.ok(), "{:?} {:?}", r.marker_problems, r.mismatches);
 
-    let on_second: Vec<String> = mongo::list_marked(&second)
+    let on_second: Vec<String> = mongo::list_marked(&second, Some(prefix))
         .await
         .expect("ls second")
         .into_iter()
@@ -307,7 +307,7 @@ async fn hybrid_can_place_a_tenant_on_a_second_server() {
         .map(|d| d.name)
         .collect();
     assert_eq!(on_second, vec![format!("{prefix}_hy_t_t00001")]);
-    let on_first: Vec<String> = mongo::list_marked(&client)
+    let on_first: Vec<String> = mongo::list_marked(&client, Some(prefix))
         .await
         .expect("ls first")
         .into_iter()

@@ -22,17 +22,26 @@ pub struct MarkedDb {
     pub marker: Marker,
 }
 
-/// Lists the databases on a server that carry a tenantbench marker, by name.
+/// Lists the databases on a server that carry a tenantbench marker, by name; with a prefix,
+/// only databases named `<prefix>_…` are inspected (one round trip per database inspected).
 ///
 /// # Errors
 /// Driver errors (unreachable server, permissions).
-pub async fn list_marked(client: &Client) -> Result<Vec<MarkedDb>, MongoError> {
+pub async fn list_marked(
+    client: &Client,
+    prefix: Option<&str>,
+) -> Result<Vec<MarkedDb>, MongoError> {
     let specs = client
         .list_databases()
         .await
         .ctx(|| "listing databases".to_string())?;
+    let wanted = prefix.map(|p| format!("{p}_"));
     let mut out: Vec<MarkedDb> = stream::iter(specs)
-        .filter(|s| std::future::ready(!matches!(s.name.as_str(), "admin" | "local" | "config")))
+        .filter(|s| {
+            let system = matches!(s.name.as_str(), "admin" | "local" | "config");
+            let named = wanted.as_deref().is_none_or(|w| s.name.starts_with(w));
+            std::future::ready(!system && named)
+        })
         .map(|s| async move {
             let st = inspect(&client.database(&s.name)).await?;
             Ok::<_, MongoError>(match st {
@@ -131,11 +140,25 @@ pub struct DoctorReport {
     pub databases: Option<(usize, usize)>,
 }
 
-/// Checks a server: reachability, identity, round-trip time, cache size.
+/// Sends `ping` to a server.
+///
+/// # Errors
+/// Why the server did not answer.
+pub async fn ping(client: &Client) -> Result<(), MongoError> {
+    client
+        .database("admin")
+        .run_command(doc! {"ping": 1})
+        .await
+        .ctx(|| "ping".to_string())?;
+    Ok(())
+}
+
+/// Checks a server: reachability, identity, round-trip time, cache size, and how many of its
+/// databases tenantbench created (which inspects every database: slow with many thousands).
 pub async fn doctor(client: &Client) -> DoctorReport {
     let mut r = DoctorReport::default();
     let admin = client.database("admin");
-    if let Err(e) = admin.run_command(doc! {"ping": 1}).await {
+    if let Err(e) = ping(client).await {
         r.error = Some(e.to_string());
         return r;
     }
@@ -170,7 +193,7 @@ pub async fn doctor(client: &Client) -> DoctorReport {
             .and_then(|e| e.get_str("name").ok())
             .map(str::to_string);
     }
-    if let Ok(marked) = list_marked(client).await
+    if let Ok(marked) = list_marked(client, None).await
         && let Ok(all) = client.list_database_names().await
     {
         r.databases = Some((all.len(), marked.len()));

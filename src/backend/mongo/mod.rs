@@ -13,7 +13,7 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 use serde::{Deserialize, Serialize};
 
-pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked};
+pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked, ping};
 pub use seed::{
     DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, Unit, insert_units, progress_bar,
     raw_document, seed, unit_documents, work_units,
