@@ -11,5 +11,7 @@ pub mod backend;
 pub mod cli;
 pub mod datagen;
 pub mod layout;
+pub mod metrics;
 pub mod population;
+pub mod runner;
 pub mod scenario;
