@@ -15,3 +15,4 @@ pub mod metrics;
 pub mod population;
 pub mod runner;
 pub mod scenario;
+pub mod workload;
