@@ -10,24 +10,43 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tenantbench::backend::null::NullBackend;
 use tenantbench::backend::{Backend, Op, Request};
-use tenantbench::runner::{Pacer, PhaseWindow, RequestSource, StopCondition, run};
+use tenantbench::metrics::{histogram, micros};
+use tenantbench::runner::{Pacer, PhaseWindow, Repeat, StopCondition, run};
 
 const OPS: u64 = 200_000;
 const CONCURRENCY: usize = 4;
 
-struct Fixed;
-impl RequestSource for Fixed {
-    type Worker = ();
-    fn worker(&self, _: usize) {}
-    fn next(&self, _: &mut (), _: u16) -> (Request, u16) {
-        (
-            Request {
-                tenant: 0,
-                op: Op::GetById,
-                key: 0,
-            },
-            0,
-        )
+const GET: Request = Request {
+    tenant: 0,
+    op: Op::GetById,
+    key: 0,
+};
+
+/// `CONCURRENCY` tasks calling the backend directly, `OPS` calls in all; with `timed`, each call
+/// is also timed into a histogram (the floor of any harness that measures operations).
+async fn bare(timed: bool) {
+    let backend = Arc::new(NullBackend::new(Duration::ZERO));
+    let per = OPS / CONCURRENCY as u64;
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                let mut h = histogram();
+                for _ in 0..per {
+                    if timed {
+                        let t = tokio::time::Instant::now();
+                        std::hint::black_box(backend.execute(&GET).await);
+                        h.saturating_record(micros(t.elapsed()));
+                    } else {
+                        std::hint::black_box(backend.execute(&GET).await);
+                    }
+                }
+                h
+            })
+        })
+        .collect();
+    for t in tasks {
+        std::hint::black_box(t.await.expect("task"));
     }
 }
 
@@ -38,60 +57,8 @@ fn overhead(c: &mut Criterion) {
         .expect("runtime");
     let mut g = c.benchmark_group("harness_overhead");
     g.throughput(Throughput::Elements(OPS));
-    g.bench_function("bare_loop", |b| {
-        b.to_async(&rt).iter(|| async {
-            let backend = Arc::new(NullBackend::new(Duration::ZERO));
-            let per = OPS / CONCURRENCY as u64;
-            let tasks: Vec<_> = (0..CONCURRENCY)
-                .map(|_| {
-                    let backend = backend.clone();
-                    tokio::spawn(async move {
-                        let req = Request {
-                            tenant: 0,
-                            op: Op::GetById,
-                            key: 0,
-                        };
-                        for _ in 0..per {
-                            std::hint::black_box(backend.execute(&req).await);
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await.expect("task");
-            }
-        })
-    });
-    // The floor of any harness that times operations: the bare loop plus two clock reads and a
-    // histogram record per operation.
-    g.bench_function("bare_loop_timed", |b| {
-        b.to_async(&rt).iter(|| async {
-            let backend = Arc::new(NullBackend::new(Duration::ZERO));
-            let per = OPS / CONCURRENCY as u64;
-            let tasks: Vec<_> = (0..CONCURRENCY)
-                .map(|_| {
-                    let backend = backend.clone();
-                    tokio::spawn(async move {
-                        let req = Request {
-                            tenant: 0,
-                            op: Op::GetById,
-                            key: 0,
-                        };
-                        let mut h = tenantbench::metrics::histogram();
-                        for _ in 0..per {
-                            let t = tokio::time::Instant::now();
-                            std::hint::black_box(backend.execute(&req).await);
-                            h.saturating_record(tenantbench::metrics::micros(t.elapsed()));
-                        }
-                        h
-                    })
-                })
-                .collect();
-            for t in tasks {
-                std::hint::black_box(t.await.expect("task"));
-            }
-        })
-    });
+    g.bench_function("bare_loop", |b| b.to_async(&rt).iter(|| bare(false)));
+    g.bench_function("bare_loop_timed", |b| b.to_async(&rt).iter(|| bare(true)));
     g.bench_function("runner_closed_loop", |b| {
         b.to_async(&rt).iter(|| async {
             let backend = Arc::new(NullBackend::new(Duration::ZERO));
@@ -106,7 +73,7 @@ fn overhead(c: &mut Criterion) {
             std::hint::black_box(
                 run(
                     backend,
-                    Arc::new(Fixed),
+                    Arc::new(Repeat(GET)),
                     pacer,
                     StopCondition::Count(OPS),
                     phases,

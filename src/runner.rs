@@ -99,6 +99,20 @@ pub trait RequestSource: Send + Sync + 'static {
     fn next(&self, worker: &mut Self::Worker, phase: u16) -> (Request, u16);
 }
 
+/// The same request every time, for class 0: for runner tests and overhead benchmarks.
+#[derive(Debug, Clone, Copy)]
+pub struct Repeat(pub Request);
+
+impl RequestSource for Repeat {
+    type Worker = ();
+
+    fn worker(&self, _: usize) {}
+
+    fn next(&self, _: &mut (), _: u16) -> (Request, u16) {
+        (self.0, 0)
+    }
+}
+
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -231,22 +245,11 @@ mod tests {
     use crate::backend::null::NullBackend;
     use crate::backend::{ErrorKind, Op, Outcome};
 
-    /// Always `get_by_id` on tenant 0, class 0.
-    struct Fixed;
-    impl RequestSource for Fixed {
-        type Worker = ();
-        fn worker(&self, _: usize) {}
-        fn next(&self, _: &mut (), _: u16) -> (Request, u16) {
-            (
-                Request {
-                    tenant: 0,
-                    op: Op::GetById,
-                    key: 0,
-                },
-                0,
-            )
-        }
-    }
+    const GET: Request = Request {
+        tenant: 0,
+        op: Op::GetById,
+        key: 0,
+    };
 
     fn one_phase() -> Arc<Vec<PhaseWindow>> {
         Arc::new(vec![PhaseWindow {
@@ -264,7 +267,7 @@ mod tests {
         };
         let r = run(
             backend.clone(),
-            Arc::new(Fixed),
+            Arc::new(Repeat(GET)),
             pacer,
             StopCondition::Count(1000),
             one_phase(),
@@ -297,7 +300,14 @@ mod tests {
             arrivals: Arrivals::Constant,
             workers: 32,
         };
-        let r = run(backend.clone(), Arc::new(Fixed), open, run_for, one_phase()).await;
+        let r = run(
+            backend.clone(),
+            Arc::new(Repeat(GET)),
+            open,
+            run_for,
+            one_phase(),
+        )
+        .await;
         assert_eq!(
             r.recorder.count(),
             10_000,
@@ -331,7 +341,7 @@ mod tests {
             concurrency: 1,
             think: Duration::ZERO,
         };
-        let r = run(backend, Arc::new(Fixed), closed, run_for, one_phase()).await;
+        let r = run(backend, Arc::new(Repeat(GET)), closed, run_for, one_phase()).await;
         let p999 = r
             .recorder
             .merged(|_| true)
@@ -363,7 +373,7 @@ mod tests {
         ]);
         let r = run(
             backend,
-            Arc::new(Fixed),
+            Arc::new(Repeat(GET)),
             open,
             StopCondition::Duration(Duration::from_secs(5)),
             phases,
