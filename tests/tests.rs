@@ -6,4 +6,5 @@ mod util;
 mod cli;
 mod datagen;
 mod mongo;
+mod ops;
 mod scenario_errors;

@@ -2,6 +2,7 @@
 //! is ours, seeding, verification, listing, dropping and the doctor's checks.
 
 mod admin;
+mod ops;
 mod seed;
 mod verify;
 
@@ -14,6 +15,7 @@ use mongodb::{Client, Database};
 use serde::{Deserialize, Serialize};
 
 pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked, ping};
+pub use ops::{Answer, Explain, LIST_LIMIT, MongoBackend, error_kind};
 pub use seed::{
     DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, Unit, insert_units, progress_bar,
     raw_document, seed, unit_documents, work_units,

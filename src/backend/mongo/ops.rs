@@ -1,0 +1,355 @@
+//! The operation catalogue on MongoDB, for every layout: each request is routed to its tenant's
+//! database and answered there; the same request gives the same logical answer in every layout.
+//! No timing here: the runner times calls from outside.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use mongodb::Database;
+use mongodb::bson::{self, Bson, Document, doc};
+
+use super::{MARKER_COLLECTION, Servers};
+use crate::backend::{Backend, ErrorKind, Op, Outcome, Request};
+use crate::datagen::{Collection, END_MS, Value, generate, record_id};
+use crate::layout::Placement;
+use crate::population::Population;
+
+/// How many records `list_recent` returns.
+pub const LIST_LIMIT: i64 = 20;
+/// The date range of `revenue_by_day`: the 30 days before the end of the generated range.
+pub const REVENUE_DAYS: i64 = 30;
+/// Databases counted at once by `admin_cross_tenant` in layouts with many databases.
+pub const FAN_OUT: usize = 8;
+
+/// The logical answer of an operation, comparable across layouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// `_id`s in result order.
+    Ids(Vec<String>),
+    /// A count.
+    Count(u64),
+    /// One `_id`, or none.
+    One(Option<String>),
+    /// (day as yyyy-mm-dd, revenue in cents) in day order.
+    Revenue(Vec<(String, i64)>),
+    /// (tenant, orders) sorted by tenant.
+    PerTenant(Vec<(String, u64)>),
+    /// Documents written.
+    Written(u64),
+}
+
+/// What `explain` says about one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Explain {
+    /// Winning plan stages, outermost first (e.g. `LIMIT > FETCH > IXSCAN`).
+    pub stages: Vec<String>,
+    /// `executionStats.totalKeysExamined`.
+    pub keys_examined: u64,
+    /// `executionStats.totalDocsExamined`.
+    pub docs_examined: u64,
+    /// `executionStats.nReturned`.
+    pub returned: u64,
+}
+
+/// The MongoDB backend for one placement.
+#[derive(Debug)]
+pub struct MongoBackend {
+    dbs: Vec<Database>,
+    tenant_db: Vec<usize>,
+    ids: Vec<String>,
+    seed: u64,
+    dirty: Vec<AtomicBool>,
+    inserted: AtomicU64,
+}
+
+impl MongoBackend {
+    /// A backend over the databases of a placement.
+    pub fn new(
+        servers: &Servers,
+        placement: &Placement,
+        pop: &Population,
+        seed: u64,
+    ) -> MongoBackend {
+        MongoBackend {
+            dbs: placement
+                .databases
+                .iter()
+                .map(|d| servers.db(&d.server, &d.name))
+                .collect(),
+            tenant_db: placement.tenant_db.clone(),
+            ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
+            seed,
+            dirty: placement
+                .databases
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            inserted: AtomicU64::new(0),
+        }
+    }
+
+    fn db(&self, tenant: usize) -> &Database {
+        &self.dbs[self.tenant_db[tenant]]
+    }
+
+    /// The status an operation filters on: derived from the key, so every layout asks the same.
+    fn status(req: &Request) -> &'static str {
+        let s = Collection::Orders.statuses();
+        s[(req.key % s.len() as u64) as usize].0
+    }
+
+    /// The filter and options of the find-like operations (for the call and for `explain`).
+    fn find_spec(
+        &self,
+        req: &Request,
+    ) -> Option<(Collection, Document, Option<Document>, Option<i64>)> {
+        let tenant = self.ids[req.tenant].as_str();
+        match req.op {
+            Op::ListRecent => Some((
+                Collection::Orders,
+                doc! {"tenant": tenant, "status": Self::status(req)},
+                Some(doc! {"createdAt": -1, "_id": 1}),
+                Some(LIST_LIMIT),
+            )),
+            Op::GetById => Some((
+                Collection::Orders,
+                doc! {"_id": record_id(tenant, Collection::Orders, req.key), "tenant": tenant},
+                None,
+                Some(1),
+            )),
+            Op::CountByStatus => Some((
+                Collection::Orders,
+                doc! {"tenant": tenant, "status": Self::status(req)},
+                None,
+                None,
+            )),
+            Op::FindUserByEmail => {
+                let user = generate(self.seed, tenant, Collection::Users, req.key);
+                let email = match &user.fields[3] {
+                    ("email", Value::Str(e)) => e.clone(),
+                    _ => String::new(),
+                };
+                Some((
+                    Collection::Users,
+                    doc! {"tenant": tenant, "email": email},
+                    None,
+                    Some(1),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Marks a database dirty in its marker, once, before its first write.
+    async fn mark_dirty(&self, tenant: usize) -> mongodb::error::Result<()> {
+        let i = self.tenant_db[tenant];
+        // Relaxed: a second marker update in a race is harmless (idempotent $set).
+        if !self.dirty[i].swap(true, Ordering::Relaxed) {
+            self.dbs[i]
+                .collection::<Document>(MARKER_COLLECTION)
+                .update_one(doc! {"_id": "marker"}, doc! {"$set": {"dirty": true}})
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Answers a request.
+    ///
+    /// # Errors
+    /// The driver's error; [`Backend::execute`] turns it into an [`Outcome`].
+    pub async fn answer(&self, req: &Request) -> mongodb::error::Result<Answer> {
+        let tenant = self.ids[req.tenant].as_str();
+        let db = self.db(req.tenant);
+        let orders = db.collection::<Document>(Collection::Orders.name());
+        match req.op {
+            Op::ListRecent => {
+                let (_, filter, sort, limit) = self.find_spec(req).expect("find op");
+                let mut find = orders.find(filter).projection(doc! {"_id": 1});
+                if let Some(s) = sort {
+                    find = find.sort(s);
+                }
+                if let Some(l) = limit {
+                    find = find.limit(l);
+                }
+                let docs: Vec<Document> = find.await?.try_collect().await?;
+                Ok(Answer::Ids(
+                    docs.iter()
+                        .filter_map(|d| d.get_str("_id").ok().map(str::to_string))
+                        .collect(),
+                ))
+            }
+            Op::GetById | Op::FindUserByEmail => {
+                let (coll, filter, _, _) = self.find_spec(req).expect("find op");
+                let d = db
+                    .collection::<Document>(coll.name())
+                    .find_one(filter)
+                    .projection(doc! {"_id": 1})
+                    .await?;
+                Ok(Answer::One(
+                    d.and_then(|d| d.get_str("_id").ok().map(str::to_string)),
+                ))
+            }
+            Op::CountByStatus => {
+                let (_, filter, _, _) = self.find_spec(req).expect("find op");
+                Ok(Answer::Count(orders.count_documents(filter).await?))
+            }
+            Op::RevenueByDay => {
+                let from = bson::DateTime::from_millis(END_MS - REVENUE_DAYS * 86_400_000);
+                let pipeline = vec![
+                    doc! {"$match": {"tenant": tenant, "status": {"$in": ["paid", "shipped"]}, "createdAt": {"$gte": from}}},
+                    doc! {"$group": {
+                        "_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$createdAt"}},
+                        "cents": {"$sum": "$amountCents"},
+                    }},
+                    doc! {"$sort": {"_id": 1}},
+                ];
+                let rows: Vec<Document> = orders.aggregate(pipeline).await?.try_collect().await?;
+                Ok(Answer::Revenue(
+                    rows.iter()
+                        .map(|r| {
+                            (
+                                r.get_str("_id").unwrap_or_default().to_string(),
+                                as_i64(r.get("cents")),
+                            )
+                        })
+                        .collect(),
+                ))
+            }
+            Op::AdminCrossTenant => {
+                // Every database: a $group per database (cheap in `shared`, a fan-out in
+                // `per-tenant`), FAN_OUT databases at a time.
+                let per_db: Vec<Vec<(String, u64)>> = stream::iter(self.dbs.iter().cloned())
+                    .map(|db| async move {
+                        let pipeline = vec![doc! {"$group": {"_id": "$tenant", "n": {"$sum": 1}}}];
+                        let rows: Vec<Document> = db
+                            .collection::<Document>(Collection::Orders.name())
+                            .aggregate(pipeline)
+                            .await?
+                            .try_collect()
+                            .await?;
+                        Ok::<_, mongodb::error::Error>(
+                            rows.iter()
+                                .map(|r| {
+                                    (
+                                        r.get_str("_id").unwrap_or_default().to_string(),
+                                        as_i64(r.get("n")) as u64,
+                                    )
+                                })
+                                .collect(),
+                        )
+                    })
+                    .buffer_unordered(FAN_OUT)
+                    .try_collect()
+                    .await?;
+                let mut all: Vec<(String, u64)> = per_db.into_iter().flatten().collect();
+                all.sort();
+                Ok(Answer::PerTenant(all))
+            }
+            Op::InsertOne => {
+                self.mark_dirty(req.tenant).await?;
+                let n = self.inserted.fetch_add(1, Ordering::Relaxed);
+                let mut d = Document::new();
+                for (name, v) in generate(self.seed, tenant, Collection::Orders, req.key).fields {
+                    d.insert(name, value_bson(v));
+                }
+                d.insert("_id", format!("{tenant}:ord:new:{n}"));
+                d.insert("createdAt", bson::DateTime::now());
+                orders.insert_one(d).await?;
+                Ok(Answer::Written(1))
+            }
+            Op::UpdateStatus => {
+                self.mark_dirty(req.tenant).await?;
+                let r = orders
+                    .update_one(
+                        doc! {"_id": record_id(tenant, Collection::Orders, req.key), "tenant": tenant},
+                        doc! {"$set": {"status": "refunded", "updatedAt": bson::DateTime::now()}},
+                    )
+                    .await?;
+                Ok(Answer::Written(r.matched_count))
+            }
+        }
+    }
+
+    /// `explain` (executionStats) of one call of a find-like operation; `None` for the others.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn explain(&self, req: &Request) -> mongodb::error::Result<Option<Explain>> {
+        let Some((coll, filter, sort, limit)) = self.find_spec(req) else {
+            return Ok(None);
+        };
+        let mut find = doc! {"find": coll.name(), "filter": filter};
+        if let Some(s) = sort {
+            find.insert("sort", s);
+        }
+        if let Some(l) = limit {
+            find.insert("limit", l);
+        }
+        let out = self
+            .db(req.tenant)
+            .run_command(doc! {"explain": find, "verbosity": "executionStats"})
+            .await?;
+        let stats = out
+            .get_document("executionStats")
+            .cloned()
+            .unwrap_or_default();
+        let mut stages = Vec::new();
+        let mut plan = out
+            .get_document("queryPlanner")
+            .and_then(|q| q.get_document("winningPlan"))
+            .ok()
+            .cloned();
+        while let Some(p) = plan {
+            if let Ok(s) = p.get_str("stage") {
+                stages.push(s.to_string());
+            }
+            plan = p.get_document("inputStage").ok().cloned();
+        }
+        Ok(Some(Explain {
+            stages,
+            keys_examined: as_i64(stats.get("totalKeysExamined")) as u64,
+            docs_examined: as_i64(stats.get("totalDocsExamined")) as u64,
+            returned: as_i64(stats.get("nReturned")) as u64,
+        }))
+    }
+}
+
+fn value_bson(v: Value) -> Bson {
+    match v {
+        Value::Str(s) => Bson::String(s),
+        Value::Static(s) => Bson::String(s.to_string()),
+        Value::Int(i) => Bson::Int64(i),
+        Value::Time(t) => Bson::DateTime(bson::DateTime::from_millis(t)),
+        Value::Bool(b) => Bson::Boolean(b),
+    }
+}
+
+fn as_i64(b: Option<&Bson>) -> i64 {
+    match b {
+        Some(Bson::Int32(v)) => i64::from(*v),
+        Some(Bson::Int64(v)) => *v,
+        Some(Bson::Double(v)) => *v as i64,
+        _ => 0,
+    }
+}
+
+/// The countable kind of a driver error.
+pub fn error_kind(e: &mongodb::error::Error) -> ErrorKind {
+    use mongodb::error::ErrorKind as K;
+    match *e.kind {
+        K::Io(_) | K::ConnectionPoolCleared { .. } => ErrorKind::Network,
+        K::ServerSelection { .. } => ErrorKind::Timeout,
+        K::Command(_) | K::Write(_) | K::InsertMany(_) => ErrorKind::Server,
+        _ => ErrorKind::Other,
+    }
+}
+
+impl Backend for MongoBackend {
+    async fn execute(&self, req: &Request) -> Outcome {
+        match self.answer(req).await {
+            Ok(Answer::One(None)) | Ok(Answer::Written(0)) => Outcome::NotFound,
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Error(error_kind(&e)),
+        }
+    }
+}
