@@ -12,8 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::backend::Op;
 use crate::datagen::Collection;
 use crate::population::{Population, Tier};
+use crate::runner::{Arrivals, Pacer, StopCondition};
+use std::time::Duration;
 
 /// A scenario file could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +130,72 @@ struct FileModel {
     load: LoadModel,
     #[serde(default)]
     index_profile: BTreeMap<String, Spanned<IndexProfileModel>>,
+    #[serde(default)]
+    workload: Option<Spanned<WorkloadModel>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkloadModel {
+    #[serde(default)]
+    mix: Option<Spanned<OpMixModel>>,
+    #[serde(default)]
+    tenants: Option<Spanned<TenantChoiceModel>>,
+    #[serde(default)]
+    concurrency: Option<Spanned<i64>>,
+    #[serde(default)]
+    rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    arrivals: Option<ArrivalsModel>,
+    #[serde(default)]
+    workers: Option<Spanned<i64>>,
+    #[serde(default)]
+    think_ms: Option<Spanned<f64>>,
+    #[serde(default)]
+    duration_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    count: Option<Spanned<i64>>,
+    #[serde(default)]
+    warmup_s: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpMixModel {
+    #[serde(default)]
+    list_recent: Option<Spanned<f64>>,
+    #[serde(default)]
+    get_by_id: Option<Spanned<f64>>,
+    #[serde(default)]
+    count_by_status: Option<Spanned<f64>>,
+    #[serde(default)]
+    insert_one: Option<Spanned<f64>>,
+    #[serde(default)]
+    update_status: Option<Spanned<f64>>,
+    #[serde(default)]
+    find_user_by_email: Option<Spanned<f64>>,
+    #[serde(default)]
+    revenue_by_day: Option<Spanned<f64>>,
+    #[serde(default)]
+    admin_cross_tenant: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+enum TenantChoiceModel {
+    Proportional,
+    Uniform,
+    Hot {
+        tenants: Vec<Spanned<String>>,
+        share: Spanned<f64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ArrivalsModel {
+    Constant,
+    Poisson,
 }
 
 fn default_seed() -> u64 {
@@ -350,6 +419,59 @@ pub struct LoadSpec {
     pub index_build: IndexBuild,
 }
 
+/// How the workload chooses tenants.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TenantChoiceSpec {
+    /// In proportion to tenant size.
+    Proportional,
+    /// Every tenant equally.
+    Uniform,
+    /// The listed tenants (indices) get `share` of the operations; the rest go proportionally.
+    Hot {
+        /// Tenant indices (rank − 1).
+        tenants: Vec<usize>,
+        /// Fraction of all operations, in (0, 1].
+        share: f64,
+    },
+}
+
+/// The workload of a run: what to do, how fast, for how long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadSpec {
+    /// Operations and their weights (only those with weight > 0).
+    pub mix: Vec<(Op, f64)>,
+    /// Tenant choice.
+    pub tenants: TenantChoiceSpec,
+    /// Pacing (closed loop by concurrency, or open loop by rate).
+    pub pacer: Pacer,
+    /// When the run stops.
+    pub stop: StopCondition,
+    /// The leading `warmup` phase, excluded from summaries.
+    pub warmup: Duration,
+}
+
+/// The workload when a scenario states none: a read-mostly tenant-app mix, proportional tenant
+/// choice, 8 concurrent workers for 10 s after a 2 s warm-up.
+pub fn default_workload() -> WorkloadSpec {
+    WorkloadSpec {
+        mix: vec![
+            (Op::ListRecent, 40.0),
+            (Op::GetById, 30.0),
+            (Op::CountByStatus, 10.0),
+            (Op::FindUserByEmail, 10.0),
+            (Op::InsertOne, 5.0),
+            (Op::UpdateStatus, 5.0),
+        ],
+        tenants: TenantChoiceSpec::Proportional,
+        pacer: Pacer::Closed {
+            concurrency: 8,
+            think: Duration::ZERO,
+        },
+        stop: StopCondition::Duration(Duration::from_secs(10)),
+        warmup: Duration::from_secs(2),
+    }
+}
+
 /// One index: fields in order, `true` for descending.
 pub type IndexKeys = Vec<(String, bool)>;
 
@@ -382,6 +504,8 @@ pub struct Scenario {
     pub load: LoadSpec,
     /// Explicit index profiles: name → collection → indexes.
     pub index_profiles: BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>,
+    /// The workload runs execute.
+    pub workload: WorkloadSpec,
 }
 
 /// Default share of each collection in a tenant's documents: orders dominate, then users,
@@ -495,6 +619,10 @@ impl Scenario {
         let hybrid_rules = check_hybrid(&c, &model.layout, &population)?;
         let index_profiles = check_profiles(&c, &model.index_profile)?;
         let load = check_load(&c, &model.load, &index_profiles)?;
+        let workload = match &model.workload {
+            Some(w) => check_workload(&c, w, &population)?,
+            None => default_workload(),
+        };
 
         Ok(Scenario {
             path: path.to_path_buf(),
@@ -510,6 +638,7 @@ impl Scenario {
             hybrid_rules,
             load,
             index_profiles,
+            workload,
         })
     }
 
@@ -1037,6 +1166,192 @@ fn check_load(
     })
 }
 
+fn check_workload(
+    c: &Checker,
+    w: &Spanned<WorkloadModel>,
+    p: &PopulationSpec,
+) -> Result<WorkloadSpec, ScenarioError> {
+    let m = w.get_ref();
+    let d = default_workload();
+    let mix = match &m.mix {
+        None => d.mix,
+        Some(mix) => {
+            let x = mix.get_ref();
+            let fields = [
+                &x.list_recent,
+                &x.get_by_id,
+                &x.count_by_status,
+                &x.insert_one,
+                &x.update_status,
+                &x.find_user_by_email,
+                &x.revenue_by_day,
+                &x.admin_cross_tenant,
+            ];
+            let mut out = Vec::new();
+            for (op, f) in Op::ALL.iter().zip(fields) {
+                if let Some(v) = f {
+                    let w = *v.get_ref();
+                    if !(w >= 0.0 && w.is_finite()) {
+                        return Err(c.err(
+                            v.span(),
+                            format!("expected a weight >= 0 for `{}`", op.name()),
+                        ));
+                    }
+                    if w > 0.0 {
+                        out.push((*op, w));
+                    }
+                }
+            }
+            if out.is_empty() {
+                return Err(c.err(
+                    mix.span(),
+                    "expected at least one operation with a weight > 0",
+                ));
+            }
+            out
+        }
+    };
+    let tenants = match &m.tenants {
+        None => d.tenants,
+        Some(t) => match t.get_ref() {
+            TenantChoiceModel::Proportional => TenantChoiceSpec::Proportional,
+            TenantChoiceModel::Uniform => TenantChoiceSpec::Uniform,
+            TenantChoiceModel::Hot { tenants, share } => {
+                let sh = *share.get_ref();
+                if !(sh > 0.0 && sh <= 1.0) {
+                    return Err(c.err(share.span(), "expected a share of operations in (0, 1]"));
+                }
+                let mut ix = Vec::new();
+                for id in tenants {
+                    let rank =
+                        crate::population::rank_of(id.get_ref(), p.tenants).ok_or_else(|| {
+                            c.err(id.span(), format!("unknown tenant `{}`", id.get_ref()))
+                        })?;
+                    ix.push(rank as usize - 1);
+                }
+                if ix.is_empty() {
+                    return Err(c.err(t.span(), "expected at least one hot tenant"));
+                }
+                TenantChoiceSpec::Hot {
+                    tenants: ix,
+                    share: sh,
+                }
+            }
+        },
+    };
+    let secs = |v: &Spanned<f64>, what: &str| -> Result<Duration, ScenarioError> {
+        let x = *v.get_ref();
+        if !(x >= 0.0 && x.is_finite() && x < 1e7) {
+            return Err(c.err(v.span(), format!("expected {what} as seconds >= 0")));
+        }
+        Ok(Duration::from_secs_f64(x))
+    };
+    let think = match &m.think_ms {
+        Some(v) => secs(v, "think_ms")? / 1000,
+        None => Duration::ZERO,
+    };
+    let pacer = match (&m.concurrency, &m.rate) {
+        (Some(_), Some(r)) => {
+            return Err(c.err(
+                r.span(),
+                "expected either `concurrency` (closed loop) or `rate` (open loop), not both",
+            ));
+        }
+        (Some(n), None) => {
+            let v = *n.get_ref();
+            if !(1..=10_000).contains(&v) {
+                return Err(c.err(n.span(), "expected a concurrency between 1 and 10,000"));
+            }
+            Pacer::Closed {
+                concurrency: v as usize,
+                think,
+            }
+        }
+        (None, Some(r)) => {
+            let rate = *r.get_ref();
+            if !(rate > 0.0 && rate <= 10_000_000.0) {
+                return Err(c.err(r.span(), "expected a rate in operations per second, > 0"));
+            }
+            let workers = match &m.workers {
+                Some(w) if !(1..=10_000).contains(w.get_ref()) => {
+                    return Err(c.err(
+                        w.span(),
+                        "expected between 1 and 10,000 workers (the in-flight cap)",
+                    ));
+                }
+                Some(w) => *w.get_ref() as usize,
+                None => 64,
+            };
+            let arrivals = match m.arrivals {
+                Some(ArrivalsModel::Poisson) => Arrivals::Poisson,
+                _ => Arrivals::Constant,
+            };
+            Pacer::Open {
+                rate,
+                arrivals,
+                workers,
+            }
+        }
+        (None, None) => match d.pacer {
+            Pacer::Closed { concurrency, .. } => Pacer::Closed { concurrency, think },
+            other => other,
+        },
+    };
+    if let (Pacer::Closed { .. }, Some(w)) = (pacer, &m.workers) {
+        return Err(c.err(
+            w.span(),
+            "`workers` applies to an open loop (`rate`); a closed loop has `concurrency`",
+        ));
+    }
+    let stop = match (&m.duration_s, &m.count) {
+        (Some(_), Some(n)) => {
+            return Err(c.err(
+                n.span(),
+                "expected either `duration_s` or `count`, not both",
+            ));
+        }
+        (Some(v), None) => {
+            let dur = secs(v, "duration_s")?;
+            if dur.is_zero() {
+                return Err(c.err(v.span(), "expected a duration > 0 seconds"));
+            }
+            StopCondition::Duration(dur)
+        }
+        (None, Some(n)) => {
+            if *n.get_ref() < 1 {
+                return Err(c.err(n.span(), "expected a count of at least 1 operation"));
+            }
+            StopCondition::Count(*n.get_ref() as u64)
+        }
+        (None, None) => d.stop,
+    };
+    let warmup = match &m.warmup_s {
+        Some(v) => {
+            let w = secs(v, "warmup_s")?;
+            if let StopCondition::Duration(dur) = stop
+                && w >= dur
+            {
+                return Err(c.err(
+                    v.span(),
+                    "expected a warm-up shorter than the run's duration",
+                ));
+            }
+            w
+        }
+        None => match stop {
+            StopCondition::Duration(dur) => d.warmup.min(dur / 5),
+            StopCondition::Count(_) => Duration::ZERO,
+        },
+    };
+    Ok(WorkloadSpec {
+        mix,
+        tenants,
+        pacer,
+        stop,
+        warmup,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1061,6 +1376,47 @@ distribution = { zipf = { s = 1.0 } }
         assert_eq!(s.load.indexes, "tenant");
         assert_eq!(s.mix, DEFAULT_MIX);
         assert_eq!(s.default_layout, Layout::Shared);
+    }
+
+    #[test]
+    fn workload_parses_closed_and_open_loops() {
+        let s = parse(OK).unwrap();
+        assert_eq!(s.workload, default_workload());
+        let open = format!(
+            "{OK}[workload]\nmix = {{ get_by_id = 3, revenue_by_day = 1, insert_one = 0 }}\nrate = 500\narrivals = \"poisson\"\nworkers = 16\nduration_s = 30\nwarmup_s = 5\ntenants = {{ hot = {{ tenants = [\"t00001\"], share = 0.5 }} }}\n"
+        );
+        let w = parse(&open).unwrap().workload;
+        assert_eq!(w.mix, vec![(Op::GetById, 3.0), (Op::RevenueByDay, 1.0)]);
+        assert_eq!(
+            w.pacer,
+            Pacer::Open {
+                rate: 500.0,
+                arrivals: Arrivals::Poisson,
+                workers: 16
+            }
+        );
+        assert_eq!(w.stop, StopCondition::Duration(Duration::from_secs(30)));
+        assert_eq!(w.warmup, Duration::from_secs(5));
+        assert_eq!(
+            w.tenants,
+            TenantChoiceSpec::Hot {
+                tenants: vec![0],
+                share: 0.5
+            }
+        );
+        let closed = format!("{OK}[workload]\nconcurrency = 3\nthink_ms = 2\ncount = 1000\n");
+        let w = parse(&closed).unwrap().workload;
+        assert_eq!(
+            w.pacer,
+            Pacer::Closed {
+                concurrency: 3,
+                think: Duration::from_millis(2)
+            }
+        );
+        assert_eq!(
+            (w.stop, w.warmup),
+            (StopCondition::Count(1000), Duration::ZERO)
+        );
     }
 
     #[test]

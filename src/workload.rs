@@ -5,8 +5,9 @@
 
 use crate::backend::{Op, Request};
 use crate::datagen::{Collection, WyRand};
-use crate::population::Population;
+use crate::population::{Population, Tier};
 use crate::runner::RequestSource;
+use crate::scenario::{TenantChoiceSpec, WorkloadSpec};
 
 /// A uniform double in [0, 1) from 53 random bits.
 fn unit(rng: &mut WyRand) -> f64 {
@@ -168,6 +169,44 @@ impl Workload {
     }
 }
 
+impl Workload {
+    /// The workload a scenario describes, over its population.
+    pub fn from_spec(pop: &Population, spec: &WorkloadSpec, seed: u64) -> Workload {
+        let tenants = match &spec.tenants {
+            TenantChoiceSpec::Proportional => TenantChoice::proportional(pop),
+            TenantChoiceSpec::Uniform => TenantChoice::Uniform(pop.tenants.len()),
+            TenantChoiceSpec::Hot { tenants, share } => TenantChoice::Hot {
+                tenants: tenants.clone(),
+                share: *share,
+                rest: Box::new(TenantChoice::proportional(pop)),
+            },
+        };
+        let (_, classes) = classes(pop);
+        Workload::new(pop, classes, tenants, &spec.mix, seed)
+    }
+}
+
+/// The classes of a population (tiers largest first, then roles by name) and each tenant's
+/// index into that list: the recorder's class keys.
+pub fn classes(pop: &Population) -> (Vec<String>, Vec<u16>) {
+    let mut names: Vec<String> = Tier::ALL.iter().map(|t| t.name().to_string()).collect();
+    let mut roles: Vec<String> = pop.tenants.iter().filter_map(|t| t.role.clone()).collect();
+    roles.sort();
+    roles.dedup();
+    names.extend(roles);
+    let index = pop
+        .tenants
+        .iter()
+        .map(|t| {
+            names
+                .iter()
+                .position(|n| n == t.class())
+                .expect("every class is listed") as u16
+        })
+        .collect();
+    (names, index)
+}
+
 impl RequestSource for Workload {
     type Worker = WyRand;
 
@@ -217,6 +256,22 @@ mod tests {
                 t.id
             );
         }
+    }
+
+    #[test]
+    fn classes_are_tiers_then_roles() {
+        let s = crate::scenario::Scenario::parse(
+            Path::new("c.toml"),
+            "name = \"c\"\n[population]\ntenants = 100\ndocuments = 10000\ndistribution = \"uniform\"\n[population.roles]\nnoisy = [\"t00001\"]\n",
+        )
+        .expect("scenario");
+        let (names, ix) = classes(&s.build_population());
+        assert_eq!(names, ["enterprise", "premium", "basic", "free", "noisy"]);
+        assert_eq!(ix[0], 4);
+        assert_eq!(ix[99], 3);
+        let w = Workload::from_spec(&s.build_population(), &s.workload, 1);
+        let mut rng = w.worker(0);
+        assert!((0..100).all(|_| w.next(&mut rng, 0).1 < 5));
     }
 
     #[test]
