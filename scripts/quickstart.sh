@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job (README): start the local MongoDB-wire server (installing it on first use),
 # build tenantbench, seed the quickstart scenario in the shared and per-tenant layouts, verify
-# both against the generator, and list what was created.
+# both against the generator, run its workload without and with the tenant index, and list
+# what was created.
 #
-# Later steps (run, report) join this script as they land.
+# The report step joins this script when it lands.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,6 +21,10 @@ for layout in shared per-tenant; do
   "$tb" seed --scenario "$scenario" --layout "$layout"
   echo "== verify ($layout)"
   "$tb" verify --scenario "$scenario" --layout "$layout"
+done
+for indexes in none tenant; do
+  echo "== run the workload on the shared layout, index profile $indexes"
+  "$tb" run --scenario "$scenario" --layout shared --indexes "$indexes"
 done
 echo "== databases created by tenantbench"
 "$tb" ls | tail -n 3

@@ -61,6 +61,12 @@ pub enum Command {
     Drop(DropArgs),
     /// Check a server: reachable, version, surrogate or not, round-trip time, cache size.
     Doctor(ServerArgs),
+    /// Seed if needed (same flags as seed), run the scenario's workload, print latencies and
+    /// plan evidence. (Matrix, trials and results files are being built.)
+    #[command(after_help = "EXAMPLES:
+  tenantbench run --scenario scenarios/quickstart.toml --indexes none
+  tenantbench run --scenario scenarios/quickstart.toml --indexes tenant --layout per-tenant")]
+    Run(SeedArgs),
 }
 
 /// Which server.

@@ -117,3 +117,53 @@ fn doctor_explains_an_unreachable_server_without_credentials() {
         "credentials printed:\n{text}"
     );
 }
+
+#[test]
+fn run_seeds_runs_and_prints_latencies_with_plan_evidence() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let Some(client) = rt.block_on(crate::util::server()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("run.toml");
+    std::fs::write(
+        &path,
+        "name = \"runsmoke\"\nprefix = \"tbt_cli_run\"\n[population]\ntenants = 10\ndocuments = 2000\n\
+         distribution = { zipf = { s = 1.0 } }\n[workload]\nconcurrency = 2\ncount = 300\n\
+         mix = { list_recent = 2, get_by_id = 1 }\n",
+    )
+    .expect("write");
+    let out = bin()
+        .args([
+            "run",
+            "--no-progress",
+            "--indexes",
+            "tenant",
+            "--uri",
+            &crate::util::uri(),
+            "--scenario",
+        ])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("300 operations"), "{text}");
+    for word in [
+        "list_recent",
+        "get_by_id",
+        "class free",
+        "IXSCAN",
+        "p99.9 ms",
+    ] {
+        assert!(text.contains(word), "missing {word}:\n{text}");
+    }
+    rt.block_on(crate::util::clean(&client, "tbt_cli_run"));
+}
