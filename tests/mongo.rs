@@ -14,10 +14,7 @@ async fn seed_and_verify_in_all_three_layouts() {
     for layout in Layout::ALL {
         let s = tiny(prefix, 30, 6000, "");
         let su = setup(s, layout).await;
-        let opts = seed_opts(&su.scenario, layout, "tenant");
-        let sum = mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-            .await
-            .expect("seed");
+        let sum = su.seed("tenant").await;
         assert_eq!(sum.documents, 6000, "{layout}");
         assert_eq!(sum.loaded, su.placement.databases.len(), "{layout}");
         assert_eq!(
@@ -33,9 +30,7 @@ async fn seed_and_verify_in_all_three_layouts() {
         };
         assert_eq!(su.placement.databases.len(), expected_dbs, "{layout}");
 
-        let r = mongo::verify(&su.servers, &su.scenario, &su.pop, &su.placement, false)
-            .await
-            .expect("verify");
+        let r = su.verify().await;
         assert!(
             r.ok(),
             "{layout}: {:?} {:?}",
@@ -73,10 +68,7 @@ async fn verify_detects_a_deleted_and_a_modified_document() {
     let prefix = "tbt_tamper";
     clean(&client, prefix).await;
     let su = setup(tiny(prefix, 20, 4000, ""), Layout::Shared).await;
-    let opts = seed_opts(&su.scenario, Layout::Shared, "tenant");
-    mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-        .await
-        .expect("seed");
+    su.seed("tenant").await;
     let db = client.database(&su.placement.databases[0].name);
     let gone = db
         .collection::<Document>("orders")
@@ -94,9 +86,7 @@ async fn verify_detects_a_deleted_and_a_modified_document() {
         .expect("update");
     assert_eq!(changed.modified_count, 1);
 
-    let r = mongo::verify(&su.servers, &su.scenario, &su.pop, &su.placement, false)
-        .await
-        .expect("verify");
+    let r = su.verify().await;
     assert!(!r.ok());
     assert_eq!(r.mismatches.len(), 2, "{:?}", r.mismatches);
     let t2 = &su.pop.tenants[1];
@@ -160,10 +150,7 @@ async fn foreign_databases_are_never_written_listed_or_dropped() {
 
     // Our own per-tenant layout of the same prefix seeds fine beside it.
     let pt = setup(tiny(prefix, 10, 1000, ""), Layout::PerTenant).await;
-    let opts = seed_opts(&pt.scenario, Layout::PerTenant, "none");
-    mongo::seed(&pt.servers, &pt.scenario, &pt.pop, &pt.placement, &opts)
-        .await
-        .expect("seed per-tenant");
+    pt.seed("none").await;
 
     // ls lists ours, not the foreign one.
     let listed = mongo::list_marked(&client, Some(prefix)).await.expect("ls");
@@ -252,9 +239,7 @@ async fn changing_only_the_index_profile_rebuilds_indexes_without_reseeding() {
             .map(|&t| su.pop.tenants[t].documents)
             .sum::<u64>()
     );
-    let r = mongo::verify(&su.servers, &su.scenario, &su.pop, &su.placement, false)
-        .await
-        .expect("verify");
+    let r = su.verify().await;
     assert!(r.ok(), "{:?} {:?}", r.marker_problems, r.mismatches);
     su.servers.shutdown().await;
     clean(&client, prefix).await;
@@ -290,13 +275,8 @@ async fn hybrid_can_place_a_tenant_on_a_second_server() {
     clean(&second, prefix).await;
     let rules = "[population.roles]\nnoisy = [\"t00001\"]\n[[layout.hybrid.rule]]\nclass = \"noisy\"\nplacement = \"dedicated\"\nuri_env = \"TENANTBENCH_MONGO_URI_2\"\n";
     let su = setup(tiny(prefix, 8, 1600, rules), Layout::Hybrid).await;
-    let opts = seed_opts(&su.scenario, Layout::Hybrid, "tenant");
-    mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-        .await
-        .expect("seed");
-    let r = mongo::verify(&su.servers, &su.scenario, &su.pop, &su.placement, false)
-        .await
-        .expect("verify");
+    su.seed("tenant").await;
+    let r = su.verify().await;
     assert!(r.ok(), "{:?} {:?}", r.marker_problems, r.mismatches);
 
     let on_second: Vec<String> = mongo::list_marked(&second, Some(prefix))

@@ -6,7 +6,7 @@ use tenantbench::backend::{Backend, Op, Outcome, Request};
 use tenantbench::datagen::Collection;
 use tenantbench::scenario::Layout;
 
-use crate::util::{clean, seed_opts, server, setup, tiny};
+use crate::util::{clean, server, setup, tiny};
 
 const READS: [Op; 6] = [
     Op::ListRecent,
@@ -25,10 +25,7 @@ async fn every_read_gives_the_same_answer_in_every_layout() {
     let mut answers = Vec::new();
     for layout in Layout::ALL {
         let su = setup(tiny(prefix, 12, 6000, ""), layout).await;
-        let opts = seed_opts(&su.scenario, layout, "tenant");
-        mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-            .await
-            .expect("seed");
+        su.seed("tenant").await;
         let b = MongoBackend::new(&su.servers, &su.placement, &su.pop, su.scenario.seed);
         let mut these = Vec::new();
         for tenant in [0usize, 3, 11] {
@@ -86,10 +83,7 @@ async fn explain_shows_a_collection_scan_without_the_tenant_index_and_an_index_s
         key: 0,
     };
 
-    let opts = seed_opts(&su.scenario, Layout::Shared, "none");
-    mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-        .await
-        .expect("seed");
+    su.seed("none").await;
     let b = MongoBackend::new(&su.servers, &su.placement, &su.pop, su.scenario.seed);
     let without = b.explain(&req).await.expect("explain").expect("find-like");
     assert!(
@@ -101,10 +95,7 @@ async fn explain_shows_a_collection_scan_without_the_tenant_index_and_an_index_s
         "a scan reads every order of every tenant"
     );
 
-    let opts = seed_opts(&su.scenario, Layout::Shared, "tenant");
-    let re = mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-        .await
-        .expect("reindex");
+    let re = su.seed("tenant").await;
     assert_eq!(re.documents, 0, "only indexes rebuilt");
     let with = b.explain(&req).await.expect("explain").expect("find-like");
     assert!(with.stages.iter().any(|s| s == "IXSCAN"), "{with:?}");
@@ -124,10 +115,7 @@ async fn writes_mark_the_data_dirty_and_the_next_seed_reloads_it() {
     let prefix = "tbt_ops_dirty";
     clean(&client, prefix).await;
     let su = setup(tiny(prefix, 6, 1200, ""), Layout::PerTenant).await;
-    let opts = seed_opts(&su.scenario, Layout::PerTenant, "tenant");
-    mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-        .await
-        .expect("seed");
+    su.seed("tenant").await;
     let b = MongoBackend::new(&su.servers, &su.placement, &su.pop, su.scenario.seed);
     assert_eq!(
         b.execute(&Request {
@@ -157,9 +145,7 @@ async fn writes_mark_the_data_dirty_and_the_next_seed_reloads_it() {
         Outcome::NotFound
     );
 
-    let r = mongo::verify(&su.servers, &su.scenario, &su.pop, &su.placement, false)
-        .await
-        .expect("verify");
+    let r = su.verify().await;
     assert_eq!(r.marker_problems.len(), 1, "{:?}", r.marker_problems);
     assert!(
         r.marker_problems[0].contains("dirty"),
@@ -168,13 +154,9 @@ async fn writes_mark_the_data_dirty_and_the_next_seed_reloads_it() {
     );
     assert!(!r.mismatches.is_empty());
 
-    let again = mongo::seed(&su.servers, &su.scenario, &su.pop, &su.placement, &opts)
-        .await
-        .expect("reseed");
+    let again = su.seed("tenant").await;
     assert_eq!(again.loaded, 1, "only the dirty database is reloaded");
-    let r = mongo::verify(&su.servers, &su.scenario, &su.pop, &su.placement, false)
-        .await
-        .expect("verify");
+    let r = su.verify().await;
     assert!(r.ok(), "{:?} {:?}", r.marker_problems, r.mismatches);
     su.servers.shutdown().await;
     clean(&client, prefix).await;

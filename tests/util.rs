@@ -72,6 +72,35 @@ pub async fn setup(scenario: Scenario, layout: Layout) -> Setup {
     }
 }
 
+impl Setup {
+    /// Seeds the setup's layout with an index profile (no progress bar), expecting success.
+    pub async fn seed(&self, indexes: &str) -> mongo::SeedSummary {
+        let opts = seed_opts(&self.scenario, self.placement.layout, indexes);
+        mongo::seed(
+            &self.servers,
+            &self.scenario,
+            &self.pop,
+            &self.placement,
+            &opts,
+        )
+        .await
+        .expect("seed")
+    }
+
+    /// Verifies the setup's layout (no progress bar), expecting the verification to run.
+    pub async fn verify(&self) -> mongo::VerifyReport {
+        mongo::verify(
+            &self.servers,
+            &self.scenario,
+            &self.pop,
+            &self.placement,
+            false,
+        )
+        .await
+        .expect("verify")
+    }
+}
+
 /// Seed options for tests: no progress bar.
 pub fn seed_opts(s: &Scenario, layout: Layout, indexes: &str) -> mongo::SeedOptions {
     mongo::SeedOptions {
