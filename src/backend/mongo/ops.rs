@@ -105,10 +105,13 @@ impl MongoBackend {
     ) -> Option<(Collection, Document, Option<Document>, Option<i64>)> {
         let tenant = self.ids[req.tenant].as_str();
         match req.op {
+            // Sorted by `createdAt` alone, as applications write it, so a compound
+            // `{tenant, status, createdAt: -1}` index can supply the order and stop at the limit
+            // (an `_id` tie-break would force a SORT stage over every matching document).
             Op::ListRecent => Some((
                 Collection::Orders,
                 doc! {"tenant": tenant, "status": Self::status(req)},
-                Some(doc! {"createdAt": -1, "_id": 1}),
+                Some(doc! {"createdAt": -1}),
                 Some(LIST_LIMIT),
             )),
             Op::GetById => Some((
