@@ -303,3 +303,92 @@ async fn hybrid_can_place_a_tenant_on_a_second_server() {
     clean(&client, prefix).await;
     clean(&second, prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_registry_never_holds_more_than_max_clients() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    let Some(_client) = server().await else {
+        return;
+    };
+    let reg = Arc::new(mongo::ClientRegistry::new(
+        &crate::util::uri(),
+        mongo::ConnectOptions {
+            max_pool_size: 2,
+            ..Default::default()
+        },
+        3,
+        Duration::from_secs(60),
+    ));
+    // Single flight: 20 concurrent first uses of one tenant create one client.
+    let first: Vec<_> = (0..20)
+        .map(|_| {
+            let reg = reg.clone();
+            tokio::spawn(async move { reg.get("t00001").await.expect("client") })
+        })
+        .collect();
+    for t in first {
+        t.await.expect("task");
+    }
+    assert_eq!(reg.stats.created.load(Ordering::Relaxed), 1);
+
+    // Ten tenants, round robin, from four tasks: never more than three clients. With three
+    // clients for four concurrent tenants the registry thrashes: clients are evicted and shut
+    // down while another task still uses them, and those operations fail (counted errors in a
+    // run), so this part checks only the bound.
+    let tasks: Vec<_> = (0..4)
+        .map(|w| {
+            let reg = reg.clone();
+            tokio::spawn(async move {
+                for i in 0..30 {
+                    let tenant = format!("t{:05}", (i * 4 + w) % 10 + 1);
+                    let c = reg.get(&tenant).await.expect("client");
+                    assert!(reg.len().await <= 3);
+                    let _ = mongo::ping(&c).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert!(reg.stats.max_held.load(Ordering::Relaxed) <= 3);
+    assert!(reg.stats.evicted_lru.load(Ordering::Relaxed) > 0);
+    let created = reg.stats.created.load(Ordering::Relaxed);
+    let evicted = reg.stats.evicted_lru.load(Ordering::Relaxed);
+    assert_eq!(
+        created - evicted,
+        reg.len().await as u64,
+        "every client created is held or was evicted"
+    );
+
+    // Used one tenant at a time, every client works until it is evicted.
+    for i in 0..30 {
+        let c = reg
+            .get(&format!("t{:05}", i % 10 + 1))
+            .await
+            .expect("client");
+        mongo::ping(&c)
+            .await
+            .expect("a client not yet evicted answers");
+    }
+    assert!(reg.len().await <= 3);
+
+    // Idle clients go after the TTL.
+    let idle = mongo::ClientRegistry::new(
+        &crate::util::uri(),
+        Default::default(),
+        10,
+        Duration::from_millis(50),
+    );
+    idle.get("t00001").await.expect("client");
+    idle.get("t00002").await.expect("client");
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    idle.get("t00003").await.expect("client");
+    assert_eq!(idle.len().await, 1);
+    assert_eq!(idle.stats.evicted_idle.load(Ordering::Relaxed), 2);
+    idle.shutdown().await;
+    reg.shutdown().await;
+    assert!(reg.is_empty().await);
+}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod ops;
+mod registry;
 mod seed;
 mod verify;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked, ping};
 pub use ops::{Answer, Explain, LIST_LIMIT, MongoBackend, error_kind};
+pub use registry::{ClientRegistry, RegistryStats};
 pub use seed::{
     DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, Unit, insert_units, progress_bar,
     raw_document, seed, unit_documents, work_units,
