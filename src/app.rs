@@ -9,7 +9,7 @@ use crate::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
 use crate::backend::redact_uri;
 use crate::cli::{Cli, Command, DropArgs, LsArgs, SeedArgs, ServerArgs, Target, VerifyArgs};
 use crate::layout::Placement;
-use crate::scenario::{Layout, Scenario, valid_prefix};
+use crate::scenario::{Layout, MAX_BATCH, MAX_WORKERS, Scenario, valid_prefix};
 
 /// Exit status of a command that ran but found a problem (verify mismatch, refused drop).
 pub const EXIT_FINDINGS: u8 = 1;
@@ -75,11 +75,11 @@ async fn prepare(a: &SeedArgs) -> Result<Prepared> {
     }
     let batch_size = a.batch_size.unwrap_or(scenario.load.batch_size);
     let workers = a.workers.unwrap_or(scenario.load.workers);
-    if !(1..=100_000).contains(&batch_size) {
-        bail!("--batch-size {batch_size}: expected 1 to 100000");
+    if !(1..=MAX_BATCH as usize).contains(&batch_size) {
+        bail!("--batch-size {batch_size}: expected 1 to {MAX_BATCH}");
     }
-    if !(1..=512).contains(&workers) {
-        bail!("--workers {workers}: expected 1 to 512");
+    if !(1..=MAX_WORKERS as usize).contains(&workers) {
+        bail!("--workers {workers}: expected 1 to {MAX_WORKERS}");
     }
     let opts = SeedOptions {
         layout,

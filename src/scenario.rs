@@ -518,10 +518,10 @@ pub const DEFAULT_TIERS: [f64; 3] = [1.0, 9.0, 30.0];
 /// Built-in index profile names.
 pub const BUILTIN_PROFILES: [&str; 3] = ["none", "tenant", "compound"];
 
-/// Largest batch size accepted.
-const MAX_BATCH: i64 = 100_000;
-/// Largest worker count accepted.
-const MAX_WORKERS: i64 = 512;
+/// Largest batch size accepted (scenario and command line).
+pub const MAX_BATCH: i64 = 100_000;
+/// Largest seeding worker count accepted (scenario and command line).
+pub const MAX_WORKERS: i64 = 512;
 
 /// Collects the first error with its span.
 struct Checker<'a> {

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::Database;
-use mongodb::bson::{self, Bson, Document, doc};
+use mongodb::bson::{self, Document, doc};
 
-use super::{MARKER_COLLECTION, Servers};
+use super::seed::bson_i64;
+use super::{MARKER_COLLECTION, Servers, raw_document};
 use crate::backend::{Backend, ErrorKind, Op, Outcome, Request};
 use crate::datagen::{Collection, END_MS, Value, generate, record_id};
 use crate::layout::Placement;
@@ -212,7 +213,7 @@ impl MongoBackend {
                         .map(|r| {
                             (
                                 r.get_str("_id").unwrap_or_default().to_string(),
-                                as_i64(r.get("cents")),
+                                bson_i64(r.get("cents")),
                             )
                         })
                         .collect(),
@@ -235,7 +236,7 @@ impl MongoBackend {
                                 .map(|r| {
                                     (
                                         r.get_str("_id").unwrap_or_default().to_string(),
-                                        as_i64(r.get("n")) as u64,
+                                        bson_i64(r.get("n")) as u64,
                                     )
                                 })
                                 .collect(),
@@ -251,10 +252,10 @@ impl MongoBackend {
             Op::InsertOne => {
                 self.mark_dirty(req.tenant).await?;
                 let n = self.inserted.fetch_add(1, Ordering::Relaxed);
-                let mut d = Document::new();
-                for (name, v) in generate(self.seed, tenant, Collection::Orders, req.key).fields {
-                    d.insert(name, value_bson(v));
-                }
+                let rec = generate(self.seed, tenant, Collection::Orders, req.key);
+                let mut d = raw_document(&rec).to_document().map_err(|e| {
+                    mongodb::error::Error::custom(format!("encoding a generated order: {e}"))
+                })?;
                 d.insert("_id", format!("{tenant}:ord:new:{n}"));
                 d.insert("createdAt", bson::DateTime::now());
                 orders.insert_one(d).await?;
@@ -310,29 +311,10 @@ impl MongoBackend {
         }
         Ok(Some(Explain {
             stages,
-            keys_examined: as_i64(stats.get("totalKeysExamined")) as u64,
-            docs_examined: as_i64(stats.get("totalDocsExamined")) as u64,
-            returned: as_i64(stats.get("nReturned")) as u64,
+            keys_examined: bson_i64(stats.get("totalKeysExamined")) as u64,
+            docs_examined: bson_i64(stats.get("totalDocsExamined")) as u64,
+            returned: bson_i64(stats.get("nReturned")) as u64,
         }))
-    }
-}
-
-fn value_bson(v: Value) -> Bson {
-    match v {
-        Value::Str(s) => Bson::String(s),
-        Value::Static(s) => Bson::String(s.to_string()),
-        Value::Int(i) => Bson::Int64(i),
-        Value::Time(t) => Bson::DateTime(bson::DateTime::from_millis(t)),
-        Value::Bool(b) => Bson::Boolean(b),
-    }
-}
-
-fn as_i64(b: Option<&Bson>) -> i64 {
-    match b {
-        Some(Bson::Int32(v)) => i64::from(*v),
-        Some(Bson::Int64(v)) => *v,
-        Some(Bson::Double(v)) => *v as i64,
-        _ => 0,
     }
 }
 

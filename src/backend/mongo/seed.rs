@@ -399,7 +399,7 @@ pub async fn seed(
                     .run_command(doc! {"dbStats": 1})
                     .await
                     .ctx(|| format!("dbStats on {}", d.name))?;
-                Ok::<_, MongoError>((number(&s, "storageSize"), number(&s, "indexSize")))
+                Ok::<_, MongoError>((bson_i64(s.get("storageSize")), bson_i64(s.get("indexSize"))))
             }
         })
         .buffered(16)
@@ -542,9 +542,10 @@ pub fn progress_bar(what: &str, unit: &str, total: u64, show: bool) -> ProgressB
     pb
 }
 
-/// Reads a numeric field of a command reply whatever its BSON number type.
-pub(crate) fn number(d: &Document, key: &str) -> i64 {
-    match d.get(key) {
+/// Reads a numeric BSON value whatever its number type (command replies mix int32, int64 and
+/// double); 0 when absent or not a number.
+pub(crate) fn bson_i64(b: Option<&bson::Bson>) -> i64 {
+    match b {
         Some(bson::Bson::Int32(v)) => i64::from(*v),
         Some(bson::Bson::Int64(v)) => *v,
         Some(bson::Bson::Double(v)) => *v as i64,
