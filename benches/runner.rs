@@ -11,7 +11,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tenantbench::backend::null::NullBackend;
 use tenantbench::backend::{Backend, Op, Request};
 use tenantbench::metrics::{histogram, micros};
-use tenantbench::runner::{Pacer, PhaseWindow, Repeat, StopCondition, run};
+use tenantbench::runner::{Pacer, Repeat, RunConfig, RunIo, StopCondition, run};
 
 const OPS: u64 = 200_000;
 const CONCURRENCY: usize = 4;
@@ -62,10 +62,6 @@ fn overhead(c: &mut Criterion) {
     g.bench_function("runner_closed_loop", |b| {
         b.to_async(&rt).iter(|| async {
             let backend = Arc::new(NullBackend::new(Duration::ZERO));
-            let phases = Arc::new(vec![PhaseWindow {
-                name: "steady".into(),
-                start: Duration::ZERO,
-            }]);
             let pacer = Pacer::Closed {
                 concurrency: CONCURRENCY,
                 think: Duration::ZERO,
@@ -74,9 +70,8 @@ fn overhead(c: &mut Criterion) {
                 run(
                     backend,
                     Arc::new(Repeat(GET)),
-                    pacer,
-                    StopCondition::Count(OPS),
-                    phases,
+                    RunConfig::simple(pacer, StopCondition::Count(OPS)),
+                    RunIo::default(),
                 )
                 .await,
             );

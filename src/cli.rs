@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::scenario::{IndexBuild, Layout};
 
 /// Measures multi-tenant database layouts: seeds skewed tenant populations into shared,
-/// per-tenant and hybrid layouts, and verifies them.
+/// per-tenant and hybrid layouts, verifies them, and runs tenant workloads over a matrix of
+/// variants into results files.
 #[derive(Debug, Parser)]
 #[command(
     name = "tenantbench",
@@ -19,6 +20,8 @@ use crate::scenario::{IndexBuild, Layout};
   tenantbench seed --scenario scenarios/quickstart.toml          # seed the scenario's default layout
   tenantbench seed --scenario scenarios/quickstart.toml --layout per-tenant --indexes compound
   tenantbench verify --scenario scenarios/quickstart.toml --layout per-tenant
+  tenantbench plan --scenario scenarios/quickstart.toml          # what a run would do
+  tenantbench run --scenario scenarios/quickstart.toml           # matrix × trials -> reports/…
   tenantbench ls
   tenantbench drop --scenario scenarios/quickstart.toml --layout hybrid
 
@@ -61,12 +64,87 @@ pub enum Command {
     Drop(DropArgs),
     /// Check a server: reachable, version, surrogate or not, round-trip time, cache size.
     Doctor(ServerArgs),
-    /// Seed if needed (same flags as seed), run the scenario's workload, print latencies and
-    /// plan evidence. (Matrix, trials and results files are being built.)
+    /// Run the scenario's matrix: every variant `repeat` times, interleaved (A B A B), seeding
+    /// or reusing data per variant; write reports/<scenario>-<UTC>/ with results.json and one
+    /// .hlog interval log per trial; print a summary table. Ctrl-C stops cleanly and keeps
+    /// what ran.
     #[command(after_help = "EXAMPLES:
-  tenantbench run --scenario scenarios/quickstart.toml --indexes none
-  tenantbench run --scenario scenarios/quickstart.toml --indexes tenant --layout per-tenant")]
-    Run(SeedArgs),
+  tenantbench run --scenario scenarios/quickstart.toml
+  tenantbench run --scenario scenarios/quickstart.toml --indexes tenant --repeat 1   # one variant
+  tenantbench run --scenario scenarios/quickstart.toml --resume reports/quickstart-20261125T190405Z
+  # two load generators, each half the load, aligned in time; then merge their results:
+  tenantbench run -s F --worker 0/2 --start-at 2026-11-25T20:00:00Z --out reports/g0
+  tenantbench run -s F --worker 1/2 --start-at 2026-11-25T20:00:00Z --out reports/g1
+  tenantbench merge reports/g0 reports/g1 -o reports/merged
+
+--layout and --indexes replace that axis of the matrix by one value.")]
+    Run(RunArgs),
+    /// Print what `run` would do — variants, databases, documents, disk, connections, time —
+    /// without touching a server.
+    #[command(after_help = "EXAMPLES:
+  tenantbench plan --scenario scenarios/quickstart.toml
+  tenantbench plan --scenario scenarios/skewed-10k.toml --layout per-tenant")]
+    Plan(PlanArgs),
+    /// Merge the run directories of several load generators (`run --worker i/N`) into one, by
+    /// adding histograms and interval logs (never averaging percentiles).
+    #[command(after_help = "EXAMPLES:
+  tenantbench merge reports/g0 reports/g1 -o reports/merged")]
+    Merge(MergeArgs),
+    /// Print the JSON Schema of results.json (as committed in docs/results.schema.json).
+    Schema,
+}
+
+/// `run` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Scenario, layout, indexes, prefix, server and seeding options (as for seed).
+    #[command(flatten)]
+    pub seed: SeedArgs,
+    /// Trials per variant, instead of the scenario's `matrix.repeat`.
+    #[arg(long)]
+    pub repeat: Option<u32>,
+    /// Run directory (default: reports/<scenario>-<UTC time>).
+    #[arg(long, short = 'o', value_name = "DIR", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue a run directory: skip the trials already complete there.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// This process is load generator i of N (0-based): it runs 1/N of the load (concurrency
+    /// or rate) and never seeds (seed first with `tenantbench seed`).
+    #[arg(long, value_name = "i/N")]
+    pub worker: Option<String>,
+    /// Start the first trial at this UTC time (yyyy-mm-ddThh:mm:ssZ), so that generators on
+    /// several machines run their phases aligned in time.
+    #[arg(long, value_name = "UTC")]
+    pub start_at: Option<String>,
+}
+
+/// `plan` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    /// Scenario file (TOML).
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// Only this layout (replaces the matrix's layout axis).
+    #[arg(long, short = 'l', value_enum)]
+    pub layout: Option<Layout>,
+    /// Only this index profile (replaces the matrix's index axis).
+    #[arg(long, short = 'i', value_name = "PROFILE")]
+    pub indexes: Option<String>,
+    /// Trials per variant, instead of the scenario's.
+    #[arg(long)]
+    pub repeat: Option<u32>,
+}
+
+/// `merge` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// Run directories of the load generators.
+    #[arg(required = true, num_args = 2.., value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Output run directory.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Which server.

@@ -11,17 +11,25 @@
 //!   `measureIntended`, wrk2). Each records its response time from the intended start and its
 //!   service time from the actual start; starts later than [`LATE_AFTER`] are counted.
 //!
+//! Workers record into a [`Collector`]; a flusher task closes each second (by intended start)
+//! once no operation intended in it is still running, streams it to the interval log, and
+//! feeds the live line. A [`CancellationToken`] stops a run cleanly (Ctrl-C): what ran is kept.
+//!
 //! Time is read through `tokio::time::Instant`, so tests run on paused, simulated time.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, Request};
 use crate::datagen::WyRand;
-use crate::metrics::{Key, LATE_AFTER, Recorder};
+use crate::metrics::collector::TenantTally;
+use crate::metrics::timeline::Timeline;
+use crate::metrics::{Collector, Key, LATE_AFTER, Recorder};
 
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,7 +71,8 @@ pub enum Pacer {
 }
 
 impl Pacer {
-    fn workers(&self) -> usize {
+    /// Workers of the pacer (at least 1).
+    pub fn workers(&self) -> usize {
         match *self {
             Pacer::Closed { concurrency, .. } => concurrency.max(1),
             Pacer::Open { workers, .. } => workers.max(1),
@@ -71,18 +80,26 @@ impl Pacer {
     }
 }
 
-/// A named time window of a run, relative to its start.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A time window of a run, relative to its start: from `start` until the next window's start.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PhaseWindow {
-    /// Phase name (`warmup`, `steady`, `burst`, …).
-    pub name: String,
+    /// Index of the window's phase in the run's phase list (several windows may share one,
+    /// e.g. `steady` before and after a burst).
+    pub phase: u16,
     /// Offset of its start from the run's start.
     pub start: Duration,
+    /// Open loop: the rate during this window, instead of the pacer's.
+    pub rate: Option<f64>,
 }
 
-/// Which phase an offset into the run falls in: the last phase that started at or before it.
-pub fn phase_at(phases: &[PhaseWindow], offset: Duration) -> u16 {
-    phases.iter().rposition(|p| p.start <= offset).unwrap_or(0) as u16
+/// Which phase an offset into the run falls in: that of the last window that started at or
+/// before it.
+pub fn phase_at(windows: &[PhaseWindow], offset: Duration) -> u16 {
+    window_at(windows, offset).map_or(0, |w| w.phase)
+}
+
+fn window_at(windows: &[PhaseWindow], offset: Duration) -> Option<&PhaseWindow> {
+    windows.iter().rev().find(|w| w.start <= offset)
 }
 
 /// Chooses operations: shared plan plus typed per-worker state (YCSB's `Workload` with
@@ -113,13 +130,88 @@ impl RequestSource for Repeat {
     }
 }
 
-/// What a run produced.
+/// What a run does: pacing, stop condition, phases, and what to record.
 #[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Closed or open loop.
+    pub pacer: Pacer,
+    /// When to stop.
+    pub stop: StopCondition,
+    /// Phase windows, by start (at least one, starting at zero).
+    pub windows: Vec<PhaseWindow>,
+    /// Per phase index: whether it is measured (the warm-up is not).
+    pub measured: Vec<bool>,
+    /// Class names, by class index (tags of the interval log).
+    pub classes: Vec<String>,
+    /// Tenants in the population.
+    pub tenants: usize,
+    /// Tenant indices whose figures are kept individually.
+    pub tenant_sample: Vec<usize>,
+}
+
+impl RunConfig {
+    /// A single-phase run over one class and one tenant: for tests and benchmarks.
+    pub fn simple(pacer: Pacer, stop: StopCondition) -> RunConfig {
+        RunConfig {
+            pacer,
+            stop,
+            windows: vec![PhaseWindow {
+                phase: 0,
+                start: Duration::ZERO,
+                rate: None,
+            }],
+            measured: vec![true],
+            classes: vec!["all".into()],
+            tenants: 1,
+            tenant_sample: Vec::new(),
+        }
+    }
+}
+
+/// Figures the live line shows, once a second.
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    /// Seconds since the start (by intended start of the last closed second).
+    pub second: u64,
+    /// Phase of that second.
+    pub phase: u16,
+    /// Successful operations in that second.
+    pub ops: u64,
+    /// p99 response time of every successful operation so far, µs.
+    pub p99_us: u64,
+    /// Failed operations so far.
+    pub errors: u64,
+}
+
+/// The live line's callback: called by the flusher once per closed second.
+pub type LiveFn = Box<dyn FnMut(&Live) + Send>;
+
+/// The run's connections to the outside: cancellation, interval log, live line.
+#[derive(Default)]
+pub struct RunIo {
+    /// Cancelled: stop issuing operations, finish, report what ran.
+    pub cancel: CancellationToken,
+    /// Where the interval log goes.
+    pub hlog: Option<Box<dyn Write + Send>>,
+    /// Called once per closed second.
+    pub live: Option<LiveFn>,
+}
+
+/// What a run produced.
+#[derive(Debug)]
 pub struct RunReport {
-    /// Merged histograms of all workers.
+    /// Histograms of all workers, merged.
     pub recorder: Recorder,
+    /// The sampled tenants' figures, in the order of [`RunConfig::tenant_sample`].
+    pub tenants: Vec<TenantTally>,
+    /// Per-second summaries.
+    pub timeline: Timeline,
     /// Wall (or simulated) time from start to the last operation's end.
     pub elapsed: Duration,
+    /// True when the run was cancelled before its stop condition.
+    pub cancelled: bool,
+    /// Writing the interval log failed (the run itself went on).
+    pub hlog_error: Option<String>,
 }
 
 /// The shared schedule of intended start times (open loop).
@@ -129,35 +221,71 @@ struct Schedule {
     rng: WyRand,
 }
 
-/// Runs a workload against a backend until the stop condition, with the given pacing.
+/// A worker's in-flight intended start, µs since the start: [`IDLE`] when it runs nothing,
+/// [`PENDING`] while it reads the clock for one. Padded to a cache line: each worker writes its
+/// own twice per operation.
+#[repr(align(64))]
+struct Slot(AtomicU64);
+
+const IDLE: u64 = u64::MAX;
+const PENDING: u64 = 0;
+
+fn us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX - 1)
+}
+
+/// Runs a workload against a backend until the stop condition (or cancellation), with the
+/// configured pacing, recording into per-key histograms, the tenant sample and the timeline.
 pub async fn run<B: Backend, S: RequestSource>(
     backend: Arc<B>,
     source: Arc<S>,
-    pacer: Pacer,
-    stop: StopCondition,
-    phases: Arc<Vec<PhaseWindow>>,
+    cfg: RunConfig,
+    io: RunIo,
 ) -> RunReport {
     let start = Instant::now();
+    let start_wall = SystemTime::now();
+    let workers = cfg.pacer.workers();
+    let shards = workers.min(2 * crate::metrics::evidence::cores() as usize);
+    let collector = Arc::new(Collector::new(
+        shards,
+        cfg.classes.len(),
+        cfg.tenants,
+        &cfg.tenant_sample,
+        cfg.measured.clone(),
+    ));
     let issued = Arc::new(AtomicU64::new(0));
     let schedule = Arc::new(Mutex::new(Schedule {
         issued: 0,
         next: Duration::ZERO,
         rng: WyRand::new(0x5eed),
     }));
-    let mut tasks = Vec::with_capacity(pacer.workers());
-    for w in 0..pacer.workers() {
-        let (backend, source, schedule, phases) = (
+    let slots: Arc<Vec<Slot>> =
+        Arc::new((0..workers).map(|_| Slot(AtomicU64::new(IDLE))).collect());
+    let windows = Arc::new(cfg.windows.clone());
+    let (pacer, stop) = (cfg.pacer, cfg.stop);
+    let cancel = io.cancel.clone();
+
+    let mut tasks = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let (backend, source, schedule, windows, collector, slots, issued, cancel) = (
             backend.clone(),
             source.clone(),
             schedule.clone(),
-            phases.clone(),
+            windows.clone(),
+            collector.clone(),
+            slots.clone(),
+            issued.clone(),
+            cancel.clone(),
         );
-        let issued = issued.clone();
         let mut state = source.worker(w);
+        let shard = w % collector.shards();
         tasks.push(tokio::spawn(async move {
-            let mut rec = Recorder::new();
             let mut last_end = start;
+            let slot = &slots[w].0;
             loop {
+                if cancel.is_cancelled() {
+                    break;
+                }
                 // Take the next ticket: its intended start (open loop) or none (closed loop).
                 let intended = match pacer {
                     Pacer::Closed { .. } => {
@@ -172,7 +300,7 @@ pub async fn run<B: Backend, S: RequestSource>(
                         None
                     }
                     Pacer::Open { rate, arrivals, .. } => {
-                        let mut s = schedule.lock().expect("schedule lock");
+                        let mut s = schedule.lock().unwrap_or_else(|p| p.into_inner());
                         let over = match stop {
                             StopCondition::Count(n) => s.issued >= n,
                             StopCondition::Duration(d) => s.next >= d,
@@ -181,6 +309,7 @@ pub async fn run<B: Backend, S: RequestSource>(
                             break;
                         }
                         let at = s.next;
+                        let rate = window_at(&windows, at).and_then(|w| w.rate).unwrap_or(rate);
                         let gap = match arrivals {
                             Arrivals::Constant => 1.0 / rate,
                             Arrivals::Poisson => {
@@ -192,51 +321,147 @@ pub async fn run<B: Backend, S: RequestSource>(
                         };
                         s.next += Duration::from_secs_f64(gap);
                         s.issued += 1;
+                        // Published under the lock, so the flusher never sees the ticket in
+                        // neither the schedule nor a slot.
+                        slot.store(us(at), Ordering::SeqCst);
                         Some(start + at)
                     }
                 };
                 if let Some(t) = intended {
-                    tokio::time::sleep_until(t).await;
+                    tokio::select! {
+                        () = tokio::time::sleep_until(t) => {}
+                        () = cancel.cancelled() => { slot.store(IDLE, Ordering::SeqCst); break; }
+                    }
+                } else {
+                    slot.store(PENDING, Ordering::SeqCst);
                 }
                 let actual = Instant::now();
                 let intended = intended.unwrap_or(actual);
-                let phase = phase_at(&phases, intended - start);
+                let offset = intended - start;
+                if pacer_is_closed(pacer) {
+                    slot.store(us(offset), Ordering::SeqCst);
+                }
+                let phase = phase_at(&windows, offset);
                 let (req, class) = source.next(&mut state, phase);
-                let outcome = backend.execute(&req).await;
+                let outcome = tokio::select! {
+                    o = backend.execute(&req) => o,
+                    // Cancelled mid-operation: the operation is abandoned, not recorded.
+                    () = cancel.cancelled() => { slot.store(IDLE, Ordering::SeqCst); break; }
+                };
                 let end = Instant::now();
                 last_end = end;
                 if actual - intended > LATE_AFTER {
-                    rec.late_starts += 1;
+                    collector.late_start(shard);
                 }
-                rec.record(
+                collector.record(
+                    shard,
                     Key {
                         phase,
                         op: req.op,
                         class,
                         outcome,
                     },
+                    req.tenant,
+                    offset,
                     end - intended,
                     end - actual,
                 );
+                slot.store(IDLE, Ordering::SeqCst);
                 if let Pacer::Closed { think, .. } = pacer
                     && !think.is_zero()
                 {
-                    tokio::time::sleep(think).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(think) => {}
+                        () = cancel.cancelled() => break,
+                    }
                 }
             }
-            rec
+            last_end
         }));
     }
-    let mut recorder = Recorder::new();
+
+    // The flusher: once a second, close the seconds no running operation can still add to.
+    let done = CancellationToken::new();
+    let flusher = {
+        let (collector, slots, schedule, done, windows) = (
+            collector.clone(),
+            slots.clone(),
+            schedule.clone(),
+            done.clone(),
+            windows.clone(),
+        );
+        let mut timeline = Timeline::new(cfg.classes.clone(), io.hlog, start_wall);
+        let mut live = io.live;
+        tokio::spawn(async move {
+            let mut hlog_error = None;
+            let mut tick =
+                tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                let finished = tokio::select! {
+                    _ = tick.tick() => false,
+                    () = done.cancelled() => true,
+                };
+                let before = if finished {
+                    u64::MAX
+                } else {
+                    let mut mark = us(start.elapsed());
+                    if matches!(pacer, Pacer::Open { .. }) {
+                        let s = schedule.lock().unwrap_or_else(|p| p.into_inner());
+                        mark = mark.min(us(s.next));
+                    }
+                    for s in slots.iter() {
+                        mark = mark.min(s.0.load(Ordering::SeqCst));
+                    }
+                    mark / 1_000_000
+                };
+                let seconds = collector.take_seconds(before);
+                let closed_any = !seconds.is_empty();
+                if let Err(e) = timeline.add(seconds)
+                    && hlog_error.is_none()
+                {
+                    hlog_error = Some(e.to_string());
+                }
+                if closed_any && let (Some(f), Some(t)) = (live.as_mut(), timeline.last_t) {
+                    f(&Live {
+                        second: t,
+                        phase: phase_at(&windows, Duration::from_secs(t)),
+                        ops: timeline.last_second_ops,
+                        p99_us: if timeline.so_far.is_empty() {
+                            0
+                        } else {
+                            timeline.so_far.value_at_quantile(0.99)
+                        },
+                        errors: timeline.errors,
+                    });
+                }
+                if finished {
+                    return (timeline, hlog_error);
+                }
+            }
+        })
+    };
+
+    let mut last_end = start;
     for t in tasks {
-        // A worker only panics on a bug (a poisoned schedule lock); surface it.
-        let rec = t.await.expect("runner worker panicked");
-        recorder.merge(&rec);
+        // A worker only panics on a bug; surface it.
+        last_end = last_end.max(t.await.expect("runner worker panicked"));
     }
+    done.cancel();
+    let (timeline, hlog_error) = flusher.await.expect("flusher panicked");
+    let (recorder, tenants) = collector.finish();
     RunReport {
         recorder,
-        elapsed: start.elapsed(),
+        tenants,
+        timeline,
+        elapsed: last_end - start,
+        cancelled: cancel.is_cancelled(),
+        hlog_error,
     }
+}
+
+fn pacer_is_closed(p: Pacer) -> bool {
+    matches!(p, Pacer::Closed { .. })
 }
 
 #[cfg(test)]
@@ -251,13 +476,6 @@ mod tests {
         key: 0,
     };
 
-    fn one_phase() -> Arc<Vec<PhaseWindow>> {
-        Arc::new(vec![PhaseWindow {
-            name: "steady".into(),
-            start: Duration::ZERO,
-        }])
-    }
-
     #[tokio::test(start_paused = true)]
     async fn closed_loop_runs_exactly_the_count_and_counts_errors_apart() {
         let backend = Arc::new(NullBackend::new(Duration::from_millis(2)).with_errors_every(10));
@@ -268,9 +486,8 @@ mod tests {
         let r = run(
             backend.clone(),
             Arc::new(Repeat(GET)),
-            pacer,
-            StopCondition::Count(1000),
-            one_phase(),
+            RunConfig::simple(pacer, StopCondition::Count(1000)),
+            RunIo::default(),
         )
         .await;
         assert_eq!(backend.calls(), 1000);
@@ -303,9 +520,8 @@ mod tests {
         let r = run(
             backend.clone(),
             Arc::new(Repeat(GET)),
-            open,
-            run_for,
-            one_phase(),
+            RunConfig::simple(open, run_for),
+            RunIo::default(),
         )
         .await;
         assert_eq!(
@@ -341,7 +557,13 @@ mod tests {
             concurrency: 1,
             think: Duration::ZERO,
         };
-        let r = run(backend, Arc::new(Repeat(GET)), closed, run_for, one_phase()).await;
+        let r = run(
+            backend,
+            Arc::new(Repeat(GET)),
+            RunConfig::simple(closed, run_for),
+            RunIo::default(),
+        )
+        .await;
         let p999 = r
             .recorder
             .merged(|_| true)
@@ -361,24 +583,21 @@ mod tests {
             arrivals: Arrivals::Poisson,
             workers: 8,
         };
-        let phases = Arc::new(vec![
+        let mut cfg = RunConfig::simple(open, StopCondition::Duration(Duration::from_secs(5)));
+        cfg.windows = vec![
             PhaseWindow {
-                name: "warmup".into(),
+                phase: 0,
                 start: Duration::ZERO,
+                rate: None,
             },
             PhaseWindow {
-                name: "steady".into(),
+                phase: 1,
                 start: Duration::from_secs(1),
+                rate: None,
             },
-        ]);
-        let r = run(
-            backend,
-            Arc::new(Repeat(GET)),
-            open,
-            StopCondition::Duration(Duration::from_secs(5)),
-            phases,
-        )
-        .await;
+        ];
+        cfg.measured = vec![false, true];
+        let r = run(backend, Arc::new(Repeat(GET)), cfg, RunIo::default()).await;
         let n = r.recorder.count();
         assert!(
             (9_500..10_500).contains(&n),
@@ -390,18 +609,134 @@ mod tests {
 
     #[test]
     fn phase_lookup() {
-        let p = vec![
-            PhaseWindow {
-                name: "a".into(),
-                start: Duration::ZERO,
-            },
-            PhaseWindow {
-                name: "b".into(),
-                start: Duration::from_secs(20),
-            },
-        ];
+        let w = |phase, s| PhaseWindow {
+            phase,
+            start: Duration::from_secs(s),
+            rate: None,
+        };
+        // steady, burst, steady again.
+        let p = vec![w(0, 0), w(1, 20), w(0, 30)];
         assert_eq!(phase_at(&p, Duration::from_secs(19)), 0);
         assert_eq!(phase_at(&p, Duration::from_secs(20)), 1);
-        assert_eq!(phase_at(&p, Duration::from_secs(99)), 1);
+        assert_eq!(phase_at(&p, Duration::from_secs(99)), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timeline_closes_every_second_and_the_interval_log_holds_them() {
+        let backend = Arc::new(NullBackend::new(Duration::from_millis(1)));
+        let open = Pacer::Open {
+            rate: 100.0,
+            arrivals: Arrivals::Constant,
+            workers: 4,
+        };
+        let log = SharedBuf::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let io = RunIo {
+            hlog: Some(Box::new(log.clone())),
+            live: Some(Box::new(move |l: &Live| {
+                s2.lock().expect("lock").push(l.second)
+            })),
+            ..RunIo::default()
+        };
+        let r = run(
+            backend,
+            Arc::new(Repeat(GET)),
+            RunConfig::simple(open, StopCondition::Duration(Duration::from_secs(5))),
+            io,
+        )
+        .await;
+        let t = &r.timeline.summaries;
+        assert_eq!(t.iter().map(|s| s.t).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert!(t.iter().all(|s| s.response.count == 100), "{t:?}");
+        assert_eq!(*seen.lock().expect("lock"), [0, 1, 2, 3, 4]);
+        let bytes = log.0.lock().expect("lock").clone();
+        let intervals: Vec<_> =
+            hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&bytes)
+                .filter_map(|e| match e {
+                    Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(i)) => Some(i),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(intervals.len(), 5);
+        assert_eq!(intervals[0].tag().map(|t| t.as_str()), Some("all"));
+        let h = crate::metrics::results::decode(intervals[2].encoded_histogram()).expect("decodes");
+        assert_eq!(h.len(), 100);
+        assert!(r.hlog_error.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancelling_stops_the_run_and_keeps_what_ran() {
+        let backend = Arc::new(NullBackend::new(Duration::from_millis(10)));
+        let io = RunIo::default();
+        let cancel = io.cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1005)).await;
+            cancel.cancel();
+        });
+        let closed = Pacer::Closed {
+            concurrency: 2,
+            think: Duration::ZERO,
+        };
+        let r = run(
+            backend,
+            Arc::new(Repeat(GET)),
+            RunConfig::simple(closed, StopCondition::Duration(Duration::from_secs(60))),
+            io,
+        )
+        .await;
+        assert!(r.cancelled);
+        assert_eq!(
+            r.recorder.count(),
+            200,
+            "100 operations of 10 ms per worker in 1 s"
+        );
+        assert!(r.elapsed < Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_phase_can_change_the_open_loop_rate() {
+        let backend = Arc::new(NullBackend::new(Duration::from_micros(100)));
+        let open = Pacer::Open {
+            rate: 100.0,
+            arrivals: Arrivals::Constant,
+            workers: 8,
+        };
+        let mut cfg = RunConfig::simple(open, StopCondition::Duration(Duration::from_secs(3)));
+        cfg.windows = vec![
+            PhaseWindow {
+                phase: 0,
+                start: Duration::ZERO,
+                rate: None,
+            },
+            PhaseWindow {
+                phase: 1,
+                start: Duration::from_secs(1),
+                rate: Some(1000.0),
+            },
+            PhaseWindow {
+                phase: 0,
+                start: Duration::from_secs(2),
+                rate: None,
+            },
+        ];
+        cfg.measured = vec![true, true];
+        let r = run(backend, Arc::new(Repeat(GET)), cfg, RunIo::default()).await;
+        assert_eq!(r.recorder.count_where(|k| k.phase == 1), 1000);
+        assert_eq!(r.recorder.count_where(|k| k.phase == 0), 200);
+    }
+
+    /// A writer whose bytes the test can read afterwards.
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SharedBuf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 }

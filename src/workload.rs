@@ -7,7 +7,7 @@ use crate::backend::{Op, Request};
 use crate::datagen::{Collection, WyRand};
 use crate::population::{Population, Tier};
 use crate::runner::RequestSource;
-use crate::scenario::{TenantChoiceSpec, WorkloadSpec};
+use crate::scenario::{PhasePlan, Scenario, TenantChoiceSpec, WorkloadSpec};
 
 /// A uniform double in [0, 1) from 53 random bits.
 fn unit(rng: &mut WyRand) -> f64 {
@@ -130,13 +130,49 @@ pub fn collection_of(op: Op) -> Collection {
     }
 }
 
+/// An operation mix ready to draw from.
+#[derive(Debug, Clone)]
+struct Mix {
+    ops: Vec<Op>,
+    weights: Weighted,
+}
+
+impl Mix {
+    fn new(mix: &[(Op, f64)]) -> Mix {
+        Mix {
+            ops: mix.iter().map(|(o, _)| *o).collect(),
+            weights: Weighted::new(mix.iter().map(|(_, w)| *w)),
+        }
+    }
+
+    fn next(&self, rng: &mut WyRand) -> Op {
+        self.ops[self.weights.next(rng)]
+    }
+}
+
+/// The tenants of one class, chosen in proportion to size.
+#[derive(Debug, Clone)]
+struct ClassTenants {
+    tenants: Vec<usize>,
+    weights: Weighted,
+}
+
+/// What a phase changes: a share of operations for some classes, their own mixes.
+#[derive(Debug, Clone, Default)]
+struct PhaseRules {
+    /// Cumulative shares and the tenants of each class that has one.
+    shares: Vec<(f64, ClassTenants)>,
+    /// Per class index: the phase's mix for it.
+    mixes: Vec<Option<Mix>>,
+}
+
 /// A workload: tenant choice, operation mix and key choice over a population, with each
-/// tenant's class index for the recorder.
+/// tenant's class index for the recorder, and per phase the scenario's overrides.
 #[derive(Debug, Clone)]
 pub struct Workload {
     tenants: TenantChoice,
-    ops: Vec<Op>,
-    mix: Weighted,
+    mix: Mix,
+    phases: Vec<PhaseRules>,
     keys: RecentKeys,
     /// Record counts per tenant and collection, in [`Collection::ALL`] order.
     counts: Vec<[u64; Collection::COUNT]>,
@@ -159,8 +195,8 @@ impl Workload {
     ) -> Workload {
         Workload {
             tenants,
-            ops: mix.iter().map(|(o, _)| *o).collect(),
-            mix: Weighted::new(mix.iter().map(|(_, w)| *w)),
+            mix: Mix::new(mix),
+            phases: Vec::new(),
             keys: RecentKeys::default(),
             counts: pop.tenants.iter().map(|t| t.counts).collect(),
             classes,
@@ -183,6 +219,59 @@ impl Workload {
         };
         let (_, classes) = classes(pop);
         Workload::new(pop, classes, tenants, &spec.mix, seed)
+    }
+
+    /// A distinct random stream for load generator `i` (`run --worker i/N`), so generators do
+    /// not issue the same operations in lockstep; 0 leaves the workload as it is.
+    #[must_use]
+    pub fn with_stream(mut self, i: u64) -> Workload {
+        self.seed ^= i.wrapping_mul(0xd1b5_4a32_d192_ed03);
+        self
+    }
+
+    /// The workload of a scenario with its `[[phase]]` overrides, phases indexed as in
+    /// [`PhasePlan::new`]; `mix` replaces the scenario's default mix when given.
+    pub fn from_scenario(pop: &Population, s: &Scenario, plan: &PhasePlan) -> Workload {
+        let mut w = Workload::from_spec(pop, &s.workload, s.seed);
+        let (names, _) = classes(pop);
+        w.phases = plan
+            .names
+            .iter()
+            .map(|name| {
+                let Some(spec) = s.phases.iter().find(|p| &p.name == name) else {
+                    return PhaseRules::default();
+                };
+                let mut cum = 0.0;
+                let shares = spec
+                    .shares
+                    .iter()
+                    .filter_map(|(class, share)| {
+                        let ci = names.iter().position(|n| n == class)? as u16;
+                        let tenants: Vec<usize> = (0..pop.tenants.len())
+                            .filter(|&t| w.classes[t] == ci)
+                            .collect();
+                        if tenants.is_empty() {
+                            return None;
+                        }
+                        let weights =
+                            Weighted::new(tenants.iter().map(|&t| pop.tenants[t].documents as f64));
+                        cum += share;
+                        Some((cum, ClassTenants { tenants, weights }))
+                    })
+                    .collect();
+                let mixes = names
+                    .iter()
+                    .map(|n| {
+                        spec.mixes
+                            .iter()
+                            .find(|(c, _)| c == n)
+                            .map(|(_, m)| Mix::new(m))
+                    })
+                    .collect();
+                PhaseRules { shares, mixes }
+            })
+            .collect();
+        w
     }
 }
 
@@ -214,12 +303,31 @@ impl RequestSource for Workload {
         WyRand::new(self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
-    fn next(&self, rng: &mut WyRand, _phase: u16) -> (Request, u16) {
-        let tenant = self.tenants.next(rng);
-        let op = self.ops[self.mix.next(rng)];
+    fn next(&self, rng: &mut WyRand, phase: u16) -> (Request, u16) {
+        let rules = self.phases.get(usize::from(phase));
+        let mut tenant = None;
+        if let Some(r) = rules
+            && let Some((total, _)) = r.shares.last()
+        {
+            let u = unit(rng);
+            if u < *total {
+                let i = r
+                    .shares
+                    .partition_point(|(c, _)| *c <= u)
+                    .min(r.shares.len() - 1);
+                let ct = &r.shares[i].1;
+                tenant = Some(ct.tenants[ct.weights.next(rng)]);
+            }
+        }
+        let tenant = tenant.unwrap_or_else(|| self.tenants.next(rng));
+        let class = self.classes[tenant];
+        let op = match rules.and_then(|r| r.mixes.get(usize::from(class))) {
+            Some(Some(m)) => m.next(rng),
+            _ => self.mix.next(rng),
+        };
         let n = self.counts[tenant][collection_of(op) as usize];
         let key = self.keys.next(rng, n);
-        (Request { tenant, op, key }, self.classes[tenant])
+        (Request { tenant, op, key }, class)
     }
 }
 

@@ -2,6 +2,7 @@
 //! is ours, seeding, verification, listing, dropping and the doctor's checks.
 
 mod admin;
+mod evidence;
 mod ops;
 mod registry;
 mod seed;
@@ -16,11 +17,12 @@ use mongodb::{Client, Database};
 use serde::{Deserialize, Serialize};
 
 pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked, ping};
-pub use ops::{Answer, Explain, LIST_LIMIT, MongoBackend, error_kind};
+pub use evidence::{CheckoutStats, sample_connections, server_connections};
+pub use ops::{Answer, Explain, LIST_LIMIT, MongoBackend, Routing, error_kind};
 pub use registry::{ClientRegistry, RegistryStats};
 pub use seed::{
-    DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, Unit, insert_units, progress_bar,
-    raw_document, seed, unit_documents, work_units,
+    DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, Unit, check_ready, insert_units,
+    progress_bar, raw_document, seed, unit_documents, work_units,
 };
 pub use verify::{Mismatch, VerifyReport, verify};
 
@@ -89,15 +91,21 @@ impl<T> Context<T> for Result<T, mongodb::error::Error> {
 pub struct ConnectOptions {
     /// Largest number of pooled connections per client.
     pub max_pool_size: u32,
+    /// Connections each client keeps open.
+    pub min_pool_size: u32,
     /// How long to wait for a server before failing.
     pub server_selection_timeout: Duration,
+    /// Where the clients' pool events (checkout waits) go.
+    pub checkout: Option<std::sync::Arc<CheckoutStats>>,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             max_pool_size: 16,
+            min_pool_size: 0,
             server_selection_timeout: Duration::from_secs(10),
+            checkout: None,
         }
     }
 }
@@ -112,6 +120,12 @@ pub async fn client(uri: &str, opts: &ConnectOptions) -> Result<Client, MongoErr
         .ctx(|| format!("parsing MongoDB URI {}", redact_uri(uri)))?;
     o.app_name = Some(format!("tenantbench/{}", env!("CARGO_PKG_VERSION")));
     o.max_pool_size = Some(opts.max_pool_size);
+    if opts.min_pool_size > 0 {
+        o.min_pool_size = Some(opts.min_pool_size);
+    }
+    if let Some(c) = &opts.checkout {
+        o.cmap_event_handler = Some(c.handler());
+    }
     // Timeouts written in the URI win over the harness's defaults.
     o.server_selection_timeout
         .get_or_insert(opts.server_selection_timeout);
@@ -155,6 +169,24 @@ impl Servers {
     /// The client of a server.
     pub fn client(&self, s: &Server) -> &Client {
         &self.clients[s]
+    }
+
+    /// Every server with its client.
+    pub fn iter(&self) -> impl Iterator<Item = (&Server, &Client)> {
+        self.clients.iter()
+    }
+
+    /// The URI of a server: `uri` for the default one, the variable's value otherwise.
+    ///
+    /// # Errors
+    /// [`MongoError::MissingUriEnv`] when the variable is unset.
+    pub fn uri_of(uri: &str, s: &Server) -> Result<String, MongoError> {
+        match s {
+            Server::Default => Ok(uri.to_string()),
+            Server::Env(var) => {
+                std::env::var(var).map_err(|_| MongoError::MissingUriEnv { var: var.clone() })
+            }
+        }
     }
 
     /// A database handle.

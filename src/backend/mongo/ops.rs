@@ -52,10 +52,21 @@ pub struct Explain {
     pub returned: u64,
 }
 
+/// How tenant operations reach their database.
+#[derive(Debug)]
+pub enum Routing {
+    /// Through the one client per server the backend was built with.
+    SingleClient,
+    /// Through a per-tenant client from the registry of the tenant's server.
+    ClientPerTenant(std::collections::BTreeMap<crate::layout::Server, super::ClientRegistry>),
+}
+
 /// The MongoDB backend for one placement.
 #[derive(Debug)]
 pub struct MongoBackend {
     dbs: Vec<Database>,
+    servers: Vec<crate::layout::Server>,
+    routing: Routing,
     tenant_db: Vec<usize>,
     ids: Vec<String>,
     seed: u64,
@@ -77,6 +88,12 @@ impl MongoBackend {
                 .iter()
                 .map(|d| servers.db(&d.server, &d.name))
                 .collect(),
+            servers: placement
+                .databases
+                .iter()
+                .map(|d| d.server.clone())
+                .collect(),
+            routing: Routing::SingleClient,
             tenant_db: placement.tenant_db.clone(),
             ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
             seed,
@@ -89,8 +106,38 @@ impl MongoBackend {
         }
     }
 
+    /// Routes tenant operations through `routing` instead of the single client.
+    #[must_use]
+    pub fn with_routing(mut self, routing: Routing) -> MongoBackend {
+        self.routing = routing;
+        self
+    }
+
+    /// The routing in use (its registries hold the client-per-tenant counters).
+    pub fn routing(&self) -> &Routing {
+        &self.routing
+    }
+
     fn db(&self, tenant: usize) -> &Database {
         &self.dbs[self.tenant_db[tenant]]
+    }
+
+    /// The tenant's database handle for an operation, through the routing.
+    async fn route(&self, tenant: usize) -> mongodb::error::Result<Database> {
+        let i = self.tenant_db[tenant];
+        match &self.routing {
+            Routing::SingleClient => Ok(self.dbs[i].clone()),
+            Routing::ClientPerTenant(regs) => {
+                let reg = regs.get(&self.servers[i]).ok_or_else(|| {
+                    mongodb::error::Error::custom("no client registry for the tenant's server")
+                })?;
+                let c = reg
+                    .get(&self.ids[tenant])
+                    .await
+                    .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
+                Ok(c.database(self.dbs[i].name()))
+            }
+        }
     }
 
     /// The status an operation filters on: derived from the key, so every layout asks the same.
@@ -147,7 +194,8 @@ impl MongoBackend {
     /// Marks a database dirty in its marker, once, before its first write.
     async fn mark_dirty(&self, tenant: usize) -> mongodb::error::Result<()> {
         let i = self.tenant_db[tenant];
-        // Relaxed: a second marker update in a race is harmless (idempotent $set).
+        // Relaxed: a second marker update in a race is harmless (idempotent $set). Through the
+        // backend's own client: the marker is the harness's business, not the tenant's.
         if !self.dirty[i].swap(true, Ordering::Relaxed) {
             self.dbs[i]
                 .collection::<Document>(MARKER_COLLECTION)
@@ -163,7 +211,10 @@ impl MongoBackend {
     /// The driver's error; [`Backend::execute`] turns it into an [`Outcome`].
     pub async fn answer(&self, req: &Request) -> mongodb::error::Result<Answer> {
         let tenant = self.ids[req.tenant].as_str();
-        let db = self.db(req.tenant);
+        if req.op == Op::AdminCrossTenant {
+            return self.cross_tenant().await;
+        }
+        let db = self.route(req.tenant).await?;
         let orders = db.collection::<Document>(Collection::Orders.name());
         match req.op {
             Op::ListRecent => {
@@ -219,36 +270,7 @@ impl MongoBackend {
                         .collect(),
                 ))
             }
-            Op::AdminCrossTenant => {
-                // Every database: a $group per database (cheap in `shared`, a fan-out in
-                // `per-tenant`), FAN_OUT databases at a time.
-                let per_db: Vec<Vec<(String, u64)>> = stream::iter(self.dbs.iter().cloned())
-                    .map(|db| async move {
-                        let pipeline = vec![doc! {"$group": {"_id": "$tenant", "n": {"$sum": 1}}}];
-                        let rows: Vec<Document> = db
-                            .collection::<Document>(Collection::Orders.name())
-                            .aggregate(pipeline)
-                            .await?
-                            .try_collect()
-                            .await?;
-                        Ok::<_, mongodb::error::Error>(
-                            rows.iter()
-                                .map(|r| {
-                                    (
-                                        r.get_str("_id").unwrap_or_default().to_string(),
-                                        bson_i64(r.get("n")) as u64,
-                                    )
-                                })
-                                .collect(),
-                        )
-                    })
-                    .buffer_unordered(FAN_OUT)
-                    .try_collect()
-                    .await?;
-                let mut all: Vec<(String, u64)> = per_db.into_iter().flatten().collect();
-                all.sort();
-                Ok(Answer::PerTenant(all))
-            }
+            Op::AdminCrossTenant => unreachable!("answered above"),
             Op::InsertOne => {
                 self.mark_dirty(req.tenant).await?;
                 let n = self.inserted.fetch_add(1, Ordering::Relaxed);
@@ -272,6 +294,55 @@ impl MongoBackend {
                 Ok(Answer::Written(r.matched_count))
             }
         }
+    }
+
+    /// `admin_cross_tenant`: orders per tenant across every database, through the backend's
+    /// own (admin) client whatever the routing: a `$group` per database (cheap in `shared`, a
+    /// fan-out in `per-tenant`), [`FAN_OUT`] databases at a time.
+    async fn cross_tenant(&self) -> mongodb::error::Result<Answer> {
+        let per_db: Vec<Vec<(String, u64)>> = stream::iter(self.dbs.iter().cloned())
+            .map(|db| async move {
+                let pipeline = vec![doc! {"$group": {"_id": "$tenant", "n": {"$sum": 1}}}];
+                let rows: Vec<Document> = db
+                    .collection::<Document>(Collection::Orders.name())
+                    .aggregate(pipeline)
+                    .await?
+                    .try_collect()
+                    .await?;
+                Ok::<_, mongodb::error::Error>(
+                    rows.iter()
+                        .map(|r| {
+                            (
+                                r.get_str("_id").unwrap_or_default().to_string(),
+                                bson_i64(r.get("n")) as u64,
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .buffer_unordered(FAN_OUT)
+            .try_collect()
+            .await?;
+        let mut all: Vec<(String, u64)> = per_db.into_iter().flatten().collect();
+        all.sort();
+        Ok(Answer::PerTenant(all))
+    }
+
+    /// Documents in the collection a find-like operation queries, in the tenant's database
+    /// (all tenants sharing it): what a collection scan examines. `None` for other operations.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn collection_documents(&self, req: &Request) -> mongodb::error::Result<Option<u64>> {
+        let Some((coll, ..)) = self.find_spec(req) else {
+            return Ok(None);
+        };
+        let n = self
+            .db(req.tenant)
+            .collection::<Document>(coll.name())
+            .count_documents(doc! {})
+            .await?;
+        Ok(Some(n))
     }
 
     /// `explain` (executionStats) of one call of a find-like operation; `None` for the others.

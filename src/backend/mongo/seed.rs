@@ -391,20 +391,7 @@ pub async fn seed(
         .await?;
 
     // 6. Sizes.
-    let stats: Vec<(i64, i64)> = stream::iter(placement.databases.iter())
-        .map(|d| {
-            let db = servers.db(&d.server, &d.name);
-            async move {
-                let s = db
-                    .run_command(doc! {"dbStats": 1})
-                    .await
-                    .ctx(|| format!("dbStats on {}", d.name))?;
-                Ok::<_, MongoError>((bson_i64(s.get("storageSize")), bson_i64(s.get("indexSize"))))
-            }
-        })
-        .buffered(16)
-        .try_collect()
-        .await?;
+    let stats = db_sizes(servers, placement).await?;
 
     let per_db_indexes: usize = profile.values().map(Vec::len).sum();
     let mut index_builds: Vec<IndexBuildTime> = Vec::new();
@@ -448,6 +435,81 @@ pub async fn seed(
         load_seconds,
         total_seconds: started.elapsed().as_secs_f64(),
         index_builds,
+        storage_bytes: stats.iter().map(|s| s.0).sum(),
+        index_bytes: stats.iter().map(|s| s.1).sum(),
+    })
+}
+
+/// `dbStats` (storageSize, indexSize) of every database of a placement.
+async fn db_sizes(servers: &Servers, placement: &Placement) -> Result<Vec<(i64, i64)>, MongoError> {
+    stream::iter(placement.databases.iter())
+        .map(|d| {
+            let db = servers.db(&d.server, &d.name);
+            async move {
+                let s = db
+                    .run_command(doc! {"dbStats": 1})
+                    .await
+                    .ctx(|| format!("dbStats on {}", d.name))?;
+                Ok::<_, MongoError>((bson_i64(s.get("storageSize")), bson_i64(s.get("indexSize"))))
+            }
+        })
+        .buffered(16)
+        .try_collect()
+        .await
+}
+
+/// Checks, without writing, that a placement's data is there as `seed` would leave it: every
+/// database marked with this scenario's prefix and data definition, complete, with index
+/// profile `indexes`. Dirty data (written by a run) is accepted: load generators of one run
+/// write into the same data. Used by `run --worker`, which must not seed.
+///
+/// # Errors
+/// [`MongoError::State`] naming the first database that is not ready; driver errors.
+pub async fn check_ready(
+    servers: &Servers,
+    scenario: &Scenario,
+    placement: &Placement,
+    indexes: &str,
+) -> Result<SeedSummary, MongoError> {
+    let started = Instant::now();
+    let hash = super::definition_hash(scenario, placement.layout);
+    for d in &placement.databases {
+        let problem = match inspect(&servers.db(&d.server, &d.name)).await? {
+            DbState::Marked(m) if m.prefix != scenario.prefix => {
+                Some("belongs to another prefix".to_string())
+            }
+            DbState::Marked(m) if m.definition_hash != hash => {
+                Some("holds other data (definition hash differs)".into())
+            }
+            DbState::Marked(m) if !m.complete => Some("is incomplete".into()),
+            DbState::Marked(m) if m.index_profile != indexes => Some(format!(
+                "has index profile `{}`, not `{indexes}`",
+                m.index_profile
+            )),
+            DbState::Marked(_) => None,
+            DbState::Empty => Some("does not exist".into()),
+            DbState::Foreign => Some("is not a tenantbench database".into()),
+        };
+        if let Some(p) = problem {
+            return Err(MongoError::State(format!("database {} {p}", d.name)));
+        }
+    }
+    let stats = db_sizes(servers, placement).await?;
+    let profile = scenario.index_profile(indexes).unwrap_or_default();
+    let per_db_indexes: usize = profile.values().map(Vec::len).sum();
+    Ok(SeedSummary {
+        layout: placement.layout,
+        index_profile: indexes.to_string(),
+        databases: placement.databases.len(),
+        loaded: 0,
+        reused: placement.databases.len(),
+        collections: placement.databases.len() * Collection::COUNT,
+        indexes_built: 0,
+        indexes: placement.databases.len() * per_db_indexes,
+        documents: 0,
+        load_seconds: 0.0,
+        total_seconds: started.elapsed().as_secs_f64(),
+        index_builds: Vec::new(),
         storage_bytes: stats.iter().map(|s| s.0).sum(),
         index_bytes: stats.iter().map(|s| s.1).sum(),
     })

@@ -18,6 +18,12 @@ use crate::population::{Population, Tier};
 use crate::runner::{Arrivals, Pacer, StopCondition};
 use std::time::Duration;
 
+mod matrix;
+mod phases;
+
+pub use matrix::{BackendKind, ConnectionsSpec, MAX_POOL, MatrixSpec, Strategy, Variant};
+pub use phases::{PhasePlan, PhaseSpec};
+
 /// A scenario file could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -132,6 +138,12 @@ struct FileModel {
     index_profile: BTreeMap<String, Spanned<IndexProfileModel>>,
     #[serde(default)]
     workload: Option<Spanned<WorkloadModel>>,
+    #[serde(default)]
+    phase: Vec<Spanned<phases::PhaseModel>>,
+    #[serde(default)]
+    connections: matrix::ConnectionsModel,
+    #[serde(default)]
+    matrix: Option<Spanned<matrix::MatrixModel>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -506,6 +518,12 @@ pub struct Scenario {
     pub index_profiles: BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>,
     /// The workload runs execute.
     pub workload: WorkloadSpec,
+    /// `[[phase]]` windows of every run.
+    pub phases: Vec<PhaseSpec>,
+    /// `[connections]`: pool and strategy defaults.
+    pub connections: ConnectionsSpec,
+    /// The matrix of variants and the number of trials.
+    pub matrix: MatrixSpec,
 }
 
 /// Default share of each collection in a tenant's documents: orders dominate, then users,
@@ -623,6 +641,23 @@ impl Scenario {
             Some(w) => check_workload(&c, w, &population)?,
             None => default_workload(),
         };
+        let phases = phases::check_phases(&c, &model.phase, &population, &workload)?;
+        let connections = matrix::check_connections(&c, &model.connections)?;
+        let default_layout = model.layout.default.unwrap_or(Layout::Shared);
+        let profile_names: Vec<String> = BUILTIN_PROFILES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(index_profiles.keys().cloned())
+            .collect();
+        let matrix = matrix::check_matrix(
+            &c,
+            model.matrix.as_ref(),
+            default_layout,
+            &load,
+            &profile_names,
+            &connections,
+            &workload,
+        )?;
 
         Ok(Scenario {
             path: path.to_path_buf(),
@@ -634,11 +669,14 @@ impl Scenario {
             seed: model.seed,
             population,
             mix,
-            default_layout: model.layout.default.unwrap_or(Layout::Shared),
+            default_layout,
             hybrid_rules,
             load,
             index_profiles,
             workload,
+            phases,
+            connections,
+            matrix,
         })
     }
 
@@ -1166,6 +1204,43 @@ fn check_load(
     })
 }
 
+/// An operation mix: weights >= 0, at least one > 0; only positive weights are kept.
+fn check_op_mix(c: &Checker, mix: &Spanned<OpMixModel>) -> Result<Vec<(Op, f64)>, ScenarioError> {
+    let x = mix.get_ref();
+    let fields = [
+        &x.list_recent,
+        &x.get_by_id,
+        &x.count_by_status,
+        &x.insert_one,
+        &x.update_status,
+        &x.find_user_by_email,
+        &x.revenue_by_day,
+        &x.admin_cross_tenant,
+    ];
+    let mut out = Vec::new();
+    for (op, f) in Op::ALL.iter().zip(fields) {
+        if let Some(v) = f {
+            let w = *v.get_ref();
+            if !(w >= 0.0 && w.is_finite()) {
+                return Err(c.err(
+                    v.span(),
+                    format!("expected a weight >= 0 for `{}`", op.name()),
+                ));
+            }
+            if w > 0.0 {
+                out.push((*op, w));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(c.err(
+            mix.span(),
+            "expected at least one operation with a weight > 0",
+        ));
+    }
+    Ok(out)
+}
+
 fn check_workload(
     c: &Checker,
     w: &Spanned<WorkloadModel>,
@@ -1175,41 +1250,7 @@ fn check_workload(
     let d = default_workload();
     let mix = match &m.mix {
         None => d.mix,
-        Some(mix) => {
-            let x = mix.get_ref();
-            let fields = [
-                &x.list_recent,
-                &x.get_by_id,
-                &x.count_by_status,
-                &x.insert_one,
-                &x.update_status,
-                &x.find_user_by_email,
-                &x.revenue_by_day,
-                &x.admin_cross_tenant,
-            ];
-            let mut out = Vec::new();
-            for (op, f) in Op::ALL.iter().zip(fields) {
-                if let Some(v) = f {
-                    let w = *v.get_ref();
-                    if !(w >= 0.0 && w.is_finite()) {
-                        return Err(c.err(
-                            v.span(),
-                            format!("expected a weight >= 0 for `{}`", op.name()),
-                        ));
-                    }
-                    if w > 0.0 {
-                        out.push((*op, w));
-                    }
-                }
-            }
-            if out.is_empty() {
-                return Err(c.err(
-                    mix.span(),
-                    "expected at least one operation with a weight > 0",
-                ));
-            }
-            out
-        }
+        Some(mix) => check_op_mix(c, mix)?,
     };
     let tenants = match &m.tenants {
         None => d.tenants,

@@ -1,6 +1,10 @@
 //! The commands: resolve flags over scenario values, call the library, print results. `main`
 //! calls [`run`]; tests call the library functions directly.
 
+pub mod merge;
+pub mod plan;
+pub mod run;
+
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
@@ -25,7 +29,13 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Ls(a) => ls(a).await,
         Command::Drop(a) => drop(a).await,
         Command::Doctor(a) => doctor(a).await,
-        Command::Run(a) => run_workload(a).await,
+        Command::Run(a) => run::run(a).await,
+        Command::Plan(a) => plan::plan(&a),
+        Command::Merge(a) => merge::merge(&a),
+        Command::Schema => {
+            print!("{}", crate::metrics::results::schema_json());
+            Ok(0)
+        }
     }
 }
 
@@ -38,7 +48,7 @@ fn checked_prefix(p: &str) -> Result<String> {
     Ok(p.to_string())
 }
 
-fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenario> {
+pub(crate) fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenario> {
     let mut s = Scenario::load(path)?;
     if let Some(p) = prefix {
         s.prefix = checked_prefix(p)?;
@@ -92,13 +102,8 @@ async fn prepare(a: &SeedArgs) -> Result<Prepared> {
     };
     let pop = scenario.build_population();
     let placement = Placement::new(&scenario, &pop, layout);
-    let run_workers = match scenario.workload.pacer {
-        crate::runner::Pacer::Closed { concurrency, .. } => concurrency,
-        crate::runner::Pacer::Open { workers, .. } => workers,
-    };
-    let pool = (workers.max(run_workers) as u32 + 4).max(16);
     let conn = ConnectOptions {
-        max_pool_size: pool,
+        max_pool_size: (workers as u32 + 4).max(16),
         ..Default::default()
     };
     let servers = Servers::for_placement(&a.target.server.uri, &placement, &conn).await?;
@@ -168,149 +173,6 @@ async fn seed(a: SeedArgs) -> Result<u8> {
         human_bytes(s.index_bytes.max(0) as u64)
     );
     println!("  total        {:.2} s", s.total_seconds);
-    Ok(0)
-}
-
-async fn run_workload(a: SeedArgs) -> Result<u8> {
-    use crate::backend::Outcome;
-    use crate::metrics::Timings;
-    use crate::runner::{PhaseWindow, StopCondition};
-    use std::sync::Arc;
-
-    let Prepared {
-        scenario,
-        pop,
-        placement,
-        servers,
-        opts,
-    } = prepare(&a).await?;
-    let s = mongo::seed(&servers, &scenario, &pop, &placement, &opts).await?;
-    eprintln!(
-        "data: {} databases loaded, {} reused; index profile {}",
-        s.loaded, s.reused, s.index_profile
-    );
-    let w = &scenario.workload;
-    let backend = Arc::new(mongo::MongoBackend::new(
-        &servers,
-        &placement,
-        &pop,
-        scenario.seed,
-    ));
-    let source = Arc::new(crate::workload::Workload::from_spec(&pop, w, scenario.seed));
-    let (class_names, _) = crate::workload::classes(&pop);
-    let mut phases = vec![PhaseWindow {
-        name: "steady".into(),
-        start: w.warmup,
-    }];
-    if !w.warmup.is_zero() {
-        phases.insert(
-            0,
-            PhaseWindow {
-                name: "warmup".into(),
-                start: std::time::Duration::ZERO,
-            },
-        );
-    }
-    let steady = (phases.len() - 1) as u16;
-    eprintln!(
-        "running {:?} until {:?} (warm-up {:?})",
-        w.pacer, w.stop, w.warmup
-    );
-    let report =
-        crate::runner::run(backend.clone(), source, w.pacer, w.stop, Arc::new(phases)).await;
-    let measured = match w.stop {
-        StopCondition::Duration(_) => report.elapsed.saturating_sub(w.warmup),
-        StopCondition::Count(_) => report.elapsed,
-    }
-    .as_secs_f64()
-    .max(1e-9);
-
-    println!(
-        "{} / layout {} / indexes {}: {} operations in {:.1} s ({} late starts); steady phase, successful operations:",
-        scenario.name,
-        opts.layout,
-        opts.indexes,
-        report.recorder.count(),
-        report.elapsed.as_secs_f64(),
-        report.recorder.late_starts
-    );
-    println!(
-        "  {:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9}",
-        "",
-        "ops",
-        "ops/s",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "max ms",
-        "errors",
-        "not found"
-    );
-    let row = |label: &str, t: &Timings, errors: u64, missing: u64| {
-        let h = &t.response;
-        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-        println!(
-            "  {:<22} {:>9} {:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>9}",
-            label,
-            h.len(),
-            h.len() as f64 / measured,
-            ms(0.5),
-            ms(0.9),
-            ms(0.99),
-            ms(0.999),
-            h.max() as f64 / 1000.0,
-            errors,
-            missing
-        );
-    };
-    let rec = &report.recorder;
-    for (op, _) in &w.mix {
-        let ok = rec.merged(|k| k.phase == steady && k.op == *op && k.outcome == Outcome::Ok);
-        let errors = rec.count_where(|k| {
-            k.phase == steady && k.op == *op && matches!(k.outcome, Outcome::Error(_))
-        });
-        let missing =
-            rec.count_where(|k| k.phase == steady && k.op == *op && k.outcome == Outcome::NotFound);
-        row(op.name(), &ok, errors, missing);
-    }
-    for (ci, name) in class_names.iter().enumerate() {
-        let sel = |k: &crate::metrics::Key| k.phase == steady && k.class == ci as u16;
-        if rec.count_where(sel) == 0 {
-            continue;
-        }
-        let ok = rec.merged(|k| sel(k) && k.outcome == Outcome::Ok);
-        let errors = rec.count_where(|k| sel(k) && matches!(k.outcome, Outcome::Error(_)));
-        let missing = rec.count_where(|k| sel(k) && k.outcome == Outcome::NotFound);
-        row(&format!("class {name}"), &ok, errors, missing);
-    }
-
-    // Plan evidence: one representative call per find-like operation, for the largest tenant
-    // and for the median-size tenant.
-    println!("  plan evidence (explain executionStats):");
-    for (op, _) in &w.mix {
-        for tenant in [0, pop.tenants.len() / 2] {
-            let req = crate::backend::Request {
-                tenant,
-                op: *op,
-                key: 0,
-            };
-            match backend.explain(&req).await {
-                Ok(Some(e)) => println!(
-                    "    {:<20} {:<8} {:<28} keys {:>9} docs {:>9} returned {:>5}",
-                    op.name(),
-                    pop.tenants[tenant].id,
-                    e.stages.join(" > "),
-                    e.keys_examined,
-                    e.docs_examined,
-                    e.returned
-                ),
-                Ok(None) => {}
-                Err(e) => println!("    {:<20} explain failed: {e}", op.name()),
-            }
-        }
-    }
-    servers.shutdown().await;
     Ok(0)
 }
 

@@ -1,0 +1,299 @@
+//! `tenantbench merge`: combine the run directories of several load generators
+//! (`run --worker i/N`) into one, by adding histograms — per group, per sampled tenant, per
+//! interval of the `.hlog` files — and summing counts; percentiles are derived from the sums.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
+};
+
+use super::run::{read_results, spread, write_results};
+use crate::cli::MergeArgs;
+use crate::metrics::histogram;
+use crate::metrics::results::{self as res, Results, SecondSummary, Summary, Trial};
+
+/// Merges run directories; returns the exit status.
+///
+/// # Errors
+/// Unreadable inputs, inputs of different scenarios or variants, an unwritable output.
+pub fn merge(a: &MergeArgs) -> Result<u8> {
+    let inputs: Vec<Results> = a
+        .dirs
+        .iter()
+        .map(|d| read_results(d))
+        .collect::<Result<_>>()?;
+    let first = &inputs[0];
+    for (d, r) in a.dirs.iter().zip(&inputs).skip(1) {
+        if r.scenario.hash != first.scenario.hash {
+            bail!(
+                "{}: results of another scenario text (hash {} vs {} in {})",
+                d.display(),
+                r.scenario.hash,
+                first.scenario.hash,
+                a.dirs[0].display()
+            );
+        }
+        if r.variants
+            .iter()
+            .map(|v| &v.id)
+            .ne(first.variants.iter().map(|v| &v.id))
+        {
+            bail!(
+                "{}: a different matrix of variants than {}",
+                d.display(),
+                a.dirs[0].display()
+            );
+        }
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let mut out = first.clone();
+    out.worker = None;
+    out.interrupted = inputs.iter().any(|r| r.interrupted);
+    out.trials.clear();
+    for t0 in &first.trials {
+        let parts: Vec<&Trial> = inputs
+            .iter()
+            .filter_map(|r| {
+                r.trials
+                    .iter()
+                    .find(|t| t.variant == t0.variant && t.trial == t0.trial)
+            })
+            .collect();
+        if parts.len() != inputs.len() {
+            eprintln!(
+                "{} trial {}: not in every input, left out",
+                t0.variant, t0.trial
+            );
+            continue;
+        }
+        let mut t = merge_trials(&parts)?;
+        // Interval logs: add the histograms of equal (tag, second).
+        let logs: Vec<(&Path, &str)> = a
+            .dirs
+            .iter()
+            .zip(&parts)
+            .filter_map(|(d, p)| p.hlog.as_deref().map(|h| (d.as_path(), h)))
+            .collect();
+        if logs.len() == parts.len()
+            && let Some(name) = t0.hlog.clone()
+        {
+            t.timeline = merge_hlogs(&logs, &a.out.join(&name), &parts)?;
+            t.hlog = Some(name);
+        } else {
+            t.hlog = None;
+        }
+        out.trials.push(t);
+    }
+    out.spread = spread(&out);
+    write_results(&a.out, &out)?;
+    print!("{}", super::run::summary_table(&out));
+    println!(
+        "merged {} generators: {}",
+        inputs.len(),
+        a.out.join("results.json").display()
+    );
+    Ok(0)
+}
+
+fn add(into: &mut Histogram<u64>, b64: &str) -> Result<()> {
+    let h = res::decode(b64).map_err(anyhow::Error::msg)?;
+    into.add(&h).expect("auto-resizing histograms add");
+    Ok(())
+}
+
+/// Merges one trial as several generators recorded it.
+pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
+    let mut t = parts[0].clone();
+    t.operations = parts.iter().map(|p| p.operations).sum();
+    t.errors = parts.iter().map(|p| p.errors).sum();
+    t.late_starts = parts.iter().map(|p| p.late_starts).sum();
+    t.elapsed_s = parts.iter().map(|p| p.elapsed_s).fold(0.0, f64::max);
+    if parts.iter().any(|p| p.status != res::TrialStatus::Complete) {
+        t.status = parts
+            .iter()
+            .map(|p| p.status)
+            .find(|s| *s != res::TrialStatus::Complete)
+            .unwrap_or(res::TrialStatus::Complete);
+    }
+
+    // Groups by (phase, op, class, outcome, error kind).
+    type GKey = (
+        String,
+        crate::backend::Op,
+        String,
+        String,
+        Option<crate::backend::ErrorKind>,
+    );
+    let mut groups: BTreeMap<GKey, (res::Group, Histogram<u64>, Histogram<u64>)> = BTreeMap::new();
+    for p in parts {
+        for g in &p.groups {
+            let k = (
+                g.phase.clone(),
+                g.op,
+                g.class.clone(),
+                g.outcome.clone(),
+                g.error_kind,
+            );
+            let e = groups.entry(k).or_insert_with(|| {
+                let mut g0 = g.clone();
+                g0.throughput = 0.0;
+                (g0, histogram(), histogram())
+            });
+            e.0.throughput += g.throughput;
+            add(&mut e.1, &g.response_histogram)?;
+            add(&mut e.2, &g.service_histogram)?;
+        }
+    }
+    t.groups = groups
+        .into_values()
+        .map(|(mut g, r, s)| {
+            g.throughput = (g.throughput * 10.0).round() / 10.0;
+            g.response = Summary::of(&r);
+            g.service = Summary::of(&s);
+            g.response_histogram = res::encode(&r);
+            g.service_histogram = res::encode(&s);
+            g
+        })
+        .collect();
+
+    // The tenant sample: the same tenants in every generator.
+    for ts in &mut t.tenants {
+        let mut h = histogram();
+        let mut errors = 0;
+        for p in parts {
+            if let Some(x) = p.tenants.iter().find(|x| x.tenant == ts.tenant) {
+                add(&mut h, &x.histogram)?;
+                errors += x.errors;
+            }
+        }
+        ts.errors = errors;
+        ts.response = Summary::of(&h);
+        ts.histogram = res::encode(&h);
+    }
+
+    // Evidence: connections of every generator; checkouts added; CPU of the harnesses added.
+    let mut wait = histogram();
+    let mut ck = res::CheckoutEvidence::default();
+    for p in parts {
+        add(&mut wait, &p.evidence.checkout.wait_histogram)?;
+        ck.checkouts += p.evidence.checkout.checkouts;
+        ck.failed += p.evidence.checkout.failed;
+        ck.connections_created += p.evidence.checkout.connections_created;
+    }
+    ck.wait = Summary::of(&wait);
+    ck.wait_histogram = res::encode(&wait);
+    t.evidence.checkout = ck;
+    t.evidence.connections = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.evidence.connections.iter().cloned().map(move |mut c| {
+                c.server = format!("{} (generator {i})", c.server);
+                c
+            })
+        })
+        .collect();
+    t.evidence.cpu.harness_s = parts.iter().map(|p| p.evidence.cpu.harness_s).sum();
+    if let Some(r) = &mut t.evidence.registry {
+        for p in &parts[1..] {
+            if let Some(x) = &p.evidence.registry {
+                r.created += x.created;
+                r.evicted_lru += x.evicted_lru;
+                r.evicted_idle += x.evicted_idle;
+                r.max_held += x.max_held;
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// Adds the intervals of several `.hlog` files with equal tag and start offset; writes the sum
+/// to `out` and returns its per-second summaries (errors summed from the trials' timelines).
+fn merge_hlogs(logs: &[(&Path, &str)], out: &Path, parts: &[&Trial]) -> Result<Vec<SecondSummary>> {
+    let mut sums: BTreeMap<(u64, String), Histogram<u64>> = BTreeMap::new();
+    let mut start: Option<Duration> = None;
+    for (dir, name) in logs {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        for e in IntervalLogIterator::new(&bytes) {
+            match e {
+                Ok(LogEntry::StartTime(t)) => {
+                    start = Some(start.map_or(t, |s: Duration| s.min(t)));
+                }
+                Ok(LogEntry::Interval(i)) => {
+                    let tag = i.tag().map(|t| t.as_str().to_string()).unwrap_or_default();
+                    let sec = i.start_timestamp().as_secs_f64().round() as u64;
+                    let h = res::decode(i.encoded_histogram())
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    sums.entry((sec, tag))
+                        .or_insert_with(histogram)
+                        .add(&h)
+                        .expect("auto-resizing histograms add");
+                }
+                Ok(_) => {}
+                Err(e) => bail!("{}: not an interval log: {e:?}", path.display()),
+            }
+        }
+    }
+    let mut buf = Vec::new();
+    let mut ser = V2DeflateSerializer::new();
+    {
+        let mut b = IntervalLogWriterBuilder::new();
+        b.add_comment(&format!(
+            "tenantbench {}: merged from {} load generators",
+            env!("CARGO_PKG_VERSION"),
+            logs.len()
+        ));
+        if let Some(s) = start {
+            b.with_start_time(std::time::UNIX_EPOCH + s);
+        }
+        let mut w = b.begin_log_with(&mut buf, &mut ser)?;
+        for ((sec, tag), h) in &sums {
+            w.write_histogram(
+                h,
+                Duration::from_secs(*sec),
+                Duration::from_secs(1),
+                Tag::new(tag),
+            )
+            .map_err(|e| anyhow::anyhow!("writing the merged interval log: {e:?}"))?;
+        }
+    }
+    std::fs::File::create(out)
+        .and_then(|mut f| f.write_all(&buf))
+        .with_context(|| format!("writing {}", out.display()))?;
+    let mut errors: BTreeMap<(u64, String), u64> = BTreeMap::new();
+    for p in parts {
+        for s in &p.timeline {
+            *errors.entry((s.t, s.class.clone())).or_default() += s.errors;
+        }
+    }
+    let mut timeline: Vec<SecondSummary> = sums
+        .iter()
+        .map(|((t, class), h)| SecondSummary {
+            t: *t,
+            class: class.clone(),
+            errors: errors.get(&(*t, class.clone())).copied().unwrap_or(0),
+            response: Summary::of(h),
+        })
+        .collect();
+    // Seconds with errors only.
+    for ((t, class), e) in errors {
+        if !sums.contains_key(&(t, class.clone())) && e > 0 {
+            timeline.push(SecondSummary {
+                t,
+                class,
+                errors: e,
+                response: Summary::default(),
+            });
+        }
+    }
+    timeline.sort_by(|a, b| (a.t, &a.class).cmp(&(b.t, &b.class)));
+    Ok(timeline)
+}

@@ -1,0 +1,195 @@
+//! `tenantbench plan`: what a run of a scenario would do — variants, databases, estimated
+//! documents, disk, connections and time — computed from the scenario alone, without a server.
+
+use anyhow::Result;
+
+use crate::backend::mongo::raw_document;
+use crate::cli::PlanArgs;
+use crate::datagen::{Collection, generate};
+use crate::layout::Placement;
+use crate::runner::{Pacer, StopCondition};
+use crate::scenario::{Layout, Scenario, Strategy};
+
+/// Documents per second a seed loads on the 2-core development machine (docs/performance.md),
+/// for time estimates.
+const SEED_DOCS_PER_SEC: f64 = 50_000.0;
+/// Index entry size estimate (key + record id + overhead), bytes, before compression.
+const INDEX_ENTRY_BYTES: f64 = 40.0;
+/// Monitoring connections a driver client keeps per server (heartbeat and RTT).
+const MONITORING_PER_CLIENT: u64 = 2;
+
+/// Prints the plan; returns the exit status.
+///
+/// # Errors
+/// A bad scenario or flag.
+pub fn plan(a: &PlanArgs) -> Result<u8> {
+    let mut s = super::load_scenario(&a.scenario, None)?;
+    super::run::narrow(&mut s, a.layout, a.indexes.as_deref(), a.repeat)?;
+    print!("{}", render(&s));
+    Ok(0)
+}
+
+/// Mean encoded size of a collection's documents, from a sample of the generator's output.
+fn mean_bson_bytes(s: &Scenario, c: Collection) -> f64 {
+    const N: u64 = 500;
+    let total: usize = (0..N)
+        .map(|i| {
+            raw_document(&generate(s.seed, "t00001", c, i))
+                .as_bytes()
+                .len()
+        })
+        .sum();
+    total as f64 / N as f64
+}
+
+/// The plan as text.
+pub fn render(s: &Scenario) -> String {
+    let pop = s.build_population();
+    let mut out = String::new();
+    let docs = pop.documents();
+    out.push_str(&format!(
+        "scenario {} ({}): {} tenants, {} documents, seed {}\n",
+        s.name,
+        s.path.display(),
+        pop.tenants.len(),
+        docs,
+        s.seed
+    ));
+    if let Some(q) = &s.question {
+        out.push_str(&format!("question: {q}\n"));
+    }
+
+    // Data: bytes per layout (the same documents in every layout).
+    let mut bytes = 0.0;
+    for c in Collection::ALL {
+        let n: u64 = pop.tenants.iter().map(|t| t.count(c)).sum();
+        bytes += n as f64 * mean_bson_bytes(s, c);
+    }
+    let trial_s = match s.workload.stop {
+        StopCondition::Duration(d) => Some(d.as_secs_f64()),
+        StopCondition::Count(_) => None,
+    };
+    let writes = s.workload.mix.iter().any(|(o, _)| {
+        matches!(
+            o,
+            crate::backend::Op::InsertOne | crate::backend::Op::UpdateStatus
+        )
+    });
+
+    out.push_str(&format!(
+        "\n{} variants × {} trials = {} trials, run interleaved (A B A B …)\n",
+        s.matrix.variants.len(),
+        s.matrix.repeat,
+        s.matrix.variants.len() as u32 * s.matrix.repeat
+    ));
+    let mut layouts: Vec<Layout> = Vec::new();
+    let mut total_s = 0.0;
+    for v in &s.matrix.variants {
+        let placement = Placement::new(s, &pop, v.layout);
+        let dbs = placement.databases.len() as u64;
+        let servers = placement.servers().len() as u64;
+        let profile = s.index_profile(&v.indexes).unwrap_or_default();
+        let idx: usize = profile.values().map(Vec::len).sum();
+        let index_bytes: f64 = profile
+            .iter()
+            .map(|(c, list)| {
+                let n: u64 = pop.tenants.iter().map(|t| t.count(*c)).sum();
+                n as f64 * list.len() as f64 * INDEX_ENTRY_BYTES
+            })
+            .sum();
+        let workers = v.pacer.workers() as u64;
+        let per_client = u64::from(v.max_pool_size).min(workers) + MONITORING_PER_CLIENT;
+        let connections = match v.strategy {
+            Strategy::SingleClient => format!(
+                "about {} (≤ {workers} in use at once, pool {}, + {MONITORING_PER_CLIENT} monitoring per server)",
+                per_client * servers,
+                v.max_pool_size
+            ),
+            Strategy::ClientPerTenant => format!(
+                "up to {} ({} clients × (≤ {} pooled + {MONITORING_PER_CLIENT} monitoring)), plus one admin client",
+                s.connections.max_clients.min(pop.tenants.len()) as u64 * per_client,
+                s.connections.max_clients.min(pop.tenants.len()),
+                u64::from(v.max_pool_size).min(workers)
+            ),
+        };
+        let load = match v.pacer {
+            Pacer::Closed { concurrency, .. } => format!("closed loop, concurrency {concurrency}"),
+            Pacer::Open { rate, workers, .. } => {
+                format!("open loop, {rate} ops/s, ≤ {workers} in flight")
+            }
+        };
+        out.push_str(&format!("\n  {}\n    {}\n", v.id(), v.label()));
+        out.push_str(&format!(
+            "    databases    {dbs} on {servers} server(s); {} tenant collections; {} secondary indexes per collection set ({idx} in all per database)\n",
+            dbs * Collection::COUNT as u64,
+            idx
+        ));
+        out.push_str(&format!(
+            "    data         {docs} documents ≈ {} BSON + ≈ {} of indexes, before compression\n",
+            human(bytes),
+            human(index_bytes)
+        ));
+        out.push_str(&format!("    load         {load}\n"));
+        out.push_str(&format!("    connections  {connections}\n"));
+        let seed_s = docs as f64 / SEED_DOCS_PER_SEC;
+        let first = !layouts.contains(&v.layout);
+        if first {
+            layouts.push(v.layout);
+        }
+        // Data is loaded on a layout's first use, and again before every trial when the
+        // workload writes (writes mark the data dirty).
+        let loads = if writes {
+            s.matrix.repeat as f64
+        } else if first {
+            1.0
+        } else {
+            0.0
+        };
+        total_s += loads * seed_s;
+        match trial_s {
+            Some(t) => {
+                total_s += t * s.matrix.repeat as f64;
+                out.push_str(&format!(
+                    "    time         {:.0} s per trial (warm-up {:.0} s included){}\n",
+                    t,
+                    s.workload.warmup.as_secs_f64(),
+                    if loads > 0.0 {
+                        format!(
+                            "; seeding ≈ {:.0} s × {loads:.0} when the server has no matching data",
+                            seed_s
+                        )
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            None => out.push_str("    time         count-stopped: depends on the server\n"),
+        }
+    }
+    out.push_str(&format!(
+        "\nestimated time: ≈ {:.0} min at most (seeding at ≈ {} docs/s; reused data is not reloaded){}\n",
+        total_s / 60.0,
+        SEED_DOCS_PER_SEC,
+        if writes {
+            "; the mix writes, so data is reloaded before each trial"
+        } else {
+            ""
+        }
+    ));
+    out.push_str(&format!(
+        "writes to: reports/{}-<UTC time>/ (results.json, one .hlog per trial)\n",
+        s.name
+    ));
+    out
+}
+
+fn human(b: f64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = b;
+    let mut i = 0;
+    while x >= 1024.0 && i < U.len() - 1 {
+        x /= 1024.0;
+        i += 1;
+    }
+    format!("{x:.1} {}", U[i])
+}

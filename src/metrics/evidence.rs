@@ -1,0 +1,155 @@
+//! Machine-side evidence: CPU time of the harness and of a local server process, the machine's
+//! cores, memory and OS, and the harness's git commit — so a reader sees when the load
+//! generator, not the database, was the limit. Linux `/proc` and `getrusage`; elsewhere the
+//! figures are absent rather than wrong.
+
+use std::path::Path;
+
+/// CPU seconds (user + system) this process has used so far.
+pub fn harness_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the struct we pass and reads nothing else.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
+pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, inside parentheses).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the name and state.
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Some(ticks / if hz > 0 { hz as f64 } else { 100.0 })
+}
+
+/// The process listening on a local TCP port, found through `/proc/net/tcp{,6}` and the
+/// processes' open sockets. `None` when the port is not local, or the process is not visible.
+pub fn local_listener_pid(port: u16) -> Option<u32> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address is "ADDR:PORT" in hex; state 0A is LISTEN; inode is field 9.
+            let (Some(local), Some(state), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else {
+                continue;
+            };
+            let p = local
+                .rsplit(':')
+                .next()
+                .and_then(|h| u16::from_str_radix(h, 16).ok());
+            if p == Some(port) && *state == "0A" {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path())
+                && inodes.iter().any(|i| Path::new(i) == target)
+            {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+/// Logical CPUs.
+pub fn cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// Physical memory, bytes (from `/proc/meminfo`; 0 when unknown).
+pub fn memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Operating system and kernel release.
+pub fn os() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    format!("{} {}", std::env::consts::OS, release)
+        .trim()
+        .to_string()
+}
+
+/// The git commit of the harness source this binary was built from, with `-dirty` when the
+/// work tree has uncommitted changes; `None` outside a git checkout.
+pub fn git_commit() -> Option<String> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("git")
+        .args(["-C", dir, "rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let dirty = std::process::Command::new("git")
+        .args(["-C", dir, "status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .ok()
+        .is_some_and(|o| !o.stdout.is_empty());
+    if dirty {
+        commit.push_str("-dirty");
+    }
+    Some(commit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_of_this_process_is_visible_both_ways() {
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_add(i * i);
+        }
+        std::hint::black_box(x);
+        assert!(harness_cpu_seconds() > 0.0);
+        assert!(process_cpu_seconds(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn finds_the_process_listening_on_a_port() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        assert_eq!(local_listener_pid(port), Some(std::process::id()));
+        drop(l);
+        assert!(cores() >= 1);
+        assert!(memory_bytes() > 0);
+    }
+}

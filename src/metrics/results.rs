@@ -1,0 +1,509 @@
+//! The results file (`results.json` in a run directory): what reports, gates and `merge` read.
+//! Plain serde types; the JSON Schema in `docs/results.schema.json` is generated from them
+//! (`tenantbench schema`), and a test fails when the committed copy is stale.
+//!
+//! Histograms are stored whole (HdrHistogram V2 deflate encoding, base64, as in `.hlog` files),
+//! so results merge across trials and load generators by adding histograms; the percentiles
+//! next to them are derived from those histograms, never averaged.
+
+use std::io::Cursor;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{ErrorKind, Op, Outcome};
+
+/// Version of the results format; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run: the scenario, where it ran, and every trial of every variant.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Results {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// The scenario that was run.
+    pub scenario: ScenarioInfo,
+    /// Harness, machine and servers.
+    pub environment: Environment,
+    /// When the run started (UTC, RFC 3339).
+    pub started_at: String,
+    /// When the run ended; absent while it runs.
+    pub finished_at: Option<String>,
+    /// True when the run was stopped (Ctrl-C) before every trial ran.
+    pub interrupted: bool,
+    /// Load generator `i/N` that wrote these results (absent: the only one); `merge` clears it.
+    pub worker: Option<String>,
+    /// Tenant classes, in the order histograms use (tiers, then roles).
+    pub classes: Vec<String>,
+    /// The phases of every trial.
+    pub phases: Vec<PhaseInfo>,
+    /// The variants of the matrix.
+    pub variants: Vec<VariantInfo>,
+    /// How many times the matrix was repeated (trials per variant).
+    pub repeat: u32,
+    /// Every trial that ran, in the order it ran (variants interleaved: A B A B …).
+    pub trials: Vec<Trial>,
+    /// Per variant, the spread of key figures across its trials.
+    pub spread: Vec<Spread>,
+}
+
+/// The scenario, as far as results need it. Never holds a URI: scenarios name environment
+/// variables, and the text is stored with anything that looks like credentials redacted.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ScenarioInfo {
+    /// Scenario name.
+    pub name: String,
+    /// The file it was read from.
+    pub file: String,
+    /// xxh3-128 of the scenario text.
+    pub hash: String,
+    /// Seed of population, data and workload.
+    pub seed: u64,
+    /// The question the scenario asks.
+    pub question: Option<String>,
+    /// Tenants in the population.
+    pub tenants: u64,
+    /// Documents in the population.
+    pub documents: u64,
+    /// Database name prefix.
+    pub prefix: String,
+    /// The scenario file's text.
+    pub text: String,
+}
+
+/// Where the run happened.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct Environment {
+    /// tenantbench version.
+    pub harness_version: String,
+    /// Git commit of the harness build, when known.
+    pub git_commit: Option<String>,
+    /// Operating system and kernel.
+    pub os: String,
+    /// Logical CPUs of the load generator's machine.
+    pub cores: u32,
+    /// Memory of the load generator's machine, bytes.
+    pub memory_bytes: u64,
+    /// The database servers used.
+    pub servers: Vec<ServerInfo>,
+}
+
+/// One database server.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct ServerInfo {
+    /// `default`, or the environment variable a hybrid placement names.
+    pub role: String,
+    /// Backend kind (`mongodb`).
+    pub backend: String,
+    /// Version the server reports.
+    pub version: Option<String>,
+    /// Set when the server is a surrogate (SecantusDB) rather than the real database.
+    pub surrogate: Option<String>,
+    /// Storage engine.
+    pub storage_engine: Option<String>,
+    /// WiredTiger cache size, bytes.
+    pub wt_cache_bytes: Option<u64>,
+    /// True when the server process was found on this machine (its CPU time is then recorded).
+    pub local: bool,
+}
+
+/// A phase of a trial.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct PhaseInfo {
+    /// Name (`warmup`, `steady`, `burst`, …).
+    pub name: String,
+    /// False for the warm-up: excluded from summaries.
+    pub measured: bool,
+    /// Time windows of the phase, seconds from the trial's start: `[start, end)`.
+    pub windows: Vec<[f64; 2]>,
+}
+
+/// One point of the matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct VariantInfo {
+    /// Short, file-name-safe identifier (`shared-none-p16-single-c8`).
+    pub id: String,
+    /// Human-readable label.
+    pub label: String,
+    /// `mongodb`.
+    pub backend: String,
+    /// `shared`, `per-tenant` or `hybrid`.
+    pub layout: String,
+    /// Index profile.
+    pub indexes: String,
+    /// Driver pool: most connections per client.
+    pub max_pool_size: u32,
+    /// Driver pool: connections kept open per client.
+    pub min_pool_size: u32,
+    /// `single-client` or `client-per-tenant`.
+    pub strategy: String,
+    /// Closed loop: workers each running one operation at a time.
+    pub concurrency: Option<u32>,
+    /// Open loop: operations per second.
+    pub rate: Option<f64>,
+    /// Open loop: the in-flight cap.
+    pub workers: Option<u32>,
+}
+
+/// How a trial ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialStatus {
+    /// Ran to its stop condition.
+    Complete,
+    /// Stopped early by Ctrl-C; what ran is recorded.
+    Interrupted,
+    /// Could not run (e.g. seeding failed); see `error`.
+    Failed,
+}
+
+/// One run of one variant.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Trial {
+    /// Variant id.
+    pub variant: String,
+    /// Trial number, from 1.
+    pub trial: u32,
+    /// How it ended.
+    pub status: TrialStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it started (UTC, RFC 3339).
+    pub started_at: String,
+    /// Seconds from the first operation's intended start to the last operation's end.
+    pub elapsed_s: f64,
+    /// Operations in all phases.
+    pub operations: u64,
+    /// Failed operations in all phases.
+    pub errors: u64,
+    /// Operations that started more than 1 ms after their intended start (open loop).
+    pub late_starts: u64,
+    /// Histograms and summaries per phase, op, class and outcome.
+    pub groups: Vec<Group>,
+    /// Per-tenant figures for a sample of tenants across size ranks (measured phases).
+    pub tenants: Vec<TenantSample>,
+    /// Per second and class, by intended start: counts and percentiles of that second.
+    pub timeline: Vec<SecondSummary>,
+    /// The trial's interval log, relative to the run directory.
+    pub hlog: Option<String>,
+    /// What explains the figures.
+    pub evidence: Evidence,
+}
+
+/// Latency figures of a histogram, microseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct Summary {
+    /// Values recorded.
+    pub count: u64,
+    /// Mean, µs.
+    pub mean_us: f64,
+    /// Median, µs.
+    pub p50_us: u64,
+    /// 90th percentile, µs.
+    pub p90_us: u64,
+    /// 99th percentile, µs.
+    pub p99_us: u64,
+    /// 99.9th percentile, µs.
+    pub p999_us: u64,
+    /// Largest value, µs.
+    pub max_us: u64,
+}
+
+impl Summary {
+    /// The summary of a histogram (all zero when it is empty).
+    pub fn of(h: &Histogram<u64>) -> Summary {
+        if h.is_empty() {
+            return Summary::default();
+        }
+        Summary {
+            count: h.len(),
+            mean_us: (h.mean() * 10.0).round() / 10.0,
+            p50_us: h.value_at_quantile(0.5),
+            p90_us: h.value_at_quantile(0.9),
+            p99_us: h.value_at_quantile(0.99),
+            p999_us: h.value_at_quantile(0.999),
+            max_us: h.max(),
+        }
+    }
+}
+
+/// The histograms of one (phase, op, class, outcome).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Group {
+    /// Phase name.
+    pub phase: String,
+    /// Operation.
+    pub op: Op,
+    /// Tenant class.
+    pub class: String,
+    /// `ok`, `not_found` or `error`.
+    pub outcome: String,
+    /// Error kind when `outcome` is `error`.
+    pub error_kind: Option<ErrorKind>,
+    /// Operations per second over the phase's measured time.
+    pub throughput: f64,
+    /// Response time (from the intended start): what a user waits.
+    pub response: Summary,
+    /// Service time (from the actual start): what the database took.
+    pub service: Summary,
+    /// Response-time histogram (HdrHistogram V2 deflate, base64).
+    pub response_histogram: String,
+    /// Service-time histogram (HdrHistogram V2 deflate, base64).
+    pub service_histogram: String,
+}
+
+/// Splits an outcome into the results file's `outcome` and `error_kind`.
+pub fn outcome_fields(o: Outcome) -> (String, Option<ErrorKind>) {
+    match o {
+        Outcome::Ok => ("ok".into(), None),
+        Outcome::NotFound => ("not_found".into(), None),
+        Outcome::Error(k) => ("error".into(), Some(k)),
+    }
+}
+
+/// Rebuilds an outcome from a group's `outcome` and `error_kind`.
+pub fn outcome_of(outcome: &str, kind: Option<ErrorKind>) -> Option<Outcome> {
+    match (outcome, kind) {
+        ("ok", _) => Some(Outcome::Ok),
+        ("not_found", _) => Some(Outcome::NotFound),
+        ("error", Some(k)) => Some(Outcome::Error(k)),
+        _ => None,
+    }
+}
+
+/// One sampled tenant's figures over the measured phases.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct TenantSample {
+    /// Tenant id.
+    pub tenant: String,
+    /// Size rank, 1 = largest.
+    pub rank: u32,
+    /// Documents of the tenant.
+    pub documents: u64,
+    /// Class.
+    pub class: String,
+    /// Failed operations.
+    pub errors: u64,
+    /// Response times of successful operations.
+    pub response: Summary,
+    /// Their histogram (HdrHistogram V2 deflate, base64).
+    pub histogram: String,
+}
+
+/// One second of one class, by intended start time.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct SecondSummary {
+    /// Second since the trial's start.
+    pub t: u64,
+    /// Class.
+    pub class: String,
+    /// Failed operations intended to start in this second.
+    pub errors: u64,
+    /// Response times of the successful ones.
+    pub response: Summary,
+}
+
+/// What explains a trial's figures.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct Evidence {
+    /// Data state: loaded or reused, sizes, index builds.
+    pub data: DataEvidence,
+    /// `explain` (executionStats) of one representative call per operation, for the largest
+    /// tenant and a median-size tenant.
+    pub explain: Vec<ExplainRecord>,
+    /// `serverStatus.connections` once a second, per server.
+    pub connections: Vec<ConnectionSample>,
+    /// Driver connection-pool checkouts (CMAP events) of the trial's clients.
+    pub checkout: CheckoutEvidence,
+    /// CPU time of the harness and (when local) the server.
+    pub cpu: CpuEvidence,
+    /// Client-per-tenant registry counters (that strategy only).
+    pub registry: Option<RegistryEvidence>,
+}
+
+/// The data a trial ran on.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct DataEvidence {
+    /// Databases of the layout.
+    pub databases: u64,
+    /// Databases (re)loaded before this trial.
+    pub loaded: u64,
+    /// Databases reused as they were.
+    pub reused: u64,
+    /// Tenant collections.
+    pub collections: u64,
+    /// Secondary indexes in the layout.
+    pub indexes: u64,
+    /// Indexes built before this trial.
+    pub indexes_built: u64,
+    /// Storage size of the layout's databases (`dbStats.storageSize`), bytes.
+    pub storage_bytes: i64,
+    /// Index size (`dbStats.indexSize`), bytes.
+    pub index_bytes: i64,
+    /// Seconds spent seeding or rebuilding indexes before the trial.
+    pub prepare_s: f64,
+}
+
+/// `explain` of one call.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ExplainRecord {
+    /// Operation.
+    pub op: Op,
+    /// Tenant id.
+    pub tenant: String,
+    /// Its class.
+    pub class: String,
+    /// Documents of that tenant in the collection queried.
+    pub tenant_documents: u64,
+    /// Documents in the collection queried (all tenants sharing it).
+    pub collection_documents: u64,
+    /// Winning plan stages, outermost first.
+    pub stages: Vec<String>,
+    /// `totalKeysExamined`.
+    pub keys_examined: u64,
+    /// `totalDocsExamined`.
+    pub docs_examined: u64,
+    /// `nReturned`.
+    pub returned: u64,
+}
+
+/// One `serverStatus.connections` reading.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ConnectionSample {
+    /// Seconds since the trial's start.
+    pub t_s: f64,
+    /// Server role (`default` or the variable name).
+    pub server: String,
+    /// `connections.current`.
+    pub current: i64,
+    /// `connections.totalCreated`.
+    pub total_created: i64,
+    /// `current` minus the reading before the trial's clients existed: the trial's own
+    /// connections, pooled and monitoring (the sampler's connection is in the baseline).
+    pub trial: i64,
+}
+
+/// Connection-pool checkouts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct CheckoutEvidence {
+    /// Successful checkouts.
+    pub checkouts: u64,
+    /// Failed checkouts (timeouts, pool cleared).
+    pub failed: u64,
+    /// Connections the pools created.
+    pub connections_created: u64,
+    /// Wait from checkout start to a connection in hand, µs.
+    pub wait: Summary,
+    /// Its histogram (HdrHistogram V2 deflate, base64).
+    pub wait_histogram: String,
+}
+
+/// CPU time during a trial.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct CpuEvidence {
+    /// Wall-clock seconds of the measurement.
+    pub wall_s: f64,
+    /// CPU seconds of the harness process (user + system).
+    pub harness_s: f64,
+    /// CPU seconds of the local server process, when found.
+    pub server_s: Option<f64>,
+    /// Logical CPUs of the machine.
+    pub cores: u32,
+}
+
+/// Counters of the client-per-tenant registry.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct RegistryEvidence {
+    /// Registry capacity.
+    pub max_clients: u64,
+    /// Clients created.
+    pub created: u64,
+    /// Clients evicted as least recently used.
+    pub evicted_lru: u64,
+    /// Clients evicted after the idle TTL.
+    pub evicted_idle: u64,
+    /// Most clients held at once.
+    pub max_held: u64,
+}
+
+/// The spread of one figure across a variant's trials.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Spread {
+    /// Variant id.
+    pub variant: String,
+    /// Phase.
+    pub phase: String,
+    /// Class, or `all`.
+    pub class: String,
+    /// Successful operations per second, per trial.
+    pub throughput: Vec<f64>,
+    /// p50 response time per trial, µs.
+    pub p50_us: Vec<u64>,
+    /// p99 response time per trial, µs.
+    pub p99_us: Vec<u64>,
+    /// Response times of all trials merged (histograms added, not percentiles averaged).
+    pub merged: Summary,
+    /// (max − min) / min of the per-trial p99, when there are two trials or more.
+    pub p99_relative_range: Option<f64>,
+}
+
+/// Encodes a histogram as HdrHistogram V2 deflate, base64 (the `.hlog` encoding).
+pub fn encode(h: &Histogram<u64>) -> String {
+    let mut buf = Vec::new();
+    // Serialising into a Vec cannot fail for a valid histogram.
+    V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .expect("histogram serialises");
+    B64.encode(buf)
+}
+
+/// Decodes a histogram written by [`encode`] (or taken from an `.hlog` line).
+///
+/// # Errors
+/// A description of what is wrong with the text.
+pub fn decode(s: &str) -> Result<Histogram<u64>, String> {
+    let bytes = B64
+        .decode(s.trim())
+        .map_err(|e| format!("histogram is not base64: {e}"))?;
+    let mut h: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut Cursor::new(bytes))
+        .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+    h.auto(true);
+    Ok(h)
+}
+
+/// The JSON Schema of [`Results`], pretty-printed, as committed in `docs/results.schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Results);
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{histogram, put};
+
+    #[test]
+    fn histograms_round_trip_through_the_hlog_encoding() {
+        let mut h = histogram();
+        for v in [1, 5, 900, 12_000, 3_000_000] {
+            put(&mut h, v);
+        }
+        let back = decode(&encode(&h)).expect("decodes");
+        assert_eq!(back.len(), 5);
+        assert_eq!(back.max(), h.max());
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+        assert!(decode("not base64!").is_err());
+    }
+
+    #[test]
+    fn summary_of_an_empty_histogram_is_zero() {
+        assert_eq!(Summary::of(&histogram()), Summary::default());
+    }
+}
