@@ -7,4 +7,5 @@ mod cli;
 mod datagen;
 mod mongo;
 mod ops;
+mod run;
 mod scenario_errors;

@@ -132,6 +132,8 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
         Option<crate::backend::ErrorKind>,
     );
     let mut groups: BTreeMap<GKey, (res::Group, Histogram<u64>, Histogram<u64>)> = BTreeMap::new();
+    // Keys in order of first appearance, so merged groups keep the recorder's order.
+    let mut order: Vec<GKey> = Vec::new();
     for p in parts {
         for g in &p.groups {
             let k = (
@@ -141,6 +143,9 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
                 g.outcome.clone(),
                 g.error_kind,
             );
+            if !groups.contains_key(&k) {
+                order.push(k.clone());
+            }
             let e = groups.entry(k).or_insert_with(|| {
                 let mut g0 = g.clone();
                 g0.throughput = 0.0;
@@ -151,8 +156,9 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
             add(&mut e.2, &g.service_histogram)?;
         }
     }
-    t.groups = groups
-        .into_values()
+    t.groups = order
+        .iter()
+        .filter_map(|k| groups.remove(k))
         .map(|(mut g, r, s)| {
             g.throughput = (g.throughput * 10.0).round() / 10.0;
             g.response = Summary::of(&r);

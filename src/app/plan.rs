@@ -120,9 +120,9 @@ pub fn render(s: &Scenario) -> String {
         };
         out.push_str(&format!("\n  {}\n    {}\n", v.id(), v.label()));
         out.push_str(&format!(
-            "    databases    {dbs} on {servers} server(s); {} tenant collections; {} secondary indexes per collection set ({idx} in all per database)\n",
+            "    databases    {dbs} on {servers} server(s); {} tenant collections; {idx} secondary indexes per database, {} in all\n",
             dbs * Collection::COUNT as u64,
-            idx
+            idx as u64 * dbs
         ));
         out.push_str(&format!(
             "    data         {docs} documents ≈ {} BSON + ≈ {} of indexes, before compression\n",

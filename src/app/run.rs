@@ -950,6 +950,7 @@ pub fn summary_table(r: &Results) -> String {
     use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
     let mut out = String::new();
     let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
+    let right = |c: Cell| c.set_alignment(CellAlignment::Right);
     for ph in r.phases.iter().filter(|p| p.measured) {
         let rows: Vec<&Spread> = r
             .spread
@@ -961,23 +962,31 @@ pub fn summary_table(r: &Results) -> String {
         }
         let mut t = Table::new();
         t.load_preset(UTF8_BORDERS_ONLY);
-        let mut header = vec![
-            "variant".to_string(),
-            "trials".into(),
-            "ok ops/s (per trial)".into(),
-            "p50 ms".into(),
-            "p99 ms".into(),
-            "p99.9 ms".into(),
-            "max ms".into(),
-            "p99 spread".into(),
-        ];
-        for c in &r.classes {
-            if r.spread.iter().any(|s| s.phase == ph.name && &s.class == c) {
-                header.push(format!("p99 ms {c}"));
-            }
-        }
-        header.push("errors".into());
-        t.set_header(header.clone());
+        t.set_header(vec![
+            "variant",
+            "ok ops/s per trial",
+            "p50 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
+            "p99 ms per trial",
+            "errors",
+        ]);
+        // Per class p99: a second table, one column per class that ran.
+        let classes: Vec<&String> = r
+            .classes
+            .iter()
+            .filter(|c| {
+                r.spread
+                    .iter()
+                    .any(|s| s.phase == ph.name && &s.class == *c)
+            })
+            .collect();
+        let mut tc = Table::new();
+        tc.load_preset(UTF8_BORDERS_ONLY);
+        let mut header = vec!["variant".to_string()];
+        header.extend(classes.iter().map(|c| c.to_string()));
+        tc.set_header(header);
         for s in rows {
             let errors: u64 = r
                 .trials
@@ -987,44 +996,35 @@ pub fn summary_table(r: &Results) -> String {
                 .filter(|g| g.phase == ph.name && g.outcome == "error")
                 .map(|g| g.response.count)
                 .sum();
-            let mut row = vec![
+            let per_trial = |xs: Vec<String>| xs.join(" / ");
+            t.add_row(vec![
                 Cell::new(&s.variant),
-                Cell::new(s.throughput.len()).set_alignment(CellAlignment::Right),
-                Cell::new(
-                    s.throughput
-                        .iter()
-                        .map(|x| format!("{x:.0}"))
-                        .collect::<Vec<_>>()
-                        .join(" / "),
-                )
-                .set_alignment(CellAlignment::Right),
-                Cell::new(ms(s.merged.p50_us)).set_alignment(CellAlignment::Right),
-                Cell::new(ms(s.merged.p99_us)).set_alignment(CellAlignment::Right),
-                Cell::new(ms(s.merged.p999_us)).set_alignment(CellAlignment::Right),
-                Cell::new(ms(s.merged.max_us)).set_alignment(CellAlignment::Right),
-                Cell::new(
-                    s.p99_relative_range
-                        .map_or("-".into(), |x| format!("±{:.0}%", x * 50.0)),
-                )
-                .set_alignment(CellAlignment::Right),
-            ];
-            for c in &r.classes {
-                if !r.spread.iter().any(|x| x.phase == ph.name && &x.class == c) {
-                    continue;
-                }
+                right(Cell::new(per_trial(
+                    s.throughput.iter().map(|x| format!("{x:.0}")).collect(),
+                ))),
+                right(Cell::new(ms(s.merged.p50_us))),
+                right(Cell::new(ms(s.merged.p99_us))),
+                right(Cell::new(ms(s.merged.p999_us))),
+                right(Cell::new(ms(s.merged.max_us))),
+                right(Cell::new(per_trial(
+                    s.p99_us.iter().map(|x| ms(*x)).collect(),
+                ))),
+                right(Cell::new(errors)),
+            ]);
+            let mut row = vec![Cell::new(&s.variant)];
+            for c in &classes {
                 let v = r
                     .spread
                     .iter()
-                    .find(|x| x.variant == s.variant && x.phase == ph.name && &x.class == c)
+                    .find(|x| x.variant == s.variant && x.phase == ph.name && &x.class == *c)
                     .map_or("-".into(), |x| ms(x.merged.p99_us));
-                row.push(Cell::new(v).set_alignment(CellAlignment::Right));
+                row.push(right(Cell::new(v)));
             }
-            row.push(Cell::new(errors).set_alignment(CellAlignment::Right));
-            t.add_row(row);
+            tc.add_row(row);
         }
         out.push_str(&format!(
-            "\n{} — phase {} (response times of successful operations, all trials merged):\n{t}\n",
-            r.scenario.name, ph.name
+            "\n{} — phase {}: response times of successful operations, trials merged (histograms added)\n{t}\np99 ms by tenant class, phase {}:\n{tc}\n",
+            r.scenario.name, ph.name, ph.name
         ));
     }
     // Plan evidence: the median tenant's list-like operations, per variant (first trial).

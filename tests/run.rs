@@ -1,0 +1,337 @@
+//! `tenantbench run` end to end against the real server: a matrix of two variants × two trials
+//! into a run directory whose results validate against the committed schema, show the index's
+//! effect in plan evidence and latency, and never contain the URI's password; `--resume`,
+//! `plan` and `merge` on the same directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mongodb::bson::doc;
+use tenantbench::metrics::results::{Results, TrialStatus, decode, schema_json};
+
+use crate::util::{clean, server, uri};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+}
+
+const PASSWORD: &str = "s3cret-pw-7Qx";
+
+fn scenario(prefix: &str) -> String {
+    format!(
+        r#"name = "runtest"
+prefix = "{prefix}"
+seed = 11
+[population]
+tenants = 30
+documents = 12000
+distribution = {{ zipf = {{ s = 1.0 }} }}
+min_per_tenant = 20
+[population.roles]
+noisy = ["t00001"]
+[load]
+batch_size = 500
+workers = 2
+[workload]
+concurrency = 2
+duration_s = 3
+warmup_s = 1
+mix = {{ list_recent = 3, get_by_id = 2, count_by_status = 1 }}
+[[phase]]
+name = "burst"
+start_s = 2
+duration_s = 0.5
+share = {{ noisy = 0.5 }}
+[matrix]
+indexes = ["none", "tenant"]
+repeat = 2
+"#
+    )
+}
+
+/// A URI for the test server carrying a user name and password (the user is created first),
+/// so the test can check the password never leaks.
+async fn uri_with_password(client: &mongodb::Client) -> String {
+    let r = client
+        .database("admin")
+        .run_command(doc! {"createUser": "tbtest", "pwd": PASSWORD, "roles": [{"role": "root", "db": "admin"}]})
+        .await;
+    if let Err(e) = r {
+        assert!(
+            e.to_string().contains("already exists"),
+            "createUser failed: {e}"
+        );
+    }
+    let base = uri();
+    let rest = base.split_once("://").map_or(base.as_str(), |x| x.1);
+    let rest = rest.rsplit('@').next().unwrap_or(rest);
+    let (hosts, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let _ = tail;
+    format!("mongodb://tbtest:{PASSWORD}@{hosts}/?authSource=admin")
+}
+
+fn run(args: &[&str], dir: &Path, uri: &str) -> Output {
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .env("TENANTBENCH_MONGO_URI", uri)
+        .output()
+        .expect("run the binary")
+}
+
+fn no_password_in(what: &str, bytes: &[u8]) {
+    assert!(
+        !String::from_utf8_lossy(bytes).contains(PASSWORD),
+        "the password appears in {what}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
+    let Some(client) = server().await else { return };
+    let prefix = "tbt_run_matrix";
+    clean(&client, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("runtest.toml");
+    std::fs::write(&file, scenario(prefix)).expect("write scenario");
+    let secret_uri = uri_with_password(&client).await;
+    let out_dir = tmp.path().join("out");
+
+    let out = run(
+        &[
+            "run",
+            "--scenario",
+            file.to_str().expect("utf-8"),
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+            "--no-progress",
+        ],
+        tmp.path(),
+        &secret_uri,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "run failed:\n{stdout}\n{stderr}");
+    no_password_in("stdout", &out.stdout);
+    no_password_in("stderr", &out.stderr);
+    assert!(stdout.contains("runtest — phase steady"), "{stdout}");
+
+    // Every file of the run directory: no password; the results validate against the schema.
+    let mut hlogs = 0;
+    for e in std::fs::read_dir(&out_dir).expect("run dir") {
+        let p = e.expect("entry").path();
+        let bytes = std::fs::read(&p).expect("read");
+        no_password_in(&p.display().to_string(), &bytes);
+        if p.extension().is_some_and(|x| x == "hlog") {
+            hlogs += 1;
+        }
+    }
+    assert_eq!(hlogs, 4, "one interval log per trial");
+    let text = std::fs::read_to_string(out_dir.join("results.json")).expect("results.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/results.schema.json"
+        ))
+        .expect("committed schema"),
+    )
+    .expect("schema json");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "results.json violates the schema: {errors:?}"
+    );
+
+    let r: Results = serde_json::from_str(&text).expect("results");
+    assert_eq!(r.variants.len(), 2);
+    assert_eq!(r.trials.len(), 4);
+    // Interleaved: A B A B.
+    let order: Vec<(&str, u32)> = r
+        .trials
+        .iter()
+        .map(|t| (t.variant.as_str(), t.trial))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("shared-none-p100-single-c2", 1),
+            ("shared-tenant-p100-single-c2", 1),
+            ("shared-none-p100-single-c2", 2),
+            ("shared-tenant-p100-single-c2", 2)
+        ]
+    );
+    assert!(r.trials.iter().all(|t| t.status == TrialStatus::Complete));
+    assert_eq!(
+        r.phases.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["warmup", "steady", "burst"]
+    );
+
+    // Plan evidence: docs examined for a small tenant's list_recent = the whole collection
+    // without the index, the tenant's orders with it.
+    let explain = |variant: &str| {
+        r.trials
+            .iter()
+            .find(|t| t.variant == variant)
+            .and_then(|t| {
+                t.evidence
+                    .explain
+                    .iter()
+                    .find(|e| e.op == tenantbench::backend::Op::ListRecent && e.tenant != "t00001")
+                    .cloned()
+            })
+            .expect("list_recent evidence")
+    };
+    let none = explain("shared-none-p100-single-c2");
+    let tenant = explain("shared-tenant-p100-single-c2");
+    assert!(none.stages.iter().any(|s| s == "COLLSCAN"), "{none:?}");
+    assert_eq!(none.docs_examined, none.collection_documents);
+    assert!(tenant.stages.iter().any(|s| s == "IXSCAN"), "{tenant:?}");
+    assert_eq!(tenant.docs_examined, tenant.tenant_documents);
+    assert!(tenant.docs_examined < none.docs_examined);
+
+    for t in &r.trials {
+        // Histograms decode and agree with the counts beside them.
+        let ops: u64 = t.groups.iter().map(|g| g.response.count).sum();
+        assert_eq!(ops, t.operations);
+        for g in &t.groups {
+            assert_eq!(
+                decode(&g.response_histogram).expect("decodes").len(),
+                g.response.count
+            );
+        }
+        // The burst gives the noisy tenant half of the operations.
+        let burst_noisy: u64 = t
+            .groups
+            .iter()
+            .filter(|g| g.phase == "burst" && g.class == "noisy")
+            .map(|g| g.response.count)
+            .sum();
+        let burst: u64 = t
+            .groups
+            .iter()
+            .filter(|g| g.phase == "burst")
+            .map(|g| g.response.count)
+            .sum();
+        assert!(
+            burst > 0 && burst_noisy * 10 >= burst * 3,
+            "{burst_noisy} of {burst}"
+        );
+        assert!(!t.timeline.is_empty());
+        assert!(!t.tenants.is_empty());
+        assert!(t.evidence.checkout.checkouts > 0);
+        assert!(!t.evidence.connections.is_empty());
+        assert!(t.evidence.cpu.harness_s > 0.0);
+        assert_eq!(t.evidence.data.databases, 1);
+    }
+    assert!(
+        r.spread
+            .iter()
+            .any(|s| s.class == "all" && s.p99_us.len() == 2)
+    );
+    assert!(!r.scenario.text.is_empty());
+
+    // --resume skips the complete trials.
+    let out = run(
+        &[
+            "run",
+            "--scenario",
+            file.to_str().expect("utf-8"),
+            "--resume",
+            out_dir.to_str().expect("utf-8"),
+            "--no-progress",
+        ],
+        tmp.path(),
+        &secret_uri,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let skipped = String::from_utf8_lossy(&out.stderr)
+        .matches("already complete, skipped")
+        .count();
+    assert_eq!(skipped, 4);
+
+    // merge of a directory with a copy of itself: every count doubles, percentiles stay.
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir_all(&copy).expect("mkdir");
+    for e in std::fs::read_dir(&out_dir).expect("run dir") {
+        let p = e.expect("entry").path();
+        std::fs::copy(&p, copy.join(p.file_name().expect("name"))).expect("copy");
+    }
+    let merged = tmp.path().join("merged");
+    let out = run(
+        &[
+            "merge",
+            out_dir.to_str().expect("utf-8"),
+            copy.to_str().expect("utf-8"),
+            "-o",
+            merged.to_str().expect("utf-8"),
+        ],
+        tmp.path(),
+        &secret_uri,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: Results = serde_json::from_str(
+        &std::fs::read_to_string(merged.join("results.json")).expect("merged"),
+    )
+    .expect("results");
+    for (a, b) in r.trials.iter().zip(&m.trials) {
+        assert_eq!(b.operations, 2 * a.operations);
+        for (ga, gb) in a.groups.iter().zip(&b.groups) {
+            assert_eq!(gb.response.count, 2 * ga.response.count);
+            assert_eq!(gb.response.p99_us, ga.response.p99_us);
+        }
+        let secs_a: u64 = a.timeline.iter().map(|s| s.response.count).sum();
+        let secs_b: u64 = b.timeline.iter().map(|s| s.response.count).sum();
+        assert_eq!(secs_b, 2 * secs_a, "interval logs merged");
+    }
+    clean(&client, prefix).await;
+}
+
+#[test]
+fn plan_needs_no_server_and_names_variants_and_estimates() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("runtest.toml");
+    std::fs::write(&file, scenario("tbt_plan")).expect("write");
+    let out = bin()
+        .args(["plan", "--scenario", file.to_str().expect("utf-8")])
+        .env("TENANTBENCH_MONGO_URI", "mongodb://127.0.0.1:1")
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for want in [
+        "2 variants × 2 trials = 4 trials",
+        "shared-none-p100-single-c2",
+        "shared-tenant-p100-single-c2",
+        "12000 documents",
+        "connections",
+        "estimated time",
+    ] {
+        assert!(text.contains(want), "plan lacks {want:?}:\n{text}");
+    }
+}
+
+#[test]
+fn the_committed_results_schema_is_current() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/results.schema.json"
+    ))
+    .expect("docs/results.schema.json");
+    assert!(
+        committed == schema_json(),
+        "docs/results.schema.json is stale: regenerate it with `cargo run --release -- schema > docs/results.schema.json`"
+    );
+}
