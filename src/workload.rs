@@ -438,4 +438,39 @@ mod tests {
             assert!(r.key < p.tenants[r.tenant].count(collection_of(r.op)).max(1));
         }
     }
+
+    #[test]
+    fn a_phase_gives_a_role_its_share_and_its_own_mix() {
+        let s = crate::scenario::Scenario::parse(
+            Path::new("p.toml"),
+            "name = \"p\"\n[population]\ntenants = 100\ndocuments = 100000\ndistribution = \"uniform\"\n[population.roles]\nnoisy = [\"t00050\"]\n[workload]\nconcurrency = 2\nduration_s = 60\nwarmup_s = 0\nmix = { get_by_id = 1 }\n[[phase]]\nname = \"burst\"\nstart_s = 10\nduration_s = 5\n[phase.share]\nnoisy = 0.4\n[phase.mix.noisy]\nrevenue_by_day = 1\n",
+        )
+        .expect("scenario");
+        let pop = s.build_population();
+        let plan = PhasePlan::new(&s.workload, &s.phases);
+        let w = Workload::from_scenario(&pop, &s, &plan);
+        let mut rng = w.worker(0);
+        let noisy = 49usize;
+        let (steady, burst) = (0u16, 1u16);
+        let n = 20_000;
+        let in_burst: Vec<_> = (0..n).map(|_| w.next(&mut rng, burst).0).collect();
+        let share = in_burst.iter().filter(|r| r.tenant == noisy).count() as f64 / n as f64;
+        assert!((share - 0.406).abs() < 0.015, "{share}");
+        assert!(
+            in_burst
+                .iter()
+                .filter(|r| r.tenant == noisy)
+                .all(|r| r.op == Op::RevenueByDay)
+        );
+        assert!(
+            in_burst
+                .iter()
+                .filter(|r| r.tenant != noisy)
+                .all(|r| r.op == Op::GetById)
+        );
+        let in_steady: Vec<_> = (0..n).map(|_| w.next(&mut rng, steady).0).collect();
+        let share = in_steady.iter().filter(|r| r.tenant == noisy).count() as f64 / n as f64;
+        assert!(share < 0.02, "{share}");
+        assert!(in_steady.iter().all(|r| r.op == Op::GetById));
+    }
 }

@@ -335,3 +335,67 @@ fn the_committed_results_schema_is_current() {
         "docs/results.schema.json is stale: regenerate it with `cargo run --release -- schema > docs/results.schema.json`"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_per_tenant_runs_through_a_bounded_registry() {
+    let Some(client) = server().await else { return };
+    let prefix = "tbt_run_cpt";
+    clean(&client, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("cpt.toml");
+    let text = format!(
+        r#"name = "cpt"
+prefix = "{prefix}"
+[population]
+tenants = 40
+documents = 4000
+distribution = "uniform"
+[workload]
+concurrency = 4
+duration_s = 2
+warmup_s = 0
+mix = {{ get_by_id = 1 }}
+tenants = "uniform"
+[connections]
+strategy = "client-per-tenant"
+max_clients = 3
+max_pool_size = 2
+"#
+    );
+    std::fs::write(&file, text).expect("write");
+    let out_dir = tmp.path().join("out");
+    let out = run(
+        &[
+            "run",
+            "--scenario",
+            file.to_str().expect("utf-8"),
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+            "--no-progress",
+        ],
+        tmp.path(),
+        &uri(),
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Results = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("results.json")).expect("results"),
+    )
+    .expect("results");
+    assert_eq!(r.variants[0].strategy, "client-per-tenant");
+    let t = &r.trials[0];
+    let reg = t.evidence.registry.as_ref().expect("registry evidence");
+    assert_eq!(reg.max_clients, 3);
+    assert!(reg.max_held <= 3, "{reg:?}");
+    assert!(reg.created > 3, "40 tenants through 3 clients: {reg:?}");
+    assert!(reg.evicted_lru > 0, "{reg:?}");
+    // Every operation is counted, failed ones (a client shut down under a worker) included.
+    let counted: u64 = t.groups.iter().map(|g| g.response.count).sum();
+    assert_eq!(counted, t.operations);
+    assert!(t.operations > 0);
+    clean(&client, prefix).await;
+}

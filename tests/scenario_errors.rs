@@ -116,6 +116,78 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "bad.toml:7:14",
         "batch size between 1 and 100000",
     ),
+    (
+        "matrix: unknown index profile",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nindexes = [\"none\", \"tenat\"]\n",
+        "bad.toml:7:20",
+        "unknown index profile `tenat`; expected one of none, tenant, compound",
+    ),
+    (
+        "matrix: postgres not built yet",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nbackend = [\"postgres\"]\n",
+        "bad.toml:7:12",
+        "the postgres backend is not built yet",
+    ),
+    (
+        "matrix: zero trials",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nrepeat = 0\n",
+        "bad.toml:7:10",
+        "expected repeat between 1 and 1,000",
+    ),
+    (
+        "matrix: concurrency and rate",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nconcurrency = [4]\nrate = [100.0]\n",
+        "bad.toml:8:9",
+        "either a `concurrency` list or a `rate` list",
+    ),
+    (
+        "matrix: axes and a variant list",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nindexes = [\"none\"]\n[[matrix.variant]]\nindexes = \"tenant\"\n",
+        "bad.toml:8:1",
+        "not both",
+    ),
+    (
+        "matrix: duplicate variant",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[matrix.variant]]\nindexes = \"none\"\n[[matrix.variant]]\nindexes = \"none\"\n",
+        "bad.toml:8:1",
+        "appears twice",
+    ),
+    (
+        "connections: min above max",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[connections]\nmax_pool_size = 4\nmin_pool_size = 8\n",
+        "bad.toml:8:17",
+        "min_pool_size <= max_pool_size (4)",
+    ),
+    (
+        "connections: unknown strategy",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[connections]\nstrategy = \"per-tenant-client\"\n",
+        "bad.toml:7:12",
+        "unknown variant `per-tenant-client`",
+    ),
+    (
+        "phase: inside the warm-up",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[workload]\nduration_s = 10\nwarmup_s = 2\n[[phase]]\nname = \"burst\"\nstart_s = 1\n",
+        "bad.toml:11:11",
+        "may start at 2 s at the earliest",
+    ),
+    (
+        "phase: unknown class",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[phase]]\nname = \"b\"\nstart_s = 3\nshare = { noizy = 0.5 }\n",
+        "bad.toml:9:11",
+        "unknown class or role `noizy`",
+    ),
+    (
+        "phase: rate in a closed loop",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[phase]]\nname = \"b\"\nstart_s = 3\nrate = 50\n",
+        "bad.toml:9:8",
+        "applies to an open loop",
+    ),
+    (
+        "phase: built-in name",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[phase]]\nname = \"steady\"\nstart_s = 3\n",
+        "bad.toml:7:8",
+        "built-in phases",
+    ),
     ("not TOML at all", "tenants = = 10\n", "bad.toml:3:", ""),
 ];
 

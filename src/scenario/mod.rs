@@ -1467,4 +1467,51 @@ distribution = { zipf = { s = 1.0 } }
         assert!(snip.contains("bb = 22"), "{snip}");
         assert!(snip.ends_with("     ^^"), "{snip}");
     }
+
+    #[test]
+    fn the_matrix_expands_to_the_cartesian_product_or_the_explicit_list() {
+        let base = "name = \"m\"\n[population]\ntenants = 10\ndocuments = 1000\ndistribution = \"uniform\"\n";
+        let s = parse(&format!(
+            "{base}[connections]\nmax_pool_size = 50\n[matrix]\nlayout = [\"shared\", \"per-tenant\"]\nindexes = [\"none\", \"tenant\"]\nconcurrency = [1, 8, 32]\nrepeat = 3\n"
+        ))
+        .expect("parses");
+        assert_eq!(s.matrix.variants.len(), 12);
+        assert_eq!(s.matrix.repeat, 3);
+        assert_eq!(s.matrix.variants[0].id(), "shared-none-p50-single-c1");
+        assert_eq!(
+            s.matrix.variants[11].id(),
+            "per-tenant-tenant-p50-single-c32"
+        );
+        let s = parse(&format!(
+            "{base}[[matrix.variant]]\nindexes = \"none\"\n[[matrix.variant]]\nindexes = \"tenant\"\nstrategy = \"client-per-tenant\"\nrate = 200.0\n"
+        ))
+        .expect("parses");
+        let ids: Vec<String> = s.matrix.variants.iter().map(Variant::id).collect();
+        assert_eq!(
+            ids,
+            ["shared-none-p100-single-c8", "shared-tenant-p100-cpt-r200"]
+        );
+        // No [matrix]: one variant from the scenario's defaults.
+        let s = parse(base).expect("parses");
+        assert_eq!(s.matrix.variants.len(), 1);
+        assert_eq!(s.matrix.variants[0].indexes, "tenant");
+    }
+
+    #[test]
+    fn phases_become_windows_and_steady_resumes_after_them() {
+        let s = parse(
+            "name = \"p\"\n[population]\ntenants = 10\ndocuments = 1000\ndistribution = \"uniform\"\n[population.roles]\nnoisy = [\"t00001\"]\n[workload]\nrate = 100.0\nduration_s = 60\nwarmup_s = 5\n[[phase]]\nname = \"burst\"\nstart_s = 20\nduration_s = 10\nrate = 500\n[phase.share]\nnoisy = 0.5\n[phase.mix.noisy]\nrevenue_by_day = 1\n",
+        )
+        .expect("parses");
+        let plan = PhasePlan::new(&s.workload, &s.phases);
+        assert_eq!(plan.names, ["warmup", "steady", "burst"]);
+        assert_eq!(plan.measured, [false, true, true]);
+        let spans = plan.spans(Duration::from_secs(60));
+        assert_eq!(spans[0], [[0.0, 5.0]]);
+        assert_eq!(spans[1], [[5.0, 20.0], [30.0, 60.0]]);
+        assert_eq!(spans[2], [[20.0, 30.0]]);
+        assert_eq!(plan.windows[2].rate, Some(500.0));
+        assert_eq!(s.phases[0].shares, [("noisy".to_string(), 0.5)]);
+        assert_eq!(s.phases[0].mixes[0].1, [(Op::RevenueByDay, 1.0)]);
+    }
 }
