@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # The main job (README): start the local MongoDB-wire server (installing it on first use),
 # build tenantbench, seed the quickstart scenario in the shared and per-tenant layouts, verify
-# both against the generator, run its workload without and with the tenant index, and list
-# what was created.
-#
-# The report step joins this script when it lands.
+# both against the generator, print the run plan, run the scenario's matrix (without and with
+# the tenant index, two trials each, interleaved) into reports/quickstart-<UTC>/, and list what
+# was created.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,10 +21,10 @@ for layout in shared per-tenant; do
   echo "== verify ($layout)"
   "$tb" verify --scenario "$scenario" --layout "$layout"
 done
-for indexes in none tenant; do
-  echo "== run the workload on the shared layout, index profile $indexes"
-  "$tb" run --scenario "$scenario" --layout shared --indexes "$indexes"
-done
+echo "== plan"
+"$tb" plan --scenario "$scenario"
+echo "== run the scenario's matrix (shared layout without and with {tenant: 1}, two trials each)"
+"$tb" run --scenario "$scenario"
 echo "== databases created by tenantbench"
 "$tb" ls | tail -n 3
 echo
