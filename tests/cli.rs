@@ -17,6 +17,9 @@ fn help_lists_commands_with_examples() {
         "ls",
         "drop",
         "doctor",
+        "run",
+        "plan",
+        "merge",
         "EXAMPLES",
         "TENANTBENCH_MONGO_URI",
     ] {
@@ -119,7 +122,7 @@ fn doctor_explains_an_unreachable_server_without_credentials() {
 }
 
 #[test]
-fn run_seeds_runs_and_prints_latencies_with_plan_evidence() {
+fn run_seeds_runs_and_prints_a_summary_with_plan_evidence() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -147,22 +150,24 @@ fn run_seeds_runs_and_prints_latencies_with_plan_evidence() {
             "--scenario",
         ])
         .arg(&path)
+        .current_dir(dir.path())
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}\n{err}");
+    assert!(err.contains("Complete: 300 operations"), "{err}");
+    // The default run directory, under reports/ of the working directory.
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
+        .expect("reports/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(runs.len(), 1);
     assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        runs[0].starts_with("runsmoke-") && runs[0].ends_with('Z'),
+        "{runs:?}"
     );
-    assert!(text.contains("300 operations"), "{text}");
-    for word in [
-        "list_recent",
-        "get_by_id",
-        "class free",
-        "IXSCAN",
-        "p99.9 ms",
-    ] {
+    for word in ["list_recent", "get_by_id", "free", "IXSCAN", "p99.9 ms"] {
         assert!(text.contains(word), "missing {word}:\n{text}");
     }
     rt.block_on(crate::util::clean(&client, "tbt_cli_run"));
