@@ -258,6 +258,77 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         .count();
     assert_eq!(skipped, 4);
 
+    // Two load generators on the data as seeded (they never seed), then merged.
+    let mut gens = Vec::new();
+    for i in 0..2 {
+        let g = tmp.path().join(format!("g{i}"));
+        let worker = format!("{i}/2");
+        let out = run(
+            &[
+                "run",
+                "--scenario",
+                file.to_str().expect("utf-8"),
+                "--indexes",
+                "tenant",
+                "--repeat",
+                "1",
+                "--worker",
+                &worker,
+                "--out",
+                g.to_str().expect("utf-8"),
+                "--no-progress",
+            ],
+            tmp.path(),
+            &secret_uri,
+        );
+        assert!(
+            out.status.success(),
+            "generator {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let gr: Results = serde_json::from_str(
+            &std::fs::read_to_string(g.join("results.json")).expect("generator results"),
+        )
+        .expect("results");
+        assert_eq!(gr.worker.as_deref(), Some(worker.as_str()));
+        assert_eq!(
+            gr.variants[0].concurrency,
+            Some(1),
+            "concurrency 2 split in two"
+        );
+        assert_eq!(
+            gr.trials[0].evidence.data.loaded, 0,
+            "generators never seed"
+        );
+        gens.push((g, gr));
+    }
+    let merged_gens = tmp.path().join("merged-gens");
+    let out = run(
+        &[
+            "merge",
+            gens[0].0.to_str().expect("utf-8"),
+            gens[1].0.to_str().expect("utf-8"),
+            "-o",
+            merged_gens.to_str().expect("utf-8"),
+        ],
+        tmp.path(),
+        &secret_uri,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mg: Results = serde_json::from_str(
+        &std::fs::read_to_string(merged_gens.join("results.json")).expect("merged"),
+    )
+    .expect("results");
+    assert_eq!(mg.worker, None);
+    assert_eq!(
+        mg.trials[0].operations,
+        gens[0].1.trials[0].operations + gens[1].1.trials[0].operations
+    );
+
     // merge of a directory with a copy of itself: every count doubles, percentiles stay.
     let copy = tmp.path().join("copy");
     std::fs::create_dir_all(&copy).expect("mkdir");

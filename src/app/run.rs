@@ -1187,6 +1187,40 @@ mod tests {
     }
 
     #[test]
+    fn generators_split_the_load() {
+        assert_eq!(parse_worker("1/3").expect("valid"), (1, 3));
+        for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
+            assert!(parse_worker(bad).is_err(), "{bad}");
+        }
+        let mut s = Scenario::parse(
+            Path::new("w.toml"),
+            "name = \"w\"\n[population]\ntenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nconcurrency = [5]\n",
+        )
+        .expect("parses");
+        let mut t = s.clone();
+        split_load(&mut s, (0, 2)).expect("splits");
+        split_load(&mut t, (1, 2)).expect("splits");
+        assert_eq!(
+            s.matrix.variants[0].pacer.workers() + t.matrix.variants[0].pacer.workers(),
+            5
+        );
+        let mut u = s.clone();
+        assert!(
+            split_load(&mut u, (5, 6)).is_err(),
+            "3 workers cannot feed 6 generators"
+        );
+        let mut o = Scenario::parse(
+            Path::new("o.toml"),
+            "name = \"o\"\n[population]\ntenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[workload]\nrate = 1000.0\nworkers = 64\n",
+        )
+        .expect("parses");
+        split_load(&mut o, (0, 4)).expect("splits");
+        assert!(
+            matches!(o.matrix.variants[0].pacer, Pacer::Open { rate, workers: 16, .. } if rate == 250.0)
+        );
+    }
+
+    #[test]
     fn local_ports_and_redaction() {
         assert_eq!(local_port("mongodb://127.0.0.1:27018"), Some(27018));
         assert_eq!(local_port("mongodb://u:p@localhost/db"), Some(27017));
