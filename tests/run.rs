@@ -470,3 +470,63 @@ max_pool_size = 2
     assert!(t.operations > 0);
     clean(&client, prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_cleanly_and_keeps_what_ran() {
+    let Some(client) = server().await else { return };
+    let prefix = "tbt_run_sigint";
+    clean(&client, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("sigint.toml");
+    let text = format!(
+        "name = \"sigint\"\nprefix = \"{prefix}\"\n[population]\ntenants = 10\ndocuments = 1000\ndistribution = \"uniform\"\n\
+         [workload]\nconcurrency = 2\nduration_s = 60\nwarmup_s = 0\nmix = {{ get_by_id = 1 }}\n[matrix]\nrepeat = 3\n"
+    );
+    std::fs::write(&file, text).expect("write");
+    let out_dir = tmp.path().join("out");
+    let mut child = bin()
+        .args(["run", "--no-progress", "--scenario"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("TENANTBENCH_MONGO_URI", uri())
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Interrupt once the first trial's interval log exists (the trial is running).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !out_dir
+        .join("shared-tenant-p100-single-c2-t1.hlog")
+        .exists()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trial never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("--resume"), "{stdout}");
+    let r: Results = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("results.json")).expect("results written"),
+    )
+    .expect("results");
+    assert!(r.interrupted);
+    assert_eq!(r.trials.len(), 1, "the later trials did not start");
+    assert_eq!(r.trials[0].status, TrialStatus::Interrupted);
+    assert!(r.trials[0].operations > 0);
+    assert!(r.trials[0].elapsed_s < 30.0);
+    clean(&client, prefix).await;
+}
