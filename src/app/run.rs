@@ -632,8 +632,6 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         .with_context(|| format!("creating {}", ctx.dir.join(&hlog_name).display()))?;
     t.hlog = Some(hlog_name);
 
-    let mut workload = ctx.scenario.workload.clone();
-    workload.pacer = v.pacer;
     let stream = ctx
         .args
         .worker
@@ -644,7 +642,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         Arc::new(Workload::from_scenario(ctx.pop, s, &ctx.plan).with_stream(u64::from(stream)));
     let cfg = RunConfig {
         pacer: v.pacer,
-        stop: workload.stop,
+        stop: s.workload.stop,
         windows: ctx.plan.windows.clone(),
         measured: ctx.plan.measured.clone(),
         classes: ctx.class_names.clone(),
@@ -736,7 +734,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     } else {
         TrialStatus::Complete
     };
-    print_trial_line(t, &ctx.plan);
+    print_trial_line(t, rec, &ctx.plan, &phase_secs);
     Ok(())
 }
 
@@ -774,35 +772,30 @@ fn live_callback(
     })
 }
 
-fn print_trial_line(t: &Trial, plan: &PhasePlan) {
-    let measured: Vec<&Group> = t
-        .groups
+fn print_trial_line(t: &Trial, rec: &Recorder, plan: &PhasePlan, phase_secs: &[f64]) {
+    let measured = |k: &crate::metrics::Key| {
+        plan.measured
+            .get(usize::from(k.phase))
+            .copied()
+            .unwrap_or(false)
+    };
+    let ok = rec
+        .merged(|k| measured(k) && k.outcome == Outcome::Ok)
+        .response;
+    let secs: f64 = phase_secs
         .iter()
-        .filter(|g| {
-            g.outcome == "ok"
-                && plan
-                    .names
-                    .iter()
-                    .zip(&plan.measured)
-                    .any(|(n, m)| *m && *n == g.phase)
-        })
-        .collect();
-    let mut h = histogram();
-    let mut tput = 0.0;
-    for g in &measured {
-        if let Ok(x) = res::decode(&g.response_histogram) {
-            h.add(&x).expect("auto-resizing histograms add");
-        }
-        tput += g.throughput;
-    }
-    let s = Summary::of(&h);
+        .zip(&plan.measured)
+        .filter(|(_, m)| **m)
+        .map(|(s, _)| s)
+        .sum();
+    let s = Summary::of(&ok);
     eprintln!(
         "  {:?}: {} operations, {} errors, {} late starts; measured phases: {:.0} ok ops/s, p50 {:.2} ms, p99 {:.2} ms",
         t.status,
         t.operations,
         t.errors,
         t.late_starts,
-        tput,
+        ok.len() as f64 / secs.max(1e-9),
         s.p50_us as f64 / 1000.0,
         s.p99_us as f64 / 1000.0
     );
@@ -886,7 +879,6 @@ pub fn spread(r: &Results) -> Vec<Spread> {
             continue;
         }
         for ph in r.phases.iter().filter(|p| p.measured) {
-            let secs: f64 = ph.windows.iter().map(|[a, b]| b - a).sum();
             let mut classes: Vec<String> = vec!["all".into()];
             classes.extend(r.classes.iter().cloned());
             for class in classes {
@@ -911,7 +903,6 @@ pub fn spread(r: &Results) -> Vec<Spread> {
                         continue;
                     }
                     merged.add(&h).expect("auto-resizing histograms add");
-                    let _ = secs;
                     tput.push((n * 10.0).round() / 10.0);
                     p50.push(h.value_at_quantile(0.5));
                     p99.push(h.value_at_quantile(0.99));
