@@ -484,7 +484,7 @@ async fn ctrl_c_stops_cleanly_and_keeps_what_ran() {
     );
     std::fs::write(&file, text).expect("write");
     let out_dir = tmp.path().join("out");
-    let mut child = bin()
+    let child = bin()
         .args(["run", "--no-progress", "--scenario"])
         .arg(&file)
         .arg("--out")
