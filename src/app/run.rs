@@ -1073,7 +1073,7 @@ pub fn read_results(dir: &Path) -> Result<Results> {
         .with_context(|| format!("{}: not a tenantbench results file", p.display()))?;
     if r.schema_version != res::SCHEMA_VERSION {
         bail!(
-            "{}: results format {} , expected {}",
+            "{}: results format {}, expected {} (written by another tenantbench version)",
             p.display(),
             r.schema_version,
             res::SCHEMA_VERSION
