@@ -456,10 +456,7 @@ async fn server_info(uri: &str, srv: &Server) -> Result<ServerInfo> {
         );
     }
     Ok(ServerInfo {
-        role: match srv {
-            Server::Default => "default".into(),
-            Server::Env(v) => v.clone(),
-        },
+        role: role(srv),
         backend: "mongodb".into(),
         version: d.version,
         surrogate: d.surrogate,
@@ -467,6 +464,14 @@ async fn server_info(uri: &str, srv: &Server) -> Result<ServerInfo> {
         wt_cache_bytes: d.wt_cache_bytes,
         local: local_port(uri).and_then(sys::local_listener_pid).is_some(),
     })
+}
+
+/// A server's name in results: `default`, or the variable holding its URI.
+fn role(srv: &Server) -> String {
+    match srv {
+        Server::Default => "default".into(),
+        Server::Env(v) => v.clone(),
+    }
 }
 
 /// The port of a URI whose (first) host is this machine.
@@ -577,10 +582,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
             .await
             .map(|x| x.0)
             .unwrap_or(0);
-        let role = match &srv {
-            Server::Default => "default".to_string(),
-            Server::Env(v) => v.clone(),
-        };
+        let role = role(&srv);
         samplers.push(tokio::spawn(mongo::sample_connections(
             c,
             role,

@@ -548,6 +548,15 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// A non-negative, finite number of seconds (below 10^7) as a duration.
+    fn seconds(&self, v: &Spanned<f64>, what: &str) -> Result<Duration, ScenarioError> {
+        let x = *v.get_ref();
+        if !(x >= 0.0 && x.is_finite() && x < 1e7) {
+            return Err(self.err(v.span(), format!("expected {what} as seconds >= 0")));
+        }
+        Ok(Duration::from_secs_f64(x))
+    }
+
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         let (line, column, snippet) = locate(self.text, span);
         ScenarioError::Invalid {
@@ -1280,13 +1289,7 @@ fn check_workload(
             }
         },
     };
-    let secs = |v: &Spanned<f64>, what: &str| -> Result<Duration, ScenarioError> {
-        let x = *v.get_ref();
-        if !(x >= 0.0 && x.is_finite() && x < 1e7) {
-            return Err(c.err(v.span(), format!("expected {what} as seconds >= 0")));
-        }
-        Ok(Duration::from_secs_f64(x))
-    };
+    let secs = |v: &Spanned<f64>, what: &str| c.seconds(v, what);
     let think = match &m.think_ms {
         Some(v) => secs(v, "think_ms")? / 1000,
         None => Duration::ZERO,

@@ -103,13 +103,7 @@ pub(super) fn check_phases(
         if out.iter().any(|o| o.name == name) {
             return Err(c.err(m.name.span(), format!("phase `{name}` is defined twice")));
         }
-        let secs = |v: &Spanned<f64>, what: &str| -> Result<Duration, ScenarioError> {
-            let x = *v.get_ref();
-            if !(x >= 0.0 && x.is_finite() && x < 1e7) {
-                return Err(c.err(v.span(), format!("expected {what} as seconds >= 0")));
-            }
-            Ok(Duration::from_secs_f64(x))
-        };
+        let secs = |v: &Spanned<f64>, what: &str| c.seconds(v, what);
         let start = secs(&m.start_s, "start_s")?;
         if start < last_end {
             return Err(c.err(
