@@ -1,9 +1,10 @@
 //! tenantbench: a load-testing and benchmark harness for multi-tenant databases.
 //!
 //! It seeds realistic data for many tenants with skewed sizes into the layouts SaaS teams
-//! choose between (shared database with a tenant field, database per tenant, hybrid) and
-//! verifies it; later modules measure queries, pools and noisy neighbours on it. See
-//! `docs/` and the README for the questions it answers.
+//! choose between (shared database with a tenant field, database per tenant, hybrid),
+//! verifies it, and runs tenant workloads over a matrix of variants into results files with
+//! HDR histograms and the evidence behind them. See `docs/` and the README for the questions
+//! it answers.
 #![warn(missing_docs)]
 
 pub mod app;
@@ -13,6 +14,7 @@ pub mod datagen;
 pub mod layout;
 pub mod metrics;
 pub mod population;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod workload;

@@ -93,7 +93,7 @@ pub fn merge(a: &MergeArgs) -> Result<u8> {
     }
     out.spread = spread(&out);
     write_results(&a.out, &out)?;
-    print!("{}", super::run::summary_table(&out));
+    print!("{}", crate::report::terminal::summary_table(&out));
     println!(
         "merged {} generators: {}",
         inputs.len(),

@@ -217,7 +217,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
     results.spread = spread(&results);
     write_results(&dir, &results)?;
 
-    print!("{}", summary_table(&results));
+    print!("{}", crate::report::terminal::summary_table(&results));
     println!("results: {}", dir.join("results.json").display());
     let failed = results
         .trials
@@ -933,133 +933,6 @@ pub fn spread(r: &Results) -> Vec<Spread> {
                 });
             }
         }
-    }
-    out
-}
-
-/// The end-of-run table: per variant, the measured phases' figures across trials, and the
-/// plan evidence of the median tenant.
-pub fn summary_table(r: &Results) -> String {
-    use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
-    let mut out = String::new();
-    let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
-    let right = |c: Cell| c.set_alignment(CellAlignment::Right);
-    for ph in r.phases.iter().filter(|p| p.measured) {
-        let rows: Vec<&Spread> = r
-            .spread
-            .iter()
-            .filter(|s| s.phase == ph.name && s.class == "all")
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
-        let mut t = Table::new();
-        t.load_preset(UTF8_BORDERS_ONLY);
-        t.set_header(vec![
-            "variant",
-            "ok ops/s per trial",
-            "p50 ms",
-            "p99 ms",
-            "p99.9 ms",
-            "max ms",
-            "p99 ms per trial",
-            "errors",
-        ]);
-        // Per class p99: a second table, one column per class that ran.
-        let classes: Vec<&String> = r
-            .classes
-            .iter()
-            .filter(|c| {
-                r.spread
-                    .iter()
-                    .any(|s| s.phase == ph.name && &s.class == *c)
-            })
-            .collect();
-        let mut tc = Table::new();
-        tc.load_preset(UTF8_BORDERS_ONLY);
-        let mut header = vec!["variant".to_string()];
-        header.extend(classes.iter().map(|c| c.to_string()));
-        tc.set_header(header);
-        for s in rows {
-            let errors: u64 = r
-                .trials
-                .iter()
-                .filter(|t| t.variant == s.variant)
-                .flat_map(|t| &t.groups)
-                .filter(|g| g.phase == ph.name && g.outcome == "error")
-                .map(|g| g.response.count)
-                .sum();
-            let per_trial = |xs: Vec<String>| xs.join(" / ");
-            t.add_row(vec![
-                Cell::new(&s.variant),
-                right(Cell::new(per_trial(
-                    s.throughput.iter().map(|x| format!("{x:.0}")).collect(),
-                ))),
-                right(Cell::new(ms(s.merged.p50_us))),
-                right(Cell::new(ms(s.merged.p99_us))),
-                right(Cell::new(ms(s.merged.p999_us))),
-                right(Cell::new(ms(s.merged.max_us))),
-                right(Cell::new(per_trial(
-                    s.p99_us.iter().map(|x| ms(*x)).collect(),
-                ))),
-                right(Cell::new(errors)),
-            ]);
-            let mut row = vec![Cell::new(&s.variant)];
-            for c in &classes {
-                let v = r
-                    .spread
-                    .iter()
-                    .find(|x| x.variant == s.variant && x.phase == ph.name && &x.class == *c)
-                    .map_or("-".into(), |x| ms(x.merged.p99_us));
-                row.push(right(Cell::new(v)));
-            }
-            tc.add_row(row);
-        }
-        out.push_str(&format!(
-            "\n{} — phase {}: response times of successful operations, trials merged (histograms added)\n{t}\np99 ms by tenant class, phase {}:\n{tc}\n",
-            r.scenario.name, ph.name, ph.name
-        ));
-    }
-    // Plan evidence: the median tenant's list-like operations, per variant (first trial).
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY);
-    t.set_header(vec![
-        "variant",
-        "op",
-        "tenant",
-        "plan",
-        "keys",
-        "docs examined",
-        "of collection",
-        "returned",
-    ]);
-    let mut any = false;
-    for v in &r.variants {
-        let Some(tr) = r
-            .trials
-            .iter()
-            .find(|t| t.variant == v.id && !t.evidence.explain.is_empty())
-        else {
-            continue;
-        };
-        for e in &tr.evidence.explain {
-            any = true;
-            t.add_row(vec![
-                Cell::new(&v.id),
-                Cell::new(e.op.name()),
-                Cell::new(format!("{} ({})", e.tenant, e.class)),
-                Cell::new(e.stages.join(" > ")),
-                Cell::new(e.keys_examined).set_alignment(CellAlignment::Right),
-                Cell::new(e.docs_examined).set_alignment(CellAlignment::Right),
-                Cell::new(e.collection_documents).set_alignment(CellAlignment::Right),
-                Cell::new(e.returned).set_alignment(CellAlignment::Right),
-            ]);
-        }
-    }
-    if any {
-        out.push_str(&format!(
-            "\nplan evidence (explain executionStats, before the load):\n{t}\n"
-        ));
     }
     out
 }
