@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): starts the local MongoDB-wire servers on 27017 and 27018
-# when none answers (installing secantusd-rs on first use), runs every test in the release
+# The test command (README, .ci/run): installs headless Chromium when missing (root, apt),
+# starts the local MongoDB-wire servers on 27017 and 27018 when none answers (installing
+# secantusd-rs on first use), runs every test in the release
 # profile (the build the binary and the smoke runs use), and stops the servers it started.
 #
 # With CI set, tests that need a server fail instead of skipping when none answers.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Headless Chromium for the browser check of the HTML report (Debian's package, as root).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing chromium for the report's browser check (first time only)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test.sh: chromium is missing and cannot be installed here; the browser check will skip (or fail with CI set)" >&2
+  fi
+fi
 
 # The default server (27017) and a second one (27018) for hybrid placements on another server.
 started=()

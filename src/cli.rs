@@ -90,6 +90,11 @@ pub enum Command {
     #[command(after_help = "EXAMPLES:
   tenantbench merge reports/g0 reports/g1 -o reports/merged")]
     Merge(MergeArgs),
+    /// Write the HTML report (index.html, summary.md, one .svg per chart) of a run directory.
+    #[command(after_help = "EXAMPLES:
+  tenantbench report reports/quickstart-20261125T204337Z
+  tenantbench report reports/quickstart-20261125T204337Z -o /tmp/report")]
+    Report(ReportArgs),
     /// Print the JSON Schema of results.json (as committed in docs/results.schema.json).
     Schema,
 }
@@ -113,10 +118,24 @@ pub struct RunArgs {
     /// or rate) and never seeds (seed first with `tenantbench seed`).
     #[arg(long, value_name = "i/N")]
     pub worker: Option<String>,
+    /// Do not write the HTML report into the run directory at the end.
+    #[arg(long)]
+    pub no_report: bool,
     /// Start the first trial at this UTC time (yyyy-mm-ddThh:mm:ssZ), so that generators on
     /// several machines run their phases aligned in time.
     #[arg(long, value_name = "UTC")]
     pub start_at: Option<String>,
+}
+
+/// `report` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// Run directory (holding results.json).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to write the report (default: the run directory).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `plan` arguments.

@@ -115,6 +115,11 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
     no_password_in("stdout", &out.stdout);
     no_password_in("stderr", &out.stderr);
     assert!(stdout.contains("runtest — phase steady"), "{stdout}");
+    assert!(
+        stdout.contains("report: "),
+        "run ends with the report's path: {stdout}"
+    );
+    assert!(out_dir.join("index.html").exists() && out_dir.join("summary.md").exists());
 
     // Every file of the run directory: no password; the results validate against the schema.
     let mut hlogs = 0;

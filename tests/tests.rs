@@ -7,5 +7,6 @@ mod cli;
 mod datagen;
 mod mongo;
 mod ops;
+mod report;
 mod run;
 mod scenario_errors;

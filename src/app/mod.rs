@@ -32,6 +32,12 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Run(a) => run::run(a).await,
         Command::Plan(a) => plan::plan(&a),
         Command::Merge(a) => merge::merge(&a),
+        Command::Report(a) => {
+            let r = run::read_results(&a.dir)?;
+            let html = crate::report::html::write(&r, a.out.as_deref().unwrap_or(&a.dir))?;
+            println!("report: {}", html.display());
+            Ok(0)
+        }
         Command::Schema => {
             print!("{}", crate::metrics::results::schema_json());
             Ok(0)

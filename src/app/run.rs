@@ -219,6 +219,12 @@ pub async fn run(a: RunArgs) -> Result<u8> {
 
     print!("{}", crate::report::terminal::summary_table(&results));
     println!("results: {}", dir.join("results.json").display());
+    if !a.no_report {
+        match crate::report::html::write(&results, &dir) {
+            Ok(html) => println!("report: {}", html.display()),
+            Err(e) => eprintln!("warning: the HTML report failed: {e:#}"),
+        }
+    }
     let failed = results
         .trials
         .iter()

@@ -1,4 +1,6 @@
 //! Reports read only the results file (`metrics::results::Results`) and render it: terminal
-//! tables now; HTML and Markdown join them (issue 4).
+//! tables, and an HTML report with inline SVG charts plus a Markdown summary.
 
+pub mod charts;
+pub mod html;
 pub mod terminal;

@@ -1,0 +1,216 @@
+//! Charts as SVG strings, drawn with plotters: every plotters call of the crate lives here.
+//! One colour per variant across all charts (by the variant's index in the results).
+
+use hdrhistogram::Histogram;
+use plotters::prelude::*;
+
+/// The colour of variant `i`.
+pub fn colour(i: usize) -> RGBColor {
+    const P: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(255, 127, 14),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
+    ];
+    P[i % P.len()]
+}
+
+/// The colour of variant `i` as CSS.
+pub fn css_colour(i: usize) -> String {
+    let c = colour(i);
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+/// "Nines" of a quantile: 0 at the median's 0%, 1 at 90%, 2 at 99%, 3 at 99.9%.
+fn nines(q: f64) -> f64 {
+    -(1.0 - q).max(1e-7).log10()
+}
+
+/// A percentile-distribution chart (HdrHistogram style): latency in ms on a log axis against
+/// percentile on a "nines" axis, one line per (variant index, label, histogram).
+///
+/// # Errors
+/// Plotters' drawing error, as text.
+pub fn percentile_chart(
+    title: &str,
+    series: &[(usize, String, &Histogram<u64>)],
+) -> Result<String, String> {
+    let mut svg = String::new();
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|(_, _, h)| {
+            h.iter_quantiles(2)
+                .map(|v| {
+                    (
+                        nines(v.quantile_iterated_to()),
+                        v.value_iterated_to().max(1) as f64 / 1000.0,
+                    )
+                })
+                .filter(|(x, _)| x.is_finite())
+                .collect()
+        })
+        .collect();
+    // Beyond log10(count) nines a histogram has nothing left to say.
+    let most = series
+        .iter()
+        .map(|(_, _, h)| h.len())
+        .max()
+        .unwrap_or(1)
+        .max(10);
+    let max_x = (most as f64).log10().floor().clamp(2.0, 6.0);
+    let points: Vec<Vec<(f64, f64)>> = points
+        .into_iter()
+        .map(|p| p.into_iter().map(|(x, y)| (x.min(max_x), y)).collect())
+        .collect();
+    let (lo, hi) = points
+        .iter()
+        .flatten()
+        .fold((f64::MAX, 0.0f64), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let (lo, hi) = if hi > 0.0 {
+        (lo.max(0.001) / 1.5, hi * 1.5)
+    } else {
+        (0.001, 1.0)
+    };
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 400)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..max_x, (lo..hi).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("percentile")
+            .y_desc("response time, ms (log)")
+            .x_labels(max_x as usize + 1)
+            .x_label_formatter(&|x| {
+                let q = 100.0 * (1.0 - 10f64.powf(-x));
+                if q < 0.5 {
+                    "0%".into()
+                } else {
+                    format!("{}%", trim(q))
+                }
+            })
+            .y_label_formatter(&|y| trim(*y))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for ((i, label, _), pts) in series.iter().zip(points) {
+            let c = colour(*i);
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// Grouped bars: one group per category (class), one bar per series (variant), values in ms
+/// on a log axis.
+///
+/// # Errors
+/// Plotters' drawing error, as text.
+pub fn class_bars(
+    title: &str,
+    categories: &[String],
+    series: &[(usize, String, Vec<Option<f64>>)],
+) -> Result<String, String> {
+    let mut svg = String::new();
+    let vals: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.2.iter().flatten().copied())
+        .collect();
+    let hi = vals.iter().copied().fold(0.0f64, f64::max).max(0.01) * 2.0;
+    let lo = vals
+        .iter()
+        .copied()
+        .fold(f64::MAX, f64::min)
+        .clamp(0.001, hi)
+        / 2.0;
+    let n = series.len().max(1) as f64;
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..categories.len() as f64, (lo..hi).log_scale())
+            .map_err(|e| e.to_string())?;
+        let cats = categories.to_vec();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(categories.len() * 2 + 1)
+            .x_label_formatter(&move |x| {
+                let i = x.floor() as usize;
+                if (x - x.floor() - 0.5).abs() < 0.01 {
+                    cats.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("ms (log)")
+            .y_label_formatter(&|y| trim(*y))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (si, (i, label, values)) in series.iter().enumerate() {
+            let c = colour(*i);
+            let bars = values.iter().enumerate().filter_map(|(ci, v)| {
+                let v = (*v)?;
+                let x0 = ci as f64 + 0.1 + 0.8 * si as f64 / n;
+                let x1 = x0 + 0.8 / n;
+                Some(Rectangle::new([(x0, lo), (x1, v.max(lo))], c.filled()))
+            });
+            chart
+                .draw_series(bars)
+                .map_err(|e| e.to_string())?
+                .label(label.clone())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// A number with at most three significant decimals and no trailing zeros.
+fn trim(x: f64) -> String {
+    let s = if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
