@@ -214,3 +214,103 @@ fn trim(x: f64) -> String {
         s
     }
 }
+
+/// The noisy-neighbour chart of one trial: p99 per class per second (log axis) with the
+/// measured phases other than `steady` shaded, and throughput per second beneath.
+///
+/// `classes` pairs each class name with its (second, p99 ms) points; `phases` are (name,
+/// start s, end s) windows to shade; `throughput` is (second, successful operations).
+///
+/// # Errors
+/// Plotters' drawing error, as text.
+pub fn timeline(
+    title: &str,
+    classes: &[(String, Vec<(f64, f64)>)],
+    phases: &[(String, f64, f64)],
+    throughput: &[(f64, f64)],
+) -> Result<String, String> {
+    let mut svg = String::new();
+    let end = throughput
+        .iter()
+        .map(|p| p.0 + 1.0)
+        .chain(phases.iter().map(|p| p.2))
+        .fold(1.0f64, f64::max);
+    let ys: Vec<f64> = classes
+        .iter()
+        .flat_map(|c| c.1.iter().map(|p| p.1))
+        .collect();
+    let hi = ys.iter().copied().fold(0.01f64, f64::max) * 1.5;
+    let lo = ys.iter().copied().fold(f64::MAX, f64::min).clamp(0.001, hi) / 1.5;
+    let top = throughput.iter().map(|p| p.1).fold(1.0f64, f64::max) * 1.1;
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (upper, lower) = root.split_vertically(330);
+        let mut chart = ChartBuilder::on(&upper)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(20)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..end, (lo..hi).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .y_desc("p99 response time, ms (log)")
+            .y_label_formatter(&|y| trim(*y))
+            .x_label_formatter(&|x| format!("{x:.0} s"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (name, a, b) in phases {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(*a, lo), (*b, hi)],
+                    RGBColor(255, 200, 120).mix(0.3).filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    name.clone(),
+                    (*a, hi / 1.3),
+                    ("sans-serif", 13),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, (name, pts)) in classes.iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let mut tp = ChartBuilder::on(&lower)
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..end, 0f64..top)
+            .map_err(|e| e.to_string())?;
+        tp.configure_mesh()
+            .x_desc("seconds since the trial's start (by intended start)")
+            .y_desc("ok ops/s")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        tp.draw_series(LineSeries::new(
+            throughput.iter().copied(),
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}

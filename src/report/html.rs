@@ -290,6 +290,58 @@ pub fn render(r: &Results) -> Result<Rendered> {
         ));
     }
 
+    // Timelines: the first trial of each variant that ran.
+    let shaded: Vec<(String, f64, f64)> = r
+        .phases
+        .iter()
+        .filter(|p| p.name != "steady")
+        .flat_map(|p| p.windows.iter().map(move |w| (p.name.clone(), w[0], w[1])))
+        .collect();
+    for v in &r.variants {
+        let Some(t) = r
+            .trials
+            .iter()
+            .find(|t| t.variant == v.id && t.status != TrialStatus::Failed)
+        else {
+            continue;
+        };
+        let classes: Vec<(String, Vec<(f64, f64)>)> = r
+            .classes
+            .iter()
+            .map(|c| {
+                let pts: Vec<(f64, f64)> = t
+                    .timeline
+                    .iter()
+                    .filter(|s| &s.class == c && s.response.count > 0)
+                    .map(|s| (s.t as f64 + 0.5, s.response.p99_us as f64 / 1000.0))
+                    .collect();
+                (c.clone(), pts)
+            })
+            .filter(|(_, p)| !p.is_empty())
+            .collect();
+        let mut per_sec: std::collections::BTreeMap<u64, u64> = Default::default();
+        for s in &t.timeline {
+            *per_sec.entry(s.t).or_default() += s.response.count;
+        }
+        let tput: Vec<(f64, f64)> = per_sec
+            .into_iter()
+            .map(|(t, n)| (t as f64 + 0.5, n as f64))
+            .collect();
+        if classes.is_empty() {
+            continue;
+        }
+        chart_files.push((
+            format!("timeline-{}.svg", v.id),
+            charts::timeline(
+                &format!("p99 per class per second, {} trial {}", v.id, t.trial),
+                &classes,
+                &shaded,
+                &tput,
+            )
+            .map_err(anyhow::Error::msg)?,
+        ));
+    }
+
     let mut explain = Vec::new();
     let mut resources = Vec::new();
     for v in &r.variants {
