@@ -36,7 +36,10 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
         let text: String = svg.text().collect();
         if name.starts_with("timeline-") {
             // One timeline per variant, its lines the tenant classes.
-            assert!(r.classes.iter().any(|c| text.contains(c.as_str())), "{name}");
+            assert!(
+                r.classes.iter().any(|c| text.contains(c.as_str())),
+                "{name}"
+            );
             continue;
         }
         for v in &r.variants {
@@ -44,7 +47,11 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
         }
     }
     for v in &r.variants {
-        assert!(out.charts.iter().any(|(n, _)| *n == format!("timeline-{}.svg", v.id)));
+        assert!(
+            out.charts
+                .iter()
+                .any(|(n, _)| *n == format!("timeline-{}.svg", v.id))
+        );
     }
     // The variants table shows the merged p99 of the results.
     let rows: Vec<Vec<String>> = doc

@@ -119,7 +119,12 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         stdout.contains("report: "),
         "run ends with the report's path: {stdout}"
     );
-    assert!(out_dir.join("index.html").exists() && out_dir.join("summary.md").exists());
+    let html = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
+    assert!(out_dir.join("summary.md").exists());
+    assert!(
+        html.contains("Phases against steady") && html.contains("<td>burst</td>"),
+        "the burst phase is compared with steady"
+    );
 
     // Every file of the run directory: no password; the results validate against the schema.
     let mut hlogs = 0;

@@ -40,6 +40,16 @@ struct VariantRow {
 }
 
 #[derive(Serialize)]
+struct PhaseRow {
+    variant: String,
+    phase: String,
+    class: String,
+    steady_p99: String,
+    phase_p99: String,
+    ratio: String,
+}
+
+#[derive(Serialize)]
 struct ChartRef {
     file: String,
     svg: String,
@@ -342,6 +352,31 @@ pub fn render(r: &Results) -> Result<Rendered> {
         ));
     }
 
+    // Each measured phase against steady, per class: the noisy-neighbour ratio.
+    let mut phase_rows = Vec::new();
+    for v in &r.variants {
+        for ph in r.phases.iter().filter(|p| p.measured && p.name != "steady") {
+            for class in std::iter::once("all".to_string()).chain(r.classes.iter().cloned()) {
+                let find = |phase: &str| {
+                    r.spread
+                        .iter()
+                        .find(|s| s.variant == v.id && s.phase == phase && s.class == class)
+                        .map(|s| s.merged.p99_us)
+                };
+                if let (Some(base), Some(x)) = (find("steady"), find(&ph.name)) {
+                    phase_rows.push(PhaseRow {
+                        variant: v.id.clone(),
+                        phase: ph.name.clone(),
+                        class: class.clone(),
+                        steady_p99: ms(base),
+                        phase_p99: ms(x),
+                        ratio: format!("{:.2}×", x as f64 / base.max(1) as f64),
+                    });
+                }
+            }
+        }
+    }
+
     let mut explain = Vec::new();
     let mut resources = Vec::new();
     for v in &r.variants {
@@ -427,6 +462,7 @@ pub fn render(r: &Results) -> Result<Rendered> {
             baseline => &baseline,
             variants => &rows,
             charts => &charts_ctx,
+            phase_rows => &phase_rows,
             explain => &explain,
             resources => &resources,
             servers => &servers,
