@@ -314,3 +314,113 @@ pub fn timeline(
     }
     Ok(svg)
 }
+
+/// One variant's points on the scaling chart: variant index, label, (documents, ms) per
+/// sampled tenant, and the fitted (slope, intercept) of ln ms on ln documents.
+pub type ScalingSeries = (usize, String, Vec<(f64, f64)>, Option<(f64, f64)>);
+
+/// Per-tenant latency against tenant size, both on log axes: one point per sampled tenant and
+/// variant, and each variant's fitted line. `series` is (variant index, label, points
+/// (documents, ms), fitted (slope, intercept) of ln ms on ln documents).
+///
+/// # Errors
+/// Plotters' drawing error, as text.
+pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> {
+    let mut svg = String::new();
+    let pts: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).collect();
+    let (x0, x1) = pts
+        .iter()
+        .fold((f64::MAX, 1.0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts
+        .iter()
+        .fold((f64::MAX, 0.01f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (x0, x1) = (x0.clamp(1.0, x1) / 1.5, x1 * 1.5);
+    let (y0, y1) = (y0.clamp(0.001, y1) / 1.5, y1 * 1.5);
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 400)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("tenant documents (log)")
+            .y_desc("p50 response time, ms (log)")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| trim(*y))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, label, points, fit) in series {
+            let c = colour(*i);
+            chart
+                .draw_series(points.iter().map(|p| Circle::new(*p, 3, c.filled())))
+                .map_err(|e| e.to_string())?
+                .label(label.clone())
+                .legend(move |(x, y)| Circle::new((x + 6, y), 3, c.filled()));
+            if let Some((slope, icpt)) = fit {
+                let f = |x: f64| (icpt + slope * x.ln()).exp();
+                chart
+                    .draw_series(LineSeries::new(
+                        [(x0, f(x0)), (x1, f(x1))]
+                            .into_iter()
+                            .filter(|p| p.1 > y0 && p.1 < y1),
+                        c.stroke_width(1),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// Least-squares fit of ln y on ln x: (slope, intercept); `None` with fewer than 3 points or
+/// no spread in x.
+pub fn loglog_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let p: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(x, y)| *x > 0.0 && *y > 0.0)
+        .map(|(x, y)| (x.ln(), y.ln()))
+        .collect();
+    if p.len() < 3 {
+        return None;
+    }
+    let n = p.len() as f64;
+    let mx = p.iter().map(|q| q.0).sum::<f64>() / n;
+    let my = p.iter().map(|q| q.1).sum::<f64>() / n;
+    let sxx: f64 = p.iter().map(|q| (q.0 - mx).powi(2)).sum();
+    if sxx < 1e-12 {
+        return None;
+    }
+    let sxy: f64 = p.iter().map(|q| (q.0 - mx) * (q.1 - my)).sum();
+    let slope = sxy / sxx;
+    Some((slope, my - slope * mx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loglog_fit_recovers_a_power_law() {
+        let pts: Vec<(f64, f64)> = [10.0, 100.0, 1000.0, 10000.0]
+            .iter()
+            .map(|&x| (x, 0.5 * f64::powf(x, 0.8)))
+            .collect();
+        let (slope, icpt) = loglog_fit(&pts).expect("fits");
+        assert!((slope - 0.8).abs() < 1e-9 && (icpt - 0.5f64.ln()).abs() < 1e-9);
+        assert_eq!(loglog_fit(&pts[..2]), None);
+        assert_eq!(loglog_fit(&[(5.0, 1.0), (5.0, 2.0), (5.0, 3.0)]), None);
+    }
+}

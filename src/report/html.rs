@@ -40,6 +40,14 @@ struct VariantRow {
 }
 
 #[derive(Serialize)]
+struct ScalingRow {
+    variant: String,
+    tenants: usize,
+    slope: String,
+    growth: String,
+}
+
+#[derive(Serialize)]
 struct PhaseRow {
     variant: String,
     phase: String,
@@ -352,6 +360,62 @@ pub fn render(r: &Results) -> Result<Rendered> {
         ));
     }
 
+    // Scaling: the sampled tenants' p50 against their size, fitted on log-log axes.
+    let mut scaling_rows = Vec::new();
+    let mut scaling_series = Vec::new();
+    for (i, v) in r.variants.iter().enumerate() {
+        let mut by_tenant: std::collections::BTreeMap<&str, (u64, Histogram<u64>)> =
+            Default::default();
+        for t in r
+            .trials
+            .iter()
+            .filter(|t| t.variant == v.id && t.status != TrialStatus::Failed)
+        {
+            for ts in &t.tenants {
+                let e = by_tenant
+                    .entry(ts.tenant.as_str())
+                    .or_insert_with(|| (ts.documents, histogram()));
+                if let Ok(x) = res::decode(&ts.histogram) {
+                    e.1.add(&x).expect("auto-resizing histograms add");
+                }
+            }
+        }
+        let pts: Vec<(f64, f64)> = by_tenant
+            .values()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(d, h)| (*d as f64, h.value_at_quantile(0.5).max(1) as f64 / 1000.0))
+            .collect();
+        if pts.is_empty() {
+            continue;
+        }
+        let fit = charts::loglog_fit(&pts);
+        scaling_rows.push(ScalingRow {
+            variant: v.id.clone(),
+            tenants: pts.len(),
+            slope: fit.map_or("-".into(), |f| format!("{:.2}", f.0)),
+            growth: match fit {
+                None => "too few tenants to fit".into(),
+                Some((s, _)) if s < 0.2 => {
+                    "flat across tenant sizes (bounded by the query, or by the whole collection)"
+                        .into()
+                }
+                Some((s, _)) if s <= 0.5 => "grows weakly with the tenant".into(),
+                Some(_) => "grows with the tenant".into(),
+            },
+        });
+        scaling_series.push((i, v.id.clone(), pts, fit));
+    }
+    if !scaling_series.is_empty() {
+        chart_files.push((
+            "scaling.svg".into(),
+            charts::scaling(
+                "Sampled tenants: p50 against tenant size, measured phases",
+                &scaling_series,
+            )
+            .map_err(anyhow::Error::msg)?,
+        ));
+    }
+
     // Each measured phase against steady, per class: the noisy-neighbour ratio.
     let mut phase_rows = Vec::new();
     for v in &r.variants {
@@ -463,6 +527,7 @@ pub fn render(r: &Results) -> Result<Rendered> {
             variants => &rows,
             charts => &charts_ctx,
             phase_rows => &phase_rows,
+            scaling => &scaling_rows,
             explain => &explain,
             resources => &resources,
             servers => &servers,
