@@ -25,6 +25,20 @@ pub fn css_colour(i: usize) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
+/// Draws a chart's legend (series labels) at `pos`, on a translucent white box.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// "Nines" of a quantile: 0 at the median's 0%, 1 at 90%, 2 at 99%, 3 at 99.9%.
 fn nines(q: f64) -> f64 {
     -(1.0 - q).max(1e-7).log10()
@@ -111,13 +125,7 @@ pub fn percentile_chart(
                     PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
@@ -187,13 +195,7 @@ pub fn class_bars(
                 .label(label.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
@@ -285,13 +287,7 @@ pub fn timeline(
                     PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         let mut tp = ChartBuilder::on(&lower)
             .margin(12)
             .x_label_area_size(30)
@@ -373,13 +369,7 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> 
                     .map_err(|e| e.to_string())?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
