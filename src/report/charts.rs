@@ -375,6 +375,67 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> 
     Ok(svg)
 }
 
+/// Latency histograms on logarithmic buckets (each twice the last, from 100 µs): the share of
+/// operations per bucket, one line per (variant index, label, histogram).
+///
+/// # Errors
+/// Plotters' drawing error, as text.
+pub fn log_histogram(
+    title: &str,
+    series: &[(usize, String, &Histogram<u64>)],
+) -> Result<String, String> {
+    let mut svg = String::new();
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|(_, _, h)| {
+            let n = h.len().max(1) as f64;
+            h.iter_log(100, 2.0)
+                .map(|v| {
+                    (
+                        v.value_iterated_to().max(1) as f64 / 1000.0,
+                        100.0 * v.count_since_last_iteration() as f64 / n,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let all = points.iter().flatten();
+    let x1 = all.clone().map(|p| p.0).fold(1.0f64, f64::max) * 1.5;
+    let y1 = all.map(|p| p.1).fold(1.0f64, f64::max) * 1.1;
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((0.05f64..x1).log_scale(), 0f64..y1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("response time, ms (log; buckets double)")
+            .y_desc("% of operations")
+            .x_label_formatter(&|x| trim(*x))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for ((i, label, _), pts) in series.iter().zip(points) {
+            let c = colour(*i);
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
 /// Least-squares fit of ln y on ln x: (slope, intercept); `None` with fewer than 3 points or
 /// no spread in x.
 pub fn loglog_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {

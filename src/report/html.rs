@@ -244,6 +244,11 @@ pub fn render(r: &Results) -> Result<Rendered> {
     let refs: Vec<(usize, String, &Histogram<u64>)> =
         all.iter().map(|(i, l, h)| (*i, l.clone(), h)).collect();
     chart_files.push((
+        "histogram-all.svg".to_string(),
+        charts::log_histogram("Response-time histogram, all operations", &refs)
+            .map_err(anyhow::Error::msg)?,
+    ));
+    chart_files.push((
         "percentiles-all.svg".to_string(),
         charts::percentile_chart("Response time by percentile, all operations", &refs)
             .map_err(anyhow::Error::msg)?,
