@@ -878,11 +878,7 @@ async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainR
 pub fn spread(r: &Results) -> Vec<Spread> {
     let mut out = Vec::new();
     for v in &r.variants {
-        let trials: Vec<&Trial> = r
-            .trials
-            .iter()
-            .filter(|t| t.variant == v.id && t.status != TrialStatus::Failed)
-            .collect();
+        let trials: Vec<&Trial> = r.trials_of(&v.id).collect();
         if trials.is_empty() {
             continue;
         }

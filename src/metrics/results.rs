@@ -51,6 +51,16 @@ pub struct Results {
     pub spread: Vec<Spread>,
 }
 
+impl Results {
+    /// The trials of a variant that ran (complete or interrupted, not failed), in run order:
+    /// what every figure across trials is computed from.
+    pub fn trials_of<'a>(&'a self, variant: &'a str) -> impl Iterator<Item = &'a Trial> + 'a {
+        self.trials
+            .iter()
+            .filter(move |t| t.variant == variant && t.status != TrialStatus::Failed)
+    }
+}
+
 /// The scenario, as far as results need it. Never holds a URI: scenarios name environment
 /// variables, and the text is stored with anything that looks like credentials redacted.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::charts;
 use crate::metrics::histogram;
-use crate::metrics::results::{self as res, Results, Spread, TrialStatus};
+use crate::metrics::results::{self as res, Results, Spread};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -104,11 +104,7 @@ fn headline_spread<'a>(r: &'a Results, variant: &str) -> Option<&'a Spread> {
 /// every non-failed trial, histograms added.
 fn merged(r: &Results, variant: &str, op: Option<crate::backend::Op>) -> Histogram<u64> {
     let mut h = histogram();
-    for t in r
-        .trials
-        .iter()
-        .filter(|t| t.variant == variant && t.status != TrialStatus::Failed)
-    {
+    for t in r.trials_of(variant) {
         for g in &t.groups {
             let measured = r.phases.iter().any(|p| p.measured && p.name == g.phase);
             if measured
@@ -321,11 +317,7 @@ pub fn render(r: &Results) -> Result<Rendered> {
         .flat_map(|p| p.windows.iter().map(move |w| (p.name.clone(), w[0], w[1])))
         .collect();
     for v in &r.variants {
-        let Some(t) = r
-            .trials
-            .iter()
-            .find(|t| t.variant == v.id && t.status != TrialStatus::Failed)
-        else {
+        let Some(t) = r.trials_of(&v.id).next() else {
             continue;
         };
         let classes: Vec<(String, Vec<(f64, f64)>)> = r
@@ -371,11 +363,7 @@ pub fn render(r: &Results) -> Result<Rendered> {
     for (i, v) in r.variants.iter().enumerate() {
         let mut by_tenant: std::collections::BTreeMap<&str, (u64, Histogram<u64>)> =
             Default::default();
-        for t in r
-            .trials
-            .iter()
-            .filter(|t| t.variant == v.id && t.status != TrialStatus::Failed)
-        {
+        for t in r.trials_of(&v.id) {
             for ts in &t.tenants {
                 let e = by_tenant
                     .entry(ts.tenant.as_str())
@@ -449,11 +437,7 @@ pub fn render(r: &Results) -> Result<Rendered> {
     let mut explain = Vec::new();
     let mut resources = Vec::new();
     for v in &r.variants {
-        let Some(t) = r
-            .trials
-            .iter()
-            .find(|t| t.variant == v.id && t.status != TrialStatus::Failed)
-        else {
+        let Some(t) = r.trials_of(&v.id).next() else {
             continue;
         };
         for e in &t.evidence.explain {
