@@ -39,6 +39,21 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .map_err(|e| e.to_string())
 }
 
+/// Draws one labelled line per (colour, label, points), each with its legend entry.
+fn lines<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    series: impl Iterator<Item = (RGBColor, String, Vec<(f64, f64)>)>,
+) -> Result<(), String> {
+    for (c, label, pts) in series {
+        chart
+            .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    Ok(())
+}
+
 /// "Nines" of a quantile: 0 at the median's 0%, 1 at 90%, 2 at 99%, 3 at 99.9%.
 fn nines(q: f64) -> f64 {
     -(1.0 - q).max(1e-7).log10()
@@ -115,16 +130,13 @@ pub fn percentile_chart(
             .y_label_formatter(&|y| trim(*y))
             .draw()
             .map_err(|e| e.to_string())?;
-        for ((i, label, _), pts) in series.iter().zip(points) {
-            let c = colour(*i);
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
+        lines(
+            &mut chart,
+            series
+                .iter()
+                .zip(points)
+                .map(|((i, label, _), pts)| (colour(*i), label.clone(), pts)),
+        )?;
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(|e| e.to_string())?;
     }
@@ -277,16 +289,13 @@ pub fn timeline(
                 )))
                 .map_err(|e| e.to_string())?;
         }
-        for (i, (name, pts)) in classes.iter().enumerate() {
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
+        lines(
+            &mut chart,
+            classes
+                .iter()
+                .enumerate()
+                .map(|(i, (name, pts))| (colour(i), name.clone(), pts.clone())),
+        )?;
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         let mut tp = ChartBuilder::on(&lower)
             .margin(12)
@@ -420,16 +429,13 @@ pub fn log_histogram(
             .y_label_formatter(&|y| format!("{y:.0}"))
             .draw()
             .map_err(|e| e.to_string())?;
-        for ((i, label, _), pts) in series.iter().zip(points) {
-            let c = colour(*i);
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
+        lines(
+            &mut chart,
+            series
+                .iter()
+                .zip(points)
+                .map(|((i, label, _), pts)| (colour(*i), label.clone(), pts)),
+        )?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(|e| e.to_string())?;
     }
