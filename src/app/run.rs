@@ -49,6 +49,8 @@ struct Ctx<'a> {
     dir: PathBuf,
     cancel: CancellationToken,
     progress: bool,
+    /// `--worker i/N`, parsed: this process is load generator i of N.
+    worker: Option<(u32, u32)>,
 }
 
 /// Runs the matrix; returns the exit status.
@@ -158,6 +160,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         dir: dir.clone(),
         cancel: cancel.clone(),
         progress: !a.seed.no_progress,
+        worker,
     };
     let repeat = scenario.matrix.repeat;
     let total = repeat as usize * scenario.matrix.variants.len();
@@ -538,7 +541,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         ..Default::default()
     };
     let seeders = Servers::for_placement(ctx.uri, &placement, &seed_conn).await?;
-    let sum = if ctx.args.worker.is_some() {
+    let sum = if ctx.worker.is_some() {
         // Several generators must not seed at once: they only check the data is there.
         let r = mongo::check_ready(&seeders, s, &placement, &v.indexes).await;
         if let Err(e) = r {
@@ -640,12 +643,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         .with_context(|| format!("creating {}", ctx.dir.join(&hlog_name).display()))?;
     t.hlog = Some(hlog_name);
 
-    let stream = ctx
-        .args
-        .worker
-        .as_deref()
-        .and_then(|w| parse_worker(w).ok())
-        .map_or(0, |(i, _)| i);
+    let stream = ctx.worker.map_or(0, |(i, _)| i);
     let source =
         Arc::new(Workload::from_scenario(ctx.pop, s, &ctx.plan).with_stream(u64::from(stream)));
     let cfg = RunConfig {
