@@ -90,10 +90,13 @@ pub enum Command {
     #[command(after_help = "EXAMPLES:
   tenantbench merge reports/g0 reports/g1 -o reports/merged")]
     Merge(MergeArgs),
-    /// Write the HTML report (index.html, summary.md, one .svg per chart) of a run directory.
+    /// Write the HTML report (index.html, summary.md, one .svg per chart) of a run directory,
+    /// or of a current run against a baseline run.
     #[command(after_help = "EXAMPLES:
   tenantbench report reports/quickstart-20261125T204337Z
-  tenantbench report reports/quickstart-20261125T204337Z -o /tmp/report")]
+  tenantbench report reports/quickstart-20261125T204337Z -o /tmp/report
+  # baseline first, current last: deltas per variant, op and class, curves overlaid
+  tenantbench report reports/quickstart-20261120T090000Z reports/quickstart-20261125T204337Z -o /tmp/cmp")]
     Report(ReportArgs),
     /// Print the JSON Schema of results.json (as committed in docs/results.schema.json).
     Schema,
@@ -130,10 +133,12 @@ pub struct RunArgs {
 /// `report` arguments.
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
-    /// Run directory (holding results.json).
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Where to write the report (default: the run directory).
+    /// Run directories (each holding results.json). With several, the first is the baseline
+    /// and the last the current run: the report is the current run's, with its deltas against
+    /// the baseline and the two runs' percentile curves overlaid.
+    #[arg(value_name = "DIR", required = true, num_args = 1..)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the report (default: the first run directory).
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -202,7 +202,8 @@ pub struct RunIo {
 pub struct RunReport {
     /// Histograms of all workers, merged.
     pub recorder: Recorder,
-    /// The sampled tenants' figures, in the order of [`RunConfig::tenant_sample`].
+    /// The sampled tenants' figures per operation: tenant `i` of [`RunConfig::tenant_sample`]
+    /// and op `o` at `i * Op::ALL.len() + o as usize`.
     pub tenants: Vec<TenantTally>,
     /// Per-second summaries.
     pub timeline: Timeline,

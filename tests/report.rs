@@ -1,10 +1,14 @@
-//! The HTML report from a committed results fixture (a real quickstart run: shared layout
-//! without and with `{tenant: 1}`, two trials each): sections, one series per variant, numbers
-//! equal to the results, no script or external reference, and a headline that follows the data.
+//! The HTML report from a committed results fixture (a real quickstart run: shared layout with
+//! no index, `{tenant: 1}` and the compound index, two trials each, on the SecantusDB surrogate):
+//! sections, one series per variant, numbers equal to the results, no script or external
+//! reference, headlines that follow the data, the plan-vs-reality flag, run comparisons, and a
+//! real browser rendering it.
 
 use scraper::{Html, Selector};
+use tenantbench::backend::Op;
 use tenantbench::metrics::results::Results;
-use tenantbench::report::html::render;
+use tenantbench::report::analysis;
+use tenantbench::report::html::{Run, render, render_runs};
 
 fn fixture() -> Results {
     serde_json::from_str(include_str!("fixtures/quickstart-results.json")).expect("fixture parses")
@@ -14,9 +18,34 @@ fn sel(s: &str) -> Selector {
     Selector::parse(s).expect("selector")
 }
 
+/// The fixture with the recorded figures of variants `a` and `b` exchanged: every number of
+/// one now belongs to the other, so the data's winner changes while the matrix stays.
+fn swapped(r: &Results, a: &str, b: &str) -> Results {
+    let mut r = r.clone();
+    let swap = |v: &mut String| {
+        if v == a {
+            *v = b.to_string();
+        } else if v == b {
+            *v = a.to_string();
+        }
+    };
+    for t in &mut r.trials {
+        swap(&mut t.variant);
+    }
+    for s in &mut r.spread {
+        swap(&mut s.variant);
+    }
+    r
+}
+
+fn ids(r: &Results) -> Vec<String> {
+    r.variants.iter().map(|v| v.id.clone()).collect()
+}
+
 #[test]
 fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() {
     let r = fixture();
+    assert_eq!(r.variants.len(), 3, "none, tenant, compound");
     let out = render(&r).expect("renders");
     let doc = Html::parse_document(&out.html);
     let h2: Vec<String> = doc.select(&sel("h2")).map(|e| e.text().collect()).collect();
@@ -24,14 +53,32 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
         "Answer",
         "Variants",
         "Latency distribution",
+        "Tenant classes",
+        "Timeline",
+        "Tenant size",
         "Evidence",
         "Environment",
     ] {
         assert!(h2.iter().any(|h| h == want), "no section {want}: {h2:?}");
     }
+    assert!(
+        !h2.iter()
+            .any(|h| h == "Sweeps" || h == "Against the baseline run"),
+        "no numeric knob varies and no baseline run was given: {h2:?}"
+    );
     // Every chart is inline, and names every variant once in its legend.
     let svgs: Vec<_> = doc.select(&sel("svg")).collect();
     assert_eq!(svgs.len(), out.charts.len());
+    for name in [
+        "histogram-all.svg",
+        "percentiles-all.svg",
+        "percentiles-list_recent.svg",
+        "p50-by-class.svg",
+        "p99-by-class.svg",
+        "scaling-list_recent.svg",
+    ] {
+        assert!(out.charts.iter().any(|(n, _)| n == name), "no {name}");
+    }
     for (svg, (name, _)) in svgs.iter().zip(&out.charts) {
         let text: String = svg.text().collect();
         if name.starts_with("timeline-") {
@@ -40,6 +87,17 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
                 r.classes.iter().any(|c| text.contains(c.as_str())),
                 "{name}"
             );
+            continue;
+        }
+        if name.starts_with("scaling-") {
+            // Variants with too few sampled tenants for an op are left out; none twice.
+            for v in &r.variants {
+                assert!(
+                    text.matches(&v.id).count() <= 1,
+                    "{name}: legend of {}",
+                    v.id
+                );
+            }
             continue;
         }
         for v in &r.variants {
@@ -61,16 +119,12 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
                 .map(|td| td.text().collect())
                 .collect()
         })
-        .filter(|cells: &Vec<String>| cells.len() == 9)
+        .filter(|cells: &Vec<String>| cells.len() == 10)
         .collect();
     for v in &r.variants {
-        let s = r
-            .spread
-            .iter()
-            .find(|s| s.variant == v.id && s.phase == "steady" && s.class == "all")
-            .expect("spread");
+        let s = analysis::spread(&r, &v.id, "all").expect("spread");
         let row = rows.iter().find(|c| c[0] == v.id).expect("variant row");
-        assert_eq!(row[4], format!("{:.2}", s.merged.p99_us as f64 / 1000.0));
+        assert_eq!(row[4], analysis::ms(s.merged.p99_us));
     }
     // Self-contained: no script, no external reference.
     let lower = out.html.to_lowercase();
@@ -91,27 +145,204 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
 }
 
 #[test]
-fn the_headline_follows_the_data() {
+fn the_headline_names_the_winner_with_the_results_numbers() {
     let r = fixture();
-    let line = |r: &Results| {
-        render(r)
+    let a = analysis::answer(&r);
+    let winner = a.winner.clone().expect("a winner");
+    // The winner is the variant with the lowest merged p99, and the headline quotes it.
+    let lowest = r
+        .variants
+        .iter()
+        .filter_map(|v| analysis::spread(&r, &v.id, "all"))
+        .min_by_key(|s| s.merged.p99_us)
+        .expect("spreads");
+    assert_eq!(winner, lowest.variant);
+    let first = &a.lines[0];
+    assert!(first.starts_with(&winner), "{first}");
+    assert!(
+        first.contains(&format!("{} ms", analysis::ms(lowest.merged.p99_us))),
+        "{first}"
+    );
+    let base = analysis::spread(&r, &a.baseline, "all").expect("baseline spread");
+    assert!(
+        first.contains(&format!("{} ms", analysis::ms(base.merged.p99_us))),
+        "{first}"
+    );
+    // Where it shows: small tenants, one operation, with documents examined.
+    assert!(
+        a.lines
+            .iter()
+            .any(|l| l.contains("small tenants' (basic + free) p99 for")
+                && l.contains("documents examined")),
+        "{:?}",
+        a.lines
+    );
+}
+
+#[test]
+fn fixtures_with_opposite_winners_give_opposite_headlines() {
+    let r = fixture();
+    let ids = ids(&r);
+    let a = analysis::answer(&r);
+    let won = a.winner.clone().expect("winner");
+    // The baseline (no index) loses in the real run; give it the winner's figures.
+    assert_ne!(won, ids[0]);
+    let twin = swapped(&r, &won, &ids[0]);
+    let b = analysis::answer(&twin);
+    assert_eq!(b.winner.as_deref(), Some(ids[0].as_str()));
+    assert!(
+        a.lines[0].starts_with(&won) && b.lines[0].starts_with(&format!("The baseline {}", ids[0])),
+        "{}\n{}",
+        a.lines[0],
+        b.lines[0]
+    );
+    let md = |r: &Results| render(r).expect("renders").markdown;
+    assert_ne!(md(&r).lines().nth(4), md(&twin).lines().nth(4));
+}
+
+#[test]
+fn plan_vs_reality_flags_the_compound_index_and_not_its_honest_twin() {
+    let r = fixture();
+    let flagged: Vec<_> = analysis::growth(&r)
+        .into_iter()
+        .filter(|g| g.plan_gap.is_some())
+        .collect();
+    assert!(
+        flagged
+            .iter()
+            .any(|g| g.op == Op::ListRecent && g.variant.contains("compound")),
+        "{:?}",
+        flagged
+            .iter()
+            .map(|g| (&g.variant, g.op))
+            .collect::<Vec<_>>()
+    );
+    let out = render(&r).expect("renders");
+    assert!(
+        out.html
+            .contains("Plan vs reality, list_recent on shared-compound")
+    );
+    // The same latencies with an explain that admits the work (every matching key examined):
+    // the plan no longer claims bounded work, so nothing is flagged.
+    let mut twin = r.clone();
+    for t in &mut twin.trials {
+        for e in &mut t.evidence.explain {
+            e.keys_examined = e.keys_examined.max(e.tenant_documents);
+            e.docs_examined = e.docs_examined.max(e.tenant_documents);
+        }
+    }
+    assert!(
+        analysis::growth(&twin).iter().all(|g| g.plan_gap.is_none()),
+        "the honest twin is not flagged"
+    );
+    assert!(
+        !render(&twin)
             .expect("renders")
-            .markdown
-            .lines()
-            .find(|l| l.starts_with("- ") && l.contains("p99"))
-            .expect("a headline line")
-            .to_string()
+            .html
+            .contains("Plan vs reality")
+    );
+}
+
+#[test]
+fn growth_classes_name_scans_of_the_collection_and_growth_with_the_tenant() {
+    let r = fixture();
+    let g = analysis::growth(&r);
+    let of = |variant: &str, op: Op| {
+        g.iter()
+            .find(|x| x.variant == variant && x.op == op)
+            .map(|x| x.class)
     };
-    let a = line(&r);
-    assert!(a.starts_with("- shared-tenant-p100-single-c8:"), "{a}");
-    assert!(a.contains("(0.63×)"), "{a}");
-    // The same results with the variants listed the other way round: the other variant is the
-    // baseline and the ratio inverts.
-    let mut swapped = r.clone();
-    swapped.variants.reverse();
-    let b = line(&swapped);
-    assert!(b.starts_with("- shared-none-p100-single-c8:"), "{b}");
-    assert!(b.contains("(1.59×)"), "{b}");
+    let ids = ids(&r);
+    // Without an index every list_recent call scans the collection: flat across tenants.
+    assert_eq!(
+        of(&ids[0], Op::ListRecent),
+        Some(analysis::GrowthClass::WithCollection)
+    );
+    // With {tenant: 1} it sorts all of the tenant's orders: it grows with the tenant.
+    assert!(matches!(
+        of(&ids[1], Op::ListRecent),
+        Some(analysis::GrowthClass::WithTenant | analysis::GrowthClass::WeaklyWithTenant)
+    ));
+}
+
+#[test]
+fn comparing_runs_colours_deltas_by_direction_and_overlays_the_curves() {
+    let r = fixture();
+    let ids = ids(&r);
+    let won = analysis::answer(&r).winner.expect("winner");
+    let twin = swapped(&r, &won, &ids[0]);
+    let out = render_runs(&[
+        Run {
+            name: "before",
+            results: &r,
+        },
+        Run {
+            name: "after",
+            results: &twin,
+        },
+    ])
+    .expect("renders");
+    let doc = Html::parse_document(&out.html);
+    assert!(
+        doc.select(&sel("h2"))
+            .any(|h| h.text().collect::<String>() == "Against the baseline run")
+    );
+    // The variant that got the baseline's figures is slower, the baseline faster.
+    let row = |variant: &str| -> (String, String) {
+        doc.select(&sel("table tr"))
+            .map(|tr| tr.select(&sel("td")).collect::<Vec<_>>())
+            .find(|td| {
+                td.len() == 7
+                    && td[1].text().collect::<String>() == variant
+                    && td[2].text().collect::<String>() == "all"
+                    && td[3].text().collect::<String>() == "all"
+            })
+            .map(|td| {
+                (
+                    td[6].value().attr("class").unwrap_or("").to_string(),
+                    td[6].text().collect(),
+                )
+            })
+            .expect("delta row")
+    };
+    assert_eq!(row(&won).0, "worse", "{:?}", row(&won));
+    assert!(row(&won).1.starts_with('+'));
+    assert_eq!(row(&ids[0]).0, "better", "{:?}", row(&ids[0]));
+    assert!(row(&ids[0]).1.starts_with('-'));
+    // Overlaid: each variant twice in the comparison chart, once per run.
+    let (_, svg) = out
+        .charts
+        .iter()
+        .find(|(n, _)| n == "compare-all.svg")
+        .expect("comparison chart");
+    for v in &ids {
+        assert!(svg.contains(&format!("{v} · before")) && svg.contains(&format!("{v} · after")));
+    }
+    assert!(svg.contains("stroke-dasharray") || svg.matches("<polyline").count() > 6);
+    assert!(out.markdown.contains("Against the baseline run before"));
+}
+
+#[test]
+fn a_numeric_knob_that_varies_gets_a_sweep_with_one_line_per_other_setting() {
+    let mut r = fixture();
+    // Make the three variants one line over pool sizes 5, 10 and 100.
+    for (v, pool) in r.variants.iter_mut().zip([5, 10, 100]) {
+        v.indexes = "tenant".into();
+        v.max_pool_size = pool;
+    }
+    let sw = analysis::sweeps(&r);
+    assert_eq!(sw.len(), 1);
+    assert_eq!(sw[0].knob, analysis::Knob::Pool);
+    assert_eq!(sw[0].lines.len(), 1);
+    let xs: Vec<f64> = sw[0].lines[0].points.iter().map(|p| p.0).collect();
+    assert_eq!(xs, [5.0, 10.0, 100.0]);
+    let out = render(&r).expect("renders");
+    assert!(
+        out.charts
+            .iter()
+            .any(|(n, _)| n == "sweep-max_pool_size.svg")
+    );
+    assert!(out.html.contains("<h2>Sweeps</h2>"));
 }
 
 /// Headless Chromium renders the report from `file://`: a screenshot that is not blank and

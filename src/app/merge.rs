@@ -169,20 +169,29 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
         })
         .collect();
 
-    // The tenant sample: the same tenants in every generator.
-    for ts in &mut t.tenants {
-        let mut h = histogram();
-        let mut errors = 0;
-        for p in parts {
-            if let Some(x) = p.tenants.iter().find(|x| x.tenant == ts.tenant) {
-                add(&mut h, &x.histogram)?;
-                errors += x.errors;
-            }
+    // The tenant sample: the same tenants in every generator, each with the operations it ran
+    // there (a generator may have run an operation for a tenant that another did not).
+    let mut tenants: BTreeMap<(u32, crate::backend::Op), (res::TenantSample, Histogram<u64>)> =
+        BTreeMap::new();
+    for p in parts {
+        for x in &p.tenants {
+            let e = tenants.entry((x.rank, x.op)).or_insert_with(|| {
+                let mut x0 = x.clone();
+                x0.errors = 0;
+                (x0, histogram())
+            });
+            e.0.errors += x.errors;
+            add(&mut e.1, &x.histogram)?;
         }
-        ts.errors = errors;
-        ts.response = Summary::of(&h);
-        ts.histogram = res::encode(&h);
     }
+    t.tenants = tenants
+        .into_values()
+        .map(|(mut ts, h)| {
+            ts.response = Summary::of(&h);
+            ts.histogram = res::encode(&h);
+            ts
+        })
+        .collect();
 
     // Evidence: connections of every generator; checkouts added; CPU of the harnesses added.
     let mut wait = histogram();

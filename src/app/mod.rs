@@ -33,8 +33,27 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Plan(a) => plan::plan(&a),
         Command::Merge(a) => merge::merge(&a),
         Command::Report(a) => {
-            let r = run::read_results(&a.dir)?;
-            let html = crate::report::html::write(&r, a.out.as_deref().unwrap_or(&a.dir))?;
+            let results = a
+                .dirs
+                .iter()
+                .map(|d| run::read_results(d))
+                .collect::<Result<Vec<_>>>()?;
+            let names: Vec<String> = a
+                .dirs
+                .iter()
+                .map(|d| {
+                    let d = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+                    d.file_name()
+                        .map_or_else(|| d.display().to_string(), |n| n.to_string_lossy().into())
+                })
+                .collect();
+            let runs: Vec<crate::report::html::Run> = names
+                .iter()
+                .zip(&results)
+                .map(|(name, results)| crate::report::html::Run { name, results })
+                .collect();
+            let out = a.out.as_deref().unwrap_or(&a.dirs[0]);
+            let html = crate::report::html::write_runs(&runs, out)?;
             println!("report: {}", html.display());
             Ok(0)
         }

@@ -714,16 +714,20 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         .map(|w| w.iter().map(|[a, b]| b - a).sum::<f64>().max(1e-9))
         .collect();
     t.groups = groups(rec, &ctx.plan.names, &ctx.class_names, &phase_secs);
+    // Per sampled tenant and operation it ran; documents are the tenant's in the op's collection.
     t.tenants = ctx
         .sample
         .iter()
+        .flat_map(|&i| Op::ALL.iter().map(move |&op| (i, op)))
         .zip(&report.tenants)
-        .map(|(&i, tally)| {
+        .filter(|(_, tally)| !tally.ok.is_empty() || tally.errors > 0)
+        .map(|((i, op), tally)| {
             let tn = &ctx.pop.tenants[i];
             TenantSample {
                 tenant: tn.id.clone(),
+                op,
                 rank: tn.rank,
-                documents: tn.documents,
+                documents: tn.count(collection_of(op)),
                 class: tn.class().to_string(),
                 errors: tally.errors,
                 response: Summary::of(&tally.ok),
@@ -845,7 +849,10 @@ async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainR
     }
     for op in ops {
         for tenant in [0, ctx.pop.tenants.len() / 2] {
-            let req = Request { tenant, op, key: 0 };
+            // A record from the middle of the tenant's range: the first one would be found
+            // at once by a scan in insertion order and understate what a typical call does.
+            let key = ctx.pop.tenants[tenant].count(collection_of(op)) / 2;
+            let req = Request { tenant, op, key };
             let Ok(Some(e)) = backend.explain(&req).await else {
                 continue;
             };
@@ -865,6 +872,7 @@ async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainR
                 keys_examined: e.keys_examined,
                 docs_examined: e.docs_examined,
                 returned: e.returned,
+                limit: e.limit,
             });
         }
     }
@@ -944,17 +952,23 @@ pub fn spread(r: &Results) -> Vec<Spread> {
 pub fn read_results(dir: &Path) -> Result<Results> {
     let p = dir.join("results.json");
     let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-    let r: Results = serde_json::from_str(&text)
+    // The version first, so results of another format say so instead of naming a field.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
+    let v: Version = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a tenantbench results file", p.display()))?;
-    if r.schema_version != res::SCHEMA_VERSION {
+    if v.schema_version != res::SCHEMA_VERSION {
         bail!(
-            "{}: results format {}, expected {} (written by another tenantbench version)",
+            "{}: results format {}, expected {} (written by another tenantbench version; rerun, or report it with that version)",
             p.display(),
-            r.schema_version,
+            v.schema_version,
             res::SCHEMA_VERSION
         );
     }
-    Ok(r)
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a tenantbench results file", p.display()))
 }
 
 /// Writes results.json atomically (temporary file, then rename).

@@ -1,5 +1,6 @@
 //! Where the runner's workers record: a few shards, each a [`Recorder`] plus open per-second,
-//! per-class histograms and the sampled tenants' histograms, behind an uncontended mutex.
+//! per-class histograms and the sampled tenants' histograms per operation, behind an
+//! uncontended mutex.
 //!
 //! Why shards and not one recorder per worker (STYLE.md §5): a worker's histogram set is
 //! phases × ops × classes × outcomes × 2 histograms of ~40 KB, megabytes per worker; an open
@@ -13,7 +14,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::{Key, Recorder, histogram, micros, put};
-use crate::backend::Outcome;
+use crate::backend::{Op, Outcome};
 
 /// A sampled tenant's figures.
 #[derive(Debug, Clone)]
@@ -170,9 +171,9 @@ impl Collector {
                 .unwrap_or(true)
         {
             if s.tenants.is_empty() {
-                s.tenants = vec![TenantTally::default(); self.slots];
+                s.tenants = vec![TenantTally::default(); self.slots * Op::ALL.len()];
             }
-            let tt = &mut s.tenants[slot as usize];
+            let tt = &mut s.tenants[slot as usize * Op::ALL.len() + key.op as usize];
             if ok {
                 put(&mut tt.ok, us);
             } else if failed {
@@ -207,10 +208,12 @@ impl Collector {
         out
     }
 
-    /// Ends recording: the merged recorder and the tenant sample's tallies (in sample order).
+    /// Ends recording: the merged recorder and the tenant sample's tallies, per sampled tenant
+    /// (in sample order) and operation (in [`Op::ALL`] order): tenant `i`'s tally of op `o` is
+    /// at `i * Op::ALL.len() + o as usize`.
     pub fn finish(&self) -> (Recorder, Vec<TenantTally>) {
         let mut rec = Recorder::new();
-        let mut tenants = vec![TenantTally::default(); self.slots];
+        let mut tenants = vec![TenantTally::default(); self.slots * Op::ALL.len()];
         for shard in &self.shards {
             let s = shard.lock().unwrap_or_else(|p| p.into_inner());
             rec.merge(&s.rec);
@@ -294,11 +297,21 @@ mod tests {
         let rest = c.take_seconds(u64::MAX);
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].t, 2);
+        // Another operation of the same tenant is kept apart.
+        let list = Key {
+            op: Op::ListRecent,
+            ..key(1, 0, Outcome::Ok)
+        };
+        c.record(1, list, 9, ms(2600), ms(9), ms(9));
         let (rec, tenants) = c.finish();
-        assert_eq!(rec.count(), 4);
-        assert_eq!(tenants[0].ok.len(), 1, "the warm-up operation is left out");
-        assert_eq!(tenants[1].ok.len(), 1);
-        assert_eq!(tenants[1].errors, 1);
+        assert_eq!(rec.count(), 5);
+        let at = |slot: usize, op: Op| &tenants[slot * Op::ALL.len() + op as usize];
+        assert_eq!(tenants.len(), 2 * Op::ALL.len());
+        assert_eq!(at(0, Op::GetById).ok.len(), 1, "the warm-up op is left out");
+        assert_eq!(at(1, Op::GetById).ok.len(), 1);
+        assert_eq!(at(1, Op::GetById).errors, 1);
+        assert_eq!(at(1, Op::ListRecent).ok.len(), 1);
+        assert_eq!(at(0, Op::ListRecent).ok.len(), 0);
     }
 
     #[test]

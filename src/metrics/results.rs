@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{ErrorKind, Op, Outcome};
 
 /// Version of the results format; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A whole run: the scenario, where it ran, and every trial of every variant.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -194,7 +194,8 @@ pub struct Trial {
     pub late_starts: u64,
     /// Histograms and summaries per phase, op, class and outcome.
     pub groups: Vec<Group>,
-    /// Per-tenant figures for a sample of tenants across size ranks (measured phases).
+    /// Per-tenant figures for a sample of tenants across size ranks, per operation they ran
+    /// (measured phases).
     pub tenants: Vec<TenantSample>,
     /// Per second and class, by intended start: counts and percentiles of that second.
     pub timeline: Vec<SecondSummary>,
@@ -285,14 +286,16 @@ pub fn outcome_of(outcome: &str, kind: Option<ErrorKind>) -> Option<Outcome> {
     }
 }
 
-/// One sampled tenant's figures over the measured phases.
+/// One sampled tenant's figures for one operation over the measured phases.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct TenantSample {
     /// Tenant id.
     pub tenant: String,
+    /// Operation.
+    pub op: Op,
     /// Size rank, 1 = largest.
     pub rank: u32,
-    /// Documents of the tenant.
+    /// Documents of the tenant in the collection the operation reads or writes.
     pub documents: u64,
     /// Class.
     pub class: String,
@@ -379,6 +382,9 @@ pub struct ExplainRecord {
     pub docs_examined: u64,
     /// `nReturned`.
     pub returned: u64,
+    /// The query's limit, when it has one: work bounded by the query is at most a small
+    /// multiple of it.
+    pub limit: Option<u64>,
 }
 
 /// One `serverStatus.connections` reading.

@@ -39,19 +39,64 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .map_err(|e| e.to_string())
 }
 
-/// Draws one labelled line per (colour, label, points), each with its legend entry.
+/// A line of a chart: its colour, legend label, points, and whether it is dashed (a baseline
+/// run under a current one).
+pub struct Line {
+    /// Colour.
+    pub colour: RGBColor,
+    /// Legend label.
+    pub label: String,
+    /// Points in chart coordinates.
+    pub points: Vec<(f64, f64)>,
+    /// Dashed instead of solid.
+    pub dashed: bool,
+}
+
+/// Draws each line with its legend entry.
 fn lines<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'a, DB, CT>,
-    series: impl Iterator<Item = (RGBColor, String, Vec<(f64, f64)>)>,
+    series: impl Iterator<Item = Line>,
 ) -> Result<(), String> {
-    for (c, label, pts) in series {
-        chart
-            .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+    for l in series {
+        let c = l.colour;
+        let drawn = if l.dashed {
+            chart.draw_series(DashedLineSeries::new(l.points, 6, 4, c.stroke_width(2)))
+        } else {
+            chart.draw_series(LineSeries::new(l.points, c.stroke_width(2)))
+        };
+        let legend = move |(x, y): (i32, i32)| {
+            PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+        };
+        drawn
             .map_err(|e| e.to_string())?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            .label(l.label)
+            .legend(legend);
     }
     Ok(())
+}
+
+/// A histogram drawn as one line: variant index (its colour), label, and dashed or not.
+pub struct Curve<'a> {
+    /// Variant index: the line's colour.
+    pub index: usize,
+    /// Legend label.
+    pub label: String,
+    /// Response times, µs.
+    pub hist: &'a Histogram<u64>,
+    /// Dashed (a baseline run's line under the current run's).
+    pub dashed: bool,
+}
+
+impl<'a> Curve<'a> {
+    /// A solid line.
+    pub fn solid(index: usize, label: impl Into<String>, hist: &'a Histogram<u64>) -> Self {
+        Curve {
+            index,
+            label: label.into(),
+            hist,
+            dashed: false,
+        }
+    }
 }
 
 /// "Nines" of a quantile: 0 at the median's 0%, 1 at 90%, 2 at 99%, 3 at 99.9%.
@@ -60,19 +105,17 @@ fn nines(q: f64) -> f64 {
 }
 
 /// A percentile-distribution chart (HdrHistogram style): latency in ms on a log axis against
-/// percentile on a "nines" axis, one line per (variant index, label, histogram).
+/// percentile on a "nines" axis, one line per curve.
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
-pub fn percentile_chart(
-    title: &str,
-    series: &[(usize, String, &Histogram<u64>)],
-) -> Result<String, String> {
+pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, String> {
     let mut svg = String::new();
     let points: Vec<Vec<(f64, f64)>> = series
         .iter()
-        .map(|(_, _, h)| {
-            h.iter_quantiles(2)
+        .map(|c| {
+            c.hist
+                .iter_quantiles(2)
                 .map(|v| {
                     (
                         nines(v.quantile_iterated_to()),
@@ -86,7 +129,7 @@ pub fn percentile_chart(
     // Beyond log10(count) nines a histogram has nothing left to say.
     let most = series
         .iter()
-        .map(|(_, _, h)| h.len())
+        .map(|c| c.hist.len())
         .max()
         .unwrap_or(1)
         .max(10);
@@ -132,10 +175,12 @@ pub fn percentile_chart(
             .map_err(|e| e.to_string())?;
         lines(
             &mut chart,
-            series
-                .iter()
-                .zip(points)
-                .map(|((i, label, _), pts)| (colour(*i), label.clone(), pts)),
+            series.iter().zip(points).map(|(c, points)| Line {
+                colour: colour(c.index),
+                label: c.label.clone(),
+                points,
+                dashed: c.dashed,
+            }),
         )?;
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(|e| e.to_string())?;
@@ -143,20 +188,32 @@ pub fn percentile_chart(
     Ok(svg)
 }
 
+/// One bar: the value over all trials merged, and the lowest and highest single trial.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// Trials merged (histograms added), ms.
+    pub value: f64,
+    /// Lowest trial, ms.
+    pub lo: f64,
+    /// Highest trial, ms.
+    pub hi: f64,
+}
+
 /// Grouped bars: one group per category (class), one bar per series (variant), values in ms
-/// on a log axis.
+/// on a log axis, each with a whisker from its lowest to its highest trial.
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
 pub fn class_bars(
     title: &str,
     categories: &[String],
-    series: &[(usize, String, Vec<Option<f64>>)],
+    series: &[(usize, String, Vec<Option<Bar>>)],
 ) -> Result<String, String> {
     let mut svg = String::new();
     let vals: Vec<f64> = series
         .iter()
-        .flat_map(|s| s.2.iter().flatten().copied())
+        .flat_map(|s| s.2.iter().flatten().flat_map(|b| [b.value, b.lo, b.hi]))
+        .filter(|v| *v > 0.0)
         .collect();
     let hi = vals.iter().copied().fold(0.0f64, f64::max).max(0.01) * 2.0;
     let lo = vals
@@ -189,25 +246,142 @@ pub fn class_bars(
                     String::new()
                 }
             })
+            .x_desc("tenant class (whiskers: lowest to highest trial)")
             .y_desc("ms (log)")
             .y_label_formatter(&|y| trim(*y))
             .draw()
             .map_err(|e| e.to_string())?;
         for (si, (i, label, values)) in series.iter().enumerate() {
             let c = colour(*i);
-            let bars = values.iter().enumerate().filter_map(|(ci, v)| {
-                let v = (*v)?;
+            let place = |ci: usize| {
                 let x0 = ci as f64 + 0.1 + 0.8 * si as f64 / n;
-                let x1 = x0 + 0.8 / n;
-                Some(Rectangle::new([(x0, lo), (x1, v.max(lo))], c.filled()))
+                (x0, x0 + 0.8 / n)
+            };
+            let bars = values.iter().enumerate().filter_map(|(ci, b)| {
+                let b = (*b)?;
+                let (x0, x1) = place(ci);
+                Some(Rectangle::new(
+                    [(x0, lo), (x1, b.value.max(lo))],
+                    c.filled(),
+                ))
             });
             chart
                 .draw_series(bars)
                 .map_err(|e| e.to_string())?
                 .label(label.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            let whiskers = values.iter().enumerate().filter_map(|(ci, b)| {
+                let b = (*b)?;
+                let (x0, x1) = place(ci);
+                let (xm, cap) = ((x0 + x1) / 2.0, (x1 - x0) / 4.0);
+                let (a, z) = (b.lo.max(lo), b.hi.max(lo));
+                Some(PathElement::new(
+                    vec![
+                        (xm - cap, a),
+                        (xm + cap, a),
+                        (xm, a),
+                        (xm, z),
+                        (xm - cap, z),
+                        (xm + cap, z),
+                    ],
+                    BLACK.stroke_width(1),
+                ))
+            });
+            chart.draw_series(whiskers).map_err(|e| e.to_string())?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// A sweep: successful operations/s (top) and p99 ms on a log axis (bottom) against a numeric
+/// knob, one line per sweep line. The knob axis is logarithmic when its values span a factor of
+/// 8 or more.
+///
+/// # Errors
+/// Plotters' drawing error, as text.
+pub fn sweep(
+    title: &str,
+    knob: &str,
+    series: &[super::analysis::SweepLine],
+) -> Result<String, String> {
+    let mut svg = String::new();
+    let all = series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = all
+        .clone()
+        .fold((f64::MAX, 0.0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let x0 = x0.min(x1);
+    let top = all.clone().map(|p| p.1).fold(1.0f64, f64::max) * 1.15;
+    let (p_lo, p_hi) = all
+        .map(|p| p.2)
+        .fold((f64::MAX, 0.01f64), |(a, b), y| (a.min(y), b.max(y)));
+    let (p_lo, p_hi) = (p_lo.clamp(0.001, p_hi) / 1.5, p_hi * 1.5);
+    let log_x = x0 > 0.0 && x1 / x0 >= 8.0;
+    let line = |i: usize, label: &str, pts: Vec<(f64, f64)>| Line {
+        colour: colour(i),
+        label: label.to_string(),
+        points: pts,
+        dashed: false,
+    };
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (upper, lower) = root.split_vertically(280);
+        let tput = |s: &super::analysis::SweepLine| s.points.iter().map(|p| (p.0, p.1)).collect();
+        let p99 = |s: &super::analysis::SweepLine| s.points.iter().map(|p| (p.0, p.2)).collect();
+        // The same drawing on a linear or a logarithmic knob axis.
+        macro_rules! panels {
+            ($xr:expr) => {{
+                let mut a = ChartBuilder::on(&upper)
+                    .caption(title, ("sans-serif", 18))
+                    .margin(12)
+                    .x_label_area_size(24)
+                    .y_label_area_size(60)
+                    .build_cartesian_2d($xr, 0f64..top)
+                    .map_err(|e| e.to_string())?;
+                a.configure_mesh()
+                    .y_desc("ok ops/s")
+                    .x_label_formatter(&|x| trim(*x))
+                    .y_label_formatter(&|y| format!("{y:.0}"))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                lines(
+                    &mut a,
+                    series
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| line(i, &s.label, tput(s))),
+                )?;
+                legend(&mut a, SeriesLabelPosition::UpperLeft)?;
+                let mut b = ChartBuilder::on(&lower)
+                    .margin(12)
+                    .x_label_area_size(40)
+                    .y_label_area_size(60)
+                    .build_cartesian_2d($xr, (p_lo..p_hi).log_scale())
+                    .map_err(|e| e.to_string())?;
+                b.configure_mesh()
+                    .x_desc(knob)
+                    .y_desc("p99 response time, ms (log)")
+                    .x_label_formatter(&|x| trim(*x))
+                    .y_label_formatter(&|y| trim(*y))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                lines(
+                    &mut b,
+                    series
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| line(i, &s.label, p99(s))),
+                )?;
+            }};
+        }
+        if log_x {
+            panels!((x0 / 1.3..x1 * 1.3).log_scale());
+        } else {
+            let pad = ((x1 - x0) * 0.05).max(0.5);
+            panels!((x0 - pad)..(x1 + pad));
+        }
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
@@ -291,10 +465,12 @@ pub fn timeline(
         }
         lines(
             &mut chart,
-            classes
-                .iter()
-                .enumerate()
-                .map(|(i, (name, pts))| (colour(i), name.clone(), pts.clone())),
+            classes.iter().enumerate().map(|(i, (name, pts))| Line {
+                colour: colour(i),
+                label: name.clone(),
+                points: pts.clone(),
+                dashed: false,
+            }),
         )?;
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         let mut tp = ChartBuilder::on(&lower)
@@ -385,18 +561,16 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> 
 }
 
 /// Latency histograms on logarithmic buckets (each twice the last, from 100 µs): the share of
-/// operations per bucket, one line per (variant index, label, histogram).
+/// operations per bucket, one line per curve.
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
-pub fn log_histogram(
-    title: &str,
-    series: &[(usize, String, &Histogram<u64>)],
-) -> Result<String, String> {
+pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, String> {
     let mut svg = String::new();
     let points: Vec<Vec<(f64, f64)>> = series
         .iter()
-        .map(|(_, _, h)| {
+        .map(|c| {
+            let h = c.hist;
             let n = h.len().max(1) as f64;
             h.iter_log(100, 2.0)
                 .map(|v| {
@@ -431,10 +605,12 @@ pub fn log_histogram(
             .map_err(|e| e.to_string())?;
         lines(
             &mut chart,
-            series
-                .iter()
-                .zip(points)
-                .map(|((i, label, _), pts)| (colour(*i), label.clone(), pts)),
+            series.iter().zip(points).map(|(c, points)| Line {
+                colour: colour(c.index),
+                label: c.label.clone(),
+                points,
+                dashed: c.dashed,
+            }),
         )?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(|e| e.to_string())?;
@@ -445,22 +621,31 @@ pub fn log_histogram(
 /// Least-squares fit of ln y on ln x: (slope, intercept); `None` with fewer than 3 points or
 /// no spread in x.
 pub fn loglog_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let p: Vec<(f64, f64)> = points
+    let w: Vec<(f64, f64, f64)> = points.iter().map(|&(x, y)| (x, y, 1.0)).collect();
+    loglog_fit_weighted(&w)
+}
+
+/// Weighted least-squares fit of ln y on ln x over (x, y, weight): (slope, intercept); `None`
+/// with fewer than 3 usable points or no spread in x. A point whose y is a percentile of n
+/// operations is weighted by n: its estimate's variance shrinks as 1/n, so a tenant measured
+/// 500 times counts for more than one measured 3 times.
+pub fn loglog_fit_weighted(points: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
+    let p: Vec<(f64, f64, f64)> = points
         .iter()
-        .filter(|(x, y)| *x > 0.0 && *y > 0.0)
-        .map(|(x, y)| (x.ln(), y.ln()))
+        .filter(|(x, y, w)| *x > 0.0 && *y > 0.0 && *w > 0.0)
+        .map(|(x, y, w)| (x.ln(), y.ln(), *w))
         .collect();
     if p.len() < 3 {
         return None;
     }
-    let n = p.len() as f64;
-    let mx = p.iter().map(|q| q.0).sum::<f64>() / n;
-    let my = p.iter().map(|q| q.1).sum::<f64>() / n;
-    let sxx: f64 = p.iter().map(|q| (q.0 - mx).powi(2)).sum();
-    if sxx < 1e-12 {
+    let sw: f64 = p.iter().map(|q| q.2).sum();
+    let mx = p.iter().map(|q| q.2 * q.0).sum::<f64>() / sw;
+    let my = p.iter().map(|q| q.2 * q.1).sum::<f64>() / sw;
+    let sxx: f64 = p.iter().map(|q| q.2 * (q.0 - mx).powi(2)).sum();
+    if sxx < 1e-12 * sw {
         return None;
     }
-    let sxy: f64 = p.iter().map(|q| (q.0 - mx) * (q.1 - my)).sum();
+    let sxy: f64 = p.iter().map(|q| q.2 * (q.0 - mx) * (q.1 - my)).sum();
     let slope = sxy / sxx;
     Some((slope, my - slope * mx))
 }
@@ -479,5 +664,21 @@ mod tests {
         assert!((slope - 0.8).abs() < 1e-9 && (icpt - 0.5f64.ln()).abs() < 1e-9);
         assert_eq!(loglog_fit(&pts[..2]), None);
         assert_eq!(loglog_fit(&[(5.0, 1.0), (5.0, 2.0), (5.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn weights_pull_the_fit_towards_the_points_measured_most() {
+        // Two heavy points on slope 1, one light outlier: the fit stays near slope 1 with
+        // weights, and is dragged below zero without them.
+        let pts = [
+            (10.0, 10.0, 100.0),
+            (100.0, 100.0, 100.0),
+            (1000.0, 1.0, 1.0),
+        ];
+        let (w, _) = loglog_fit_weighted(&pts).expect("fits");
+        let plain: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
+        let (u, _) = loglog_fit(&plain).expect("fits");
+        assert!(w > 0.8, "weighted slope {w}");
+        assert!(u < 0.0, "unweighted slope {u}");
     }
 }

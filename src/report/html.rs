@@ -1,16 +1,18 @@
 //! The HTML report (`index.html`, self-contained: inline SVG and CSS, no script, no network)
-//! and its Markdown summary (`summary.md`), from a run's results only. The HTML comes from the
-//! template `templates/report.html` (minijinja, auto-escaped).
+//! and its Markdown summary (`summary.md`), from results only: one run, or a current run
+//! compared with a baseline run. The HTML comes from the template `templates/report.html`
+//! (minijinja, auto-escaped); what it says is computed in [`super::analysis`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::charts;
-use crate::metrics::histogram;
-use crate::metrics::results::{self as res, Results, Spread};
+use super::analysis::{self as an, count, ms};
+use super::charts::{self, Bar, Curve};
+use crate::metrics::results::{Results, Spread};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -25,6 +27,15 @@ pub struct Rendered {
     pub charts: Vec<(String, String)>,
 }
 
+/// A run to report on, with the name it goes by in a comparison (its directory's name).
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// Short name (the run directory's name).
+    pub name: &'a str,
+    /// Its results.
+    pub results: &'a Results,
+}
+
 #[derive(Serialize)]
 struct VariantRow {
     id: String,
@@ -36,15 +47,20 @@ struct VariantRow {
     p999: String,
     p99_trials: String,
     ratio: String,
+    tput_ratio: String,
     errors: u64,
 }
 
 #[derive(Serialize)]
-struct ScalingRow {
+struct GrowthRow {
     variant: String,
+    op: String,
     tenants: usize,
-    slope: String,
+    bands: usize,
+    slope_p50: String,
+    slope_p99: String,
     growth: String,
+    flagged: bool,
 }
 
 #[derive(Serialize)]
@@ -57,7 +73,7 @@ struct PhaseRow {
     ratio: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct ChartRef {
     file: String,
     svg: String,
@@ -67,56 +83,62 @@ struct ChartRef {
 struct ExplainRow {
     variant: String,
     op: String,
-    tenant: String,
     plan: String,
-    keys: u64,
-    docs: u64,
-    collection: u64,
-    returned: u64,
+    small: String,
+    large: String,
+    collection: String,
+    limit: String,
 }
 
 #[derive(Serialize)]
 struct ResourceRow {
     variant: String,
-    checkout_p99: String,
+    checkout: String,
     connections: String,
     databases: u64,
     collections: u64,
     indexes: u64,
     storage: String,
+    prepare: String,
     harness_cpu: String,
     server_cpu: String,
+    busy: bool,
 }
 
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
+#[derive(Serialize)]
+struct DeltaRow {
+    run: String,
+    variant: String,
+    op: String,
+    class: String,
+    base: String,
+    cur: String,
+    change: String,
+    direction: &'static str,
 }
 
-/// The `all`-class spread of a variant over the first measured phase (`steady`).
-fn headline_spread<'a>(r: &'a Results, variant: &str) -> Option<&'a Spread> {
-    let phase = r.phases.iter().find(|p| p.measured)?;
-    r.spread
-        .iter()
-        .find(|s| s.variant == variant && s.phase == phase.name && s.class == "all")
+/// Charts, grouped by the report section that shows them.
+#[derive(Default)]
+struct Charts {
+    files: Vec<(String, String)>,
+    sections: BTreeMap<&'static str, Vec<ChartRef>>,
 }
 
-/// Successful operations of one variant and op (`None`: all ops) over the measured phases of
-/// every non-failed trial, histograms added.
-fn merged(r: &Results, variant: &str, op: Option<crate::backend::Op>) -> Histogram<u64> {
-    let mut h = histogram();
-    for t in r.trials_of(variant) {
-        for g in &t.groups {
-            let measured = r.phases.iter().any(|p| p.measured && p.name == g.phase);
-            if measured
-                && g.outcome == "ok"
-                && op.is_none_or(|o| o == g.op)
-                && let Ok(x) = res::decode(&g.response_histogram)
-            {
-                h.add(&x).expect("auto-resizing histograms add");
-            }
-        }
+impl Charts {
+    fn add(
+        &mut self,
+        section: &'static str,
+        file: String,
+        svg: Result<String, String>,
+    ) -> Result<()> {
+        let svg = svg.map_err(|e| anyhow::anyhow!("drawing {file}: {e}"))?;
+        self.sections.entry(section).or_default().push(ChartRef {
+            file: file.clone(),
+            svg: strip_xml_header(&svg),
+        });
+        self.files.push((file, svg));
+        Ok(())
     }
-    h
 }
 
 /// Renders the report of one run's results.
@@ -124,50 +146,44 @@ fn merged(r: &Results, variant: &str, op: Option<crate::backend::Op>) -> Histogr
 /// # Errors
 /// A chart or the template failed to render.
 pub fn render(r: &Results) -> Result<Rendered> {
-    let baseline = r.variants.first().map(|v| v.id.clone()).unwrap_or_default();
-    let base_p99 = headline_spread(r, &baseline).map(|s| s.merged.p99_us);
+    render_runs(&[Run {
+        name: "run",
+        results: r,
+    }])
+}
 
+/// Renders the report of the last run; with two runs or more, the first is the baseline every
+/// later run is compared with (deltas, overlaid percentile charts).
+///
+/// # Errors
+/// No run, or a chart or the template failed to render.
+pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
+    let cur = runs.last().context("no run to report")?;
+    let r = cur.results;
+    let answer = an::answer(r);
+    let baseline = answer.baseline.clone();
+    let base = an::spread(r, &baseline, "all").cloned();
+    let mut charts = Charts::default();
+
+    // Variants table.
     let mut rows = Vec::new();
-    let mut headline = Vec::new();
     for (i, v) in r.variants.iter().enumerate() {
-        let Some(s) = headline_spread(r, &v.id) else {
+        let Some(s) = an::spread(r, &v.id, "all") else {
             continue;
         };
         let errors: u64 = r
-            .trials
-            .iter()
-            .filter(|t| t.variant == v.id)
+            .trials_of(&v.id)
             .flat_map(|t| &t.groups)
             .filter(|g| g.outcome == "error")
             .map(|g| g.response.count)
             .sum();
-        let ratio = match base_p99 {
-            Some(b) if b > 0 => s.merged.p99_us as f64 / b as f64,
-            _ => 1.0,
+        let (ratio, tput_ratio) = match &base {
+            Some(b) => (
+                s.merged.p99_us as f64 / b.merged.p99_us.max(1) as f64,
+                an::mean_throughput(s) / an::mean_throughput(b).max(1e-9),
+            ),
+            None => (1.0, 1.0),
         };
-        let tput: f64 = if s.throughput.is_empty() {
-            0.0
-        } else {
-            s.throughput.iter().sum::<f64>() / s.throughput.len() as f64
-        };
-        if v.id != baseline
-            && let Some(b) = base_p99
-        {
-            let base_tput = headline_spread(r, &baseline)
-                .map(|b| b.throughput.iter().sum::<f64>() / b.throughput.len().max(1) as f64)
-                .unwrap_or(0.0);
-            headline.push(format!(
-                "{}: p99 {} ms against {} ms for {} ({:.2}×), {:.0} against {:.0} successful operations/s ({:.2}×).",
-                v.id,
-                ms(s.merged.p99_us),
-                ms(b),
-                baseline,
-                ratio,
-                tput,
-                base_tput,
-                if base_tput > 0.0 { tput / base_tput } else { 0.0 }
-            ));
-        }
         rows.push(VariantRow {
             id: v.id.clone(),
             colour: charts::css_colour(i),
@@ -188,36 +204,13 @@ pub fn render(r: &Results) -> Result<Rendered> {
                 .collect::<Vec<_>>()
                 .join(" / "),
             ratio: format!("{ratio:.2}×"),
+            tput_ratio: format!("{tput_ratio:.2}×"),
             errors,
         });
     }
-    // Documents examined by list_recent for the median tenant, per variant.
-    let examined: Vec<String> = r
-        .variants
-        .iter()
-        .filter_map(|v| {
-            let t = r.trials.iter().find(|t| t.variant == v.id)?;
-            let e = t
-                .evidence
-                .explain
-                .iter()
-                .filter(|e| e.op == crate::backend::Op::ListRecent)
-                .nth(1)?;
-            Some(format!(
-                "{} {} ({})",
-                v.id,
-                e.docs_examined,
-                e.stages.join(" > ")
-            ))
-        })
-        .collect();
-    if !examined.is_empty() {
-        headline.push(format!(
-            "Documents examined by one list_recent call of a median-size tenant: {}.",
-            examined.join("; ")
-        ));
-    }
 
+    // Caveats: the surrogate, plan-vs-reality gaps, a busy harness, failed trials.
+    let growth = an::growth(r);
     let mut caveats = Vec::new();
     for s in &r.environment.servers {
         if let Some(v) = &s.surrogate {
@@ -227,89 +220,301 @@ pub fn render(r: &Results) -> Result<Rendered> {
             ));
         }
     }
-
-    // Charts: all operations, then each operation, one line per variant.
-    let mut chart_files = Vec::new();
-    let all: Vec<(usize, String, Histogram<u64>)> = r
-        .variants
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i, v.id.clone(), merged(r, &v.id, None)))
-        .filter(|(_, _, h)| !h.is_empty())
-        .collect();
-    let refs: Vec<(usize, String, &Histogram<u64>)> =
-        all.iter().map(|(i, l, h)| (*i, l.clone(), h)).collect();
-    chart_files.push((
-        "histogram-all.svg".to_string(),
-        charts::log_histogram("Response-time histogram, all operations", &refs)
-            .map_err(anyhow::Error::msg)?,
-    ));
-    chart_files.push((
-        "percentiles-all.svg".to_string(),
-        charts::percentile_chart("Response time by percentile, all operations", &refs)
-            .map_err(anyhow::Error::msg)?,
-    ));
-    let mut ops: Vec<crate::backend::Op> = r
+    caveats.extend(growth.iter().filter_map(|g| g.plan_gap.clone()));
+    let resources = resources(r);
+    for row in resources.iter().filter(|x| x.busy) {
+        caveats.push(format!(
+            "The harness used most of a core in {} ({}): the load generator may have limited these figures.",
+            row.variant, row.harness_cpu
+        ));
+    }
+    let failed = r
         .trials
         .iter()
-        .flat_map(|t| t.groups.iter().map(|g| g.op))
+        .filter(|t| t.status == crate::metrics::results::TrialStatus::Failed)
+        .count();
+    if failed > 0 {
+        caveats.push(format!(
+            "{failed} trial(s) failed and are left out of every figure (see results.json)."
+        ));
+    }
+
+    distribution_charts(r, &mut charts)?;
+    class_charts(r, &mut charts)?;
+    timeline_charts(r, &mut charts)?;
+    for sw in an::sweeps(r) {
+        charts.add(
+            "sweeps",
+            format!("sweep-{}.svg", sw.knob.name()),
+            charts::sweep(
+                &format!("Throughput and p99 against {}", sw.knob.name()),
+                sw.knob.axis(),
+                &sw.lines,
+            ),
+        )?;
+    }
+
+    // Tenant size: the growth table and one chart per operation.
+    let growth_rows: Vec<GrowthRow> = growth
+        .iter()
+        .map(|g| GrowthRow {
+            variant: g.variant.clone(),
+            op: g.op.name().into(),
+            tenants: g.points.len(),
+            bands: g.bands,
+            slope_p50: g.fit_p50.map_or("-".into(), |f| format!("{:.2}", f.0)),
+            slope_p99: g.slope_p99.map_or("-".into(), |s| format!("{s:.2}")),
+            growth: g.class.describe().into(),
+            flagged: g.plan_gap.is_some(),
+        })
         .collect();
-    ops.sort();
-    ops.dedup();
-    for op in ops {
-        let hs: Vec<(usize, String, Histogram<u64>)> = r
-            .variants
+    for op in an::ops_of(r) {
+        let series: Vec<charts::ScalingSeries> = growth
             .iter()
-            .enumerate()
-            .map(|(i, v)| (i, v.id.clone(), merged(r, &v.id, Some(op))))
-            .filter(|(_, _, h)| !h.is_empty())
+            .filter(|g| g.op == op && g.points.len() >= 2)
+            .map(|g| {
+                (
+                    g.index,
+                    g.variant.clone(),
+                    g.points
+                        .iter()
+                        .map(|p| (p.documents as f64, p.p50_ms))
+                        .collect(),
+                    g.fit_p50,
+                )
+            })
             .collect();
-        let refs: Vec<(usize, String, &Histogram<u64>)> =
-            hs.iter().map(|(i, l, h)| (*i, l.clone(), h)).collect();
-        if refs.is_empty() {
+        if series.is_empty() {
             continue;
         }
-        chart_files.push((
+        charts.add(
+            "scaling",
+            format!("scaling-{}.svg", op.name()),
+            charts::scaling(
+                &format!("{}: sampled tenants' p50 against their size", op.name()),
+                &series,
+            ),
+        )?;
+    }
+
+    // Comparison with a baseline run.
+    let mut delta_rows = Vec::new();
+    if runs.len() >= 2 {
+        let first = &runs[0];
+        for later in &runs[1..] {
+            for d in an::deltas(first.results, later.results) {
+                let c = d.change();
+                delta_rows.push(DeltaRow {
+                    run: later.name.to_string(),
+                    variant: d.variant.clone(),
+                    op: d.op.clone(),
+                    class: d.class.clone(),
+                    base: ms(d.base_p99_us),
+                    cur: ms(d.cur_p99_us),
+                    change: format!("{:+.1}%", 100.0 * c),
+                    direction: if c.abs() < 0.02 {
+                        "same"
+                    } else if c < 0.0 {
+                        "better"
+                    } else {
+                        "worse"
+                    },
+                });
+            }
+        }
+        compare_charts(runs, &mut charts)?;
+    }
+
+    let phase_rows = phase_rows(r);
+    let explain = explain_rows(r);
+    let servers: Vec<String> = r
+        .environment
+        .servers
+        .iter()
+        .map(|s| match &s.surrogate {
+            Some(sur) => format!(
+                "{} server: SecantusDB {sur} (MongoDB-compatible surrogate, reports MongoDB {})",
+                s.role,
+                s.version.as_deref().unwrap_or("?")
+            ),
+            None => format!(
+                "{} server: {} {}",
+                s.role,
+                if s.backend == "mongodb" {
+                    "MongoDB"
+                } else {
+                    &s.backend
+                },
+                s.version.as_deref().unwrap_or("?")
+            ),
+        })
+        .collect();
+
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .context("the report template")?;
+    let html = env
+        .get_template("report.html")
+        .context("the report template")?
+        .render(minijinja::context! {
+            scenario => &r.scenario,
+            headline => &answer.lines,
+            winner => &answer.winner,
+            caveats => &caveats,
+            baseline => &baseline,
+            variants => &rows,
+            charts => &charts.sections,
+            phase_rows => &phase_rows,
+            growth => &growth_rows,
+            explain => &explain,
+            resources => &resources,
+            deltas => &delta_rows,
+            compared => runs.len() >= 2,
+            baseline_run => runs.first().map(|x| x.name),
+            current_run => cur.name,
+            servers => &servers,
+            env => &r.environment,
+            started_at => &r.started_at,
+        })
+        .context("rendering the report")?;
+
+    let mut md = format!("## tenantbench · {}\n\n", r.scenario.name);
+    if let Some(q) = &r.scenario.question {
+        md.push_str(&format!("{q}\n\n"));
+    }
+    for l in &answer.lines {
+        md.push_str(&format!("- {l}\n"));
+    }
+    md.push_str("\n| variant | trials | ok ops/s per trial | p50 ms | p99 ms | p99.9 ms | p99 vs baseline | ops/s vs baseline | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for v in &rows {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            v.id, v.trials, v.throughput, v.p50, v.p99, v.p999, v.ratio, v.tput_ratio, v.errors
+        ));
+    }
+    let moved: Vec<&DeltaRow> = delta_rows
+        .iter()
+        .filter(|d| d.op == "all" && d.class == "all")
+        .collect();
+    if !moved.is_empty() {
+        md.push_str(&format!(
+            "\nAgainst the baseline run {}:\n\n| run | variant | baseline p99 ms | p99 ms | change |\n| --- | --- | ---: | ---: | ---: |\n",
+            runs[0].name
+        ));
+        for d in moved {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} ({}) |\n",
+                d.run, d.variant, d.base, d.cur, d.change, d.direction
+            ));
+        }
+    }
+    for c in &caveats {
+        md.push_str(&format!("\n> {c}\n"));
+    }
+    Ok(Rendered {
+        html,
+        markdown: md,
+        charts: charts.files,
+    })
+}
+
+/// Histogram and percentile curves, all operations then each operation, one line per variant.
+fn distribution_charts(r: &Results, charts: &mut Charts) -> Result<()> {
+    let curves_of = |op: Option<crate::backend::Op>| -> Vec<(usize, String, Histogram<u64>)> {
+        r.variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    i,
+                    v.id.clone(),
+                    an::merged(r, &v.id, |g| op.is_none_or(|o| o == g.op)),
+                )
+            })
+            .filter(|(_, _, h)| !h.is_empty())
+            .collect()
+    };
+    let all = curves_of(None);
+    let curves: Vec<Curve> = all.iter().map(|(i, l, h)| Curve::solid(*i, l, h)).collect();
+    charts.add(
+        "distribution",
+        "histogram-all.svg".into(),
+        charts::log_histogram("Response-time histogram, all operations", &curves),
+    )?;
+    charts.add(
+        "distribution",
+        "percentiles-all.svg".into(),
+        charts::percentile_chart("Response time by percentile, all operations", &curves),
+    )?;
+    for op in an::ops_of(r) {
+        let hs = curves_of(Some(op));
+        if hs.is_empty() {
+            continue;
+        }
+        let curves: Vec<Curve> = hs.iter().map(|(i, l, h)| Curve::solid(*i, l, h)).collect();
+        charts.add(
+            "distribution",
             format!("percentiles-{}.svg", op.name()),
             charts::percentile_chart(
                 &format!("Response time by percentile, {}", op.name()),
-                &refs,
-            )
-            .map_err(anyhow::Error::msg)?,
-        ));
+                &curves,
+            ),
+        )?;
     }
-    // p99 by class and variant.
-    if let Some(phase) = r.phases.iter().find(|p| p.measured) {
-        let series: Vec<(usize, String, Vec<Option<f64>>)> = r
+    Ok(())
+}
+
+/// p50 and p99 by class and variant, trials merged, with each trial's lowest and highest.
+fn class_charts(r: &Results, charts: &mut Charts) -> Result<()> {
+    let Some(phase) = an::headline_phase(r) else {
+        return Ok(());
+    };
+    type Pick = fn(&Spread) -> (u64, &[u64]);
+    let picks: [(&str, Pick); 2] = [
+        ("p50", |s| (s.merged.p50_us, &s.p50_us)),
+        ("p99", |s| (s.merged.p99_us, &s.p99_us)),
+    ];
+    for (name, pick) in picks {
+        let series: Vec<(usize, String, Vec<Option<Bar>>)> = r
             .variants
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                let vals = r
+                let bars = r
                     .classes
                     .iter()
                     .map(|c| {
-                        r.spread
-                            .iter()
-                            .find(|s| s.variant == v.id && s.phase == phase.name && &s.class == c)
-                            .map(|s| s.merged.p99_us as f64 / 1000.0)
+                        let s = an::spread(r, &v.id, c)?;
+                        let (merged, trials) = pick(s);
+                        if s.merged.count == 0 {
+                            return None;
+                        }
+                        let f = |us: u64| us as f64 / 1000.0;
+                        Some(Bar {
+                            value: f(merged),
+                            lo: f(trials.iter().copied().min().unwrap_or(merged)),
+                            hi: f(trials.iter().copied().max().unwrap_or(merged)),
+                        })
                     })
                     .collect();
-                (i, v.id.clone(), vals)
+                (i, v.id.clone(), bars)
             })
             .collect();
-        chart_files.push((
-            "p99-by-class.svg".into(),
+        charts.add(
+            "classes",
+            format!("{name}-by-class.svg"),
             charts::class_bars(
-                &format!("p99 by tenant class, phase {}", phase.name),
+                &format!("{name} by tenant class, phase {phase}, trials merged"),
                 &r.classes,
                 &series,
-            )
-            .map_err(anyhow::Error::msg)?,
-        ));
+            ),
+        )?;
     }
+    Ok(())
+}
 
-    // Timelines: the first trial of each variant that ran.
+/// The noisy-neighbour chart of each variant's first trial that ran.
+fn timeline_charts(r: &Results, charts: &mut Charts) -> Result<()> {
     let shaded: Vec<(String, f64, f64)> = r
         .phases
         .iter()
@@ -334,7 +539,10 @@ pub fn render(r: &Results) -> Result<Rendered> {
             })
             .filter(|(_, p)| !p.is_empty())
             .collect();
-        let mut per_sec: std::collections::BTreeMap<u64, u64> = Default::default();
+        if classes.is_empty() {
+            continue;
+        }
+        let mut per_sec: BTreeMap<u64, u64> = BTreeMap::new();
         for s in &t.timeline {
             *per_sec.entry(s.t).or_default() += s.response.count;
         }
@@ -342,75 +550,67 @@ pub fn render(r: &Results) -> Result<Rendered> {
             .into_iter()
             .map(|(t, n)| (t as f64 + 0.5, n as f64))
             .collect();
-        if classes.is_empty() {
-            continue;
-        }
-        chart_files.push((
+        charts.add(
+            "timelines",
             format!("timeline-{}.svg", v.id),
             charts::timeline(
                 &format!("p99 per class per second, {} trial {}", v.id, t.trial),
                 &classes,
                 &shaded,
                 &tput,
-            )
-            .map_err(anyhow::Error::msg)?,
-        ));
+            ),
+        )?;
     }
+    Ok(())
+}
 
-    // Scaling: the sampled tenants' p50 against their size, fitted on log-log axes.
-    let mut scaling_rows = Vec::new();
-    let mut scaling_series = Vec::new();
-    for (i, v) in r.variants.iter().enumerate() {
-        let mut by_tenant: std::collections::BTreeMap<&str, (u64, Histogram<u64>)> =
-            Default::default();
-        for t in r.trials_of(&v.id) {
-            for ts in &t.tenants {
-                let e = by_tenant
-                    .entry(ts.tenant.as_str())
-                    .or_insert_with(|| (ts.documents, histogram()));
-                if let Ok(x) = res::decode(&ts.histogram) {
-                    e.1.add(&x).expect("auto-resizing histograms add");
+/// Per operation, each variant's percentile curve in the baseline run (dashed) and in every
+/// later run (solid), same colour per variant.
+fn compare_charts(runs: &[Run], charts: &mut Charts) -> Result<()> {
+    let cur = runs.last().expect("runs").results;
+    let mut ops: Vec<Option<crate::backend::Op>> = vec![None];
+    ops.extend(an::ops_of(cur).into_iter().map(Some));
+    for op in ops {
+        let mut hs: Vec<(usize, String, Histogram<u64>, bool)> = Vec::new();
+        for (ri, run) in runs.iter().enumerate() {
+            for v in &run.results.variants {
+                let Some(i) = cur.variants.iter().position(|c| c.id == v.id) else {
+                    continue;
+                };
+                let h = an::merged(run.results, &v.id, |g| op.is_none_or(|o| o == g.op));
+                if !h.is_empty() {
+                    hs.push((i, format!("{} · {}", v.id, run.name), h, ri == 0));
                 }
             }
         }
-        let pts: Vec<(f64, f64)> = by_tenant
-            .values()
-            .filter(|(_, h)| !h.is_empty())
-            .map(|(d, h)| (*d as f64, h.value_at_quantile(0.5).max(1) as f64 / 1000.0))
-            .collect();
-        if pts.is_empty() {
+        if !hs.iter().any(|x| x.3) || hs.iter().all(|x| x.3) {
             continue;
         }
-        let fit = charts::loglog_fit(&pts);
-        scaling_rows.push(ScalingRow {
-            variant: v.id.clone(),
-            tenants: pts.len(),
-            slope: fit.map_or("-".into(), |f| format!("{:.2}", f.0)),
-            growth: match fit {
-                None => "too few tenants to fit".into(),
-                Some((s, _)) if s < 0.2 => {
-                    "flat across tenant sizes (bounded by the query, or by the whole collection)"
-                        .into()
-                }
-                Some((s, _)) if s <= 0.5 => "grows weakly with the tenant".into(),
-                Some(_) => "grows with the tenant".into(),
-            },
-        });
-        scaling_series.push((i, v.id.clone(), pts, fit));
+        let curves: Vec<Curve> = hs
+            .iter()
+            .map(|(i, l, h, dashed)| Curve {
+                index: *i,
+                label: l.clone(),
+                hist: h,
+                dashed: *dashed,
+            })
+            .collect();
+        let name = op.map_or("all", |o| o.name());
+        charts.add(
+            "compare",
+            format!("compare-{name}.svg"),
+            charts::percentile_chart(
+                &format!("Baseline run (dashed) against current, {name}"),
+                &curves,
+            ),
+        )?;
     }
-    if !scaling_series.is_empty() {
-        chart_files.push((
-            "scaling.svg".into(),
-            charts::scaling(
-                "Sampled tenants: p50 against tenant size, measured phases",
-                &scaling_series,
-            )
-            .map_err(anyhow::Error::msg)?,
-        ));
-    }
+    Ok(())
+}
 
-    // Each measured phase against steady, per class: the noisy-neighbour ratio.
-    let mut phase_rows = Vec::new();
+/// Each measured phase against steady, per class: the noisy-neighbour ratio.
+fn phase_rows(r: &Results) -> Vec<PhaseRow> {
+    let mut rows = Vec::new();
     for v in &r.variants {
         for ph in r.phases.iter().filter(|p| p.measured && p.name != "steady") {
             for class in std::iter::once("all".to_string()).chain(r.classes.iter().cloned()) {
@@ -418,10 +618,11 @@ pub fn render(r: &Results) -> Result<Rendered> {
                     r.spread
                         .iter()
                         .find(|s| s.variant == v.id && s.phase == phase && s.class == class)
+                        .filter(|s| s.merged.count > 0)
                         .map(|s| s.merged.p99_us)
                 };
                 if let (Some(base), Some(x)) = (find("steady"), find(&ph.name)) {
-                    phase_rows.push(PhaseRow {
+                    rows.push(PhaseRow {
                         variant: v.id.clone(),
                         phase: ph.name.clone(),
                         class: class.clone(),
@@ -433,120 +634,116 @@ pub fn render(r: &Results) -> Result<Rendered> {
             }
         }
     }
+    rows
+}
 
-    let mut explain = Vec::new();
-    let mut resources = Vec::new();
+/// Per variant and operation: the plan, and the work of the smallest and largest tenant
+/// explained.
+fn explain_rows(r: &Results) -> Vec<ExplainRow> {
+    let mut rows = Vec::new();
+    for v in &r.variants {
+        for op in crate::backend::Op::ALL {
+            let ex: Vec<_> = an::explains(r, &v.id, op).collect();
+            let (Some(small), Some(large)) = (
+                ex.iter().min_by_key(|e| e.tenant_documents),
+                ex.iter().max_by_key(|e| e.tenant_documents),
+            ) else {
+                continue;
+            };
+            let work = |e: &crate::metrics::results::ExplainRecord| {
+                format!(
+                    "{} ({}, {} docs): keys {}, docs {}, returned {}",
+                    e.tenant,
+                    e.class,
+                    count(e.tenant_documents),
+                    count(e.keys_examined),
+                    count(e.docs_examined),
+                    count(e.returned)
+                )
+            };
+            let mut plans: Vec<String> = ex.iter().map(|e| e.stages.join(" > ")).collect();
+            plans.dedup();
+            rows.push(ExplainRow {
+                variant: v.id.clone(),
+                op: op.name().into(),
+                plan: plans.join(" | "),
+                small: work(small),
+                large: work(large),
+                collection: count(large.collection_documents),
+                limit: large.limit.map_or("-".into(), |l| l.to_string()),
+            });
+        }
+    }
+    rows
+}
+
+/// Per variant, the resources of its first trial that ran.
+fn resources(r: &Results) -> Vec<ResourceRow> {
+    let mut rows = Vec::new();
     for v in &r.variants {
         let Some(t) = r.trials_of(&v.id).next() else {
             continue;
         };
-        for e in &t.evidence.explain {
-            explain.push(ExplainRow {
-                variant: v.id.clone(),
-                op: e.op.name().into(),
-                tenant: format!("{} ({})", e.tenant, e.class),
-                plan: e.stages.join(" > "),
-                keys: e.keys_examined,
-                docs: e.docs_examined,
-                collection: e.collection_documents,
-                returned: e.returned,
-            });
-        }
         let ev = &t.evidence;
-        let max_conn = ev.connections.iter().map(|c| c.current).max().unwrap_or(0);
-        let max_trial = ev.connections.iter().map(|c| c.trial).max().unwrap_or(0);
-        let busy = ev.cpu.wall_s > 0.0 && ev.cpu.harness_s / ev.cpu.wall_s > 0.8;
-        resources.push(ResourceRow {
+        // Per server: most connections at once, and connections created during the trial.
+        let mut by_server: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
+        for c in &ev.connections {
+            let e = by_server
+                .entry(c.server.as_str())
+                .or_insert((0, i64::MAX, i64::MIN));
+            e.0 = e.0.max(c.current);
+            e.1 = e.1.min(c.total_created);
+            e.2 = e.2.max(c.total_created);
+        }
+        let connections = if by_server.is_empty() {
+            "-".to_string()
+        } else {
+            by_server
+                .iter()
+                .map(|(s, (max, lo, hi))| format!("{s}: max {max}, created {}", hi - lo))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let share = if ev.cpu.wall_s > 0.0 {
+            ev.cpu.harness_s / ev.cpu.wall_s
+        } else {
+            0.0
+        };
+        rows.push(ResourceRow {
             variant: v.id.clone(),
-            checkout_p99: ms(ev.checkout.wait.p99_us),
-            connections: format!("{max_conn}, {max_trial}"),
+            checkout: format!(
+                "{} checkouts, p50 {} ms, p99 {} ms, {} failed",
+                count(ev.checkout.checkouts),
+                ms(ev.checkout.wait.p50_us),
+                ms(ev.checkout.wait.p99_us),
+                ev.checkout.failed
+            ),
+            connections,
             databases: ev.data.databases,
             collections: ev.data.collections,
             indexes: ev.data.indexes,
-            storage: format!("{:.1} MiB", ev.data.storage_bytes as f64 / 1048576.0),
+            storage: format!(
+                "{:.1} MiB (indexes {:.1} MiB)",
+                ev.data.storage_bytes as f64 / 1048576.0,
+                ev.data.index_bytes as f64 / 1048576.0
+            ),
+            prepare: format!("{:.1} s", ev.data.prepare_s),
             harness_cpu: format!(
-                "{:.2} s / {:.1} s{}",
+                "{:.2} s in {:.1} s ({:.0}% of a core)",
                 ev.cpu.harness_s,
                 ev.cpu.wall_s,
-                if busy {
-                    " — the harness used most of a core"
-                } else {
-                    ""
-                }
+                100.0 * share
             ),
-            server_cpu: ev.cpu.server_s.map_or("-".into(), |s| format!("{s:.2} s")),
+            server_cpu: ev.cpu.server_s.map_or("-".into(), |s| {
+                format!(
+                    "{s:.2} s ({:.0}% of a core)",
+                    100.0 * s / ev.cpu.wall_s.max(1e-9)
+                )
+            }),
+            busy: share > 0.8,
         });
     }
-    let servers: Vec<String> = r
-        .environment
-        .servers
-        .iter()
-        .map(|s| match &s.surrogate {
-            Some(sur) => format!(
-                "{} server: SecantusDB {sur} (MongoDB-compatible surrogate, reports MongoDB {})",
-                s.role,
-                s.version.as_deref().unwrap_or("?")
-            ),
-            None => format!(
-                "{} server: MongoDB {}",
-                s.role,
-                s.version.as_deref().unwrap_or("?")
-            ),
-        })
-        .collect();
-
-    let charts_ctx: Vec<ChartRef> = chart_files
-        .iter()
-        .map(|(f, s)| ChartRef {
-            file: f.clone(),
-            svg: strip_xml_header(s),
-        })
-        .collect();
-    let mut env = minijinja::Environment::new();
-    env.add_template("report.html", TEMPLATE)
-        .context("the report template")?;
-    let html = env
-        .get_template("report.html")
-        .context("the report template")?
-        .render(minijinja::context! {
-            scenario => &r.scenario,
-            headline => &headline,
-            caveats => &caveats,
-            baseline => &baseline,
-            variants => &rows,
-            charts => &charts_ctx,
-            phase_rows => &phase_rows,
-            scaling => &scaling_rows,
-            explain => &explain,
-            resources => &resources,
-            servers => &servers,
-            env => &r.environment,
-            started_at => &r.started_at,
-        })
-        .context("rendering the report")?;
-
-    let mut md = format!("## tenantbench · {}\n\n", r.scenario.name);
-    if let Some(q) = &r.scenario.question {
-        md.push_str(&format!("{q}\n\n"));
-    }
-    for l in &headline {
-        md.push_str(&format!("- {l}\n"));
-    }
-    md.push_str("\n| variant | trials | ok ops/s per trial | p50 ms | p99 ms | p99.9 ms | p99 vs baseline | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for v in &rows {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            v.id, v.trials, v.throughput, v.p50, v.p99, v.p999, v.ratio, v.errors
-        ));
-    }
-    for c in &caveats {
-        md.push_str(&format!("\n> {c}\n"));
-    }
-    Ok(Rendered {
-        html,
-        markdown: md,
-        charts: chart_files,
-    })
+    rows
 }
 
 /// SVG for inlining in HTML: without an XML declaration.
@@ -566,7 +763,21 @@ fn strip_xml_header(svg: &str) -> String {
 /// # Errors
 /// Rendering failed or the directory is not writable.
 pub fn write(r: &Results, dir: &Path) -> Result<std::path::PathBuf> {
-    let out = render(r)?;
+    write_runs(
+        &[Run {
+            name: "run",
+            results: r,
+        }],
+        dir,
+    )
+}
+
+/// Writes the report of [`render_runs`] into `dir`; returns the path of the HTML.
+///
+/// # Errors
+/// Rendering failed or the directory is not writable.
+pub fn write_runs(runs: &[Run], dir: &Path) -> Result<std::path::PathBuf> {
+    let out = render_runs(runs)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, svg) in &out.charts {
         std::fs::write(dir.join(name), svg)

@@ -50,6 +50,8 @@ pub struct Explain {
     pub docs_examined: u64,
     /// `executionStats.nReturned`.
     pub returned: u64,
+    /// The query's limit, when it has one.
+    pub limit: Option<u64>,
 }
 
 /// How tenant operations reach their database.
@@ -385,6 +387,7 @@ impl MongoBackend {
             keys_examined: bson_i64(stats.get("totalKeysExamined")) as u64,
             docs_examined: bson_i64(stats.get("totalDocsExamined")) as u64,
             returned: bson_i64(stats.get("nReturned")) as u64,
+            limit: limit.map(|l| l.unsigned_abs()),
         }))
     }
 }
