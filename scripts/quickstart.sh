@@ -23,7 +23,7 @@ for layout in shared per-tenant; do
 done
 echo "== plan"
 "$tb" plan --scenario "$scenario"
-echo "== run the scenario's matrix (shared layout without and with {tenant: 1}, two trials each)"
+echo "== run the scenario's matrix (shared layout: no index, {tenant: 1}, compound; two trials each)"
 "$tb" run --scenario "$scenario"
 echo "== databases created by tenantbench"
 "$tb" ls | tail -n 3

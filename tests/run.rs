@@ -122,7 +122,7 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
     let html = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
     assert!(out_dir.join("summary.md").exists());
     assert!(
-        html.contains("Phases against steady") && html.contains("<td>burst</td>"),
+        html.contains("Relative latency") && html.contains(">burst</td>"),
         "the burst phase is compared with steady"
     );
 
