@@ -172,3 +172,50 @@ fn run_seeds_runs_and_prints_a_summary_with_plan_evidence() {
     }
     rt.block_on(crate::util::clean(&client, "tbt_cli_run"));
 }
+
+#[test]
+fn report_compares_a_baseline_run_with_a_current_one_and_refuses_other_formats() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = include_str!("fixtures/quickstart-results.json");
+    let (before, after, out) = (
+        tmp.path().join("before"),
+        tmp.path().join("after"),
+        tmp.path().join("out"),
+    );
+    for d in [&before, &after] {
+        std::fs::create_dir_all(d).expect("mkdir");
+        std::fs::write(d.join("results.json"), fixture).expect("write");
+    }
+    let o = bin()
+        .arg("report")
+        .args([&before, &after])
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains(&out.join("index.html").display().to_string()));
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    assert!(html.contains("Against the baseline run") && html.contains("<b>before</b>"));
+    assert!(out.join("compare-all.svg").exists() && out.join("summary.md").exists());
+    // The same run twice: every delta is "same".
+    assert!(!html.contains("<td class=\"better\">") && !html.contains("<td class=\"worse\">"));
+    assert!(html.contains("<td class=\"same\">"));
+
+    // Results of another format version: a message naming the file and both versions.
+    let old = tmp.path().join("old");
+    std::fs::create_dir_all(&old).expect("mkdir");
+    std::fs::write(
+        old.join("results.json"),
+        fixture.replacen("\"schema_version\": 2", "\"schema_version\": 1", 1),
+    )
+    .expect("write");
+    let o = bin().arg("report").arg(&old).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("results.json") && stderr.contains("format 1, expected 2"),
+        "{stderr}"
+    );
+}
