@@ -149,6 +149,9 @@ pub struct PlanArgs {
     /// Scenario file (TOML).
     #[arg(long, short = 's', value_name = "FILE")]
     pub scenario: PathBuf,
+    /// Only this backend (replaces the matrix's backend axis).
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::scenario::BackendKind>,
     /// Only this layout (replaces the matrix's layout axis).
     #[arg(long, short = 'l', value_enum)]
     pub layout: Option<Layout>,
@@ -174,9 +177,45 @@ pub struct MergeArgs {
 /// Which server.
 #[derive(Debug, Args, Clone)]
 pub struct ServerArgs {
-    /// MongoDB URI of the default server.
-    #[arg(long, env = "TENANTBENCH_MONGO_URI", default_value = crate::backend::mongo::DEFAULT_URI, hide_env_values = true)]
-    pub uri: String,
+    /// Database kind: mongodb (default) or postgres. For `run`, restricts the matrix's backend
+    /// axis to this one.
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::scenario::BackendKind>,
+    /// URI of the --backend's default server. Default: $TENANTBENCH_MONGO_URI, else
+    /// mongodb://127.0.0.1:27017; for postgres $TENANTBENCH_PG_URI, else
+    /// postgres://postgres@127.0.0.1:5432/postgres. Credentials are never printed or stored.
+    #[arg(long)]
+    pub uri: Option<String>,
+}
+
+impl ServerArgs {
+    /// The backend asked for (mongodb when none).
+    pub fn backend(&self) -> crate::scenario::BackendKind {
+        self.backend
+            .unwrap_or(crate::scenario::BackendKind::Mongodb)
+    }
+
+    /// The MongoDB URI: `--uri` unless `--backend postgres`, else the environment or default.
+    pub fn mongo_uri(&self) -> String {
+        self.uri
+            .clone()
+            .filter(|_| self.backend() == crate::scenario::BackendKind::Mongodb)
+            .or_else(|| {
+                std::env::var(crate::backend::mongo::URI_ENV)
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
+            .unwrap_or_else(|| crate::backend::mongo::DEFAULT_URI.to_string())
+    }
+
+    /// The PostgreSQL URI: `--uri` with `--backend postgres`, else the environment or default.
+    pub fn pg_uri(&self) -> String {
+        crate::backend::postgres::resolve_uri(
+            self.uri
+                .as_deref()
+                .filter(|_| self.backend() == crate::scenario::BackendKind::Postgres),
+        )
+    }
 }
 
 /// `ls` arguments.

@@ -3,6 +3,8 @@
 //!
 //! - `shared`: `<prefix>_shared`
 //! - `per-tenant`: `<prefix>_t_<tenant>`
+//! - `schema-per-tenant` (PostgreSQL): `<prefix>_schemas`, a schema `t_<tenant>` per tenant
+//! - `rls` (PostgreSQL): `<prefix>_rls`, shared tables behind row-level security
 //! - `hybrid`: `<prefix>_hy_t_<tenant>` (dedicated), `<prefix>_hy_pool_<n>` (pooled),
 //!   `<prefix>_hy_shared` (the rest); hybrid names differ from the other layouts' so all three
 //!   layouts of one scenario can live side by side on one server.
@@ -72,6 +74,23 @@ impl Placement {
             Layout::Shared => {
                 databases.push(DbPlan {
                     name: format!("{prefix}_shared"),
+                    server: Server::Default,
+                    kind: PlacementKind::Shared,
+                    tenants: (0..n).collect(),
+                });
+            }
+            // One database; PostgreSQL places each tenant in its own schema (schema-per-tenant)
+            // or keeps one set of tables behind row-level security (rls).
+            Layout::SchemaPerTenant | Layout::Rls => {
+                databases.push(DbPlan {
+                    name: format!(
+                        "{prefix}_{}",
+                        if layout == Layout::Rls {
+                            "rls"
+                        } else {
+                            "schemas"
+                        }
+                    ),
                     server: Server::Default,
                     kind: PlacementKind::Shared,
                     tenants: (0..n).collect(),
@@ -183,6 +202,8 @@ pub fn name_prefixes(prefix: &str, layout: Layout) -> Vec<String> {
         Layout::Shared => vec![format!("{prefix}_shared")],
         Layout::PerTenant => vec![format!("{prefix}_t_")],
         Layout::Hybrid => vec![format!("{prefix}_hy_")],
+        Layout::SchemaPerTenant => vec![format!("{prefix}_schemas")],
+        Layout::Rls => vec![format!("{prefix}_rls")],
     }
 }
 

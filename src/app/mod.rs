@@ -10,10 +10,11 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 
 use crate::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
+use crate::backend::postgres;
 use crate::backend::redact_uri;
 use crate::cli::{Cli, Command, DropArgs, LsArgs, SeedArgs, ServerArgs, Target, VerifyArgs};
 use crate::layout::Placement;
-use crate::scenario::{Layout, MAX_BATCH, MAX_WORKERS, Scenario, valid_prefix};
+use crate::scenario::{BackendKind, Layout, MAX_BATCH, MAX_WORKERS, Scenario, valid_prefix};
 
 /// Exit status of a command that ran but found a problem (verify mismatch, refused drop).
 pub const EXIT_FINDINGS: u8 = 1;
@@ -84,15 +85,22 @@ pub(crate) fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenari
 fn resolve(t: &Target) -> Result<(Scenario, Layout)> {
     let s = load_scenario(&t.scenario, t.prefix.as_deref())?;
     let layout = t.layout.unwrap_or(s.default_layout);
+    let backend = t.server.backend();
+    if !layout.on(backend) {
+        bail!(
+            "--layout {layout}: not a layout of {}; expected one of {}",
+            backend.name(),
+            Layout::ALL.map(Layout::name).join(", ")
+        );
+    }
     Ok((s, layout))
 }
 
-/// Everything `seed` and `run` resolve from their flags and the scenario.
+/// Everything `seed` resolves from its flags and the scenario.
 struct Prepared {
     scenario: Scenario,
     pop: crate::population::Population,
     placement: Placement,
-    servers: Servers,
     opts: SeedOptions,
 }
 
@@ -127,18 +135,19 @@ async fn prepare(a: &SeedArgs) -> Result<Prepared> {
     };
     let pop = scenario.build_population();
     let placement = Placement::new(&scenario, &pop, layout);
-    let conn = ConnectOptions {
-        max_pool_size: (workers as u32 + 4).max(16),
-        ..Default::default()
+    let backend = a.target.server.backend();
+    let uri = match backend {
+        BackendKind::Mongodb => a.target.server.mongo_uri(),
+        BackendKind::Postgres => a.target.server.pg_uri(),
     };
-    let servers = Servers::for_placement(&a.target.server.uri, &placement, &conn).await?;
     eprintln!(
-        "{} ({} tenants, {} documents), layout {} on {}: {} databases, prefix {}",
+        "{} ({} tenants, {} documents), layout {} on {} {}: {} databases, prefix {}",
         scenario.name,
         pop.tenants.len(),
         pop.documents(),
         layout,
-        redact_uri(&a.target.server.uri),
+        backend.name(),
+        redact_uri(&uri),
         placement.databases.len(),
         scenario.prefix
     );
@@ -146,7 +155,6 @@ async fn prepare(a: &SeedArgs) -> Result<Prepared> {
         scenario,
         pop,
         placement,
-        servers,
         opts,
     })
 }
@@ -156,11 +164,31 @@ async fn seed(a: SeedArgs) -> Result<u8> {
         scenario,
         pop,
         placement,
-        servers,
         opts,
     } = prepare(&a).await?;
-    let s = mongo::seed(&servers, &scenario, &pop, &placement, &opts).await?;
-    servers.shutdown().await;
+    let s = match a.target.server.backend() {
+        BackendKind::Mongodb => {
+            let conn = ConnectOptions {
+                max_pool_size: (opts.workers as u32 + 4).max(16),
+                ..Default::default()
+            };
+            let servers =
+                Servers::for_placement(&a.target.server.mongo_uri(), &placement, &conn).await?;
+            let s = mongo::seed(&servers, &scenario, &pop, &placement, &opts).await?;
+            servers.shutdown().await;
+            s
+        }
+        BackendKind::Postgres => {
+            postgres::seed(
+                &a.target.server.pg_uri(),
+                &scenario,
+                &pop,
+                &placement,
+                &opts,
+            )
+            .await?
+        }
+    };
     println!(
         "seeded {} / layout {} / index profile {}",
         scenario.name, s.layout, s.index_profile
@@ -169,7 +197,10 @@ async fn seed(a: SeedArgs) -> Result<u8> {
         "  databases    {} ({} loaded, {} reused as they were)",
         s.databases, s.loaded, s.reused
     );
-    println!("  collections  {} tenant collections", s.collections);
+    println!(
+        "  collections  {} tenant collections (tables)",
+        s.collections
+    );
     println!("  documents    {} inserted", s.documents);
     if s.documents > 0 {
         println!(
@@ -193,7 +224,7 @@ async fn seed(a: SeedArgs) -> Result<u8> {
         );
     }
     println!(
-        "  storage      {} (indexes {}) from dbStats",
+        "  storage      {} (indexes {}) from dbStats / pg_database_size",
         human_bytes(s.storage_bytes.max(0) as u64),
         human_bytes(s.index_bytes.max(0) as u64)
     );
@@ -205,11 +236,29 @@ async fn verify(a: VerifyArgs) -> Result<u8> {
     let (scenario, layout) = resolve(&a.target)?;
     let pop = scenario.build_population();
     let placement = Placement::new(&scenario, &pop, layout);
-    let servers =
-        Servers::for_placement(&a.target.server.uri, &placement, &ConnectOptions::default())
+    let r = match a.target.server.backend() {
+        BackendKind::Mongodb => {
+            let servers = Servers::for_placement(
+                &a.target.server.mongo_uri(),
+                &placement,
+                &ConnectOptions::default(),
+            )
             .await?;
-    let r = mongo::verify(&servers, &scenario, &pop, &placement, !a.no_progress).await?;
-    servers.shutdown().await;
+            let r = mongo::verify(&servers, &scenario, &pop, &placement, !a.no_progress).await?;
+            servers.shutdown().await;
+            r
+        }
+        BackendKind::Postgres => {
+            postgres::verify(
+                &a.target.server.pg_uri(),
+                &scenario,
+                &pop,
+                &placement,
+                !a.no_progress,
+            )
+            .await?
+        }
+    };
     println!(
         "verify {} / layout {}: {} databases, {} tenant collections, {} documents read",
         scenario.name, layout, r.databases, r.checked, r.documents
@@ -239,10 +288,40 @@ async fn verify(a: VerifyArgs) -> Result<u8> {
 
 async fn ls(a: LsArgs) -> Result<u8> {
     let prefix = a.prefix.as_deref().map(checked_prefix).transpose()?;
-    let client = mongo::client(&a.server.uri, &ConnectOptions::default()).await?;
+    if a.server.backend() == BackendKind::Postgres {
+        let uri = a.server.pg_uri();
+        let dbs = postgres::list_marked(&uri, prefix.as_deref()).await?;
+        if dbs.is_empty() {
+            println!("no tenantbench databases on {}", redact_uri(&uri));
+            return Ok(0);
+        }
+        println!(
+            "{:<40} {:<16} {:<18} {:<18} {:>8} {:>10} {:>10}  state",
+            "database", "prefix", "scenario", "layout", "tenants", "rows", "size"
+        );
+        for d in &dbs {
+            let m = &d.marker;
+            println!(
+                "{:<40} {:<16} {:<18} {:<18} {:>8} {:>10} {:>10}  {} (indexes: {})",
+                d.name,
+                m.prefix,
+                m.scenario,
+                m.layout,
+                m.tenants,
+                m.rows,
+                human_bytes(d.size.max(0) as u64),
+                marker_state(m.complete, m.dirty),
+                m.index_profile
+            );
+        }
+        println!("{} databases", dbs.len());
+        return Ok(0);
+    }
+    let uri = a.server.mongo_uri();
+    let client = mongo::client(&uri, &ConnectOptions::default()).await?;
     let dbs = mongo::list_marked(&client, prefix.as_deref()).await?;
     if dbs.is_empty() {
-        println!("no tenantbench databases on {}", redact_uri(&a.server.uri));
+        println!("no tenantbench databases on {}", redact_uri(&uri));
         return Ok(0);
     }
     println!(
@@ -251,12 +330,7 @@ async fn ls(a: LsArgs) -> Result<u8> {
     );
     for d in &dbs {
         let m = &d.marker;
-        let state = match (m.complete, m.dirty) {
-            (true, false) => "complete",
-            (true, true) => "complete, dirty",
-            (false, false) => "incomplete",
-            (false, true) => "incomplete, dirty",
-        };
+        let state = marker_state(m.complete, m.dirty);
         println!(
             "{:<40} {:<16} {:<18} {:<11} {:>8} {:>10} {:>10}  {state} (indexes: {})",
             d.name,
@@ -274,17 +348,39 @@ async fn ls(a: LsArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// A marker's state in words.
+fn marker_state(complete: bool, dirty: bool) -> &'static str {
+    match (complete, dirty) {
+        (true, false) => "complete",
+        (true, true) => "complete, dirty",
+        (false, false) => "incomplete",
+        (false, true) => "incomplete, dirty",
+    }
+}
+
 async fn drop(a: DropArgs) -> Result<u8> {
     let prefix = match (&a.scenario, &a.prefix) {
         (Some(path), p) => load_scenario(path, p.as_deref())?.prefix,
         (None, Some(p)) => checked_prefix(p)?,
         (None, None) => bail!("drop needs --scenario FILE or --prefix P"),
     };
-    let client = mongo::client(&a.server.uri, &ConnectOptions::default()).await?;
-    let out = mongo::drop_marked(&client, &prefix, a.layout)
-        .await
-        .with_context(|| format!("dropping databases of prefix {prefix}"))?;
-    client.shutdown().await;
+    let (dropped, refused) = match a.server.backend() {
+        BackendKind::Mongodb => {
+            let client = mongo::client(&a.server.mongo_uri(), &ConnectOptions::default()).await?;
+            let out = mongo::drop_marked(&client, &prefix, a.layout)
+                .await
+                .with_context(|| format!("dropping databases of prefix {prefix}"))?;
+            client.shutdown().await;
+            (out.dropped, out.refused)
+        }
+        BackendKind::Postgres => {
+            let out = postgres::drop_marked(&a.server.pg_uri(), &prefix, a.layout)
+                .await
+                .with_context(|| format!("dropping databases of prefix {prefix}"))?;
+            (out.dropped, out.refused)
+        }
+    };
+    let out = crate::backend::postgres::DropOutcome { dropped, refused };
     for d in &out.dropped {
         println!("dropped {d}");
     }
@@ -304,13 +400,17 @@ async fn drop(a: DropArgs) -> Result<u8> {
 }
 
 async fn doctor(a: ServerArgs) -> Result<u8> {
+    if a.backend() == BackendKind::Postgres {
+        return pg_doctor(&a.pg_uri()).await;
+    }
+    let uri = a.mongo_uri();
     let conn = ConnectOptions {
         server_selection_timeout: std::time::Duration::from_secs(3),
         ..Default::default()
     };
-    let client = mongo::client(&a.uri, &conn).await?;
+    let client = mongo::client(&uri, &conn).await?;
     let r = mongo::doctor(&client).await;
-    println!("MongoDB at {}", redact_uri(&a.uri));
+    println!("MongoDB at {}", redact_uri(&uri));
     if !r.reachable {
         println!(
             "  reachable    no: {}",
@@ -351,6 +451,48 @@ async fn doctor(a: ServerArgs) -> Result<u8> {
         );
     }
     client.shutdown().await;
+    Ok(0)
+}
+
+async fn pg_doctor(uri: &str) -> Result<u8> {
+    let r = postgres::doctor(uri).await;
+    println!("PostgreSQL at {}", redact_uri(uri));
+    if let Some(e) = &r.error {
+        println!("  reachable    no: {e}");
+        println!("  start it (Debian): service postgresql start");
+        println!(
+            "  then point tenantbench at it with --uri or {}",
+            postgres::URI_ENV
+        );
+        return Ok(EXIT_FINDINGS);
+    }
+    println!("  reachable    yes");
+    if let Some(s) = &r.settings {
+        println!("  server       PostgreSQL {}", s.version);
+        println!(
+            "  connections  max_connections {} ({} reserved for superusers)",
+            s.max_connections, s.reserved_connections
+        );
+        println!(
+            "  memory       shared_buffers {}, work_mem {}",
+            s.shared_buffers, s.work_mem
+        );
+        println!("  jit          {}", s.jit);
+    }
+    if !r.rtt_us.is_empty() {
+        println!(
+            "  round trip   min {} µs, median {} µs, max {} µs (SELECT 1 ×{})",
+            r.rtt_us[0],
+            r.rtt_us[r.rtt_us.len() / 2],
+            r.rtt_us[r.rtt_us.len() - 1],
+            r.rtt_us.len()
+        );
+    }
+    if let Some((all, ours)) = r.databases {
+        println!(
+            "  databases    {all} ({ours} created by tenantbench; `tenantbench ls --backend postgres` lists them)"
+        );
+    }
     Ok(0)
 }
 

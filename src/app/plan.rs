@@ -24,7 +24,7 @@ const MONITORING_PER_CLIENT: u64 = 2;
 /// A bad scenario or flag.
 pub fn plan(a: &PlanArgs) -> Result<u8> {
     let mut s = super::load_scenario(&a.scenario, None)?;
-    super::run::narrow(&mut s, a.layout, a.indexes.as_deref(), a.repeat)?;
+    super::run::narrow(&mut s, a.backend, a.layout, a.indexes.as_deref(), a.repeat)?;
     print!("{}", render(&s));
     Ok(0)
 }

@@ -15,6 +15,7 @@ use crate::backend::mongo::{
     self, CheckoutStats, ClientRegistry, ConnectOptions, MongoBackend, Routing, SeedOptions,
     Servers,
 };
+use crate::backend::postgres::{self, PgBackend};
 use crate::backend::{Op, Outcome, Request, redact_uri};
 use crate::cli::RunArgs;
 use crate::layout::{Placement, Server};
@@ -28,7 +29,7 @@ use crate::metrics::results::{
 use crate::metrics::{Recorder, histogram};
 use crate::population::Population;
 use crate::runner::{Live, Pacer, RunConfig, RunIo};
-use crate::scenario::{PhasePlan, Scenario, Strategy, Variant};
+use crate::scenario::{BackendKind, PhasePlan, Scenario, Strategy, Variant};
 use crate::workload::{Workload, classes, collection_of};
 
 /// Tenants kept individually: the largest this many, then log-spaced ranks.
@@ -40,7 +41,10 @@ const SAMPLE_PER_DECADE: usize = 5;
 struct Ctx<'a> {
     scenario: &'a Scenario,
     pop: &'a Population,
+    /// The MongoDB URI of the default server.
     uri: &'a str,
+    /// The PostgreSQL URI.
+    pg_uri: &'a str,
     args: &'a RunArgs,
     plan: PhasePlan,
     class_names: Vec<String>,
@@ -62,6 +66,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         super::load_scenario(&a.seed.target.scenario, a.seed.target.prefix.as_deref())?;
     narrow(
         &mut scenario,
+        a.seed.target.server.backend,
         a.seed.target.layout,
         a.seed.indexes.as_deref(),
         a.repeat,
@@ -87,7 +92,8 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         }
     };
     let pop = scenario.build_population();
-    let uri = a.seed.target.server.uri.clone();
+    let uri = a.seed.target.server.mongo_uri();
+    let pg_uri = a.seed.target.server.pg_uri();
     let (class_names, class_of) = classes(&pop);
     let plan = PhasePlan::new(&scenario.workload, &scenario.phases);
     let sample = tenant_sample(pop.tenants.len(), SAMPLE_LARGEST, SAMPLE_PER_DECADE);
@@ -124,7 +130,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
             }
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating the run directory {}", dir.display()))?;
-            let results = new_results(&scenario, &pop, &plan, &class_names, &uri).await?;
+            let results = new_results(&scenario, &pop, &plan, &class_names, &uri, &pg_uri).await?;
             (dir, results)
         }
     };
@@ -152,6 +158,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         scenario: &scenario,
         pop: &pop,
         uri: &uri,
+        pg_uri: &pg_uri,
         args: &a,
         plan,
         class_names,
@@ -254,6 +261,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
 /// An unknown index profile or a repeat out of range.
 pub(crate) fn narrow(
     s: &mut Scenario,
+    backend: Option<BackendKind>,
     layout: Option<crate::scenario::Layout>,
     indexes: Option<&str>,
     repeat: Option<u32>,
@@ -269,8 +277,23 @@ pub(crate) fn narrow(
     let mut out: Vec<Variant> = Vec::new();
     for v in &s.matrix.variants {
         let mut v = v.clone();
+        if let Some(b) = backend {
+            v.backend = b;
+        }
         if let Some(l) = layout {
             v.layout = l;
+        }
+        if !v.layout.on(v.backend) {
+            let why = format!(
+                "{} × {}: the layout does not exist on {}",
+                v.backend.name(),
+                v.layout.name(),
+                v.backend.name()
+            );
+            if !s.matrix.skipped.contains(&why) {
+                s.matrix.skipped.push(why);
+            }
+            continue;
         }
         if let Some(i) = indexes {
             v.indexes = i.to_string();
@@ -278,6 +301,12 @@ pub(crate) fn narrow(
         if !out.iter().any(|o| o.id() == v.id()) {
             out.push(v);
         }
+    }
+    if out.is_empty() {
+        bail!(
+            "no variant of the matrix exists with these flags: {}",
+            s.matrix.skipped.join("; ")
+        );
     }
     s.matrix.variants = out;
     if let Some(r) = repeat {
@@ -364,6 +393,7 @@ async fn new_results(
     plan: &PhasePlan,
     class_names: &[String],
     uri: &str,
+    pg_uri: &str,
 ) -> Result<Results> {
     let run_end = match s.workload.stop {
         crate::runner::StopCondition::Duration(d) => d,
@@ -373,7 +403,12 @@ async fn new_results(
     let mut servers_info = Vec::new();
     // The servers of every layout in the matrix.
     let mut seen: Vec<Server> = Vec::new();
-    for v in &s.matrix.variants {
+    for v in s
+        .matrix
+        .variants
+        .iter()
+        .filter(|v| v.backend == BackendKind::Mongodb)
+    {
         for srv in Placement::new(s, pop, v.layout).servers() {
             if !seen.contains(&srv) {
                 seen.push(srv);
@@ -383,6 +418,13 @@ async fn new_results(
     for srv in seen {
         let u = Servers::uri_of(uri, &srv)?;
         servers_info.push(server_info(&u, &srv).await?);
+    }
+    if s.matrix
+        .variants
+        .iter()
+        .any(|v| v.backend == BackendKind::Postgres)
+    {
+        servers_info.push(pg_server_info(pg_uri).await?);
     }
     Ok(Results {
         schema_version: res::SCHEMA_VERSION,
@@ -475,6 +517,39 @@ async fn server_info(uri: &str, srv: &Server) -> Result<ServerInfo> {
     })
 }
 
+async fn pg_server_info(uri: &str) -> Result<ServerInfo> {
+    let c = postgres::connect(uri, None)
+        .await
+        .context("PostgreSQL does not answer (is it running? `service postgresql start`)")?;
+    let st = postgres::settings(&c).await?;
+    Ok(ServerInfo {
+        role: "postgres".into(),
+        backend: "postgres".into(),
+        version: Some(format!(
+            "{} (shared_buffers {}, work_mem {}, jit {}, max_connections {})",
+            st.version, st.shared_buffers, st.work_mem, st.jit, st.max_connections
+        )),
+        surrogate: None,
+        storage_engine: None,
+        wt_cache_bytes: None,
+        local: pg_local_port(uri)
+            .and_then(sys::local_listener_pid)
+            .is_some(),
+    })
+}
+
+/// The port of a PostgreSQL URI whose host is this machine.
+fn pg_local_port(uri: &str) -> Option<u16> {
+    let cfg = postgres::config(uri, None).ok()?;
+    let local = cfg.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(h) => {
+            matches!(h.as_str(), "127.0.0.1" | "localhost" | "::1")
+        }
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    local.then(|| cfg.get_ports().first().copied().unwrap_or(5432))
+}
+
 /// A server's name in results: `default`, or the variable holding its URI.
 fn role(srv: &Server) -> String {
     match srv {
@@ -522,6 +597,9 @@ async fn run_trial(ctx: &Ctx<'_>, v: &Variant, trial: u32) -> Trial {
 }
 
 async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
+    if v.backend == BackendKind::Postgres {
+        return pg_trial(ctx, v, t).await;
+    }
     let s = ctx.scenario;
     let a = &ctx.args.seed;
     let placement = Placement::new(s, ctx.pop, v.layout);
@@ -632,10 +710,194 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     t.evidence.explain = explain_evidence(ctx, &backend).await;
 
     let server_pid = local_port(ctx.uri).and_then(sys::local_listener_pid);
-    let cpu0 = (
-        sys::harness_cpu_seconds(),
-        server_pid.and_then(sys::process_cpu_seconds),
+    let report = measure(ctx, v, t, backend.clone(), server_pid, false).await?;
+
+    sampling.cancel();
+    for h in samplers {
+        if let Ok(mut samples) = h.await {
+            t.evidence.connections.append(&mut samples);
+        }
+    }
+    t.evidence.checkout = checkout.evidence();
+    if let Routing::ClientPerTenant(regs) = backend.routing() {
+        let mut r = RegistryEvidence {
+            max_clients: s.connections.max_clients as u64,
+            ..Default::default()
+        };
+        for reg in regs.values() {
+            use std::sync::atomic::Ordering::Relaxed;
+            r.created += reg.stats.created.load(Relaxed);
+            r.evicted_lru += reg.stats.evicted_lru.load(Relaxed);
+            r.evicted_idle += reg.stats.evicted_idle.load(Relaxed);
+            r.max_held = r.max_held.max(reg.stats.max_held.load(Relaxed) as u64);
+            reg.shutdown().await;
+        }
+        t.evidence.registry = Some(r);
+    }
+    servers.shutdown().await;
+
+    figures(ctx, t, report);
+    Ok(())
+}
+
+/// Connections the harness keeps for itself on PostgreSQL beyond the pools (sampler, admin).
+const PG_HARNESS_CONNECTIONS: i64 = 3;
+
+/// One trial on PostgreSQL: data as `seed` leaves it, a pool per database of the placement
+/// (checked against `max_connections` before any is opened), EXPLAIN evidence, connections
+/// from `pg_stat_activity` each second, then the workload.
+async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
+    let s = ctx.scenario;
+    let a = &ctx.args.seed;
+    let placement = Placement::new(s, ctx.pop, v.layout);
+    if ctx.worker.is_some() {
+        bail!("--worker is not supported on the postgres backend yet: run one generator");
+    }
+    if v.strategy == Strategy::ClientPerTenant {
+        bail!(
+            "strategy client-per-tenant is MongoDB's (a client registry); on postgres use single-client with a pool per database"
+        );
+    }
+    // Pools before anything is created: every database gets a pool of max_pool_size.
+    let admin = postgres::connect(ctx.pg_uri, None).await?;
+    let st = postgres::settings(&admin).await?;
+    let dbs = placement.databases.len() as i64;
+    let need = dbs * i64::from(v.max_pool_size) + PG_HARNESS_CONNECTIONS;
+    let have = st.max_connections - st.reserved_connections;
+    if need > have {
+        bail!(
+            "{} databases × max_pool_size {} + {PG_HARNESS_CONNECTIONS} for the harness = {need} connections, but the server allows {have} ({} max_connections − {} reserved): a pool per database does not fit. Lower max_pool_size, use fewer tenants, or a layout with one database (shared, schema-per-tenant)",
+            dbs,
+            v.max_pool_size,
+            st.max_connections,
+            st.reserved_connections
+        );
+    }
+    let seed_opts = SeedOptions {
+        layout: v.layout,
+        indexes: v.indexes.clone(),
+        batch_size: a.batch_size.unwrap_or(s.load.batch_size),
+        workers: a.workers.unwrap_or(s.load.workers),
+        index_build: a.index_build.unwrap_or(s.load.index_build),
+        reseed: false,
+        progress: ctx.progress,
+    };
+    let sum = postgres::seed(ctx.pg_uri, s, ctx.pop, &placement, &seed_opts).await?;
+    t.evidence.data = DataEvidence {
+        databases: sum.databases as u64,
+        loaded: sum.loaded as u64,
+        reused: sum.reused as u64,
+        collections: sum.collections as u64,
+        indexes: sum.indexes as u64,
+        indexes_built: sum.indexes_built as u64,
+        storage_bytes: sum.storage_bytes,
+        index_bytes: sum.index_bytes,
+        prepare_s: (sum.total_seconds * 1000.0).round() / 1000.0,
+    };
+    eprintln!(
+        "  data: {} databases, {} loaded, {} reused, {} indexes built ({:.1} s)",
+        sum.databases, sum.loaded, sum.reused, sum.indexes_built, sum.total_seconds
     );
+
+    // Connections of the placement's databases, once a second, from the admin connection.
+    let names: Vec<String> = placement.databases.iter().map(|d| d.name.clone()).collect();
+    let count_sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = ANY($1)";
+    let baseline: i64 = admin.query_one(count_sql, &[&names]).await?.get(0);
+    let sampling = CancellationToken::new();
+    let sampler = {
+        let sampling = sampling.clone();
+        let names = names.clone();
+        tokio::spawn(async move {
+            let t0 = std::time::Instant::now();
+            let mut out = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = sampling.cancelled() => break,
+                }
+                if let Ok(r) = admin.query_one(count_sql, &[&names]).await {
+                    let current: i64 = r.get(0);
+                    out.push(res::ConnectionSample {
+                        t_s: round3(t0.elapsed().as_secs_f64()),
+                        server: "postgres".into(),
+                        current,
+                        total_created: 0,
+                        trial: current - baseline,
+                    });
+                }
+            }
+            out
+        })
+    };
+
+    let pools = placement
+        .databases
+        .iter()
+        .map(|d| postgres::pool(ctx.pg_uri, &d.name, v.max_pool_size as usize))
+        .collect::<Result<Vec<_>, _>>()?;
+    let backend = Arc::new(PgBackend::new(pools, &placement, ctx.pop, s.seed));
+    t.evidence.explain = pg_explain_evidence(ctx, &backend).await;
+
+    let server_pid = pg_local_port(ctx.pg_uri).and_then(sys::local_listener_pid);
+    let report = measure(ctx, v, t, backend.clone(), server_pid, true).await?;
+    sampling.cancel();
+    if let Ok(mut samples) = sampler.await {
+        t.evidence.connections.append(&mut samples);
+    }
+    for p in backend.pools() {
+        p.close();
+    }
+    figures(ctx, t, report);
+    Ok(())
+}
+
+/// EXPLAIN ANALYZE of each read operation in the mix for the largest and the median tenant.
+async fn pg_explain_evidence(ctx: &Ctx<'_>, backend: &PgBackend) -> Vec<ExplainRecord> {
+    let mut out = Vec::new();
+    for op in mix_ops(ctx) {
+        for tenant in [0, ctx.pop.tenants.len() / 2] {
+            let key = ctx.pop.tenants[tenant].count(collection_of(op)) / 2;
+            let req = Request { tenant, op, key };
+            let Ok(Some(e)) = backend.explain(&req).await else {
+                continue;
+            };
+            let tn = &ctx.pop.tenants[tenant];
+            out.push(ExplainRecord {
+                op,
+                tenant: tn.id.clone(),
+                class: ctx.class_names[usize::from(ctx.class_of[tenant])].clone(),
+                tenant_documents: tn.count(collection_of(op)),
+                collection_documents: backend.table_rows(&req).await.ok().flatten().unwrap_or(0),
+                stages: e.stages,
+                keys_examined: e.keys_examined,
+                docs_examined: e.docs_examined,
+                returned: e.returned,
+                limit: e.limit,
+            });
+        }
+    }
+    out
+}
+
+/// Runs the workload against a backend: the interval log, the live line, and the CPU of the
+/// harness and (when local) of the server, its whole process tree with `tree`.
+async fn measure<B: crate::backend::Backend>(
+    ctx: &Ctx<'_>,
+    v: &Variant,
+    t: &mut Trial,
+    backend: Arc<B>,
+    server_pid: Option<u32>,
+    tree: bool,
+) -> Result<crate::runner::RunReport> {
+    let server_cpu = |pid: u32| {
+        if tree {
+            sys::process_tree_cpu_seconds(pid)
+        } else {
+            sys::process_cpu_seconds(pid)
+        }
+    };
+    let cpu0 = (sys::harness_cpu_seconds(), server_pid.and_then(server_cpu));
     let wall0 = std::time::Instant::now();
 
     let hlog_name = format!("{}-t{}.hlog", v.id(), t.trial);
@@ -643,6 +905,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         .with_context(|| format!("creating {}", ctx.dir.join(&hlog_name).display()))?;
     t.hlog = Some(hlog_name);
 
+    let s = ctx.scenario;
     let stream = ctx.worker.map_or(0, |(i, _)| i);
     let source =
         Arc::new(Workload::from_scenario(ctx.pop, s, &ctx.plan).with_stream(u64::from(stream)));
@@ -665,44 +928,22 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
             ctx.plan.names.clone(),
         )),
     };
-    let report = crate::runner::run(backend.clone(), source, cfg, io).await;
+    let report = crate::runner::run(backend, source, cfg, io).await;
     live_bar.finish_and_clear();
-
-    sampling.cancel();
-    for h in samplers {
-        if let Ok(mut samples) = h.await {
-            t.evidence.connections.append(&mut samples);
-        }
-    }
-    let wall = wall0.elapsed().as_secs_f64();
     t.evidence.cpu = CpuEvidence {
-        wall_s: round3(wall),
+        wall_s: round3(wall0.elapsed().as_secs_f64()),
         harness_s: round3(sys::harness_cpu_seconds() - cpu0.0),
-        server_s: match (cpu0.1, server_pid.and_then(sys::process_cpu_seconds)) {
+        server_s: match (cpu0.1, server_pid.and_then(server_cpu)) {
             (Some(a), Some(b)) => Some(round3(b - a)),
             _ => None,
         },
         cores: sys::cores(),
     };
-    t.evidence.checkout = checkout.evidence();
-    if let Routing::ClientPerTenant(regs) = backend.routing() {
-        let mut r = RegistryEvidence {
-            max_clients: s.connections.max_clients as u64,
-            ..Default::default()
-        };
-        for reg in regs.values() {
-            use std::sync::atomic::Ordering::Relaxed;
-            r.created += reg.stats.created.load(Relaxed);
-            r.evicted_lru += reg.stats.evicted_lru.load(Relaxed);
-            r.evicted_idle += reg.stats.evicted_idle.load(Relaxed);
-            r.max_held = r.max_held.max(reg.stats.max_held.load(Relaxed) as u64);
-            reg.shutdown().await;
-        }
-        t.evidence.registry = Some(r);
-    }
-    servers.shutdown().await;
+    Ok(report)
+}
 
-    // Figures.
+/// The trial's figures from the runner's report: groups, tenant sample, timeline, status.
+fn figures(ctx: &Ctx<'_>, t: &mut Trial, report: crate::runner::RunReport) {
     let rec = &report.recorder;
     t.elapsed_s = round3(report.elapsed.as_secs_f64());
     t.operations = rec.count();
@@ -745,7 +986,6 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         TrialStatus::Complete
     };
     print_trial_line(t, rec, &ctx.plan, &phase_secs);
-    Ok(())
 }
 
 fn round3(x: f64) -> f64 {
@@ -835,8 +1075,8 @@ fn groups(rec: &Recorder, phases: &[String], classes: &[String], phase_secs: &[f
         .collect()
 }
 
-async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainRecord> {
-    let mut out = Vec::new();
+/// The operations of the workload's mix and of every phase's mixes, in first-seen order.
+fn mix_ops(ctx: &Ctx<'_>) -> Vec<Op> {
     let mut ops: Vec<Op> = ctx.scenario.workload.mix.iter().map(|(o, _)| *o).collect();
     for p in &ctx.scenario.phases {
         for (_, m) in &p.mixes {
@@ -847,7 +1087,12 @@ async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainR
             }
         }
     }
-    for op in ops {
+    ops
+}
+
+async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainRecord> {
+    let mut out = Vec::new();
+    for op in mix_ops(ctx) {
         for tenant in [0, ctx.pop.tenants.len() / 2] {
             // A record from the middle of the tenant's range: the first one would be found
             // at once by a scan in insertion order and understate what a typical call does.

@@ -4,6 +4,7 @@
 
 pub mod mongo;
 pub mod null;
+pub mod postgres;
 
 use std::future::Future;
 
@@ -116,6 +117,37 @@ pub struct Request {
     pub op: Op,
     /// Which record, for operations that address one (an ordinal within the tenant).
     pub key: u64,
+}
+
+/// How many records `list_recent` returns.
+pub const LIST_LIMIT: i64 = 20;
+/// The date range of `revenue_by_day`: the 30 days before the end of the generated range.
+pub const REVENUE_DAYS: i64 = 30;
+/// Databases (or schemas) counted at once by `admin_cross_tenant` in layouts that split data.
+pub const FAN_OUT: usize = 8;
+
+/// The logical answer of an operation, comparable across layouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// `_id`s in result order.
+    Ids(Vec<String>),
+    /// A count.
+    Count(u64),
+    /// One `_id`, or none.
+    One(Option<String>),
+    /// (day as yyyy-mm-dd, revenue in cents) in day order.
+    Revenue(Vec<(String, i64)>),
+    /// (tenant, orders) sorted by tenant.
+    PerTenant(Vec<(String, u64)>),
+    /// Documents written.
+    Written(u64),
+}
+
+/// The status an operation filters on (`list_recent`, `count_by_status`): derived from the
+/// key, so every backend and layout asks the same.
+pub fn status_of(req: &Request) -> &'static str {
+    let s = crate::datagen::Collection::Orders.statuses();
+    s[(req.key % s.len() as u64) as usize].0
 }
 
 /// A database as the runner sees it: operations in, outcomes out, no timing (the runner times

@@ -29,6 +29,39 @@ pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / if hz > 0 { hz as f64 } else { 100.0 })
 }
 
+/// CPU seconds of a process and its children: its own time, what its exited children have
+/// used (`cutime`, `cstime`), and its live children's own time. PostgreSQL runs a process per
+/// connection under the postmaster, so the postmaster's tree is the server's CPU.
+pub fn process_tree_cpu_seconds(pid: u32) -> Option<f64> {
+    let fields = |p: u32| -> Option<Vec<f64>> {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let rest = &stat[stat.rfind(')')? + 2..];
+        Some(
+            rest.split_whitespace()
+                .map(|x| x.parse::<f64>().unwrap_or(0.0))
+                .collect(),
+        )
+    };
+    // After the name: state 0, ppid 1, …, utime 11, stime 12, cutime 13, cstime 14.
+    let own = fields(pid)?;
+    let mut ticks = own.get(11)? + own.get(12)? + own.get(13)? + own.get(14)?;
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(child) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some(f) = fields(child)
+                && f.get(1).copied() == Some(f64::from(pid))
+            {
+                ticks += f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0);
+            }
+        }
+    }
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Some(ticks / if hz > 0 { hz as f64 } else { 100.0 })
+}
+
 /// The process listening on a local TCP port, found through `/proc/net/tcp{,6}` and the
 /// processes' open sockets. `None` when the port is not local, or the process is not visible.
 pub fn local_listener_pid(port: u16) -> Option<u32> {

@@ -12,12 +12,14 @@ use super::{Checker, Layout, LoadSpec, ScenarioError, WorkloadSpec};
 use crate::runner::Pacer;
 
 /// Database kind of a variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendKind {
     /// MongoDB (or a MongoDB-wire server).
     Mongodb,
-    /// PostgreSQL (not built yet; rejected with a clear message).
+    /// PostgreSQL.
     Postgres,
 }
 
@@ -151,6 +153,9 @@ pub struct MatrixSpec {
     pub variants: Vec<Variant>,
     /// Trials per variant.
     pub repeat: u32,
+    /// Combinations of the axes that do not exist (e.g. `schema-per-tenant` on MongoDB), each
+    /// with why: left out of `variants`; `plan` says so.
+    pub skipped: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -269,10 +274,7 @@ impl Ctx<'_> {
     fn backend(&self, b: &Spanned<BackendKind>) -> Result<BackendKind, ScenarioError> {
         match b.get_ref() {
             BackendKind::Mongodb => Ok(BackendKind::Mongodb),
-            BackendKind::Postgres => Err(self.c.err(
-                b.span(),
-                "the postgres backend is not built yet; expected \"mongodb\"",
-            )),
+            BackendKind::Postgres => Ok(BackendKind::Postgres),
         }
     }
 
@@ -365,6 +367,7 @@ pub(super) fn check_matrix(
         return Ok(MatrixSpec {
             variants: vec![base],
             repeat: 1,
+            skipped: Vec::new(),
         });
     };
     let m = ms.get_ref();
@@ -388,6 +391,7 @@ pub(super) fn check_matrix(
         || m.concurrency.is_some()
         || m.rate.is_some();
     let mut variants = Vec::new();
+    let mut skipped = Vec::new();
     if !m.variant.is_empty() {
         if has_axes {
             return Err(c.err(
@@ -403,6 +407,17 @@ pub(super) fn check_matrix(
             }
             if let Some(l) = vm.layout {
                 out.layout = l;
+            }
+            if !out.layout.on(out.backend) {
+                return Err(c.err(
+                    v.span(),
+                    format!(
+                        "layout `{}` does not exist on {}; expected one of {}",
+                        out.layout,
+                        out.backend.name(),
+                        Layout::ALL.map(Layout::name).join(", ")
+                    ),
+                ));
             }
             if let Some(i) = &vm.indexes {
                 out.indexes = x.indexes(i)?;
@@ -475,6 +490,15 @@ pub(super) fn check_matrix(
         };
         for (b, _) in &backends {
             for (l, _) in &layouts {
+                if !l.on(*b) {
+                    skipped.push(format!(
+                        "{} × {}: the layout does not exist on {}",
+                        b.name(),
+                        l.name(),
+                        b.name()
+                    ));
+                    continue;
+                }
                 for (i, ispan) in &indexes {
                     for (p, _) in &pools {
                         for (s, _) in &strategies {
@@ -515,8 +539,18 @@ pub(super) fn check_matrix(
             ));
         }
     }
+    if variants.is_empty() {
+        return Err(c.err(
+            ms.span(),
+            format!(
+                "the matrix has no variant that exists: {}",
+                skipped.join("; ")
+            ),
+        ));
+    }
     Ok(MatrixSpec {
         variants: variants.into_iter().map(|(v, _)| v).collect(),
         repeat,
+        skipped,
     })
 }

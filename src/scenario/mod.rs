@@ -73,11 +73,23 @@ pub enum Layout {
     PerTenant,
     /// Placement by tier or role: dedicated, pooled or shared databases.
     Hybrid,
+    /// PostgreSQL: one database, a schema per tenant.
+    SchemaPerTenant,
+    /// PostgreSQL: shared tables with row-level security on `tenant_id`.
+    Rls,
 }
 
 impl Layout {
     /// Every layout the MongoDB backend knows.
     pub const ALL: [Layout; 3] = [Layout::Shared, Layout::PerTenant, Layout::Hybrid];
+    /// Every layout the PostgreSQL backend knows.
+    pub const POSTGRES: [Layout; 5] = [
+        Layout::Shared,
+        Layout::PerTenant,
+        Layout::Hybrid,
+        Layout::SchemaPerTenant,
+        Layout::Rls,
+    ];
 
     /// The name used in scenarios, on the command line and in markers.
     pub fn name(self) -> &'static str {
@@ -85,12 +97,22 @@ impl Layout {
             Layout::Shared => "shared",
             Layout::PerTenant => "per-tenant",
             Layout::Hybrid => "hybrid",
+            Layout::SchemaPerTenant => "schema-per-tenant",
+            Layout::Rls => "rls",
         }
     }
 
     /// Parses a layout name as written on the command line.
     pub fn parse(s: &str) -> Option<Layout> {
-        Layout::ALL.into_iter().find(|l| l.name() == s)
+        Layout::POSTGRES.into_iter().find(|l| l.name() == s)
+    }
+
+    /// Whether the layout exists on a backend (`schema-per-tenant` and `rls` are PostgreSQL's).
+    pub fn on(self, backend: BackendKind) -> bool {
+        match backend {
+            BackendKind::Mongodb => Layout::ALL.contains(&self),
+            BackendKind::Postgres => true,
+        }
     }
 }
 

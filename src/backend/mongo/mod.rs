@@ -6,7 +6,7 @@ mod evidence;
 mod ops;
 mod registry;
 mod seed;
-mod verify;
+pub(crate) mod verify;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

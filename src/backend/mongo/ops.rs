@@ -15,29 +15,7 @@ use crate::datagen::{Collection, END_MS, Value, generate, record_id};
 use crate::layout::Placement;
 use crate::population::Population;
 
-/// How many records `list_recent` returns.
-pub const LIST_LIMIT: i64 = 20;
-/// The date range of `revenue_by_day`: the 30 days before the end of the generated range.
-pub const REVENUE_DAYS: i64 = 30;
-/// Databases counted at once by `admin_cross_tenant` in layouts with many databases.
-pub const FAN_OUT: usize = 8;
-
-/// The logical answer of an operation, comparable across layouts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// `_id`s in result order.
-    Ids(Vec<String>),
-    /// A count.
-    Count(u64),
-    /// One `_id`, or none.
-    One(Option<String>),
-    /// (day as yyyy-mm-dd, revenue in cents) in day order.
-    Revenue(Vec<(String, i64)>),
-    /// (tenant, orders) sorted by tenant.
-    PerTenant(Vec<(String, u64)>),
-    /// Documents written.
-    Written(u64),
-}
+pub use crate::backend::{Answer, FAN_OUT, LIST_LIMIT, REVENUE_DAYS};
 
 /// What `explain` says about one call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -144,8 +122,7 @@ impl MongoBackend {
 
     /// The status an operation filters on: derived from the key, so every layout asks the same.
     fn status(req: &Request) -> &'static str {
-        let s = Collection::Orders.statuses();
-        s[(req.key % s.len() as u64) as usize].0
+        crate::backend::status_of(req)
     }
 
     /// The filter and options of the find-like operations (for the call and for `explain`).

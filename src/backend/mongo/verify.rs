@@ -103,6 +103,67 @@ fn hash_raw(enc: &mut CanonicalEncoder, d: &mongodb::bson::RawDocument) -> u128 
     enc.finish()
 }
 
+/// What the generator says every tenant's collections hold, computed on a blocking thread.
+pub(crate) fn expected_digests(
+    seed: u64,
+    pop: &Population,
+) -> tokio::task::JoinHandle<HashMap<(usize, Collection), Digest>> {
+    let jobs: Vec<(usize, Collection, String, u64)> = pop
+        .tenants
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| Collection::ALL.map(|c| (i, c, t.id.clone(), t.count(c))))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        jobs.into_iter()
+            .map(|(i, c, id, n)| ((i, c), expected_digest(seed, &id, c, n)))
+            .collect()
+    })
+}
+
+/// Compares what one database held (per collection: digests by tenant, records read) with the
+/// generator's digests of the tenants placed there; adds the differences to the report.
+pub(crate) fn compare(
+    report: &mut VerifyReport,
+    d: &crate::layout::DbPlan,
+    pop: &Population,
+    expected: &HashMap<(usize, Collection), Digest>,
+    per: Vec<(Collection, HashMap<String, Digest>, u64)>,
+) {
+    for (c, mut found, n) in per {
+        report.documents += n;
+        for &t in &d.tenants {
+            let tenant = &pop.tenants[t];
+            let want = expected[&(t, c)];
+            let got = found.remove(&tenant.id).unwrap_or_default();
+            report.checked += 1;
+            if want != got {
+                report.mismatches.push(Mismatch {
+                    database: d.name.clone(),
+                    tenant: tenant.id.clone(),
+                    collection: c,
+                    expected_count: want.count,
+                    actual_count: got.count,
+                    checksum_matches: want.checksum == got.checksum,
+                });
+            }
+        }
+        // Records of tenants that do not belong in this database.
+        let mut extra: Vec<(String, Digest)> = found.into_iter().collect();
+        extra.sort_by(|a, b| a.0.cmp(&b.0));
+        for (tenant, got) in extra {
+            report.mismatches.push(Mismatch {
+                database: d.name.clone(),
+                tenant,
+                collection: c,
+                expected_count: 0,
+                actual_count: got.count,
+                checksum_matches: false,
+            });
+        }
+    }
+}
+
 /// Verifies a placement: every tenant collection's count and checksum against the generator,
 /// and every database's marker against the scenario's definition.
 ///
@@ -123,18 +184,7 @@ pub async fn verify(
     };
 
     // Expected digests, computed on blocking threads while the databases are read.
-    let seed = scenario.seed;
-    let jobs: Vec<(usize, Collection, String, u64)> = pop
-        .tenants
-        .iter()
-        .enumerate()
-        .flat_map(|(i, t)| Collection::ALL.map(|c| (i, c, t.id.clone(), t.count(c))))
-        .collect();
-    let expected = tokio::task::spawn_blocking(move || {
-        jobs.into_iter()
-            .map(|(i, c, id, n)| ((i, c), expected_digest(seed, &id, c, n)))
-            .collect::<HashMap<(usize, Collection), Digest>>()
-    });
+    let expected = expected_digests(scenario.seed, pop);
 
     let scans: Vec<DbScan> = stream::iter(placement.databases.iter().enumerate())
         .map(|(di, d)| {
@@ -200,40 +250,8 @@ pub async fn verify(
     let mut scans = scans;
     scans.sort_by_key(|s| s.0);
     for (di, problem, per) in scans {
-        let d = &placement.databases[di];
         report.marker_problems.extend(problem);
-        for (c, mut found, n) in per {
-            report.documents += n;
-            for &t in &d.tenants {
-                let tenant = &pop.tenants[t];
-                let want = expected[&(t, c)];
-                let got = found.remove(&tenant.id).unwrap_or_default();
-                report.checked += 1;
-                if want != got {
-                    report.mismatches.push(Mismatch {
-                        database: d.name.clone(),
-                        tenant: tenant.id.clone(),
-                        collection: c,
-                        expected_count: want.count,
-                        actual_count: got.count,
-                        checksum_matches: want.checksum == got.checksum,
-                    });
-                }
-            }
-            // Documents of tenants that do not belong in this database.
-            let mut extra: Vec<(String, Digest)> = found.into_iter().collect();
-            extra.sort_by(|a, b| a.0.cmp(&b.0));
-            for (tenant, got) in extra {
-                report.mismatches.push(Mismatch {
-                    database: d.name.clone(),
-                    tenant,
-                    collection: c,
-                    expected_count: 0,
-                    actual_count: got.count,
-                    checksum_matches: false,
-                });
-            }
-        }
+        compare(&mut report, &placement.databases[di], pop, &expected, per);
     }
     Ok(report)
 }

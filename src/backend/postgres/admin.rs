@@ -1,0 +1,158 @@
+//! Listing, dropping and diagnosing on PostgreSQL: only databases that carry both the prefix
+//! and a `_tenantbench` marker are listed or dropped; anything else is refused and left alone.
+
+use std::time::Instant;
+
+use super::{Marker, PgError, Settings, connect, ident, read_marker, settings};
+
+/// A database carrying a tenantbench marker.
+#[derive(Debug, Clone)]
+pub struct MarkedDb {
+    /// Database name.
+    pub name: String,
+    /// Its marker.
+    pub marker: Marker,
+    /// `pg_database_size`, bytes.
+    pub size: i64,
+}
+
+/// Databases whose name starts with `prefix_` (every database when `None`), paired with their
+/// marker when they have one.
+async fn candidates(
+    uri: &str,
+    prefix: Option<&str>,
+) -> Result<Vec<(String, Option<Marker>, i64)>, PgError> {
+    let admin = connect(uri, None).await?;
+    let pattern = prefix.map_or("%".to_string(), |p| format!("{p}\\_%"));
+    let rows = admin
+        .query(
+            "SELECT datname, pg_database_size(datname) FROM pg_database
+              WHERE datname LIKE $1 AND NOT datistemplate AND datallowconn ORDER BY datname",
+            &[&pattern],
+        )
+        .await
+        .map_err(|source| PgError::Db {
+            what: "listing databases".into(),
+            source,
+        })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let name: String = r.get(0);
+        let marker = match connect(uri, Some(&name)).await {
+            Ok(c) => read_marker(&c, "public").await.ok().flatten(),
+            Err(_) => None,
+        };
+        out.push((name, marker, r.get(1)));
+    }
+    Ok(out)
+}
+
+/// Databases carrying a tenantbench marker (of `prefix` when given).
+///
+/// # Errors
+/// Server errors.
+pub async fn list_marked(uri: &str, prefix: Option<&str>) -> Result<Vec<MarkedDb>, PgError> {
+    Ok(candidates(uri, prefix)
+        .await?
+        .into_iter()
+        .filter_map(|(name, marker, size)| {
+            let marker = marker?;
+            prefix
+                .is_none_or(|p| marker.prefix == p)
+                .then_some(MarkedDb { name, marker, size })
+        })
+        .collect())
+}
+
+/// What a drop did.
+#[derive(Debug, Clone, Default)]
+pub struct DropOutcome {
+    /// Databases dropped.
+    pub dropped: Vec<String>,
+    /// Databases with the prefix left alone, and why.
+    pub refused: Vec<(String, String)>,
+}
+
+/// Drops the databases of `prefix` (of one layout's names when given) that carry our marker
+/// with that prefix; every other database with the prefix is refused.
+///
+/// # Errors
+/// Server errors.
+pub async fn drop_marked(
+    uri: &str,
+    prefix: &str,
+    layout: Option<crate::scenario::Layout>,
+) -> Result<DropOutcome, PgError> {
+    let admin = connect(uri, None).await?;
+    let mut out = DropOutcome::default();
+    let names = layout.map(|l| crate::layout::name_prefixes(prefix, l));
+    for (name, marker, _) in candidates(uri, Some(prefix)).await? {
+        if names
+            .as_ref()
+            .is_some_and(|ns| !ns.iter().any(|n| name.starts_with(n.as_str())))
+        {
+            continue;
+        }
+        match marker {
+            Some(m) if m.prefix == prefix => {
+                admin
+                    .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", ident(&name)))
+                    .await
+                    .map_err(|source| PgError::Db {
+                        what: format!("dropping {name}"),
+                        source,
+                    })?;
+                out.dropped.push(name);
+            }
+            Some(m) => out
+                .refused
+                .push((name, format!("its marker is of prefix `{}`", m.prefix))),
+            None => out.refused.push((
+                name,
+                "no tenantbench marker (not created by tenantbench)".into(),
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// What `doctor` finds on a PostgreSQL server.
+#[derive(Debug, Clone, Default)]
+pub struct DoctorReport {
+    /// Why it could not be reached.
+    pub error: Option<String>,
+    /// Version and the settings that shape results.
+    pub settings: Option<Settings>,
+    /// Round trips of `SELECT 1`, µs, sorted.
+    pub rtt_us: Vec<u64>,
+    /// Databases in all, and those with our marker.
+    pub databases: Option<(usize, usize)>,
+}
+
+/// Diagnoses the server of `uri`.
+pub async fn doctor(uri: &str) -> DoctorReport {
+    let c = match connect(uri, None).await {
+        Ok(c) => c,
+        Err(e) => {
+            return DoctorReport {
+                error: Some(e.to_string()),
+                ..Default::default()
+            };
+        }
+    };
+    let mut r = DoctorReport {
+        settings: settings(&c).await.ok(),
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        if c.simple_query("SELECT 1").await.is_ok() {
+            r.rtt_us.push(t0.elapsed().as_micros() as u64);
+        }
+    }
+    r.rtt_us.sort_unstable();
+    if let Ok(all) = candidates(uri, None).await {
+        r.databases = Some((all.len(), all.iter().filter(|x| x.1.is_some()).count()));
+    }
+    r
+}

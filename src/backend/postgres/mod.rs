@@ -1,0 +1,410 @@
+//! The PostgreSQL backend: connections and pools, names, the `_tenantbench` marker table, the
+//! schema derived from the data catalogue, seeding with binary COPY, verification, the
+//! operation catalogue in SQL and its evidence.
+//!
+//! Layouts on PostgreSQL (databases from [`crate::layout::Placement`]):
+//! - `shared`: `<prefix>_shared`, tables in `public` with `tenant_id`;
+//! - `per-tenant`: `<prefix>_t_<tenant>`, a database (and so a pool) per tenant;
+//! - `schema-per-tenant`: `<prefix>_schemas`, a schema `t_<tenant>` per tenant on one pool.
+//!
+//! Every table keeps `tenant_id` in every layout, so a record reads back the same everywhere and
+//! verifies against the same checksums as on MongoDB.
+
+pub mod admin;
+pub mod ops;
+pub mod schema;
+pub mod seed;
+pub mod verify;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::layout::DbPlan;
+use crate::population::Population;
+use crate::scenario::{Layout, Scenario};
+
+pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked};
+pub use ops::{PgBackend, PgExplain};
+pub use seed::{PgSeedSummary, seed};
+pub use verify::verify;
+
+/// Environment variable holding the PostgreSQL URI.
+pub const URI_ENV: &str = "TENANTBENCH_PG_URI";
+/// The URI used when neither `--uri` nor [`URI_ENV`] is given.
+pub const DEFAULT_URI: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Name of the marker table in every database and schema the harness creates.
+pub const MARKER_TABLE: &str = "_tenantbench";
+/// PostgreSQL truncates identifiers longer than this many bytes, silently.
+pub const MAX_IDENT: usize = 63;
+
+/// What went wrong, with what the harness was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// A server call failed.
+    #[error("{what}: {source}")]
+    Db {
+        /// What the harness was doing.
+        what: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// The URI does not parse.
+    #[error("the PostgreSQL URI {uri} does not parse: {reason}")]
+    Uri {
+        /// The URI, credentials hidden.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+    /// The layout or the data is not what the command needs.
+    #[error("{0}")]
+    State(String),
+}
+
+/// Adds what the harness was doing to a driver error.
+pub(crate) trait Context<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, PgError>;
+}
+
+impl<T> Context<T> for Result<T, tokio_postgres::Error> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, PgError> {
+        self.map_err(|source| PgError::Db {
+            what: what(),
+            source,
+        })
+    }
+}
+
+/// The URI to use: the flag, else [`URI_ENV`], else [`DEFAULT_URI`].
+pub fn resolve_uri(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var(URI_ENV).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| DEFAULT_URI.to_string())
+}
+
+/// The driver configuration of a URI, pointed at database `db` (the URI's own when `None`).
+///
+/// # Errors
+/// The URI does not parse.
+pub fn config(uri: &str, db: Option<&str>) -> Result<Config, PgError> {
+    let mut c: Config = uri
+        .parse()
+        .map_err(|e: tokio_postgres::Error| PgError::Uri {
+            uri: crate::backend::redact_uri(uri),
+            reason: e.to_string(),
+        })?;
+    if let Some(d) = db {
+        c.dbname(d);
+    }
+    if c.get_connect_timeout().is_none() {
+        c.connect_timeout(Duration::from_secs(5));
+    }
+    c.application_name("tenantbench");
+    Ok(c)
+}
+
+/// One connection to database `db` (the URI's own when `None`), its connection task spawned.
+///
+/// # Errors
+/// The URI does not parse or the server refuses.
+pub async fn connect(uri: &str, db: Option<&str>) -> Result<Client, PgError> {
+    let cfg = config(uri, db)?;
+    let (client, conn) = cfg.connect(NoTls).await.ctx(|| {
+        format!(
+            "connecting to PostgreSQL at {} (database {})",
+            crate::backend::redact_uri(uri),
+            db.unwrap_or("of the URI")
+        )
+    })?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+/// A pool of at most `size` connections to database `db`.
+///
+/// # Errors
+/// The URI does not parse.
+pub fn pool(uri: &str, db: &str, size: usize) -> Result<deadpool_postgres::Pool, PgError> {
+    let mgr = deadpool_postgres::Manager::from_config(
+        config(uri, Some(db))?,
+        NoTls,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(mgr)
+        .max_size(size.max(1))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(30)))
+        .build()
+        .map_err(|e| PgError::State(format!("building a pool for {db}: {e}")))
+}
+
+/// A quoted identifier (`"name"`, inner quotes doubled).
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The schema of a tenant in the `schema-per-tenant` layout.
+pub fn tenant_schema(tenant: &str) -> String {
+    format!("t_{tenant}")
+}
+
+/// Where a tenant's tables live: the database's index in the placement and the schema.
+pub fn schema_of(layout: Layout, tenant: &str) -> String {
+    match layout {
+        Layout::SchemaPerTenant => tenant_schema(tenant),
+        _ => "public".to_string(),
+    }
+}
+
+/// Every identifier a placement creates (databases, schemas), checked against PostgreSQL's
+/// 63-byte limit: longer names would be truncated silently and could collide.
+///
+/// # Errors
+/// The first name that is too long, with its length.
+pub fn check_identifiers(
+    placement: &crate::layout::Placement,
+    pop: &Population,
+) -> Result<(), PgError> {
+    let mut names: Vec<String> = placement.databases.iter().map(|d| d.name.clone()).collect();
+    if placement.layout == Layout::SchemaPerTenant {
+        names.extend(pop.tenants.iter().map(|t| tenant_schema(&t.id)));
+    }
+    match names.iter().find(|n| n.len() > MAX_IDENT) {
+        Some(n) => Err(PgError::State(format!(
+            "identifier {n:?} is {} bytes; PostgreSQL keeps at most {MAX_IDENT} and would truncate it silently: use a shorter prefix or tenant ids",
+            n.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The marker of a database or schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    /// Database name prefix of the scenario that created it.
+    pub prefix: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Layout name.
+    pub layout: String,
+    /// Definition hash (as on MongoDB: population, mix, seed, datagen version, layout).
+    pub definition_hash: String,
+    /// Index profile the tables' indexes match.
+    pub index_profile: String,
+    /// Set when the whole seed finished.
+    pub complete: bool,
+    /// Set by write operations.
+    pub dirty: bool,
+    /// Tenants in this database or schema.
+    pub tenants: i64,
+    /// Rows when seeded.
+    pub rows: i64,
+}
+
+/// The DDL of the marker table in `schema`.
+pub fn marker_ddl(schema: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {}.{MARKER_TABLE} (
+            id text PRIMARY KEY DEFAULT 'marker' CHECK (id = 'marker'),
+            prefix text NOT NULL, scenario text NOT NULL, layout text NOT NULL,
+            definition_hash text NOT NULL, index_profile text NOT NULL,
+            complete boolean NOT NULL, dirty boolean NOT NULL,
+            tenants bigint NOT NULL, rows bigint NOT NULL,
+            harness_version text NOT NULL, datagen_version integer NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())",
+        ident(schema)
+    )
+}
+
+/// Writes (replaces) the marker of `schema` in the connected database.
+///
+/// # Errors
+/// Server errors.
+pub async fn write_marker(c: &Client, schema: &str, m: &Marker) -> Result<(), PgError> {
+    c.batch_execute(&marker_ddl(schema))
+        .await
+        .ctx(|| format!("creating the marker table in schema {schema}"))?;
+    c.execute(
+        &format!(
+            "INSERT INTO {}.{MARKER_TABLE} (prefix, scenario, layout, definition_hash, index_profile, complete, dirty, tenants, rows, harness_version, datagen_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO UPDATE SET prefix = $1, scenario = $2, layout = $3, definition_hash = $4,
+               index_profile = $5, complete = $6, dirty = $7, tenants = $8, rows = $9,
+               harness_version = $10, datagen_version = $11, updated_at = now()",
+            ident(schema)
+        ),
+        &[
+            &m.prefix,
+            &m.scenario,
+            &m.layout,
+            &m.definition_hash,
+            &m.index_profile,
+            &m.complete,
+            &m.dirty,
+            &m.tenants,
+            &m.rows,
+            &env!("CARGO_PKG_VERSION"),
+            &(crate::datagen::DATAGEN_VERSION as i32),
+        ],
+    )
+    .await
+    .ctx(|| format!("writing the marker of schema {schema}"))?;
+    Ok(())
+}
+
+/// Reads the marker of `schema` in the connected database: `None` when the table is absent or
+/// holds no readable marker.
+///
+/// # Errors
+/// Server errors other than a missing table.
+pub async fn read_marker(c: &Client, schema: &str) -> Result<Option<Marker>, PgError> {
+    let exists: bool = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)",
+            &[&schema, &MARKER_TABLE],
+        )
+        .await
+        .ctx(|| format!("looking for the marker table in schema {schema}"))?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT prefix, scenario, layout, definition_hash, index_profile, complete, dirty, tenants, rows FROM {}.{MARKER_TABLE} WHERE id = 'marker'",
+                ident(schema)
+            ),
+            &[],
+        )
+        .await
+        .ctx(|| format!("reading the marker of schema {schema}"))?;
+    Ok(row.map(|r| Marker {
+        prefix: r.get(0),
+        scenario: r.get(1),
+        layout: r.get(2),
+        definition_hash: r.get(3),
+        index_profile: r.get(4),
+        complete: r.get(5),
+        dirty: r.get(6),
+        tenants: r.get(7),
+        rows: r.get(8),
+    }))
+}
+
+/// A new marker for a database (or schema) of a placement.
+pub fn new_marker(
+    scenario: &Scenario,
+    layout: Layout,
+    db: &DbPlan,
+    pop: &Population,
+    profile: &str,
+) -> Marker {
+    Marker {
+        prefix: scenario.prefix.clone(),
+        scenario: scenario.name.clone(),
+        layout: layout.name().into(),
+        definition_hash: crate::backend::mongo::definition_hash(scenario, layout),
+        index_profile: profile.into(),
+        complete: false,
+        dirty: false,
+        tenants: db.tenants.len() as i64,
+        rows: db
+            .tenants
+            .iter()
+            .map(|&t| pop.tenants[t].documents as i64)
+            .sum(),
+    }
+}
+
+/// Whether database `name` exists on the server.
+///
+/// # Errors
+/// Server errors.
+pub async fn database_exists(admin: &Client, name: &str) -> Result<bool, PgError> {
+    Ok(admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .await
+        .ctx(|| format!("looking up database {name}"))?
+        .get(0))
+}
+
+/// Milliseconds since the epoch as a `SystemTime` (what `timestamptz` columns take).
+pub fn time_of(ms: i64) -> SystemTime {
+    if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    }
+}
+
+/// A `SystemTime` as milliseconds since the epoch.
+pub fn ms_of(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+/// The server settings that shape results, and its version.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Settings {
+    /// `server_version`.
+    pub version: String,
+    /// `max_connections`.
+    pub max_connections: i64,
+    /// `superuser_reserved_connections`.
+    pub reserved_connections: i64,
+    /// `shared_buffers`, as the server shows it.
+    pub shared_buffers: String,
+    /// `work_mem`.
+    pub work_mem: String,
+    /// `jit`.
+    pub jit: String,
+}
+
+/// Reads [`Settings`].
+///
+/// # Errors
+/// Server errors.
+pub async fn settings(c: &Client) -> Result<Settings, PgError> {
+    let show = |name: &'static str| async move {
+        c.query_one(&format!("SHOW {name}"), &[])
+            .await
+            .map(|r| r.get::<_, String>(0))
+            .ctx(|| format!("SHOW {name}"))
+    };
+    Ok(Settings {
+        version: show("server_version").await?,
+        max_connections: show("max_connections").await?.parse().unwrap_or(100),
+        reserved_connections: show("superuser_reserved_connections")
+            .await?
+            .parse()
+            .unwrap_or(3),
+        shared_buffers: show("shared_buffers").await?,
+        work_mem: show("work_mem").await?,
+        jit: show("jit").await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_and_times_round_trip() {
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        for ms in [0, 1_700_000_000_123, -86_400_000] {
+            assert_eq!(ms_of(time_of(ms)), ms);
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! The operation catalogue in SQL, with the same names and answers as on MongoDB: each request
+//! goes to its tenant's database pool and schema, as a prepared statement (cached per
+//! connection). No timing here: the runner times calls from outside.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use deadpool_postgres::Pool;
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use super::schema::columns;
+use super::{MARKER_TABLE, PgError, ident, time_of};
+use crate::backend::{
+    Answer, Backend, ErrorKind, FAN_OUT, LIST_LIMIT, Op, Outcome, REVENUE_DAYS, Request, status_of,
+};
+use crate::datagen::{Collection, END_MS, Value, generate, record_id};
+use crate::layout::Placement;
+use crate::population::Population;
+use crate::scenario::Layout;
+
+/// What `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` says about one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PgExplain {
+    /// Plan nodes, outermost first, each with its index when it uses one
+    /// (`Limit > Index Scan (orders_compound_0)`).
+    pub stages: Vec<String>,
+    /// Rows the index scans returned (per loop × loops): the keys examined.
+    pub keys_examined: u64,
+    /// Rows the scan nodes read from the table, kept or removed by a filter.
+    pub docs_examined: u64,
+    /// Rows the plan returned.
+    pub returned: u64,
+    /// Rows the scan nodes read and removed by a filter.
+    pub rows_removed: u64,
+    /// Shared buffers hit.
+    pub buffers_hit: u64,
+    /// Shared buffers read.
+    pub buffers_read: u64,
+    /// The query's limit, when it has one.
+    pub limit: Option<u64>,
+}
+
+/// The PostgreSQL backend for one placement.
+#[derive(Debug)]
+pub struct PgBackend {
+    pools: Vec<Pool>,
+    names: Vec<String>,
+    tenant_db: Vec<usize>,
+    /// Quoted schema of each tenant's tables.
+    schemas: Vec<String>,
+    ids: Vec<String>,
+    layout: Layout,
+    seed: u64,
+    dirty: Vec<AtomicBool>,
+    inserted: AtomicU64,
+}
+
+impl PgBackend {
+    /// A backend over `pools` (one per database of the placement, in its order).
+    pub fn new(pools: Vec<Pool>, placement: &Placement, pop: &Population, seed: u64) -> Self {
+        PgBackend {
+            names: placement.databases.iter().map(|d| d.name.clone()).collect(),
+            dirty: placement
+                .databases
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            pools,
+            tenant_db: placement.tenant_db.clone(),
+            schemas: pop
+                .tenants
+                .iter()
+                .map(|t| ident(&super::schema_of(placement.layout, &t.id)))
+                .collect(),
+            ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
+            layout: placement.layout,
+            seed,
+            inserted: AtomicU64::new(0),
+        }
+    }
+
+    /// The pools, one per database (for evidence: their sizes and states).
+    pub fn pools(&self) -> &[Pool] {
+        &self.pools
+    }
+
+    fn pool(&self, tenant: usize) -> &Pool {
+        &self.pools[self.tenant_db[tenant]]
+    }
+
+    /// The SQL and parameters of a read operation (for the call and for EXPLAIN).
+    fn read_spec(&self, req: &Request) -> Option<(String, Vec<Param>, Option<u64>)> {
+        let s = &self.schemas[req.tenant];
+        let tenant = Param::Text(self.ids[req.tenant].clone());
+        match req.op {
+            Op::ListRecent => Some((
+                format!(
+                    "SELECT id FROM {s}.orders WHERE tenant_id = $1 AND status = $2 ORDER BY created_at DESC LIMIT {LIST_LIMIT}"
+                ),
+                vec![tenant, Param::Text(status_of(req).into())],
+                Some(LIST_LIMIT as u64),
+            )),
+            Op::GetById => Some((
+                format!("SELECT id FROM {s}.orders WHERE id = $1 AND tenant_id = $2 LIMIT 1"),
+                vec![
+                    Param::Text(record_id(&self.ids[req.tenant], Collection::Orders, req.key)),
+                    tenant,
+                ],
+                Some(1),
+            )),
+            Op::CountByStatus => Some((
+                format!("SELECT count(*) FROM {s}.orders WHERE tenant_id = $1 AND status = $2"),
+                vec![tenant, Param::Text(status_of(req).into())],
+                None,
+            )),
+            Op::FindUserByEmail => {
+                let user = generate(self.seed, &self.ids[req.tenant], Collection::Users, req.key);
+                let email = match &user.fields[3] {
+                    ("email", Value::Str(e)) => e.clone(),
+                    _ => String::new(),
+                };
+                Some((
+                    format!("SELECT id FROM {s}.users WHERE tenant_id = $1 AND email = $2 LIMIT 1"),
+                    vec![tenant, Param::Text(email)],
+                    Some(1),
+                ))
+            }
+            Op::RevenueByDay => Some((
+                format!(
+                    "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(amount_cents)::bigint
+                       FROM {s}.orders WHERE tenant_id = $1 AND status IN ('paid', 'shipped') AND created_at >= $2
+                      GROUP BY day ORDER BY day"
+                ),
+                vec![
+                    tenant,
+                    Param::Time(END_MS - REVENUE_DAYS * 86_400_000),
+                ],
+                None,
+            )),
+            _ => None,
+        }
+    }
+
+    /// Marks a database dirty in its marker, once, before its first write.
+    async fn mark_dirty(&self, tenant: usize) -> Result<(), PgError> {
+        let i = self.tenant_db[tenant];
+        if !self.dirty[i].swap(true, Ordering::Relaxed) {
+            let c = self.pools[i].get().await.map_err(pool_err)?;
+            c.execute(
+                &format!("UPDATE public.{MARKER_TABLE} SET dirty = true, updated_at = now()"),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("marking the data dirty", e))?;
+        }
+        Ok(())
+    }
+
+    /// Answers a request.
+    ///
+    /// # Errors
+    /// Pool and server errors; [`Backend::execute`] turns them into an [`Outcome`].
+    pub async fn answer(&self, req: &Request) -> Result<Answer, PgError> {
+        if req.op == Op::AdminCrossTenant {
+            return self.cross_tenant().await;
+        }
+        let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
+        let s = &self.schemas[req.tenant];
+        let tenant = self.ids[req.tenant].as_str();
+        let what = req.op.name();
+        if let Some((sql, params, _)) = self.read_spec(req) {
+            let st = c.prepare_cached(&sql).await.map_err(|e| db_err(what, e))?;
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                params.iter().map(Param::as_sql).collect();
+            let rows = c.query(&st, &refs).await.map_err(|e| db_err(what, e))?;
+            return Ok(match req.op {
+                Op::ListRecent => Answer::Ids(rows.iter().map(|r| r.get(0)).collect()),
+                Op::GetById | Op::FindUserByEmail => Answer::One(rows.first().map(|r| r.get(0))),
+                Op::CountByStatus => {
+                    Answer::Count(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
+                }
+                _ => Answer::Revenue(
+                    rows.iter()
+                        .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+                        .collect(),
+                ),
+            });
+        }
+        match req.op {
+            Op::InsertOne => {
+                self.mark_dirty(req.tenant).await?;
+                let n = self.inserted.fetch_add(1, Ordering::Relaxed);
+                let rec = generate(self.seed, tenant, Collection::Orders, req.key);
+                let cols = columns(Collection::Orders);
+                let names: Vec<String> = cols.iter().map(|c| ident(&c.name)).collect();
+                let marks: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "INSERT INTO {s}.orders ({}) VALUES ({})",
+                    names.join(", "),
+                    marks.join(", ")
+                );
+                let now = crate::backend::postgres::ms_of(std::time::SystemTime::now());
+                let params: Vec<Param> = rec
+                    .fields
+                    .iter()
+                    .map(|(f, v)| match (*f, v) {
+                        ("_id", _) => Param::Text(format!("{tenant}:ord:new:{n}")),
+                        ("createdAt", _) => Param::Time(now),
+                        (_, Value::Str(x)) => Param::Text(x.clone()),
+                        (_, Value::Static(x)) => Param::Text((*x).to_string()),
+                        (_, Value::Int(x)) => Param::Int(*x),
+                        (_, Value::Time(x)) => Param::Time(*x),
+                        (_, Value::Bool(x)) => Param::Bool(*x),
+                    })
+                    .collect();
+                let st = c.prepare_cached(&sql).await.map_err(|e| db_err(what, e))?;
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    params.iter().map(Param::as_sql).collect();
+                let k = c.execute(&st, &refs).await.map_err(|e| db_err(what, e))?;
+                Ok(Answer::Written(k))
+            }
+            Op::UpdateStatus => {
+                self.mark_dirty(req.tenant).await?;
+                let sql = format!(
+                    "UPDATE {s}.orders SET status = 'refunded', updated_at = now() WHERE id = $1 AND tenant_id = $2"
+                );
+                let st = c.prepare_cached(&sql).await.map_err(|e| db_err(what, e))?;
+                let id = record_id(tenant, Collection::Orders, req.key);
+                let k = c
+                    .execute(&st, &[&id, &tenant])
+                    .await
+                    .map_err(|e| db_err(what, e))?;
+                Ok(Answer::Written(k))
+            }
+            _ => unreachable!("read operations are answered above"),
+        }
+    }
+
+    /// `admin_cross_tenant`: orders per tenant across every tenant. In `shared` one `GROUP BY`;
+    /// where the layout splits the data, a count per schema or database, [`FAN_OUT`] at a time
+    /// (thousands of schemas in one `UNION ALL` would exhaust `max_locks_per_transaction`).
+    async fn cross_tenant(&self) -> Result<Answer, PgError> {
+        let what = "admin_cross_tenant";
+        let mut all: Vec<(String, u64)> = match self.layout {
+            Layout::SchemaPerTenant | Layout::PerTenant => {
+                let per: Vec<Option<(String, u64)>> = stream::iter(0..self.ids.len())
+                    .map(|t| async move {
+                        let c = self.pool(t).get().await.map_err(pool_err)?;
+                        let sql = format!("SELECT count(*) FROM {}.orders", self.schemas[t]);
+                        let st = c.prepare_cached(&sql).await.map_err(|e| db_err(what, e))?;
+                        let n: i64 = c
+                            .query_one(&st, &[])
+                            .await
+                            .map_err(|e| db_err(what, e))?
+                            .get(0);
+                        Ok::<_, PgError>((n > 0).then(|| (self.ids[t].clone(), n as u64)))
+                    })
+                    .buffer_unordered(FAN_OUT)
+                    .try_collect()
+                    .await?;
+                per.into_iter().flatten().collect()
+            }
+            _ => {
+                let mut out = Vec::new();
+                for p in &self.pools {
+                    let c = p.get().await.map_err(pool_err)?;
+                    let rows = c
+                        .query(
+                            "SELECT tenant_id, count(*) FROM public.orders GROUP BY tenant_id",
+                            &[],
+                        )
+                        .await
+                        .map_err(|e| db_err(what, e))?;
+                    out.extend(
+                        rows.iter()
+                            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64)),
+                    );
+                }
+                out
+            }
+        };
+        all.sort();
+        Ok(Answer::PerTenant(all))
+    }
+
+    /// Rows of the table a read operation queries, in the tenant's database and schema (all
+    /// tenants sharing it): what a sequential scan reads. `None` for other operations.
+    ///
+    /// # Errors
+    /// Pool and server errors.
+    pub async fn table_rows(&self, req: &Request) -> Result<Option<u64>, PgError> {
+        let table = match req.op {
+            Op::FindUserByEmail => "users",
+            Op::ListRecent | Op::GetById | Op::CountByStatus | Op::RevenueByDay => "orders",
+            _ => return Ok(None),
+        };
+        let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
+        let n: i64 = c
+            .query_one(
+                &format!("SELECT count(*) FROM {}.{table}", self.schemas[req.tenant]),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("counting rows", e))?
+            .get(0);
+        Ok(Some(n as u64))
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` of one call of a read operation; `None` for
+    /// the others.
+    ///
+    /// # Errors
+    /// Pool and server errors, or a plan that does not parse.
+    pub async fn explain(&self, req: &Request) -> Result<Option<PgExplain>, PgError> {
+        let Some((sql, params, limit)) = self.read_spec(req) else {
+            return Ok(None);
+        };
+        let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
+        // EXPLAIN returns json, which this build reads as text through the simple protocol:
+        // the parameters are inlined as literals (values the harness generated).
+        let mut text = sql;
+        for (i, p) in params.iter().enumerate().rev() {
+            text = text.replace(&format!("${}", i + 1), &p.literal());
+        }
+        let msgs = c
+            .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {text}"))
+            .await
+            .map_err(|e| db_err("EXPLAIN", e))?;
+        let json = msgs
+            .iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .ok_or_else(|| PgError::State("EXPLAIN returned no plan".into()))?;
+        let v: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|e| PgError::State(format!("EXPLAIN output does not parse: {e}")))?;
+        let plan = &v[0]["Plan"];
+        let mut e = PgExplain {
+            limit,
+            returned: plan["Actual Rows"].as_f64().unwrap_or(0.0) as u64,
+            ..Default::default()
+        };
+        walk(plan, &mut e);
+        Ok(Some(e))
+    }
+}
+
+/// Adds one plan node and its children to the summary.
+fn walk(node: &serde_json::Value, e: &mut PgExplain) {
+    let ty = node["Node Type"].as_str().unwrap_or("?");
+    let index = node["Index Name"].as_str();
+    e.stages.push(match index {
+        Some(i) => format!("{ty} ({i})"),
+        None => ty.to_string(),
+    });
+    let loops = node["Actual Loops"].as_f64().unwrap_or(1.0);
+    let rows = (node["Actual Rows"].as_f64().unwrap_or(0.0) * loops) as u64;
+    let removed = (node["Rows Removed by Filter"].as_f64().unwrap_or(0.0) * loops) as u64
+        + (node["Rows Removed by Index Recheck"]
+            .as_f64()
+            .unwrap_or(0.0)
+            * loops) as u64;
+    match ty {
+        "Index Scan" | "Index Only Scan" => {
+            e.keys_examined += rows + removed;
+            e.docs_examined += if ty == "Index Scan" {
+                rows + removed
+            } else {
+                0
+            };
+            e.rows_removed += removed;
+        }
+        "Bitmap Index Scan" => e.keys_examined += rows,
+        "Seq Scan" | "Bitmap Heap Scan" => {
+            e.docs_examined += rows + removed;
+            e.rows_removed += removed;
+        }
+        _ => {}
+    }
+    if e.stages.len() == 1 {
+        e.buffers_hit = node["Shared Hit Blocks"].as_u64().unwrap_or(0);
+        e.buffers_read = node["Shared Read Blocks"].as_u64().unwrap_or(0);
+    }
+    if let Some(children) = node["Plans"].as_array() {
+        for c in children {
+            walk(c, e);
+        }
+    }
+}
+
+/// A statement parameter.
+#[derive(Debug, Clone)]
+enum Param {
+    Text(String),
+    Int(i64),
+    Time(i64),
+    Bool(bool),
+}
+
+impl Param {
+    fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
+        self
+    }
+
+    /// The parameter as an SQL literal (for EXPLAIN through the simple protocol).
+    fn literal(&self) -> String {
+        match self {
+            Param::Text(s) => format!("'{}'", s.replace('\'', "''")),
+            Param::Int(i) => i.to_string(),
+            Param::Time(ms) => format!("to_timestamp({} / 1000.0)", ms),
+            Param::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+impl tokio_postgres::types::ToSql for Param {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Param::Text(s) => s.to_sql(ty, out),
+            Param::Int(i) => i.to_sql(ty, out),
+            Param::Time(ms) => time_of(*ms).to_sql(ty, out),
+            Param::Bool(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <String as tokio_postgres::types::ToSql>::accepts(ty)
+            || <i64 as tokio_postgres::types::ToSql>::accepts(ty)
+            || <std::time::SystemTime as tokio_postgres::types::ToSql>::accepts(ty)
+            || <bool as tokio_postgres::types::ToSql>::accepts(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+fn pool_err(e: deadpool_postgres::PoolError) -> PgError {
+    PgError::State(format!("no pooled connection: {e}"))
+}
+
+fn db_err(what: &str, source: tokio_postgres::Error) -> PgError {
+    PgError::Db {
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// The countable kind of an error.
+pub fn error_kind(e: &PgError) -> ErrorKind {
+    match e {
+        PgError::Db { source, .. } if source.as_db_error().is_some() => ErrorKind::Server,
+        PgError::Db { source, .. } if source.is_closed() => ErrorKind::Network,
+        PgError::Db { .. } => ErrorKind::Network,
+        PgError::State(s) if s.starts_with("no pooled connection") && s.contains("Timeout") => {
+            ErrorKind::Timeout
+        }
+        _ => ErrorKind::Other,
+    }
+}
+
+impl Backend for PgBackend {
+    async fn execute(&self, req: &Request) -> Outcome {
+        match self.answer(req).await {
+            Ok(Answer::One(None)) | Ok(Answer::Written(0)) => Outcome::NotFound,
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Error(error_kind(&e)),
+        }
+    }
+}
+
+impl std::fmt::Display for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "postgres {} ({} databases)",
+            self.layout,
+            self.names.len()
+        )
+    }
+}
