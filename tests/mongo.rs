@@ -27,6 +27,7 @@ async fn seed_and_verify_in_all_three_layouts() {
             Layout::PerTenant => 30,
             // 3 enterprise dedicated, 6 premium in 2 pools of 4, 1 shared.
             Layout::Hybrid => 3 + 2 + 1,
+            Layout::SchemaPerTenant | Layout::Rls => unreachable!("PostgreSQL layouts"),
         };
         assert_eq!(su.placement.databases.len(), expected_dbs, "{layout}");
 

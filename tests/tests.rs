@@ -7,6 +7,7 @@ mod cli;
 mod datagen;
 mod mongo;
 mod ops;
+mod postgres;
 mod report;
 mod run;
 mod scenario_errors;

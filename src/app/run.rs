@@ -761,13 +761,18 @@ async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     // Pools before anything is created: every database gets a pool of max_pool_size.
     let admin = postgres::connect(ctx.pg_uri, None).await?;
     let st = postgres::settings(&admin).await?;
+    // A pool never holds more connections than requests can be in flight at once.
+    let in_flight = match v.pacer {
+        Pacer::Closed { concurrency, .. } => concurrency,
+        Pacer::Open { workers, .. } => workers,
+    };
+    let per_pool = (v.max_pool_size as usize).min(in_flight).max(1);
     let dbs = placement.databases.len() as i64;
-    let need = dbs * i64::from(v.max_pool_size) + PG_HARNESS_CONNECTIONS;
+    let need = dbs * per_pool as i64 + PG_HARNESS_CONNECTIONS;
     let have = st.max_connections - st.reserved_connections;
     if need > have {
         bail!(
-            "{} databases × max_pool_size {} + {PG_HARNESS_CONNECTIONS} for the harness = {need} connections, but the server allows {have} ({} max_connections − {} reserved): a pool per database does not fit. Lower max_pool_size, use fewer tenants, or a layout with one database (shared, schema-per-tenant)",
-            dbs,
+            "{dbs} databases × {per_pool} connections per pool (max_pool_size {} capped by {in_flight} requests in flight) + {PG_HARNESS_CONNECTIONS} for the harness = {need} connections, but the server allows {have} ({} max_connections − {} reserved): a pool per database does not fit. Lower max_pool_size, use fewer tenants, or a layout with one database (shared, schema-per-tenant)",
             v.max_pool_size,
             st.max_connections,
             st.reserved_connections
@@ -834,7 +839,7 @@ async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     let pools = placement
         .databases
         .iter()
-        .map(|d| postgres::pool(ctx.pg_uri, &d.name, v.max_pool_size as usize))
+        .map(|d| postgres::pool(ctx.pg_uri, &d.name, per_pool))
         .collect::<Result<Vec<_>, _>>()?;
     let backend = Arc::new(PgBackend::new(pools, &placement, ctx.pop, s.seed));
     t.evidence.explain = pg_explain_evidence(ctx, &backend).await;

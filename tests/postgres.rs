@@ -1,0 +1,292 @@
+//! The PostgreSQL backend against the local server: seed and verify in every layout with the
+//! generator's checksums (the same MongoDB verifies against), the same answers in every layout
+//! and on MongoDB, plans without and with indexes, the connection check of the per-tenant
+//! layout, and the marker protecting databases it did not create. Each test has its own prefix.
+
+use std::time::Duration;
+
+use tenantbench::backend::mongo::{Answer, MongoBackend};
+use tenantbench::backend::postgres::{self, PgBackend};
+use tenantbench::backend::{Op, Request};
+use tenantbench::layout::Placement;
+use tenantbench::scenario::{Layout, Scenario};
+
+use crate::util::{seed_opts, tiny};
+
+/// The PostgreSQL URI under test, or `None` (with a skip line) when the server does not answer;
+/// with `CI` set a missing server fails the test instead.
+async fn pg() -> Option<String> {
+    let uri = postgres::resolve_uri(None);
+    match tokio::time::timeout(Duration::from_secs(5), postgres::connect(&uri, None)).await {
+        Ok(Ok(_)) => Some(uri),
+        Ok(Err(e)) => skip(&uri, &e.to_string()),
+        Err(_) => skip(&uri, "timed out"),
+    }
+}
+
+fn skip(uri: &str, why: &str) -> Option<String> {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but PostgreSQL does not answer at {}: {why}",
+        tenantbench::backend::redact_uri(uri)
+    );
+    eprintln!("SKIPPED: no PostgreSQL ({why})");
+    None
+}
+
+async fn clean(uri: &str, prefix: &str) {
+    postgres::drop_marked(uri, prefix, None)
+        .await
+        .expect("clean up");
+}
+
+async fn seeded(uri: &str, s: &Scenario, layout: Layout, indexes: &str) -> Placement {
+    let pop = s.build_population();
+    let placement = Placement::new(s, &pop, layout);
+    postgres::seed(uri, s, &pop, &placement, &seed_opts(s, layout, indexes))
+        .await
+        .expect("seed");
+    placement
+}
+
+fn backend(uri: &str, s: &Scenario, placement: &Placement) -> PgBackend {
+    let pools = placement
+        .databases
+        .iter()
+        .map(|d| postgres::pool(uri, &d.name, 2).expect("pool"))
+        .collect();
+    PgBackend::new(pools, placement, &s.build_population(), s.seed)
+}
+
+const LAYOUTS: [Layout; 3] = [Layout::Shared, Layout::PerTenant, Layout::SchemaPerTenant];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_layout_seeds_and_verifies_and_a_changed_row_is_found() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_verify";
+    clean(&uri, prefix).await;
+    let s = tiny(prefix, 12, 6000, "");
+    let pop = s.build_population();
+    for layout in LAYOUTS {
+        let placement = seeded(&uri, &s, layout, "tenant").await;
+        let r = postgres::verify(&uri, &s, &pop, &placement, false)
+            .await
+            .expect("verify");
+        assert!(
+            r.ok(),
+            "{layout}: {:?} {:?}",
+            r.mismatches,
+            r.marker_problems
+        );
+        assert_eq!(r.documents, pop.documents(), "{layout}");
+        assert_eq!(r.checked, 12 * 5, "{layout}");
+    }
+    // One changed value is a checksum mismatch for exactly that tenant and table.
+    let placement = Placement::new(&s, &pop, Layout::Shared);
+    let c = postgres::connect(&uri, Some(&placement.databases[0].name))
+        .await
+        .expect("connect");
+    let n = c
+        .execute(
+            "UPDATE orders SET amount_cents = amount_cents + 1 WHERE id = 't00003:ord:0'",
+            &[],
+        )
+        .await
+        .expect("update");
+    assert_eq!(n, 1);
+    let r = postgres::verify(&uri, &s, &pop, &placement, false)
+        .await
+        .expect("verify");
+    assert_eq!(r.mismatches.len(), 1, "{:?}", r.mismatches);
+    let m = &r.mismatches[0];
+    assert_eq!(
+        (m.tenant.as_str(), m.collection.name()),
+        ("t00003", "orders")
+    );
+    assert!(m.expected_count == m.actual_count && !m.checksum_matches);
+    clean(&uri, prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_answers_the_same_in_every_layout_and_on_mongodb() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_same";
+    clean(&uri, prefix).await;
+    let s = tiny(prefix, 12, 6000, "");
+    let reads = [
+        Op::ListRecent,
+        Op::GetById,
+        Op::CountByStatus,
+        Op::FindUserByEmail,
+        Op::RevenueByDay,
+        Op::AdminCrossTenant,
+    ];
+    let mut answers: Vec<Vec<(Request, Answer)>> = Vec::new();
+    for layout in LAYOUTS {
+        let placement = seeded(&uri, &s, layout, "compound").await;
+        let b = backend(&uri, &s, &placement);
+        let mut these = Vec::new();
+        for tenant in [0usize, 3, 11] {
+            for op in reads {
+                for key in [0u64, 1, 2] {
+                    let req = Request { tenant, op, key };
+                    these.push((req, b.answer(&req).await.expect("answer")));
+                }
+            }
+        }
+        answers.push(these);
+    }
+    assert_eq!(answers[0], answers[1], "shared vs per-tenant");
+    assert_eq!(answers[0], answers[2], "shared vs schema-per-tenant");
+    let found = |op: Op| answers[0].iter().find(|(r, _)| r.op == op).map(|x| &x.1);
+    assert!(matches!(found(Op::ListRecent), Some(Answer::Ids(ids)) if ids.len() == 20));
+    assert!(matches!(found(Op::GetById), Some(Answer::One(Some(_)))));
+    assert!(matches!(found(Op::AdminCrossTenant), Some(Answer::PerTenant(t)) if t.len() == 12));
+
+    // The same requests on MongoDB answer the same (when a MongoDB server is there).
+    if let Some(client) = crate::util::server().await {
+        crate::util::clean(&client, prefix).await;
+        let su = crate::util::setup(s.clone(), Layout::Shared).await;
+        su.seed("compound").await;
+        let m = MongoBackend::new(&su.servers, &su.placement, &su.pop, su.scenario.seed);
+        for (req, want) in &answers[0] {
+            let got = m.answer(req).await.expect("mongo answer");
+            assert_eq!(&got, want, "{:?} on MongoDB", req);
+        }
+        su.servers.shutdown().await;
+        crate::util::clean(&client, prefix).await;
+    }
+    clean(&uri, prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_tenant_is_a_sequential_scan_without_an_index_and_an_index_scan_with_it() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_plan";
+    clean(&uri, prefix).await;
+    // Enough rows that the planner prefers an index for a small tenant once there is one.
+    let s = tiny(prefix, 60, 60_000, "");
+    let small = 40usize;
+    let mut plans = Vec::new();
+    for profile in ["none", "compound"] {
+        let placement = seeded(&uri, &s, Layout::Shared, profile).await;
+        let b = backend(&uri, &s, &placement);
+        let e = b
+            .explain(&Request {
+                tenant: small,
+                op: Op::ListRecent,
+                key: 0,
+            })
+            .await
+            .expect("explain")
+            .expect("a read has a plan");
+        plans.push(e);
+    }
+    let none = plans[0].stages.join(" > ");
+    let with = plans[1].stages.join(" > ");
+    assert!(none.contains("Seq Scan"), "{none}");
+    assert!(
+        ["Index Scan", "Index Only Scan", "Bitmap Index Scan"]
+            .iter()
+            .any(|s| with.contains(&format!("{s} (orders_compound_0)"))),
+        "{with}"
+    );
+    // Rows examined: the whole table without the index, at most the limit with it.
+    assert!(plans[0].docs_examined > 10_000, "{:?}", plans[0]);
+    assert!(plans[1].docs_examined <= 20, "{:?}", plans[1]);
+    clean(&uri, prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_tenant_pools_beyond_max_connections_are_refused_before_anything_is_created() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_conns";
+    clean(&uri, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("conns.toml");
+    // 150 tenants, a database and pool each: more connections than max_connections (100).
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"conns\"\nprefix = \"{prefix}\"\n[population]\ntenants = 150\ndocuments = 3000\n\
+             distribution = {{ zipf = {{ s = 1.0 }} }}\n[connections]\nmax_pool_size = 2\n\
+             [workload]\nconcurrency = 4\nduration_s = 3\nwarmup_s = 1\n"
+        ),
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+        .args([
+            "run",
+            "--backend",
+            "postgres",
+            "--layout",
+            "per-tenant",
+            "--no-progress",
+        ])
+        .arg("--scenario")
+        .arg(&file)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("150 databases × 2 connections per pool")
+            && stderr.contains("max_connections"),
+        "{stderr}"
+    );
+    assert!(
+        postgres::list_marked(&uri, Some(prefix))
+            .await
+            .expect("ls")
+            .is_empty(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_marker_protects_databases_tenantbench_did_not_create() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_foreign";
+    clean(&uri, prefix).await;
+    let admin = postgres::connect(&uri, None).await.expect("connect");
+    let foreign = format!("{prefix}_shared");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {foreign}"),
+        format!("CREATE DATABASE {foreign}"),
+    ] {
+        admin
+            .batch_execute(&sql)
+            .await
+            .expect("create a foreign database");
+    }
+    let s = tiny(prefix, 5, 500, "");
+    let pop = s.build_population();
+    let placement = Placement::new(&s, &pop, Layout::Shared);
+    let err = postgres::seed(
+        &uri,
+        &s,
+        &pop,
+        &placement,
+        &seed_opts(&s, Layout::Shared, "none"),
+    )
+    .await
+    .expect_err("a database without our marker is refused");
+    assert!(err.to_string().contains(&foreign), "{err}");
+    let out = postgres::drop_marked(&uri, prefix, None)
+        .await
+        .expect("drop");
+    assert!(out.dropped.is_empty());
+    assert_eq!(out.refused.len(), 1, "{:?}", out.refused);
+    assert!(
+        postgres::database_exists(&admin, &foreign)
+            .await
+            .expect("exists"),
+        "left untouched"
+    );
+    admin
+        .batch_execute(&format!("DROP DATABASE {foreign}"))
+        .await
+        .expect("clean the foreign database");
+}
