@@ -58,7 +58,12 @@ fn backend(uri: &str, s: &Scenario, placement: &Placement) -> PgBackend {
     PgBackend::new(pools, placement, &s.build_population(), s.seed)
 }
 
-const LAYOUTS: [Layout; 3] = [Layout::Shared, Layout::PerTenant, Layout::SchemaPerTenant];
+const LAYOUTS: [Layout; 4] = [
+    Layout::Shared,
+    Layout::PerTenant,
+    Layout::SchemaPerTenant,
+    Layout::Rls,
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_layout_seeds_and_verifies_and_a_changed_row_is_found() {
@@ -138,6 +143,7 @@ async fn every_read_answers_the_same_in_every_layout_and_on_mongodb() {
     }
     assert_eq!(answers[0], answers[1], "shared vs per-tenant");
     assert_eq!(answers[0], answers[2], "shared vs schema-per-tenant");
+    assert_eq!(answers[0], answers[3], "shared vs rls");
     let found = |op: Op| answers[0].iter().find(|(r, _)| r.op == op).map(|x| &x.1);
     assert!(matches!(found(Op::ListRecent), Some(Answer::Ids(ids)) if ids.len() == 20));
     assert!(matches!(found(Op::GetById), Some(Answer::One(Some(_)))));
@@ -289,4 +295,71 @@ async fn the_marker_protects_databases_tenantbench_did_not_create() {
         .batch_execute(&format!("DROP DATABASE {foreign}"))
         .await
         .expect("clean the foreign database");
+}
+
+/// As the rls layout's application role, bound to `tenant`: (orders visible, orders of `other`).
+async fn visible(c: &tokio_postgres::Client, role: &str, tenant: &str, other: &str) -> (i64, i64) {
+    c.batch_execute(&format!(
+        "BEGIN; SET LOCAL ROLE {}; SET LOCAL app.tenant_id = '{tenant}'",
+        postgres::ident(role)
+    ))
+    .await
+    .expect("bind the tenant");
+    let all: i64 = c
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .expect("count")
+        .get(0);
+    let of_other: i64 = c
+        .query_one(
+            "SELECT count(*) FROM orders WHERE tenant_id = $1",
+            &[&other],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    c.batch_execute("COMMIT").await.expect("commit");
+    (all, of_other)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rls_binds_a_session_to_its_tenant_and_the_check_fails_without_the_policy() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_rls";
+    clean(&uri, prefix).await;
+    let s = tiny(prefix, 8, 2000, "");
+    let pop = s.build_population();
+    let placement = seeded(&uri, &s, Layout::Rls, "tenant").await;
+    let db = &placement.databases[0].name;
+    let role = postgres::rls_role(db);
+    let c = postgres::connect(&uri, Some(db)).await.expect("connect");
+    let (a, b) = (&pop.tenants[0], &pop.tenants[1]);
+    let a_orders = a.count(tenantbench::datagen::Collection::Orders) as i64;
+    let b_orders = b.count(tenantbench::datagen::Collection::Orders) as i64;
+    assert_ne!(a_orders, b_orders);
+
+    // The role the operations run as is neither superuser nor the tables' owner.
+    let r = c
+        .query_one(
+            "SELECT r.rolsuper, r.rolbypassrls, pg_get_userbyid(t.relowner) = r.rolname
+               FROM pg_roles r, pg_class t WHERE r.rolname = $1 AND t.relname = 'orders'",
+            &[&role],
+        )
+        .await
+        .expect("role");
+    assert_eq!((r.get(0), r.get(1), r.get(2)), (false, false, false));
+
+    assert_eq!(visible(&c, &role, &a.id, &b.id).await, (a_orders, 0));
+    // Without the policy and with RLS disabled, the same session sees B's orders too: the
+    // check above would fail.
+    c.batch_execute(
+        "DROP POLICY tenant_isolation ON orders; ALTER TABLE orders DISABLE ROW LEVEL SECURITY",
+    )
+    .await
+    .expect("drop the policy");
+    let (all, of_b) = visible(&c, &role, &a.id, &b.id).await;
+    assert_ne!(all, a_orders);
+    assert_eq!(of_b, b_orders);
+    drop(c);
+    clean(&uri, prefix).await;
 }

@@ -102,6 +102,22 @@ pub async fn drop_marked(
                         what: format!("dropping {name}"),
                         source,
                     })?;
+                // The rls layout's role, when it is ours (commented) and now owns nothing.
+                let role = super::rls_role(&name);
+                let ours: Option<String> = admin
+                    .query_opt(
+                        "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+                        &[&role],
+                    )
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.get(0));
+                if ours.as_deref() == Some("tenantbench") {
+                    let _ = admin
+                        .batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(&role)))
+                        .await;
+                }
                 out.dropped.push(name);
             }
             Some(m) => out

@@ -5,7 +5,10 @@
 //! Layouts on PostgreSQL (databases from [`crate::layout::Placement`]):
 //! - `shared`: `<prefix>_shared`, tables in `public` with `tenant_id`;
 //! - `per-tenant`: `<prefix>_t_<tenant>`, a database (and so a pool) per tenant;
-//! - `schema-per-tenant`: `<prefix>_schemas`, a schema `t_<tenant>` per tenant on one pool.
+//! - `schema-per-tenant`: `<prefix>_schemas`, a schema `t_<tenant>` per tenant on one pool;
+//! - `rls`: `<prefix>_rls`, shared tables with row-level security policies on `tenant_id`; each
+//!   operation is a transaction that sets `app.tenant_id` and runs as `<database>_app`, a role
+//!   that is neither superuser nor owner (both bypass RLS).
 //!
 //! Every table keeps `tenant_id` in every layout, so a record reads back the same everywhere and
 //! verifies against the same checksums as on MongoDB.
@@ -152,6 +155,12 @@ pub fn ident(name: &str) -> String {
 /// The schema of a tenant in the `schema-per-tenant` layout.
 pub fn tenant_schema(tenant: &str) -> String {
     format!("t_{tenant}")
+}
+
+/// The role tenant operations run as in the `rls` layout (cluster-wide, named after the
+/// database): neither superuser nor owner, so the policies apply to it.
+pub fn rls_role(database: &str) -> String {
+    format!("{database}_app")
 }
 
 /// Where a tenant's tables live: the database's index in the placement and the schema.

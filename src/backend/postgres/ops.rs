@@ -52,6 +52,8 @@ pub struct PgBackend {
     seed: u64,
     dirty: Vec<AtomicBool>,
     inserted: AtomicU64,
+    /// `rls`: the role tenant operations run as (neither superuser nor owner).
+    rls_role: Option<String>,
 }
 
 impl PgBackend {
@@ -75,6 +77,8 @@ impl PgBackend {
             layout: placement.layout,
             seed,
             inserted: AtomicU64::new(0),
+            rls_role: (placement.layout == Layout::Rls)
+                .then(|| super::rls_role(&placement.databases[0].name)),
         }
     }
 
@@ -161,9 +165,40 @@ impl PgBackend {
     /// Pool and server errors; [`Backend::execute`] turns them into an [`Outcome`].
     pub async fn answer(&self, req: &Request) -> Result<Answer, PgError> {
         if req.op == Op::AdminCrossTenant {
+            // The provider's own query: as the owner, across every tenant (RLS does not apply).
             return self.cross_tenant().await;
         }
         let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
+        let Some(role) = &self.rls_role else {
+            return self.answer_on(&c, req).await;
+        };
+        // rls: one transaction per operation, as the application role, bound to the tenant.
+        let tenant = self.ids[req.tenant].replace('\'', "''");
+        c.batch_execute(&format!(
+            "BEGIN; SET LOCAL ROLE {}; SET LOCAL app.tenant_id = '{tenant}'",
+            ident(role)
+        ))
+        .await
+        .map_err(|e| db_err("binding the tenant", e))?;
+        match self.answer_on(&c, req).await {
+            Ok(a) => {
+                c.batch_execute("COMMIT")
+                    .await
+                    .map_err(|e| db_err("COMMIT", e))?;
+                Ok(a)
+            }
+            Err(e) => {
+                let _ = c.batch_execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn answer_on(
+        &self,
+        c: &deadpool_postgres::Object,
+        req: &Request,
+    ) -> Result<Answer, PgError> {
         let s = &self.schemas[req.tenant];
         let tenant = self.ids[req.tenant].as_str();
         let what = req.op.name();

@@ -106,6 +106,37 @@ pub fn foreign_key(schema: &str, c: Collection, tenants_schema: &str) -> String 
     )
 }
 
+/// Row-level security for the `rls` layout: the application role (created when missing, marked
+/// by a comment so `drop` knows it is ours), its grants on the tenant tables, and on each table a
+/// policy binding rows to `app.tenant_id`, set per transaction.
+pub fn rls_ddl(role: &str) -> Vec<String> {
+    let r = ident(role);
+    let lit = role.replace('\'', "''");
+    let tables: Vec<String> = Collection::ALL
+        .iter()
+        .map(|c| format!("public.{}", ident(c.name())))
+        .collect();
+    let mut out = vec![
+        format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{lit}') THEN CREATE ROLE {r} NOLOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
+        ),
+        format!("COMMENT ON ROLE {r} IS 'tenantbench'"),
+        format!("GRANT USAGE ON SCHEMA public TO {r}"),
+        format!(
+            "GRANT SELECT, INSERT, UPDATE ON {} TO {r}",
+            tables.join(", ")
+        ),
+        format!("GRANT SELECT ON public.tenants TO {r}"),
+    ];
+    for t in &tables {
+        out.push(format!("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"));
+        out.push(format!(
+            "CREATE POLICY tenant_isolation ON {t} USING (tenant_id = current_setting('app.tenant_id', true)) WITH CHECK (tenant_id = current_setting('app.tenant_id', true))"
+        ));
+    }
+    out
+}
+
 /// One index of a profile: its name and `CREATE INDEX` statement for `schema`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexDef {

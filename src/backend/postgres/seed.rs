@@ -308,6 +308,11 @@ pub async fn seed(
                 c.batch_execute(&fks.join(";\n"))
                     .await
                     .ctx(|| format!("adding tenant_id foreign keys in {}", d.name))?;
+                if placement.layout == Layout::Rls {
+                    c.batch_execute(&schema::rls_ddl(&super::rls_role(&d.name)).join(";\n"))
+                        .await
+                        .ctx(|| format!("row-level security in {}", d.name))?;
+                }
             }
             c.batch_execute("ANALYZE")
                 .await
