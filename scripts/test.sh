@@ -4,7 +4,8 @@
 # secantusd-rs on first use), runs every test in the release
 # profile (the build the binary and the smoke runs use), and stops the servers it started.
 #
-# With CI set, tests that need a server fail instead of skipping when none answers.
+# With CI set, tests that need a server (MongoDB-wire or PostgreSQL) fail instead of skipping
+# when none answers.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,6 +17,19 @@ if ! command -v chromium >/dev/null 2>&1; then
   else
     echo "test.sh: chromium is missing and cannot be installed here; the browser check will skip (or fail with CI set)" >&2
   fi
+fi
+
+# PostgreSQL for the postgres backend's tests: started when installed but not answering.
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  echo "test.sh: starting the local PostgreSQL" >&2
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    for c in $(pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}'); do
+      pg_ctlcluster "${c%/*}" "${c#*/}" start || true
+    done
+  else
+    service postgresql start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 
 # The default server (27017) and a second one (27018) for hybrid placements on another server.

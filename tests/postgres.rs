@@ -58,11 +58,12 @@ fn backend(uri: &str, s: &Scenario, placement: &Placement) -> PgBackend {
     PgBackend::new(pools, placement, &s.build_population(), s.seed)
 }
 
-const LAYOUTS: [Layout; 4] = [
+const LAYOUTS: [Layout; 5] = [
     Layout::Shared,
     Layout::PerTenant,
     Layout::SchemaPerTenant,
     Layout::Rls,
+    Layout::Hybrid,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,6 +145,7 @@ async fn every_read_answers_the_same_in_every_layout_and_on_mongodb() {
     assert_eq!(answers[0], answers[1], "shared vs per-tenant");
     assert_eq!(answers[0], answers[2], "shared vs schema-per-tenant");
     assert_eq!(answers[0], answers[3], "shared vs rls");
+    assert_eq!(answers[0], answers[4], "shared vs hybrid");
     let found = |op: Op| answers[0].iter().find(|(r, _)| r.op == op).map(|x| &x.1);
     assert!(matches!(found(Op::ListRecent), Some(Answer::Ids(ids)) if ids.len() == 20));
     assert!(matches!(found(Op::GetById), Some(Answer::One(Some(_)))));

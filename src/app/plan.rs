@@ -8,7 +8,7 @@ use crate::cli::PlanArgs;
 use crate::datagen::{Collection, generate};
 use crate::layout::Placement;
 use crate::runner::{Pacer, StopCondition};
-use crate::scenario::{Layout, Scenario, Strategy};
+use crate::scenario::{BackendKind, Layout, Scenario, Strategy};
 
 /// Documents per second a seed loads on the 2-core development machine (docs/performance.md),
 /// for time estimates.
@@ -82,6 +82,9 @@ pub fn render(s: &Scenario) -> String {
         s.matrix.repeat,
         s.matrix.variants.len() as u32 * s.matrix.repeat
     ));
+    for why in &s.matrix.skipped {
+        out.push_str(&format!("  skipped: {why}\n"));
+    }
     let mut layouts: Vec<Layout> = Vec::new();
     let mut total_s = 0.0;
     for v in &s.matrix.variants {
@@ -99,7 +102,21 @@ pub fn render(s: &Scenario) -> String {
             .sum();
         let workers = v.pacer.workers() as u64;
         let per_client = u64::from(v.max_pool_size).min(workers) + MONITORING_PER_CLIENT;
+        let pg_pool = u64::from(v.max_pool_size).min(workers).max(1);
         let connections = match v.strategy {
+            _ if v.backend == BackendKind::Postgres => format!(
+                "up to {} ({dbs} database(s) × a pool of {pg_pool} (max_pool_size {} capped by {workers} in flight) + 3 for the harness); refused before seeding when above the server's max_connections − superuser_reserved_connections (97 with the defaults){}",
+                dbs * pg_pool + 3,
+                v.max_pool_size,
+                if v.layout == Layout::PerTenant {
+                    format!(
+                        "; per-tenant therefore fits at most {} tenants at this pool size on a default server, and each CREATE DATABASE copies template1 (about 8 MiB and 0.1 s here)",
+                        (97 - 3) / pg_pool
+                    )
+                } else {
+                    String::new()
+                }
+            ),
             Strategy::SingleClient => format!(
                 "about {} (≤ {workers} in use at once, pool {}, + {MONITORING_PER_CLIENT} monitoring per server)",
                 per_client * servers,

@@ -1520,6 +1520,31 @@ distribution = { zipf = { s = 1.0 } }
         let s = parse(base).expect("parses");
         assert_eq!(s.matrix.variants.len(), 1);
         assert_eq!(s.matrix.variants[0].indexes, "tenant");
+        // A backend axis: combinations a backend lacks are skipped, and said so.
+        let s = parse(&format!(
+            "{base}[matrix]\nbackend = [\"mongodb\", \"postgres\"]\nlayout = [\"shared\", \"schema-per-tenant\"]\n"
+        ))
+        .expect("parses");
+        let ids: Vec<String> = s.matrix.variants.iter().map(Variant::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "shared-tenant-p100-single-c8",
+                "postgres-shared-tenant-p100-single-c8",
+                "postgres-schema-per-tenant-tenant-p100-single-c8"
+            ]
+        );
+        assert_eq!(
+            s.matrix.skipped,
+            ["mongodb × schema-per-tenant: the layout does not exist on mongodb"]
+        );
+        let err = parse(&format!("{base}[[matrix.variant]]\nlayout = \"rls\"\n"))
+            .expect_err("rls on mongodb");
+        assert!(
+            err.to_string()
+                .contains("layout `rls` does not exist on mongodb"),
+            "{err}"
+        );
     }
 
     #[test]
