@@ -123,10 +123,10 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "unknown index profile `tenat`; expected one of none, tenant, compound",
     ),
     (
-        "matrix: postgres not built yet",
-        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nbackend = [\"postgres\"]\n",
-        "bad.toml:7:12",
-        "the postgres backend is not built yet",
+        "matrix: a layout the backend lacks",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[matrix.variant]]\nlayout = \"rls\"\n",
+        "bad.toml:6:1",
+        "layout `rls` does not exist on mongodb",
     ),
     (
         "matrix: zero trials",

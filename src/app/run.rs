@@ -879,6 +879,9 @@ async fn pg_explain_evidence(ctx: &Ctx<'_>, backend: &PgBackend) -> Vec<ExplainR
                 docs_examined: e.docs_examined,
                 returned: e.returned,
                 limit: e.limit,
+                rows_removed: None,
+                buffers_hit: None,
+                buffers_read: None,
             });
         }
     }
@@ -1123,6 +1126,9 @@ async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainR
                 docs_examined: e.docs_examined,
                 returned: e.returned,
                 limit: e.limit,
+                rows_removed: None,
+                buffers_hit: None,
+                buffers_read: None,
             });
         }
     }

@@ -385,6 +385,15 @@ pub struct ExplainRecord {
     /// The query's limit, when it has one: work bounded by the query is at most a small
     /// multiple of it.
     pub limit: Option<u64>,
+    /// PostgreSQL: rows the scan nodes read and a filter removed.
+    #[serde(default)]
+    pub rows_removed: Option<u64>,
+    /// PostgreSQL: shared buffers hit (top plan node, so the whole query).
+    #[serde(default)]
+    pub buffers_hit: Option<u64>,
+    /// PostgreSQL: shared buffers read from outside the buffer cache.
+    #[serde(default)]
+    pub buffers_read: Option<u64>,
 }
 
 /// One `serverStatus.connections` reading.

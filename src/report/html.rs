@@ -651,7 +651,7 @@ fn explain_rows(r: &Results) -> Vec<ExplainRow> {
                 continue;
             };
             let work = |e: &crate::metrics::results::ExplainRecord| {
-                format!(
+                let mut w = format!(
                     "{} ({}, {} docs): keys {}, docs {}, returned {}",
                     e.tenant,
                     e.class,
@@ -659,7 +659,14 @@ fn explain_rows(r: &Results) -> Vec<ExplainRow> {
                     count(e.keys_examined),
                     count(e.docs_examined),
                     count(e.returned)
-                )
+                );
+                if let Some(r) = e.rows_removed {
+                    w.push_str(&format!(", removed by filter {}", count(r)));
+                }
+                if let (Some(h), Some(rd)) = (e.buffers_hit, e.buffers_read) {
+                    w.push_str(&format!(", buffers hit {} read {}", count(h), count(rd)));
+                }
+                w
             };
             let mut plans: Vec<String> = ex.iter().map(|e| e.stages.join(" > ")).collect();
             plans.dedup();
