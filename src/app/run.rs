@@ -857,35 +857,27 @@ async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     Ok(())
 }
 
-/// EXPLAIN ANALYZE of each read operation in the mix for the largest and the median tenant.
+/// PostgreSQL's `EXPLAIN (ANALYZE, BUFFERS)` as evidence.
 async fn pg_explain_evidence(ctx: &Ctx<'_>, backend: &PgBackend) -> Vec<ExplainRecord> {
-    let mut out = Vec::new();
-    for op in mix_ops(ctx) {
-        for tenant in [0, ctx.pop.tenants.len() / 2] {
-            let key = ctx.pop.tenants[tenant].count(collection_of(op)) / 2;
-            let req = Request { tenant, op, key };
-            let Ok(Some(e)) = backend.explain(&req).await else {
-                continue;
-            };
-            let tn = &ctx.pop.tenants[tenant];
-            out.push(ExplainRecord {
-                op,
-                tenant: tn.id.clone(),
-                class: ctx.class_names[usize::from(ctx.class_of[tenant])].clone(),
-                tenant_documents: tn.count(collection_of(op)),
-                collection_documents: backend.table_rows(&req).await.ok().flatten().unwrap_or(0),
-                stages: e.stages,
-                keys_examined: e.keys_examined,
-                docs_examined: e.docs_examined,
-                returned: e.returned,
-                limit: e.limit,
-                rows_removed: None,
-                buffers_hit: None,
-                buffers_read: None,
-            });
-        }
-    }
-    out
+    explain_records(ctx, async |req: Request| {
+        let e = backend.explain(&req).await.ok()??;
+        Some(ExplainRecord {
+            op: req.op,
+            tenant: String::new(),
+            class: String::new(),
+            tenant_documents: 0,
+            collection_documents: backend.table_rows(&req).await.ok().flatten().unwrap_or(0),
+            stages: e.stages,
+            keys_examined: e.keys_examined,
+            docs_examined: e.docs_examined,
+            returned: e.returned,
+            limit: e.limit,
+            rows_removed: Some(e.rows_removed),
+            buffers_hit: Some(e.buffers_hit),
+            buffers_read: Some(e.buffers_read),
+        })
+    })
+    .await
 }
 
 /// Runs the workload against a backend: the interval log, the live line, and the CPU of the
@@ -1098,41 +1090,56 @@ fn mix_ops(ctx: &Ctx<'_>) -> Vec<Op> {
     ops
 }
 
-async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainRecord> {
+/// The plan evidence of each operation in the mix for the largest and the median tenant:
+/// `explain` gives each call's backend figures, completed here with the tenant's.
+async fn explain_records(
+    ctx: &Ctx<'_>,
+    explain: impl AsyncFn(Request) -> Option<ExplainRecord>,
+) -> Vec<ExplainRecord> {
     let mut out = Vec::new();
     for op in mix_ops(ctx) {
         for tenant in [0, ctx.pop.tenants.len() / 2] {
             // A record from the middle of the tenant's range: the first one would be found
             // at once by a scan in insertion order and understate what a typical call does.
-            let key = ctx.pop.tenants[tenant].count(collection_of(op)) / 2;
-            let req = Request { tenant, op, key };
-            let Ok(Some(e)) = backend.explain(&req).await else {
-                continue;
-            };
             let tn = &ctx.pop.tenants[tenant];
-            out.push(ExplainRecord {
-                op,
-                tenant: tn.id.clone(),
-                class: ctx.class_names[usize::from(ctx.class_of[tenant])].clone(),
-                tenant_documents: tn.count(collection_of(op)),
-                collection_documents: backend
-                    .collection_documents(&req)
-                    .await
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0),
-                stages: e.stages,
-                keys_examined: e.keys_examined,
-                docs_examined: e.docs_examined,
-                returned: e.returned,
-                limit: e.limit,
-                rows_removed: None,
-                buffers_hit: None,
-                buffers_read: None,
-            });
+            let key = tn.count(collection_of(op)) / 2;
+            if let Some(mut e) = explain(Request { tenant, op, key }).await {
+                e.tenant = tn.id.clone();
+                e.class = ctx.class_names[usize::from(ctx.class_of[tenant])].clone();
+                e.tenant_documents = tn.count(collection_of(op));
+                out.push(e);
+            }
         }
     }
     out
+}
+
+/// MongoDB's `explain` (executionStats) as evidence.
+async fn explain_evidence(ctx: &Ctx<'_>, backend: &MongoBackend) -> Vec<ExplainRecord> {
+    explain_records(ctx, async |req: Request| {
+        let e = backend.explain(&req).await.ok()??;
+        Some(ExplainRecord {
+            op: req.op,
+            tenant: String::new(),
+            class: String::new(),
+            tenant_documents: 0,
+            collection_documents: backend
+                .collection_documents(&req)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+            stages: e.stages,
+            keys_examined: e.keys_examined,
+            docs_examined: e.docs_examined,
+            returned: e.returned,
+            limit: e.limit,
+            rows_removed: None,
+            buffers_hit: None,
+            buffers_read: None,
+        })
+    })
+    .await
 }
 
 /// Per variant, phase and class (and `all`): per-trial throughput and percentiles, and the

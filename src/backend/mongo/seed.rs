@@ -63,6 +63,39 @@ pub struct IndexBuildTime {
     pub seconds_max: f64,
 }
 
+impl IndexBuildTime {
+    /// Per (collection, keys): how many builds, their total and longest time, from single
+    /// builds (collection, keys, seconds); sorted by collection and keys.
+    pub fn aggregate(builds: impl Iterator<Item = (Collection, String, f64)>) -> Vec<Self> {
+        let mut out: Vec<IndexBuildTime> = Vec::new();
+        for (collection, keys, secs) in builds {
+            match out
+                .iter_mut()
+                .find(|b| b.collection == collection && b.keys == keys)
+            {
+                Some(b) => {
+                    b.builds += 1;
+                    b.seconds_total += secs;
+                    b.seconds_max = b.seconds_max.max(secs);
+                }
+                None => out.push(IndexBuildTime {
+                    collection,
+                    keys,
+                    builds: 1,
+                    seconds_total: secs,
+                    seconds_max: secs,
+                }),
+            }
+        }
+        out.sort_by(|a, b| {
+            a.collection
+                .cmp(&b.collection)
+                .then_with(|| a.keys.cmp(&b.keys))
+        });
+        out
+    }
+}
+
 /// The result of a seed.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SeedSummary {
@@ -394,33 +427,8 @@ pub async fn seed(
     let stats = db_sizes(servers, placement).await?;
 
     let per_db_indexes: usize = profile.values().map(Vec::len).sum();
-    let mut index_builds: Vec<IndexBuildTime> = Vec::new();
-    for (c, keys, secs) in &builds {
-        let label = keys_label(keys);
-        match index_builds
-            .iter_mut()
-            .find(|b| b.collection == *c && b.keys == label)
-        {
-            Some(b) => {
-                b.builds += 1;
-                b.seconds_total += secs;
-                b.seconds_max = b.seconds_max.max(*secs);
-            }
-            None => index_builds.push(IndexBuildTime {
-                collection: *c,
-                keys: label,
-                builds: 1,
-                seconds_total: *secs,
-                seconds_max: *secs,
-            }),
-        }
-    }
-
-    index_builds.sort_by(|a, b| {
-        a.collection
-            .cmp(&b.collection)
-            .then_with(|| a.keys.cmp(&b.keys))
-    });
+    let index_builds =
+        IndexBuildTime::aggregate(builds.iter().map(|(c, k, t)| (*c, keys_label(k), *t)));
 
     Ok(SeedSummary {
         layout: opts.layout,

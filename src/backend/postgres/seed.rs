@@ -351,31 +351,7 @@ pub async fn seed(
         index_bytes += r.get::<_, i64>(1);
     }
 
-    let mut index_builds: Vec<IndexBuildTime> = Vec::new();
-    for (c, keys, secs) in &builds {
-        match index_builds
-            .iter_mut()
-            .find(|b| b.collection == *c && &b.keys == keys)
-        {
-            Some(b) => {
-                b.builds += 1;
-                b.seconds_total += secs;
-                b.seconds_max = b.seconds_max.max(*secs);
-            }
-            None => index_builds.push(IndexBuildTime {
-                collection: *c,
-                keys: keys.clone(),
-                builds: 1,
-                seconds_total: *secs,
-                seconds_max: *secs,
-            }),
-        }
-    }
-    index_builds.sort_by(|a, b| {
-        a.collection
-            .cmp(&b.collection)
-            .then_with(|| a.keys.cmp(&b.keys))
-    });
+    let index_builds = IndexBuildTime::aggregate(builds.iter().cloned());
     let schemas_total: usize = (0..placement.databases.len())
         .map(|i| schemas(placement, pop, i).len())
         .sum();
