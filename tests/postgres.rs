@@ -202,6 +202,30 @@ async fn a_small_tenant_is_a_sequential_scan_without_an_index_and_an_index_scan_
     // Rows examined: the whole table without the index, at most the limit with it.
     assert!(plans[0].docs_examined > 10_000, "{:?}", plans[0]);
     assert!(plans[1].docs_examined <= 20, "{:?}", plans[1]);
+
+    // The partial profile, for the largest tenant: the hot status (key 0 → `paid`) is served
+    // by the partial index, another status (key 1 → `shipped`) is not.
+    let placement = seeded(&uri, &s, Layout::Shared, "partial").await;
+    let b = backend(&uri, &s, &placement);
+    let plan = |key| {
+        let b = &b;
+        async move {
+            b.explain(&Request {
+                tenant: 0,
+                op: Op::ListRecent,
+                key,
+            })
+            .await
+            .expect("explain")
+            .expect("a plan")
+            .stages
+            .join(" > ")
+        }
+    };
+    let hot = plan(0).await;
+    let other = plan(1).await;
+    assert!(hot.contains("orders_partial_hot"), "{hot}");
+    assert!(!other.contains("orders_partial_hot"), "{other}");
     clean(&uri, prefix).await;
 }
 

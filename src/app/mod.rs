@@ -116,6 +116,9 @@ async fn prepare(a: &SeedArgs) -> Result<Prepared> {
             scenario.profile_names().join(", ")
         );
     }
+    if !crate::scenario::profile_on(&indexes, a.target.server.backend()) {
+        bail!("--indexes {indexes}: a PostgreSQL index profile; use it with --backend postgres");
+    }
     let batch_size = a.batch_size.unwrap_or(scenario.load.batch_size);
     let workers = a.workers.unwrap_or(scenario.load.workers);
     if !(1..=MAX_BATCH as usize).contains(&batch_size) {

@@ -283,6 +283,18 @@ pub(crate) fn narrow(
         if let Some(l) = layout {
             v.layout = l;
         }
+        if !crate::scenario::profile_on(&v.indexes, v.backend) {
+            let why = format!(
+                "{} × indexes {}: the profile does not exist on {}",
+                v.backend.name(),
+                v.indexes,
+                v.backend.name()
+            );
+            if !s.matrix.skipped.contains(&why) {
+                s.matrix.skipped.push(why);
+            }
+            continue;
+        }
         if !v.layout.on(v.backend) {
             let why = format!(
                 "{} × {}: the layout does not exist on {}",

@@ -408,6 +408,16 @@ pub(super) fn check_matrix(
             if let Some(l) = vm.layout {
                 out.layout = l;
             }
+            if !super::profile_on(&out.indexes, out.backend) {
+                return Err(c.err(
+                    v.span(),
+                    format!(
+                        "index profile `{}` does not exist on {} (it is PostgreSQL's)",
+                        out.indexes,
+                        out.backend.name()
+                    ),
+                ));
+            }
             if !out.layout.on(out.backend) {
                 return Err(c.err(
                     v.span(),
@@ -500,6 +510,17 @@ pub(super) fn check_matrix(
                     continue;
                 }
                 for (i, ispan) in &indexes {
+                    if !super::profile_on(i, *b) {
+                        let why = format!(
+                            "{} × indexes {i}: the profile does not exist on {}",
+                            b.name(),
+                            b.name()
+                        );
+                        if !skipped.contains(&why) {
+                            skipped.push(why);
+                        }
+                        continue;
+                    }
                     for (p, _) in &pools {
                         for (s, _) in &strategies {
                             for (pacer, _) in &loads {

@@ -556,7 +556,13 @@ pub const DEFAULT_MIX: [f64; Collection::COUNT] = [15.0, 45.0, 20.0, 12.0, 8.0];
 pub const DEFAULT_TIERS: [f64; 3] = [1.0, 9.0, 30.0];
 
 /// Built-in index profile names.
-pub const BUILTIN_PROFILES: [&str; 3] = ["none", "tenant", "compound"];
+pub const BUILTIN_PROFILES: [&str; 4] = ["none", "tenant", "compound", "partial"];
+
+/// Whether an index profile exists on a backend: `partial` (a hot-status partial index next to
+/// `tenant_id`) is PostgreSQL's.
+pub fn profile_on(name: &str, backend: BackendKind) -> bool {
+    name != "partial" || backend == BackendKind::Postgres
+}
 
 /// Largest batch size accepted (scenario and command line).
 pub const MAX_BATCH: i64 = 100_000;
@@ -726,6 +732,13 @@ impl Scenario {
         match name {
             "none" => Some(Collection::ALL.iter().map(|&c| (c, Vec::new())).collect()),
             "tenant" => Some(
+                Collection::ALL
+                    .iter()
+                    .map(|&c| (c, vec![tenant.clone()]))
+                    .collect(),
+            ),
+            // On PostgreSQL `partial` adds partial indexes on top (backend::postgres::schema).
+            "partial" => Some(
                 Collection::ALL
                     .iter()
                     .map(|&c| (c, vec![tenant.clone()]))
@@ -1537,6 +1550,15 @@ distribution = { zipf = { s = 1.0 } }
         assert_eq!(
             s.matrix.skipped,
             ["mongodb × schema-per-tenant: the layout does not exist on mongodb"]
+        );
+        let s = parse(&format!(
+            "{base}[matrix]\nbackend = [\"mongodb\", \"postgres\"]\nindexes = [\"tenant\", \"partial\"]\n"
+        ))
+        .expect("parses");
+        assert_eq!(s.matrix.variants.len(), 3);
+        assert_eq!(
+            s.matrix.skipped,
+            ["mongodb × indexes partial: the profile does not exist on mongodb"]
         );
         let err = parse(&format!("{base}[[matrix.variant]]\nlayout = \"rls\"\n"))
             .expect_err("rls on mongodb");

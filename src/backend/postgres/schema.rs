@@ -183,6 +183,28 @@ pub fn indexes(scenario: &Scenario, profile: &str, schema: &str) -> Option<Vec<I
             });
         }
     }
+    if profile == "partial" {
+        // Next to tenant_id: the tenant's newest records of the hottest status, a small index
+        // that serves only the queries on that status.
+        for c in Collection::ALL {
+            if !(c.has_field("status") && c.has_field("createdAt")) {
+                continue;
+            }
+            let hot = c.statuses()[0].0;
+            let name = format!("{}_partial_hot", c.name());
+            out.push(IndexDef {
+                collection: c,
+                sql: format!(
+                    "CREATE INDEX {} ON {}.{} (tenant_id, created_at DESC) WHERE status = '{hot}'",
+                    ident(&name),
+                    ident(schema),
+                    ident(c.name())
+                ),
+                keys: format!("(tenant_id, created_at DESC) WHERE status = '{hot}'"),
+                name,
+            });
+        }
+    }
     if profile != "none" {
         let name = "users_tenant_email_key".to_string();
         out.push(IndexDef {
