@@ -389,3 +389,39 @@ async fn rls_binds_a_session_to_its_tenant_and_the_check_fails_without_the_polic
     drop(c);
     clean(&uri, prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_tenantbench_did_not_create_keeps_its_database_from_reload_and_drop() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_fschema";
+    clean(&uri, prefix).await;
+    let s = tiny(prefix, 4, 400, "");
+    let pop = s.build_population();
+    let placement = seeded(&uri, &s, Layout::SchemaPerTenant, "tenant").await;
+    let db = &placement.databases[0].name;
+    let c = postgres::connect(&uri, Some(db)).await.expect("connect");
+    c.batch_execute("CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int)")
+        .await
+        .expect("someone else's schema");
+    // A reload would drop the database, and their schema with it: refused.
+    let mut opts = seed_opts(&s, Layout::SchemaPerTenant, "tenant");
+    opts.reseed = true;
+    let err = postgres::seed(&uri, &s, &pop, &placement, &opts)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("billing"), "{err}");
+    let out = postgres::drop_marked(&uri, prefix, None)
+        .await
+        .expect("drop");
+    assert!(out.dropped.is_empty(), "{:?}", out.dropped);
+    assert!(out.refused[0].1.contains("billing"), "{:?}", out.refused);
+    // Without it, the database is ours again.
+    c.batch_execute("DROP SCHEMA billing CASCADE")
+        .await
+        .expect("drop their schema");
+    drop(c);
+    let out = postgres::drop_marked(&uri, prefix, None)
+        .await
+        .expect("drop");
+    assert_eq!(out.dropped, [db.clone()]);
+}

@@ -93,7 +93,18 @@ pub async fn drop_marked(
         {
             continue;
         }
+        let theirs = match connect(uri, Some(&name)).await {
+            Ok(c) => super::foreign_schemas(&c).await?,
+            Err(_) => Vec::new(),
+        };
         match marker {
+            Some(_) if !theirs.is_empty() => out.refused.push((
+                name,
+                format!(
+                    "it holds schemas without a tenantbench marker: {}",
+                    theirs.join(", ")
+                ),
+            )),
             Some(m) if m.prefix == prefix => {
                 admin
                     .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", ident(&name)))

@@ -332,6 +332,25 @@ pub fn new_marker(
     }
 }
 
+/// Schemas of the connected database that tenantbench did not create: neither `public` nor a
+/// system schema, and without a marker table. A database holding one is not dropped.
+///
+/// # Errors
+/// Server errors.
+pub async fn foreign_schemas(c: &Client) -> Result<Vec<String>, PgError> {
+    let rows = c
+        .query(
+            "SELECT n.nspname FROM pg_namespace n
+              WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+                AND NOT EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = n.nspname AND t.tablename = $1)
+              ORDER BY 1",
+            &[&MARKER_TABLE],
+        )
+        .await
+        .ctx(|| "listing schemas".to_string())?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// Whether database `name` exists on the server.
 ///
 /// # Errors

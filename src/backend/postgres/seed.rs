@@ -147,6 +147,14 @@ pub async fn seed(
             }
             Some(m) => {
                 let same = !opts.reseed && m.complete && !m.dirty && m.definition_hash == hash;
+                let theirs = super::foreign_schemas(&c).await?;
+                if !same && !theirs.is_empty() {
+                    foreign.push(format!(
+                        "{} (holds schemas without a tenantbench marker: {})",
+                        d.name,
+                        theirs.join(", ")
+                    ));
+                }
                 plan.push(if same {
                     DbOutcome::Reused
                 } else {
