@@ -423,5 +423,5 @@ async fn a_schema_tenantbench_did_not_create_keeps_its_database_from_reload_and_
     let out = postgres::drop_marked(&uri, prefix, None)
         .await
         .expect("drop");
-    assert_eq!(out.dropped, [db.clone()]);
+    assert_eq!(out.dropped, std::slice::from_ref(db));
 }
