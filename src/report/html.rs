@@ -340,10 +340,10 @@ pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
             None => format!(
                 "{} server: {} {}",
                 s.role,
-                if s.backend == "mongodb" {
-                    "MongoDB"
-                } else {
-                    &s.backend
+                match s.backend.as_str() {
+                    "mongodb" => "MongoDB",
+                    "postgres" => "PostgreSQL",
+                    other => other,
                 },
                 s.version.as_deref().unwrap_or("?")
             ),
