@@ -613,19 +613,10 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         return pg_trial(ctx, v, t).await;
     }
     let s = ctx.scenario;
-    let a = &ctx.args.seed;
     let placement = Placement::new(s, ctx.pop, v.layout);
 
     // Data: reuse when the markers match, complete and clean; else (re)load or rebuild indexes.
-    let seed_opts = SeedOptions {
-        layout: v.layout,
-        indexes: v.indexes.clone(),
-        batch_size: a.batch_size.unwrap_or(s.load.batch_size),
-        workers: a.workers.unwrap_or(s.load.workers),
-        index_build: a.index_build.unwrap_or(s.load.index_build),
-        reseed: false,
-        progress: ctx.progress,
-    };
+    let seed_opts = seed_options(ctx, v);
     let seed_conn = ConnectOptions {
         max_pool_size: seed_opts.workers as u32 + 4,
         ..Default::default()
@@ -648,21 +639,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         mongo::seed(&seeders, s, ctx.pop, &placement, &seed_opts).await?
     };
     seeders.shutdown().await;
-    t.evidence.data = DataEvidence {
-        databases: sum.databases as u64,
-        loaded: sum.loaded as u64,
-        reused: sum.reused as u64,
-        collections: sum.collections as u64,
-        indexes: sum.indexes as u64,
-        indexes_built: sum.indexes_built as u64,
-        storage_bytes: sum.storage_bytes,
-        index_bytes: sum.index_bytes,
-        prepare_s: (sum.total_seconds * 1000.0).round() / 1000.0,
-    };
-    eprintln!(
-        "  data: {} databases, {} loaded, {} reused, {} indexes built ({:.1} s)",
-        sum.databases, sum.loaded, sum.reused, sum.indexes_built, sum.total_seconds
-    );
+    t.evidence.data = data_evidence(&sum);
 
     // Connection baseline per server, before the trial's clients exist.
     let mut samplers = Vec::new();
@@ -760,7 +737,6 @@ const PG_HARNESS_CONNECTIONS: i64 = 3;
 /// from `pg_stat_activity` each second, then the workload.
 async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     let s = ctx.scenario;
-    let a = &ctx.args.seed;
     let placement = Placement::new(s, ctx.pop, v.layout);
     if ctx.worker.is_some() {
         bail!("--worker is not supported on the postgres backend yet: run one generator");
@@ -790,31 +766,9 @@ async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
             st.reserved_connections
         );
     }
-    let seed_opts = SeedOptions {
-        layout: v.layout,
-        indexes: v.indexes.clone(),
-        batch_size: a.batch_size.unwrap_or(s.load.batch_size),
-        workers: a.workers.unwrap_or(s.load.workers),
-        index_build: a.index_build.unwrap_or(s.load.index_build),
-        reseed: false,
-        progress: ctx.progress,
-    };
+    let seed_opts = seed_options(ctx, v);
     let sum = postgres::seed(ctx.pg_uri, s, ctx.pop, &placement, &seed_opts).await?;
-    t.evidence.data = DataEvidence {
-        databases: sum.databases as u64,
-        loaded: sum.loaded as u64,
-        reused: sum.reused as u64,
-        collections: sum.collections as u64,
-        indexes: sum.indexes as u64,
-        indexes_built: sum.indexes_built as u64,
-        storage_bytes: sum.storage_bytes,
-        index_bytes: sum.index_bytes,
-        prepare_s: (sum.total_seconds * 1000.0).round() / 1000.0,
-    };
-    eprintln!(
-        "  data: {} databases, {} loaded, {} reused, {} indexes built ({:.1} s)",
-        sum.databases, sum.loaded, sum.reused, sum.indexes_built, sum.total_seconds
-    );
+    t.evidence.data = data_evidence(&sum);
 
     // Connections of the placement's databases, once a second, from the admin connection.
     let names: Vec<String> = placement.databases.iter().map(|d| d.name.clone()).collect();
@@ -890,6 +844,40 @@ async fn pg_explain_evidence(ctx: &Ctx<'_>, backend: &PgBackend) -> Vec<ExplainR
         })
     })
     .await
+}
+
+/// How a trial seeds: the variant's layout and indexes, the scenario's load settings unless a
+/// flag overrides them, never forced.
+fn seed_options(ctx: &Ctx<'_>, v: &Variant) -> SeedOptions {
+    let (s, a) = (ctx.scenario, &ctx.args.seed);
+    SeedOptions {
+        layout: v.layout,
+        indexes: v.indexes.clone(),
+        batch_size: a.batch_size.unwrap_or(s.load.batch_size),
+        workers: a.workers.unwrap_or(s.load.workers),
+        index_build: a.index_build.unwrap_or(s.load.index_build),
+        reseed: false,
+        progress: ctx.progress,
+    }
+}
+
+/// The data evidence of a seed, printed as the trial's `data:` line.
+fn data_evidence(sum: &mongo::SeedSummary) -> DataEvidence {
+    eprintln!(
+        "  data: {} databases, {} loaded, {} reused, {} indexes built ({:.1} s)",
+        sum.databases, sum.loaded, sum.reused, sum.indexes_built, sum.total_seconds
+    );
+    DataEvidence {
+        databases: sum.databases as u64,
+        loaded: sum.loaded as u64,
+        reused: sum.reused as u64,
+        collections: sum.collections as u64,
+        indexes: sum.indexes as u64,
+        indexes_built: sum.indexes_built as u64,
+        storage_bytes: sum.storage_bytes,
+        index_bytes: sum.index_bytes,
+        prepare_s: (sum.total_seconds * 1000.0).round() / 1000.0,
+    }
 }
 
 /// Runs the workload against a backend: the interval log, the live line, and the CPU of the
