@@ -54,12 +54,68 @@ pub struct PgBackend {
     inserted: AtomicU64,
     /// `rls`: the role tenant operations run as (neither superuser nor owner).
     rls_role: Option<String>,
+    /// Per distinct schema, the SQL text of each read operation (indexed by `Op as usize`;
+    /// empty for the others), formatted once instead of on every call.
+    read_sql: Vec<Vec<String>>,
+    /// Each tenant's index into `read_sql`.
+    schema_ix: Vec<usize>,
+}
+
+/// The SQL text of a read operation on the tables of quoted schema `s`.
+fn read_sql(s: &str, op: Op) -> Option<String> {
+    Some(match op {
+        Op::ListRecent => format!(
+            "SELECT id FROM {s}.orders WHERE tenant_id = $1 AND status = $2 ORDER BY created_at DESC LIMIT {LIST_LIMIT}"
+        ),
+        Op::GetById => {
+            format!("SELECT id FROM {s}.orders WHERE id = $1 AND tenant_id = $2 LIMIT 1")
+        }
+        Op::CountByStatus => {
+            format!("SELECT count(*) FROM {s}.orders WHERE tenant_id = $1 AND status = $2")
+        }
+        Op::FindUserByEmail => {
+            format!("SELECT id FROM {s}.users WHERE tenant_id = $1 AND email = $2 LIMIT 1")
+        }
+        Op::RevenueByDay => format!(
+            "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(amount_cents)::bigint
+               FROM {s}.orders WHERE tenant_id = $1 AND status IN ('paid', 'shipped') AND created_at >= $2
+              GROUP BY day ORDER BY day"
+        ),
+        _ => return None,
+    })
 }
 
 impl PgBackend {
     /// A backend over `pools` (one per database of the placement, in its order).
     pub fn new(pools: Vec<Pool>, placement: &Placement, pop: &Population, seed: u64) -> Self {
+        let schemas: Vec<String> = pop
+            .tenants
+            .iter()
+            .map(|t| ident(&super::schema_of(placement.layout, &t.id)))
+            .collect();
+        let mut distinct: Vec<&String> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let schema_ix = schemas
+            .iter()
+            .map(|s| {
+                *index.entry(s).or_insert_with(|| {
+                    distinct.push(s);
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        let read_sql = distinct
+            .iter()
+            .map(|s| {
+                Op::ALL
+                    .iter()
+                    .map(|&op| read_sql(s, op).unwrap_or_default())
+                    .collect()
+            })
+            .collect();
         PgBackend {
+            read_sql,
+            schema_ix,
             names: placement.databases.iter().map(|d| d.name.clone()).collect(),
             dirty: placement
                 .databases
@@ -68,11 +124,7 @@ impl PgBackend {
                 .collect(),
             pools,
             tenant_db: placement.tenant_db.clone(),
-            schemas: pop
-                .tenants
-                .iter()
-                .map(|t| ident(&super::schema_of(placement.layout, &t.id)))
-                .collect(),
+            schemas,
             ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
             layout: placement.layout,
             seed,
@@ -92,56 +144,41 @@ impl PgBackend {
     }
 
     /// The SQL and parameters of a read operation (for the call and for EXPLAIN).
-    fn read_spec(&self, req: &Request) -> Option<(String, Vec<Param>, Option<u64>)> {
-        let s = &self.schemas[req.tenant];
+    fn read_spec(&self, req: &Request) -> Option<(&str, Vec<Param>, Option<u64>)> {
+        let sql = self.read_sql[self.schema_ix[req.tenant]][req.op as usize].as_str();
         let tenant = Param::Text(self.ids[req.tenant].clone());
-        match req.op {
-            Op::ListRecent => Some((
-                format!(
-                    "SELECT id FROM {s}.orders WHERE tenant_id = $1 AND status = $2 ORDER BY created_at DESC LIMIT {LIST_LIMIT}"
-                ),
+        let (params, limit) = match req.op {
+            Op::ListRecent => (
                 vec![tenant, Param::Text(status_of(req).into())],
                 Some(LIST_LIMIT as u64),
-            )),
-            Op::GetById => Some((
-                format!("SELECT id FROM {s}.orders WHERE id = $1 AND tenant_id = $2 LIMIT 1"),
+            ),
+            Op::GetById => (
                 vec![
-                    Param::Text(record_id(&self.ids[req.tenant], Collection::Orders, req.key)),
+                    Param::Text(record_id(
+                        &self.ids[req.tenant],
+                        Collection::Orders,
+                        req.key,
+                    )),
                     tenant,
                 ],
                 Some(1),
-            )),
-            Op::CountByStatus => Some((
-                format!("SELECT count(*) FROM {s}.orders WHERE tenant_id = $1 AND status = $2"),
-                vec![tenant, Param::Text(status_of(req).into())],
-                None,
-            )),
+            ),
+            Op::CountByStatus => (vec![tenant, Param::Text(status_of(req).into())], None),
             Op::FindUserByEmail => {
                 let user = generate(self.seed, &self.ids[req.tenant], Collection::Users, req.key);
                 let email = match &user.fields[3] {
                     ("email", Value::Str(e)) => e.clone(),
                     _ => String::new(),
                 };
-                Some((
-                    format!("SELECT id FROM {s}.users WHERE tenant_id = $1 AND email = $2 LIMIT 1"),
-                    vec![tenant, Param::Text(email)],
-                    Some(1),
-                ))
+                (vec![tenant, Param::Text(email)], Some(1))
             }
-            Op::RevenueByDay => Some((
-                format!(
-                    "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(amount_cents)::bigint
-                       FROM {s}.orders WHERE tenant_id = $1 AND status IN ('paid', 'shipped') AND created_at >= $2
-                      GROUP BY day ORDER BY day"
-                ),
-                vec![
-                    tenant,
-                    Param::Time(END_MS - REVENUE_DAYS * 86_400_000),
-                ],
+            Op::RevenueByDay => (
+                vec![tenant, Param::Time(END_MS - REVENUE_DAYS * 86_400_000)],
                 None,
-            )),
-            _ => None,
-        }
+            ),
+            _ => return None,
+        };
+        Some((sql, params, limit))
     }
 
     /// Marks a database dirty in its marker, once, before its first write.
@@ -203,7 +240,7 @@ impl PgBackend {
         let tenant = self.ids[req.tenant].as_str();
         let what = req.op.name();
         if let Some((sql, params, _)) = self.read_spec(req) {
-            let st = c.prepare_cached(&sql).await.map_err(|e| db_err(what, e))?;
+            let st = c.prepare_cached(sql).await.map_err(|e| db_err(what, e))?;
             let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                 params.iter().map(Param::as_sql).collect();
             let rows = c.query(&st, &refs).await.map_err(|e| db_err(what, e))?;
@@ -352,7 +389,7 @@ impl PgBackend {
         let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
         // EXPLAIN returns json, which this build reads as text through the simple protocol:
         // the parameters are inlined as literals (values the harness generated).
-        let mut text = sql;
+        let mut text = sql.to_string();
         for (i, p) in params.iter().enumerate().rev() {
             text = text.replace(&format!("${}", i + 1), &p.literal());
         }
