@@ -383,23 +383,14 @@ async fn drop(a: DropArgs) -> Result<u8> {
             (out.dropped, out.refused)
         }
     };
-    let out = crate::backend::postgres::DropOutcome { dropped, refused };
-    for d in &out.dropped {
+    for d in &dropped {
         println!("dropped {d}");
     }
-    for (d, why) in &out.refused {
+    for (d, why) in &refused {
         println!("REFUSED {d}: {why}; left untouched");
     }
-    println!(
-        "{} dropped, {} refused",
-        out.dropped.len(),
-        out.refused.len()
-    );
-    Ok(if out.refused.is_empty() {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    println!("{} dropped, {} refused", dropped.len(), refused.len());
+    Ok(if refused.is_empty() { 0 } else { EXIT_FINDINGS })
 }
 
 async fn doctor(a: ServerArgs) -> Result<u8> {

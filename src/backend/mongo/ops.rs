@@ -120,11 +120,6 @@ impl MongoBackend {
         }
     }
 
-    /// The status an operation filters on: derived from the key, so every layout asks the same.
-    fn status(req: &Request) -> &'static str {
-        crate::backend::status_of(req)
-    }
-
     /// The filter and options of the find-like operations (for the call and for `explain`).
     fn find_spec(
         &self,
@@ -137,7 +132,7 @@ impl MongoBackend {
             // (an `_id` tie-break would force a SORT stage over every matching document).
             Op::ListRecent => Some((
                 Collection::Orders,
-                doc! {"tenant": tenant, "status": Self::status(req)},
+                doc! {"tenant": tenant, "status": crate::backend::status_of(req)},
                 Some(doc! {"createdAt": -1}),
                 Some(LIST_LIMIT),
             )),
@@ -149,7 +144,7 @@ impl MongoBackend {
             )),
             Op::CountByStatus => Some((
                 Collection::Orders,
-                doc! {"tenant": tenant, "status": Self::status(req)},
+                doc! {"tenant": tenant, "status": crate::backend::status_of(req)},
                 None,
                 None,
             )),

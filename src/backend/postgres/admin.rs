@@ -16,12 +16,17 @@ pub struct MarkedDb {
     pub size: i64,
 }
 
-/// Databases whose name starts with `prefix_` (every database when `None`), paired with their
-/// marker when they have one.
-async fn candidates(
-    uri: &str,
-    prefix: Option<&str>,
-) -> Result<Vec<(String, Option<Marker>, i64)>, PgError> {
+/// A database whose name has the prefix: its marker when it has one, its schemas without a
+/// marker, and its size.
+struct Candidate {
+    name: String,
+    marker: Option<Marker>,
+    foreign_schemas: Vec<String>,
+    size: i64,
+}
+
+/// Databases whose name starts with `prefix_` (every database when `None`), each read once.
+async fn candidates(uri: &str, prefix: Option<&str>) -> Result<Vec<Candidate>, PgError> {
     let admin = connect(uri, None).await?;
     let pattern = prefix.map_or("%".to_string(), |p| format!("{p}\\_%"));
     let rows = admin
@@ -38,11 +43,19 @@ async fn candidates(
     let mut out = Vec::new();
     for r in rows {
         let name: String = r.get(0);
-        let marker = match connect(uri, Some(&name)).await {
-            Ok(c) => read_marker(&c, "public").await.ok().flatten(),
-            Err(_) => None,
+        let (marker, foreign_schemas) = match connect(uri, Some(&name)).await {
+            Ok(c) => (
+                read_marker(&c, "public").await.ok().flatten(),
+                super::foreign_schemas(&c).await?,
+            ),
+            Err(_) => (None, Vec::new()),
         };
-        out.push((name, marker, r.get(1)));
+        out.push(Candidate {
+            name,
+            marker,
+            foreign_schemas,
+            size: r.get(1),
+        });
     }
     Ok(out)
 }
@@ -55,11 +68,15 @@ pub async fn list_marked(uri: &str, prefix: Option<&str>) -> Result<Vec<MarkedDb
     Ok(candidates(uri, prefix)
         .await?
         .into_iter()
-        .filter_map(|(name, marker, size)| {
-            let marker = marker?;
+        .filter_map(|c| {
+            let marker = c.marker?;
             prefix
                 .is_none_or(|p| marker.prefix == p)
-                .then_some(MarkedDb { name, marker, size })
+                .then_some(MarkedDb {
+                    name: c.name,
+                    marker,
+                    size: c.size,
+                })
         })
         .collect())
 }
@@ -86,17 +103,19 @@ pub async fn drop_marked(
     let admin = connect(uri, None).await?;
     let mut out = DropOutcome::default();
     let names = layout.map(|l| crate::layout::name_prefixes(prefix, l));
-    for (name, marker, _) in candidates(uri, Some(prefix)).await? {
+    for Candidate {
+        name,
+        marker,
+        foreign_schemas: theirs,
+        ..
+    } in candidates(uri, Some(prefix)).await?
+    {
         if names
             .as_ref()
             .is_some_and(|ns| !ns.iter().any(|n| name.starts_with(n.as_str())))
         {
             continue;
         }
-        let theirs = match connect(uri, Some(&name)).await {
-            Ok(c) => super::foreign_schemas(&c).await?,
-            Err(_) => Vec::new(),
-        };
         match marker {
             Some(_) if !theirs.is_empty() => out.refused.push((
                 name,
@@ -179,7 +198,7 @@ pub async fn doctor(uri: &str) -> DoctorReport {
     }
     r.rtt_us.sort_unstable();
     if let Ok(all) = candidates(uri, None).await {
-        r.databases = Some((all.len(), all.iter().filter(|x| x.1.is_some()).count()));
+        r.databases = Some((all.len(), all.iter().filter(|x| x.marker.is_some()).count()));
     }
     r
 }

@@ -163,7 +163,7 @@ pub fn rls_role(database: &str) -> String {
     format!("{database}_app")
 }
 
-/// Where a tenant's tables live: the database's index in the placement and the schema.
+/// The schema holding a tenant's tables in a layout (`public` unless schema-per-tenant).
 pub fn schema_of(layout: Layout, tenant: &str) -> String {
     match layout {
         Layout::SchemaPerTenant => tenant_schema(tenant),

@@ -43,7 +43,6 @@ pub struct PgExplain {
 #[derive(Debug)]
 pub struct PgBackend {
     pools: Vec<Pool>,
-    names: Vec<String>,
     tenant_db: Vec<usize>,
     /// Quoted schema of each tenant's tables.
     schemas: Vec<String>,
@@ -116,7 +115,6 @@ impl PgBackend {
         PgBackend {
             read_sql,
             schema_ix,
-            names: placement.databases.iter().map(|d| d.name.clone()).collect(),
             dirty: placement
                 .databases
                 .iter()
@@ -540,16 +538,5 @@ impl Backend for PgBackend {
             Ok(_) => Outcome::Ok,
             Err(e) => Outcome::Error(error_kind(&e)),
         }
-    }
-}
-
-impl std::fmt::Display for PgBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "postgres {} ({} databases)",
-            self.layout,
-            self.names.len()
-        )
     }
 }

@@ -483,28 +483,34 @@ async fn build_indexes(
     dbs: &[usize],
     opts: &SeedOptions,
 ) -> Result<Vec<(Collection, String, f64)>, PgError> {
-    let mut jobs: Vec<(usize, String)> = Vec::new();
+    // Per database, its schemas dealt to up to `lanes` jobs of one connection each: builds run
+    // in parallel without a connection per schema (schema-per-tenant has one per tenant).
+    let lanes = opts.workers.clamp(1, 4);
+    let mut jobs: Vec<(usize, Vec<String>)> = Vec::new();
     for &i in dbs {
-        for s in schemas(placement, pop, i) {
-            jobs.push((i, s));
+        let all = schemas(placement, pop, i);
+        let n = lanes.min(all.len());
+        for lane in 0..n {
+            jobs.push((i, all.iter().skip(lane).step_by(n).cloned().collect()));
         }
     }
     let out: Vec<Vec<(Collection, String, f64)>> = stream::iter(jobs)
-        .map(|(i, s)| async move {
+        .map(|(i, lane)| async move {
             let d = &placement.databases[i];
             let c = connect(uri, Some(&d.name)).await?;
-            let defs = schema::indexes(scenario, &opts.indexes, &s).unwrap_or_default();
             let mut times = Vec::new();
-            for def in defs {
-                let t0 = Instant::now();
-                c.batch_execute(&def.sql)
-                    .await
-                    .ctx(|| format!("building {} in {}.{}", def.keys, d.name, s))?;
-                times.push((def.collection, def.keys, t0.elapsed().as_secs_f64()));
+            for s in &lane {
+                for def in schema::indexes(scenario, &opts.indexes, s).unwrap_or_default() {
+                    let t0 = Instant::now();
+                    c.batch_execute(&def.sql)
+                        .await
+                        .ctx(|| format!("building {} in {}.{}", def.keys, d.name, s))?;
+                    times.push((def.collection, def.keys, t0.elapsed().as_secs_f64()));
+                }
             }
             Ok::<_, PgError>(times)
         })
-        .buffer_unordered(opts.workers.clamp(1, 4))
+        .buffer_unordered(lanes)
         .try_collect()
         .await?;
     Ok(out.into_iter().flatten().collect())
