@@ -105,9 +105,9 @@ pub struct Environment {
 /// One database server.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
 pub struct ServerInfo {
-    /// `default`, or the environment variable a hybrid placement names.
+    /// `default`, the environment variable a hybrid placement names, or `postgres`.
     pub role: String,
-    /// Backend kind (`mongodb`).
+    /// Backend kind (`mongodb` or `postgres`).
     pub backend: String,
     /// Version the server reports.
     pub version: Option<String>,
