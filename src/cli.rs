@@ -161,6 +161,9 @@ pub struct PlanArgs {
     /// Trials per variant, instead of the scenario's.
     #[arg(long)]
     pub repeat: Option<u32>,
+    /// A scaled copy of the scenario, as for `run --scale`.
+    #[arg(long, value_name = "F")]
+    pub scale: Option<f64>,
 }
 
 /// `merge` arguments.
@@ -241,6 +244,10 @@ pub struct Target {
     /// Database name prefix, overriding the scenario's.
     #[arg(long)]
     pub prefix: Option<String>,
+    /// A scaled copy of the scenario: tenants, documents and every duration times F (at least
+    /// 20 tenants), in databases of its own (prefix `<prefix>_s<F>`); 0.01 for a smoke run.
+    #[arg(long, value_name = "F")]
+    pub scale: Option<f64>,
     /// Server.
     #[command(flatten)]
     pub server: ServerArgs,

@@ -74,8 +74,17 @@ fn checked_prefix(p: &str) -> Result<String> {
     Ok(p.to_string())
 }
 
-pub(crate) fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenario> {
+pub(crate) fn load_scenario(
+    path: &Path,
+    prefix: Option<&str>,
+    scale: Option<f64>,
+) -> Result<Scenario> {
     let mut s = Scenario::load(path)?;
+    if let Some(f) = scale {
+        s = s
+            .scaled(f, true)
+            .map_err(|e| anyhow::anyhow!("--scale {f}: {e}"))?;
+    }
     if let Some(p) = prefix {
         s.prefix = checked_prefix(p)?;
     }
@@ -83,7 +92,7 @@ pub(crate) fn load_scenario(path: &Path, prefix: Option<&str>) -> Result<Scenari
 }
 
 fn resolve(t: &Target) -> Result<(Scenario, Layout)> {
-    let s = load_scenario(&t.scenario, t.prefix.as_deref())?;
+    let s = load_scenario(&t.scenario, t.prefix.as_deref(), t.scale)?;
     let layout = t.layout.unwrap_or(s.default_layout);
     let backend = t.server.backend();
     if !layout.on(backend) {
@@ -363,7 +372,7 @@ fn marker_state(complete: bool, dirty: bool) -> &'static str {
 
 async fn drop(a: DropArgs) -> Result<u8> {
     let prefix = match (&a.scenario, &a.prefix) {
-        (Some(path), p) => load_scenario(path, p.as_deref())?.prefix,
+        (Some(path), p) => load_scenario(path, p.as_deref(), None)?.prefix,
         (None, Some(p)) => checked_prefix(p)?,
         (None, None) => bail!("drop needs --scenario FILE or --prefix P"),
     };

@@ -23,7 +23,7 @@ const MONITORING_PER_CLIENT: u64 = 2;
 /// # Errors
 /// A bad scenario or flag.
 pub fn plan(a: &PlanArgs) -> Result<u8> {
-    let mut s = super::load_scenario(&a.scenario, None)?;
+    let mut s = super::load_scenario(&a.scenario, None, a.scale)?;
     super::run::narrow(&mut s, a.backend, a.layout, a.indexes.as_deref(), a.repeat)?;
     print!("{}", render(&s));
     Ok(0)
@@ -59,12 +59,16 @@ pub fn render(s: &Scenario) -> String {
         out.push_str(&format!("question: {q}\n"));
     }
 
-    // Data: bytes per layout (the same documents in every layout).
-    let mut bytes = 0.0;
-    for c in Collection::ALL {
-        let n: u64 = pop.tenants.iter().map(|t| t.count(c)).sum();
-        bytes += n as f64 * mean_bson_bytes(s, c);
-    }
+    // Data: bytes per population (the same documents in every layout).
+    let bytes_of = |pop: &crate::population::Population| -> f64 {
+        Collection::ALL
+            .iter()
+            .map(|&c| {
+                let n: u64 = pop.tenants.iter().map(|t| t.count(c)).sum();
+                n as f64 * mean_bson_bytes(s, c)
+            })
+            .sum()
+    };
     let trial_s = match s.workload.stop {
         StopCondition::Duration(d) => Some(d.as_secs_f64()),
         StopCondition::Count(_) => None,
@@ -85,10 +89,19 @@ pub fn render(s: &Scenario) -> String {
     for why in &s.matrix.skipped {
         out.push_str(&format!("  skipped: {why}\n"));
     }
-    let mut layouts: Vec<Layout> = Vec::new();
+    let mut layouts: Vec<(String, Layout)> = Vec::new();
     let mut total_s = 0.0;
     for v in &s.matrix.variants {
-        let placement = Placement::new(s, &pop, v.layout);
+        // A variant's data scale or hybrid rule set: a derived scenario and population.
+        let own = s.for_variant(v).ok().flatten();
+        let own_pop = own.as_ref().map(Scenario::build_population);
+        let (sv, pop) = match (&own, &own_pop) {
+            (Some(x), Some(p)) => (x, p),
+            _ => (s, &pop),
+        };
+        let docs = pop.documents();
+        let bytes = bytes_of(pop);
+        let placement = Placement::new(sv, pop, v.layout);
         let dbs = placement.databases.len() as u64;
         let servers = placement.servers().len() as u64;
         let profile = s.index_profile(&v.indexes).unwrap_or_default();
@@ -149,9 +162,10 @@ pub fn render(s: &Scenario) -> String {
         out.push_str(&format!("    load         {load}\n"));
         out.push_str(&format!("    connections  {connections}\n"));
         let seed_s = docs as f64 / SEED_DOCS_PER_SEC;
-        let first = !layouts.contains(&v.layout);
+        let data = (sv.prefix.clone(), v.layout);
+        let first = !layouts.contains(&data);
         if first {
-            layouts.push(v.layout);
+            layouts.push(data);
         }
         // Data is loaded on a layout's first use, and again before every trial when the
         // workload writes (writes mark the data dirty).

@@ -57,13 +57,39 @@ struct Ctx<'a> {
     worker: Option<(u32, u32)>,
 }
 
+impl<'a> Ctx<'a> {
+    /// The same run over a derived scenario (a variant's data scale or hybrid rule set).
+    fn with_data(&self, scenario: &'a Scenario, pop: &'a Population) -> Ctx<'a> {
+        let (class_names, class_of) = classes(pop);
+        Ctx {
+            scenario,
+            pop,
+            uri: self.uri,
+            pg_uri: self.pg_uri,
+            args: self.args,
+            plan: self.plan.clone(),
+            class_names,
+            class_of,
+            sample: tenant_sample(pop.tenants.len(), SAMPLE_LARGEST, SAMPLE_PER_DECADE),
+            dir: self.dir.clone(),
+            cancel: self.cancel.clone(),
+            progress: self.progress,
+            worker: self.worker,
+        }
+    }
+}
+
 /// Runs the matrix; returns the exit status.
 ///
 /// # Errors
 /// Bad flags or scenario, an unwritable run directory, an unreachable server.
 pub async fn run(a: RunArgs) -> Result<u8> {
     let mut scenario =
-        super::load_scenario(&a.seed.target.scenario, a.seed.target.prefix.as_deref())?;
+        super::load_scenario(
+            &a.seed.target.scenario,
+            a.seed.target.prefix.as_deref(),
+            a.seed.target.scale,
+        )?;
     narrow(
         &mut scenario,
         a.seed.target.server.backend,
@@ -92,6 +118,23 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         }
     };
     let pop = scenario.build_population();
+    // Variants of the matrix's `scale` axis or with a hybrid rule set of their own run on a
+    // derived copy of the scenario, in databases of their own where the data differs.
+    type Key = (f64, Option<String>);
+    let key = |v: &Variant| -> Key { (v.scale, v.hybrid.clone()) };
+    let mut derived: Vec<(Key, Scenario, Population)> = Vec::new();
+    for v in &scenario.matrix.variants {
+        if derived.iter().any(|(k, ..)| *k == key(v)) {
+            continue;
+        }
+        if let Some(s) = scenario
+            .for_variant(v)
+            .map_err(|e| anyhow::anyhow!("variant {}: {e}", v.id()))?
+        {
+            let p = s.build_population();
+            derived.push((key(v), s, p));
+        }
+    }
     let uri = a.seed.target.server.mongo_uri();
     let pg_uri = a.seed.target.server.pg_uri();
     let (class_names, class_of) = classes(&pop);
@@ -169,6 +212,10 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         progress: !a.seed.no_progress,
         worker,
     };
+    let derived_ctxs: Vec<(Key, Ctx)> = derived
+        .iter()
+        .map(|(k, s, p)| (k.clone(), ctx.with_data(s, p)))
+        .collect();
     let repeat = scenario.matrix.repeat;
     let total = repeat as usize * scenario.matrix.variants.len();
     eprintln!(
@@ -210,7 +257,11 @@ pub async fn run(a: RunArgs) -> Result<u8> {
                 }
             }
             eprintln!("[{n}/{total}] {} · trial {trial}", v.label());
-            let t = run_trial(&ctx, v, trial).await;
+            let c = derived_ctxs
+                .iter()
+                .find(|(k, _)| *k == key(v))
+                .map_or(&ctx, |(_, c)| c);
+            let t = run_trial(c, v, trial).await;
             if let Some(e) = &t.error {
                 eprintln!("  trial failed: {e}");
             }
@@ -383,7 +434,12 @@ fn split_load(s: &mut Scenario, (i, n): (u32, u32)) -> Result<()> {
 
 /// xxh3-128 of the scenario text.
 pub fn scenario_hash(s: &Scenario) -> String {
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(s.source.as_bytes()))
+    let mut text = s.source.clone();
+    if s.scale != 1.0 {
+        // A scaled copy is another experiment: `--resume` must not mix the two.
+        text.push_str(&format!("\n# --scale {}", s.scale));
+    }
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
 }
 
 /// Replaces anything in a text that looks like a URI with credentials (`scheme://user:pw@`).
@@ -421,7 +477,13 @@ async fn new_results(
         .iter()
         .filter(|v| v.backend == BackendKind::Mongodb)
     {
-        for srv in Placement::new(s, pop, v.layout).servers() {
+        // A variant's hybrid rule set may place tenants on other servers.
+        let own = s.for_variant(v).ok().flatten();
+        let servers = match &own {
+            Some(x) => Placement::new(x, &x.build_population(), v.layout).servers(),
+            None => Placement::new(s, pop, v.layout).servers(),
+        };
+        for srv in servers {
             if !seen.contains(&srv) {
                 seen.push(srv);
             }
@@ -449,6 +511,7 @@ async fn new_results(
             tenants: pop.tenants.len() as u64,
             documents: pop.documents(),
             prefix: s.prefix.clone(),
+            scale: s.scale,
             text: redact_text(&s.source),
         },
         environment: Environment {
@@ -475,14 +538,25 @@ async fn new_results(
                 windows: w,
             })
             .collect(),
-        variants: s.matrix.variants.iter().map(variant_info).collect(),
+        variants: s
+            .matrix
+            .variants
+            .iter()
+            .map(|v| {
+                let docs = match s.for_variant(v) {
+                    Ok(Some(x)) if v.scale != 1.0 => x.build_population().documents(),
+                    _ => pop.documents(),
+                };
+                variant_info(v, docs)
+            })
+            .collect(),
         repeat: s.matrix.repeat,
         trials: Vec::new(),
         spread: Vec::new(),
     })
 }
 
-fn variant_info(v: &Variant) -> VariantInfo {
+fn variant_info(v: &Variant, documents: u64) -> VariantInfo {
     let (concurrency, rate, workers) = match v.pacer {
         Pacer::Closed { concurrency, .. } => (Some(concurrency as u32), None, None),
         Pacer::Open { rate, workers, .. } => (None, Some(rate), Some(workers as u32)),
@@ -499,6 +573,8 @@ fn variant_info(v: &Variant) -> VariantInfo {
         concurrency,
         rate,
         workers,
+        scale: v.scale,
+        documents: Some(documents),
     }
 }
 
@@ -698,8 +774,17 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     // Plan evidence before the load, on the data as seeded.
     t.evidence.explain = explain_evidence(ctx, &backend).await;
 
-    let server_pid = local_port(ctx.uri).and_then(sys::local_listener_pid);
-    let report = measure(ctx, v, t, backend.clone(), server_pid, false).await?;
+    // Every local server of the placement, the default one first.
+    let mut local = Vec::new();
+    for srv in placement.servers() {
+        let u = Servers::uri_of(ctx.uri, &srv)?;
+        if let Some(pid) = local_port(&u).and_then(sys::local_listener_pid)
+            && !local.iter().any(|(_, p)| *p == pid)
+        {
+            local.push((role(&srv), pid));
+        }
+    }
+    let report = measure(ctx, v, t, backend.clone(), &local, false).await?;
 
     sampling.cancel();
     for h in samplers {
@@ -810,8 +895,12 @@ async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     let backend = Arc::new(PgBackend::new(pools, &placement, ctx.pop, s.seed));
     t.evidence.explain = pg_explain_evidence(ctx, &backend).await;
 
-    let server_pid = pg_local_port(ctx.pg_uri).and_then(sys::local_listener_pid);
-    let report = measure(ctx, v, t, backend.clone(), server_pid, true).await?;
+    let local: Vec<(String, u32)> = pg_local_port(ctx.pg_uri)
+        .and_then(sys::local_listener_pid)
+        .map(|pid| ("default".to_string(), pid))
+        .into_iter()
+        .collect();
+    let report = measure(ctx, v, t, backend.clone(), &local, true).await?;
     sampling.cancel();
     if let Ok(mut samples) = sampler.await {
         t.evidence.connections.append(&mut samples);
@@ -887,7 +976,7 @@ async fn measure<B: crate::backend::Backend>(
     v: &Variant,
     t: &mut Trial,
     backend: Arc<B>,
-    server_pid: Option<u32>,
+    servers: &[(String, u32)],
     tree: bool,
 ) -> Result<crate::runner::RunReport> {
     let server_cpu = |pid: u32| {
@@ -897,7 +986,9 @@ async fn measure<B: crate::backend::Backend>(
             sys::process_cpu_seconds(pid)
         }
     };
-    let cpu0 = (sys::harness_cpu_seconds(), server_pid.and_then(server_cpu));
+    let mem0 = sys::memory_mark();
+    let cpu0: Vec<Option<f64>> = servers.iter().map(|(_, p)| server_cpu(*p)).collect();
+    let harness0 = sys::harness_cpu_seconds();
     let wall0 = std::time::Instant::now();
 
     let hlog_name = format!("{}-t{}.hlog", v.id(), t.trial);
@@ -930,15 +1021,32 @@ async fn measure<B: crate::backend::Backend>(
     };
     let report = crate::runner::run(backend, source, cfg, io).await;
     live_bar.finish_and_clear();
+    let harness_s = round3(sys::harness_cpu_seconds() - harness0);
+    let per_server: Vec<res::ServerCpu> = servers
+        .iter()
+        .zip(cpu0)
+        .filter_map(|((role, pid), a)| {
+            Some(res::ServerCpu {
+                role: role.clone(),
+                cpu_s: round3(server_cpu(*pid)? - a?),
+                cpus: sys::cpus_allowed(*pid),
+            })
+        })
+        .collect();
     t.evidence.cpu = CpuEvidence {
         wall_s: round3(wall0.elapsed().as_secs_f64()),
-        harness_s: round3(sys::harness_cpu_seconds() - cpu0.0),
-        server_s: match (cpu0.1, server_pid.and_then(server_cpu)) {
-            (Some(a), Some(b)) => Some(round3(b - a)),
-            _ => None,
-        },
+        harness_s,
+        server_s: per_server.first().map(|x| x.cpu_s),
         cores: sys::cores(),
+        servers: per_server,
+        harness_cpus: sys::cpus_allowed(std::process::id()),
     };
+    if let (Some(start_bytes), Some(peak_bytes)) = (mem0, sys::memory_peak()) {
+        t.evidence.memory = Some(res::MemoryEvidence {
+            start_bytes,
+            peak_bytes,
+        });
+    }
     Ok(report)
 }
 

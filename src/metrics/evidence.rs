@@ -62,6 +62,46 @@ pub fn process_tree_cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / if hz > 0 { hz as f64 } else { 100.0 })
 }
 
+/// The CPUs a process may run on (`Cpus_allowed_list` of `/proc/<pid>/status`, e.g. `0` when
+/// pinned by `taskset -c 0`, `0-1` when not).
+pub fn cpus_allowed(pid: u32) -> Option<String> {
+    status_field(&format!("/proc/{pid}/status"), "Cpus_allowed_list:")
+}
+
+fn status_field(path: &str, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|v| v.trim().to_string())
+}
+
+/// A `kB` figure of this process's `/proc/self/status` (`VmRSS:`, `VmHWM:`), in bytes.
+fn own_kb(key: &str) -> Option<u64> {
+    let v = status_field("/proc/self/status", key)?;
+    let kb: u64 = v.split_whitespace().next()?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The harness's resident memory at the start of a measurement, for its peak at the end:
+/// freed heap is first handed back to the kernel (`malloc_trim`) and the kernel's peak-RSS mark
+/// reset (`/proc/self/clear_refs` ← 5), so memory an earlier variant used and freed neither
+/// counts as this one's start nor hides its growth. What a variant still holds from before
+/// (live allocations) is in the start figure, not in the growth.
+pub fn memory_mark() -> Option<u64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of glibc's arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    own_kb("VmRSS:")
+}
+
+/// The harness's peak resident memory since the last [`memory_mark`].
+pub fn memory_peak() -> Option<u64> {
+    own_kb("VmHWM:")
+}
+
 /// The process listening on a local TCP port, found through `/proc/net/tcp{,6}` and the
 /// processes' open sockets. `None` when the port is not local, or the process is not visible.
 pub fn local_listener_pid(port: u16) -> Option<u32> {

@@ -81,8 +81,16 @@ pub struct ScenarioInfo {
     pub documents: u64,
     /// Database name prefix.
     pub prefix: String,
+    /// `--scale`: the run used a copy of the scenario with tenants, documents and durations
+    /// times this (1: as written).
+    #[serde(default = "one")]
+    pub scale: f64,
     /// The scenario file's text.
     pub text: String,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Where the run happened.
@@ -157,6 +165,12 @@ pub struct VariantInfo {
     pub rate: Option<f64>,
     /// Open loop: the in-flight cap.
     pub workers: Option<u32>,
+    /// The matrix's data scale of this variant (1: the run's population).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Documents in this variant's population (differs between variants of a `scale` axis).
+    #[serde(default)]
+    pub documents: Option<u64>,
 }
 
 /// How a trial ended.
@@ -336,6 +350,9 @@ pub struct Evidence {
     pub cpu: CpuEvidence,
     /// Client-per-tenant registry counters (that strategy only).
     pub registry: Option<RegistryEvidence>,
+    /// The harness's own resident memory during the measurement.
+    #[serde(default)]
+    pub memory: Option<MemoryEvidence>,
 }
 
 /// The data a trial ran on.
@@ -438,6 +455,33 @@ pub struct CpuEvidence {
     pub server_s: Option<f64>,
     /// Logical CPUs of the machine.
     pub cores: u32,
+    /// CPU seconds of every local server of the placement (the first is `server_s`), and the
+    /// CPUs each may run on — pinned servers show it.
+    #[serde(default)]
+    pub servers: Vec<ServerCpu>,
+    /// The CPUs the harness may run on.
+    #[serde(default)]
+    pub harness_cpus: Option<String>,
+}
+
+/// One local server's CPU during a measurement.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct ServerCpu {
+    /// `default`, or the environment variable naming the server.
+    pub role: String,
+    /// CPU seconds (user + system; PostgreSQL: the postmaster's process tree).
+    pub cpu_s: f64,
+    /// `Cpus_allowed_list` of the process (`0` when pinned to CPU 0).
+    pub cpus: Option<String>,
+}
+
+/// The harness process's resident memory during a measurement (Linux).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct MemoryEvidence {
+    /// Resident bytes at the start, after freed heap was returned to the kernel.
+    pub start_bytes: u64,
+    /// Peak resident bytes during the measurement (the kernel's mark, reset at the start).
+    pub peak_bytes: u64,
 }
 
 /// Counters of the client-per-tenant registry.

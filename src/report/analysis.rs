@@ -216,6 +216,11 @@ pub fn answer(r: &Results) -> Answer {
             }
         }
     }
+    // Scenarios with a `solo` phase ask about isolation first.
+    let iso = isolation_lines(r);
+    if !iso.is_empty() {
+        out.lines.splice(0..0, iso);
+    }
     for (v, s) in &figures {
         if *v == winner || *v == baseline {
             continue;
@@ -274,6 +279,133 @@ fn where_it_shows(r: &Results, to: &str, from: &str) -> Option<String> {
     }
     line.push('.');
     Some(line)
+}
+
+/// The phase whose latency is the baseline of relative latency: small tenants alone.
+pub const SOLO_PHASE: &str = "solo";
+
+/// Isolation of one variant (MuTeBench's relative latency): small tenants' p99 during a phase
+/// with a neighbour at work divided by their p99 in the `solo` phase of the same trials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Isolation {
+    /// Variant id.
+    pub variant: String,
+    /// The phase compared with `solo` (`burst`).
+    pub phase: String,
+    /// Small tenants' p99 in `solo`, trials merged, µs.
+    pub solo_p99_us: u64,
+    /// Small tenants' p99 in the phase, trials merged, µs.
+    pub phase_p99_us: u64,
+    /// The same ratio per trial (each trial's phase p99 over its own solo p99).
+    pub per_trial: Vec<f64>,
+}
+
+impl Isolation {
+    /// Relative latency from the merged histograms.
+    pub fn relative(&self) -> f64 {
+        self.phase_p99_us as f64 / self.solo_p99_us.max(1) as f64
+    }
+}
+
+/// Relative latency per variant and measured phase other than `solo` and `steady`, for small
+/// tenants (`basic` + `free`), when the results have a `solo` phase.
+pub fn isolation(r: &Results) -> Vec<Isolation> {
+    if !r.phases.iter().any(|p| p.measured && p.name == SOLO_PHASE) {
+        return Vec::new();
+    }
+    let small = small_classes(r);
+    let p99_of = |groups: &mut dyn Iterator<Item = &Group>| {
+        let mut h = histogram();
+        for g in groups {
+            if let Ok(x) = res::decode(&g.response_histogram) {
+                h.add(&x).expect("auto-resizing histograms add");
+            }
+        }
+        (!h.is_empty()).then(|| h.value_at_quantile(0.99))
+    };
+    let mut out = Vec::new();
+    for v in &r.variants {
+        for ph in r
+            .phases
+            .iter()
+            .filter(|p| p.measured && p.name != SOLO_PHASE && p.name != "steady")
+        {
+            let keep = |name: &str| {
+                let name = name.to_string();
+                let small = small.clone();
+                move |g: &Group| g.phase == name && small.contains(&g.class)
+            };
+            let solo = merged(r, &v.id, keep(SOLO_PHASE));
+            let during = merged(r, &v.id, keep(&ph.name));
+            if solo.is_empty() || during.is_empty() {
+                continue;
+            }
+            let per_trial = r
+                .trials_of(&v.id)
+                .filter_map(|t| {
+                    let ok = |name: &'static str, phase: &str| {
+                        let phase = phase.to_string();
+                        let small = &small;
+                        move |g: &&Group| {
+                            g.outcome == name && g.phase == phase && small.contains(&g.class)
+                        }
+                    };
+                    let a = p99_of(&mut t.groups.iter().filter(ok("ok", SOLO_PHASE)))?;
+                    let b = p99_of(&mut t.groups.iter().filter(ok("ok", &ph.name)))?;
+                    Some(b as f64 / a.max(1) as f64)
+                })
+                .collect();
+            out.push(Isolation {
+                variant: v.id.clone(),
+                phase: ph.name.clone(),
+                solo_p99_us: solo.value_at_quantile(0.99),
+                phase_p99_us: during.value_at_quantile(0.99),
+                per_trial,
+            });
+        }
+    }
+    out
+}
+
+/// The isolation sentences of the headline: the best and worst relative latency, each with
+/// its spread over trials.
+fn isolation_lines(r: &Results) -> Vec<String> {
+    let iso = isolation(r);
+    let mut phases: Vec<&str> = iso.iter().map(|i| i.phase.as_str()).collect();
+    phases.dedup();
+    let mut out = Vec::new();
+    for ph in phases {
+        let mut list: Vec<&Isolation> = iso.iter().filter(|i| i.phase == ph).collect();
+        list.sort_by(|a, b| a.relative().total_cmp(&b.relative()));
+        let each: Vec<String> = list
+            .iter()
+            .map(|i| {
+                let lo = i.per_trial.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = i.per_trial.iter().copied().fold(0.0, f64::max);
+                let spread = if i.per_trial.len() >= 2 {
+                    format!(", trials {lo:.2}–{hi:.2}×")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} {:.2}× ({} → {} ms{spread})",
+                    i.variant,
+                    i.relative(),
+                    ms(i.solo_p99_us),
+                    ms(i.phase_p99_us)
+                )
+            })
+            .collect();
+        if let Some(best) = list.first() {
+            out.push(format!(
+                "Isolation (small tenants' p99 during `{ph}` relative to `{SOLO_PHASE}`, 1× = untouched): best {}, at {:.2}×. All: {}.",
+                best.variant,
+                best.relative(),
+                each.join("; ")
+            ));
+        }
+    }
+    out
 }
 
 /// How a variant's latency for one operation grows with the tenant's size.
@@ -464,11 +596,13 @@ pub enum Knob {
     Concurrency,
     /// Open-loop `rate`.
     Rate,
+    /// Data size: the documents of the variant's population (the matrix's `scale` axis).
+    Documents,
 }
 
 impl Knob {
     /// Every knob.
-    pub const ALL: [Knob; 3] = [Knob::Pool, Knob::Concurrency, Knob::Rate];
+    pub const ALL: [Knob; 4] = [Knob::Pool, Knob::Concurrency, Knob::Rate, Knob::Documents];
 
     /// Its scenario key.
     pub fn name(self) -> &'static str {
@@ -476,6 +610,7 @@ impl Knob {
             Knob::Pool => "max_pool_size",
             Knob::Concurrency => "concurrency",
             Knob::Rate => "rate",
+            Knob::Documents => "documents",
         }
     }
 
@@ -485,6 +620,7 @@ impl Knob {
             Knob::Pool => "max_pool_size (connections per client)",
             Knob::Concurrency => "concurrency (closed-loop workers)",
             Knob::Rate => "rate (operations/s, open loop)",
+            Knob::Documents => "documents (data size of the variant's population)",
         }
     }
 
@@ -493,6 +629,7 @@ impl Knob {
             Knob::Pool => Some(f64::from(v.max_pool_size)),
             Knob::Concurrency => v.concurrency.map(f64::from),
             Knob::Rate => v.rate,
+            Knob::Documents => v.documents.map(|d| d as f64),
         }
     }
 

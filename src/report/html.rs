@@ -102,6 +102,7 @@ struct ResourceRow {
     prepare: String,
     harness_cpu: String,
     server_cpu: String,
+    memory: String,
     busy: bool,
 }
 
@@ -736,15 +737,48 @@ fn resources(r: &Results) -> Vec<ResourceRow> {
             ),
             prepare: format!("{:.1} s", ev.data.prepare_s),
             harness_cpu: format!(
-                "{:.2} s in {:.1} s ({:.0}% of a core)",
+                "{:.2} s in {:.1} s ({:.0}% of a core{})",
                 ev.cpu.harness_s,
                 ev.cpu.wall_s,
-                100.0 * share
+                100.0 * share,
+                ev.cpu
+                    .harness_cpus
+                    .as_ref()
+                    .map(|c| format!(", CPUs {c}"))
+                    .unwrap_or_default()
             ),
-            server_cpu: ev.cpu.server_s.map_or("-".into(), |s| {
+            server_cpu: if ev.cpu.servers.is_empty() {
+                ev.cpu.server_s.map_or("-".into(), |s| {
+                    format!(
+                        "{s:.2} s ({:.0}% of a core)",
+                        100.0 * s / ev.cpu.wall_s.max(1e-9)
+                    )
+                })
+            } else {
+                ev.cpu
+                    .servers
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{}: {:.2} s ({:.0}% of a core{})",
+                            x.role,
+                            x.cpu_s,
+                            100.0 * x.cpu_s / ev.cpu.wall_s.max(1e-9),
+                            x.cpus
+                                .as_ref()
+                                .map(|c| format!(", CPUs {c}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+            memory: ev.memory.as_ref().map_or("-".into(), |m| {
                 format!(
-                    "{s:.2} s ({:.0}% of a core)",
-                    100.0 * s / ev.cpu.wall_s.max(1e-9)
+                    "{:.1} MiB at start, peak {:.1} MiB (+{:.1})",
+                    m.start_bytes as f64 / 1048576.0,
+                    m.peak_bytes as f64 / 1048576.0,
+                    m.peak_bytes.saturating_sub(m.start_bytes) as f64 / 1048576.0
                 )
             }),
             busy: share > 0.8,

@@ -80,6 +80,12 @@ pub struct Variant {
     pub strategy: Strategy,
     /// Load: closed loop (concurrency) or open loop (rate).
     pub pacer: Pacer,
+    /// Data scale: the population's tenants and documents times this (1: as the scenario
+    /// states); a variant at another scale has databases of its own.
+    pub scale: f64,
+    /// The hybrid layout's named rule set (`[[layout.hybrid.sets.NAME]]`); `None`: the
+    /// default rules. Only set on hybrid variants.
+    pub hybrid: Option<String>,
 }
 
 impl Variant {
@@ -89,15 +95,21 @@ impl Variant {
             Pacer::Closed { concurrency, .. } => format!("c{concurrency}"),
             Pacer::Open { rate, .. } => format!("r{rate}"),
         };
+        let layout = match &self.hybrid {
+            Some(h) => format!("{}.{h}", self.layout.name()),
+            None => self.layout.name().to_string(),
+        };
         let mut id = format!(
-            "{}-{}-p{}-{}-{load}",
-            self.layout.name(),
+            "{layout}-{}-p{}-{}-{load}",
             self.indexes,
             self.max_pool_size,
             self.strategy.short()
         );
         if self.backend != BackendKind::Mongodb {
             id = format!("{}-{id}", self.backend.name());
+        }
+        if self.scale != 1.0 {
+            id = format!("{id}-x{}", super::scale::token(self.scale));
         }
         id
     }
@@ -108,10 +120,18 @@ impl Variant {
             Pacer::Closed { concurrency, .. } => format!("concurrency {concurrency}"),
             Pacer::Open { rate, .. } => format!("rate {rate}/s"),
         };
+        let scale = if self.scale == 1.0 {
+            String::new()
+        } else {
+            format!(" · data × {}", self.scale)
+        };
+        let layout = match &self.hybrid {
+            Some(h) => format!("{} ({h} rules)", self.layout),
+            None => self.layout.to_string(),
+        };
         format!(
-            "{} · {} · indexes {} · pool {} · {} · {load}",
+            "{} · {layout} · indexes {} · pool {} · {} · {load}{scale}",
             self.backend.name(),
-            self.layout,
             self.indexes,
             self.max_pool_size,
             self.strategy.name()
@@ -191,6 +211,10 @@ pub(super) struct MatrixModel {
     #[serde(default)]
     rate: Option<Vec<Spanned<f64>>>,
     #[serde(default)]
+    scale: Option<Vec<Spanned<f64>>>,
+    #[serde(default)]
+    hybrid: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
     repeat: Option<Spanned<i64>>,
     #[serde(default)]
     variant: Vec<Spanned<VariantModel>>,
@@ -213,6 +237,10 @@ struct VariantModel {
     concurrency: Option<Spanned<i64>>,
     #[serde(default)]
     rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    scale: Option<Spanned<f64>>,
+    #[serde(default)]
+    hybrid: Option<Spanned<String>>,
 }
 
 /// Largest pool size accepted.
@@ -268,6 +296,7 @@ struct Ctx<'a> {
     c: &'a Checker<'a>,
     profiles: &'a [String],
     workload: &'a WorkloadSpec,
+    hybrid_sets: &'a [String],
 }
 
 impl Ctx<'_> {
@@ -343,6 +372,40 @@ impl Ctx<'_> {
             workers,
         })
     }
+
+    /// A hybrid rule set name: `None` for `default`.
+    fn hybrid(&self, h: &Spanned<String>) -> Result<Option<String>, ScenarioError> {
+        let n = h.get_ref();
+        if n == "default" {
+            return Ok(None);
+        }
+        if self.hybrid_sets.iter().any(|s| s == n) {
+            return Ok(Some(n.clone()));
+        }
+        Err(self.c.err(
+            h.span(),
+            format!(
+                "unknown hybrid rule set `{n}`; expected `default`{}",
+                self.hybrid_sets
+                    .iter()
+                    .map(|s| format!(", `{s}`"))
+                    .collect::<String>()
+                    + " ([[layout.hybrid.sets.NAME]] defines one)"
+            ),
+        ))
+    }
+
+    fn scale(&self, f: &Spanned<f64>) -> Result<f64, ScenarioError> {
+        let v = *f.get_ref();
+        if !super::scale::valid_scale(v) {
+            let (lo, hi) = super::scale::SCALE_RANGE;
+            return Err(self.c.err(
+                f.span(),
+                format!("expected a data scale factor between {lo} and {hi} (1 = the population as stated)"),
+            ));
+        }
+        Ok(v)
+    }
 }
 
 pub(super) fn check_matrix(
@@ -353,6 +416,7 @@ pub(super) fn check_matrix(
     profiles: &[String],
     conn: &ConnectionsSpec,
     workload: &WorkloadSpec,
+    hybrid_sets: &[String],
 ) -> Result<MatrixSpec, ScenarioError> {
     let base = Variant {
         backend: BackendKind::Mongodb,
@@ -362,6 +426,8 @@ pub(super) fn check_matrix(
         min_pool_size: conn.min_pool_size,
         strategy: conn.strategy,
         pacer: workload.pacer,
+        scale: 1.0,
+        hybrid: None,
     };
     let Some(ms) = m else {
         return Ok(MatrixSpec {
@@ -375,6 +441,7 @@ pub(super) fn check_matrix(
         c,
         profiles,
         workload,
+        hybrid_sets,
     };
     let repeat = match &m.repeat {
         Some(r) if !(1..=1000).contains(r.get_ref()) => {
@@ -389,7 +456,9 @@ pub(super) fn check_matrix(
         || m.max_pool_size.is_some()
         || m.strategy.is_some()
         || m.concurrency.is_some()
-        || m.rate.is_some();
+        || m.rate.is_some()
+        || m.scale.is_some()
+        || m.hybrid.is_some();
     let mut variants = Vec::new();
     let mut skipped = Vec::new();
     if !m.variant.is_empty() {
@@ -449,6 +518,18 @@ pub(super) fn check_matrix(
                 (None, Some(r)) => out.pacer = x.rate(r)?,
                 (None, None) => {}
             }
+            if let Some(f) = &vm.scale {
+                out.scale = x.scale(f)?;
+            }
+            if let Some(h) = &vm.hybrid {
+                if out.layout != Layout::Hybrid {
+                    return Err(c.err(
+                        h.span(),
+                        format!("`hybrid` picks the hybrid layout's rules; this variant's layout is {}", out.layout),
+                    ));
+                }
+                out.hybrid = x.hybrid(h)?;
+            }
             variants.push((out, v.span()));
         }
     } else {
@@ -479,6 +560,8 @@ pub(super) fn check_matrix(
             m.strategy.as_ref().map(Vec::is_empty),
             m.concurrency.as_ref().map(Vec::is_empty),
             m.rate.as_ref().map(Vec::is_empty),
+            m.scale.as_ref().map(Vec::is_empty),
+            m.hybrid.as_ref().map(Vec::is_empty),
         ];
         if empty.contains(&Some(true)) {
             return Err(c.err(
@@ -498,6 +581,8 @@ pub(super) fn check_matrix(
             (None, Some(_)) => axis(&m.rate, base.pacer, |r| x.rate(r))?,
             (None, None) => vec![(base.pacer, None)],
         };
+        let scales = axis(&m.scale, 1.0, |f| x.scale(f))?;
+        let sets = axis(&m.hybrid, None, |h| x.hybrid(h))?;
         for (b, _) in &backends {
             for (l, _) in &layouts {
                 if !l.on(*b) {
@@ -524,16 +609,24 @@ pub(super) fn check_matrix(
                     for (p, _) in &pools {
                         for (s, _) in &strategies {
                             for (pacer, _) in &loads {
-                                let v = Variant {
-                                    backend: *b,
-                                    layout: *l,
-                                    indexes: i.clone(),
-                                    max_pool_size: *p,
-                                    min_pool_size: conn.min_pool_size,
-                                    strategy: *s,
-                                    pacer: *pacer,
-                                };
-                                variants.push((v, ispan.clone().unwrap_or(ms.span())));
+                                for (f, _) in &scales {
+                                    // Rule sets only vary the hybrid layout.
+                                    let hs = if *l == Layout::Hybrid { &sets[..] } else { &sets[..1] };
+                                    for (h, _) in hs {
+                                        let v = Variant {
+                                            backend: *b,
+                                            layout: *l,
+                                            indexes: i.clone(),
+                                            max_pool_size: *p,
+                                            min_pool_size: conn.min_pool_size,
+                                            strategy: *s,
+                                            pacer: *pacer,
+                                            scale: *f,
+                                            hybrid: if *l == Layout::Hybrid { h.clone() } else { None },
+                                        };
+                                        variants.push((v, ispan.clone().unwrap_or(ms.span())));
+                                    }
+                                }
                             }
                         }
                     }

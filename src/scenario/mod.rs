@@ -20,9 +20,11 @@ use std::time::Duration;
 
 mod matrix;
 mod phases;
+mod scale;
 
 pub use matrix::{BackendKind, ConnectionsSpec, MAX_POOL, MatrixSpec, Strategy, Variant};
 pub use phases::{PhasePlan, PhaseSpec};
+pub use scale::{is_derived_prefix_of, scaled_prefix};
 
 /// A scenario file could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
@@ -314,6 +316,9 @@ struct LayoutModel {
 struct HybridModel {
     #[serde(default)]
     rule: Vec<Spanned<RuleModel>>,
+    /// Named rule sets a matrix variant may pick with `hybrid = "NAME"`.
+    #[serde(default)]
+    sets: BTreeMap<Spanned<String>, Vec<Spanned<RuleModel>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -437,6 +442,9 @@ pub struct Rule {
     /// For `pooled`: tenants per database.
     pub tenants_per_db: u32,
     /// The environment variable holding the URI of another server, if not the default one.
+    /// Not part of the data's definition (where data lives is not what it is): two rule sets
+    /// that differ only in servers share the definition hash of their databases.
+    #[serde(skip_serializing)]
     pub uri_env: Option<String>,
 }
 
@@ -534,6 +542,8 @@ pub struct Scenario {
     pub default_layout: Layout,
     /// Hybrid placement rules, in order.
     pub hybrid_rules: Vec<Rule>,
+    /// Named hybrid rule sets (`[[layout.hybrid.sets.NAME]]`), for variants with `hybrid = NAME`.
+    pub hybrid_sets: BTreeMap<String, Vec<Rule>>,
     /// Seeding options.
     pub load: LoadSpec,
     /// Explicit index profiles: name → collection → indexes.
@@ -546,6 +556,9 @@ pub struct Scenario {
     pub connections: ConnectionsSpec,
     /// The matrix of variants and the number of trials.
     pub matrix: MatrixSpec,
+    /// 1 as written; a copy made by [`Scenario::scaled`] with durations scaled records its
+    /// factor (`--scale`).
+    pub scale: f64,
 }
 
 /// Default share of each collection in a tenant's documents: orders dominate, then users,
@@ -671,7 +684,7 @@ impl Scenario {
 
         let population = check_population(&c, &model.population)?;
         let mix = check_mix(&c, &model.data)?;
-        let hybrid_rules = check_hybrid(&c, &model.layout, &population)?;
+        let (hybrid_rules, hybrid_sets) = check_hybrid(&c, &model.layout, &population)?;
         let index_profiles = check_profiles(&c, &model.index_profile)?;
         let load = check_load(&c, &model.load, &index_profiles)?;
         let workload = match &model.workload {
@@ -694,6 +707,7 @@ impl Scenario {
             &profile_names,
             &connections,
             &workload,
+            &hybrid_sets.keys().cloned().collect::<Vec<_>>(),
         )?;
 
         Ok(Scenario {
@@ -708,12 +722,14 @@ impl Scenario {
             mix,
             default_layout,
             hybrid_rules,
+            hybrid_sets,
             load,
             index_profiles,
             workload,
             phases,
             connections,
             matrix,
+            scale: 1.0,
         })
     }
 
@@ -1029,12 +1045,42 @@ fn check_hybrid(
     c: &Checker,
     l: &LayoutModel,
     p: &PopulationSpec,
-) -> Result<Vec<Rule>, ScenarioError> {
+) -> Result<(Vec<Rule>, BTreeMap<String, Vec<Rule>>), ScenarioError> {
     let Some(h) = &l.hybrid else {
-        return Ok(default_hybrid_rules());
+        return Ok((default_hybrid_rules(), BTreeMap::new()));
     };
+    let default = if h.rule.is_empty() && !h.sets.is_empty() {
+        default_hybrid_rules()
+    } else {
+        check_rules(c, &h.rule, p)?
+    };
+    let mut sets = BTreeMap::new();
+    for (name, rules) in &h.sets {
+        let n = name.get_ref();
+        if n.is_empty()
+            || n == "default"
+            || !n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(c.err(
+                name.span(),
+                format!("hybrid rule set `{n}`: expected a name of lowercase letters and digits, not `default`"),
+            ));
+        }
+        if rules.is_empty() {
+            return Err(c.err(name.span(), format!("hybrid rule set `{n}` has no rule")));
+        }
+        sets.insert(n.clone(), check_rules(c, rules, p)?);
+    }
+    Ok((default, sets))
+}
+
+fn check_rules(
+    c: &Checker,
+    list: &[Spanned<RuleModel>],
+    p: &PopulationSpec,
+) -> Result<Vec<Rule>, ScenarioError> {
     let mut rules = Vec::new();
-    for r in &h.rule {
+    for r in list {
         let span = r.span();
         let r = r.get_ref();
         let matcher = match (&r.class, &r.top) {

@@ -71,6 +71,7 @@ pub struct DropOutcome {
 }
 
 /// Drops the databases whose name starts with `<prefix>_` and whose marker carries that prefix
+/// or a scaled copy of it (`<prefix>_s0p01`)
 /// (and, if given, one of the layouts). A database with the prefix but without our marker is
 /// refused and left untouched.
 ///
@@ -97,12 +98,13 @@ pub async fn drop_marked(
         let db = client.database(&name);
         match inspect(&db).await? {
             DbState::Marked(m)
-                if m.prefix == prefix && layout.is_none_or(|l| m.layout == l.name()) =>
+                if crate::scenario::is_derived_prefix_of(&m.prefix, prefix)
+                    && layout.is_none_or(|l| m.layout == l.name()) =>
             {
                 db.drop().await.ctx(|| format!("dropping {name}"))?;
                 out.dropped.push(name);
             }
-            DbState::Marked(m) if m.prefix != prefix => {
+            DbState::Marked(m) if !crate::scenario::is_derived_prefix_of(&m.prefix, prefix) => {
                 out.refused
                     .push((name, format!("its marker belongs to prefix `{}`", m.prefix)));
             }

@@ -71,7 +71,7 @@ pub async fn list_marked(uri: &str, prefix: Option<&str>) -> Result<Vec<MarkedDb
         .filter_map(|c| {
             let marker = c.marker?;
             prefix
-                .is_none_or(|p| marker.prefix == p)
+                .is_none_or(|p| crate::scenario::is_derived_prefix_of(&marker.prefix, p))
                 .then_some(MarkedDb {
                     name: c.name,
                     marker,
@@ -124,7 +124,7 @@ pub async fn drop_marked(
                     theirs.join(", ")
                 ),
             )),
-            Some(m) if m.prefix == prefix => {
+            Some(m) if crate::scenario::is_derived_prefix_of(&m.prefix, prefix) => {
                 admin
                     .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", ident(&name)))
                     .await

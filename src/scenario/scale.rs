@@ -1,0 +1,195 @@
+//! Derived copies of a scenario: scaled by `--scale F` (data and time) or by the matrix's `scale`
+//! axis (data), and a variant's hybrid rule set; each copy's databases carry a derived prefix.
+
+use std::time::Duration;
+
+use super::{Scenario, TenantChoiceSpec};
+use crate::population::{rank_of, tenant_id};
+use crate::runner::StopCondition;
+
+/// Fewest tenants a scaled population keeps (when the scenario has that many), so every tier
+/// of the default cut-offs still has tenants at tiny scales.
+pub const MIN_SCALED_TENANTS: u32 = 20;
+
+/// Smallest and largest scale factors accepted.
+pub const SCALE_RANGE: (f64, f64) = (1e-6, 100.0);
+
+/// Whether a factor is an acceptable scale.
+pub fn valid_scale(f: f64) -> bool {
+    f.is_finite() && (SCALE_RANGE.0..=SCALE_RANGE.1).contains(&f)
+}
+
+/// A compact, identifier-safe spelling of a factor: `0.01` → `0p01`, `2` → `2`.
+pub fn token(f: f64) -> String {
+    let s = format!("{}", (f * 1e6).round() / 1e6);
+    s.replace('.', "p")
+}
+
+/// The database prefix of a scaled copy: `tb_quickstart` at 0.01 → `tb_quickstart_s0p01`.
+pub fn scaled_prefix(prefix: &str, f: f64) -> String {
+    format!("{prefix}_s{}", token(f))
+}
+
+/// Whether `p` is `base` or the prefix of a copy derived from it: `base` followed by scale
+/// (`_s0p01`) and rule-set (`_hremote`) segments.
+pub fn is_derived_prefix_of(p: &str, base: &str) -> bool {
+    let Some(rest) = p.strip_prefix(base) else {
+        return false;
+    };
+    rest.is_empty()
+        || rest.strip_prefix('_').is_some_and(|r| {
+            r.split('_').all(|seg| {
+                let (kind, t) = seg.split_at(seg.len().min(1));
+                !t.is_empty()
+                    && match kind {
+                        "s" => t.bytes().all(|b| b.is_ascii_digit() || b == b'p'),
+                        "h" => t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                        _ => false,
+                    }
+            })
+        })
+}
+
+impl Scenario {
+    /// The scenario a matrix variant runs on, when it is not this one: the variant's data
+    /// scale, and its hybrid rule set in place of the default rules. A rule set that places
+    /// tenants as the default rules do (differing only in servers) keeps the prefix, so both
+    /// share the databases on the default server; any other gets `_h<name>`.
+    ///
+    /// # Errors
+    /// As [`Scenario::scaled`]; an unknown rule set.
+    pub fn for_variant(&self, v: &super::Variant) -> Result<Option<Scenario>, String> {
+        if v.scale == 1.0 && v.hybrid.is_none() {
+            return Ok(None);
+        }
+        let mut s = self.scaled(v.scale, false)?;
+        if let Some(name) = &v.hybrid {
+            let rules = self
+                .hybrid_sets
+                .get(name)
+                .ok_or_else(|| format!("unknown hybrid rule set `{name}`"))?;
+            let placing = |r: &[super::Rule]| -> Vec<super::Rule> {
+                r.iter()
+                    .map(|x| super::Rule {
+                        uri_env: None,
+                        ..x.clone()
+                    })
+                    .collect()
+            };
+            if placing(rules) != placing(&self.hybrid_rules) {
+                s.prefix = format!("{}_h{name}", s.prefix);
+            }
+            s.hybrid_rules = rules.clone();
+        }
+        Ok(Some(s))
+    }
+
+    /// A copy with `f` times the tenants (at least [`MIN_SCALED_TENANTS`], or all of them when
+    /// there are fewer) and the documents (at least the per-tenant minimum), its own database
+    /// prefix, and — when `times` is set — every duration of the workload and its phases times
+    /// `f` as well (rates, concurrency and pools stay: a smaller copy of the same load).
+    ///
+    /// # Errors
+    /// The factor is out of range, or a role or hot tenant names a rank the scaled population
+    /// no longer has.
+    pub fn scaled(&self, f: f64, times: bool) -> Result<Scenario, String> {
+        if !valid_scale(f) {
+            return Err(format!(
+                "scale {f}: expected a factor between {} and {}",
+                SCALE_RANGE.0, SCALE_RANGE.1
+            ));
+        }
+        if f == 1.0 {
+            return Ok(self.clone());
+        }
+        let mut s = self.clone();
+        let p = &mut s.population;
+        let old_n = p.tenants;
+        let n = ((f64::from(old_n) * f).round() as u32)
+            .max(MIN_SCALED_TENANTS.min(old_n))
+            .max(1);
+        p.tenants = n;
+        p.documents = ((p.documents as f64 * f).round() as u64).max(p.min_per_tenant * u64::from(n)).max(1);
+        if let super::Distribution::Explicit { shares, .. } = &mut p.distribution {
+            shares.truncate(n as usize);
+        }
+        for (role, ids) in &mut p.roles {
+            for id in ids.iter_mut() {
+                let rank = rank_of(id, old_n).unwrap_or(0);
+                if rank == 0 || rank > n {
+                    return Err(format!(
+                        "scale {f} leaves {n} tenants, but role `{role}` names {id} (rank {rank})"
+                    ));
+                }
+                *id = tenant_id(rank, n);
+            }
+        }
+        if let TenantChoiceSpec::Hot { tenants, .. } = &mut s.workload.tenants
+            && let Some(&i) = tenants.iter().find(|&&i| i >= n as usize)
+        {
+            return Err(format!(
+                "scale {f} leaves {n} tenants, but the workload's hot tenants include rank {}",
+                i + 1
+            ));
+        }
+        s.prefix = scaled_prefix(&self.prefix, f);
+        if times {
+            s.scale *= f;
+            let t = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() * f);
+            s.workload.stop = match s.workload.stop {
+                StopCondition::Duration(d) => StopCondition::Duration(t(d)),
+                StopCondition::Count(c) => StopCondition::Count(((c as f64 * f).round() as u64).max(1)),
+            };
+            s.workload.warmup = t(s.workload.warmup);
+            for ph in &mut s.phases {
+                ph.start = t(ph.start);
+                ph.duration = ph.duration.map(t);
+            }
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quickstart() -> Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+        Scenario::load(&path).expect("quickstart parses")
+    }
+
+    #[test]
+    fn scaling_shrinks_data_and_time_and_renames_databases() {
+        let s = quickstart();
+        let t = s.scaled(0.1, true).unwrap();
+        assert_eq!(t.population.tenants, 20);
+        assert_eq!(t.population.documents, 20_000);
+        assert_eq!(t.prefix, "tb_quickstart_s0p1");
+        assert_eq!(t.population.roles["noisy"], vec![tenant_id(1, 20)]);
+        let (StopCondition::Duration(a), StopCondition::Duration(b)) = (s.workload.stop, t.workload.stop) else {
+            panic!("quickstart stops by duration")
+        };
+        assert!((b.as_secs_f64() - a.as_secs_f64() * 0.1).abs() < 1e-9);
+        // Data only: times unchanged; the floor keeps 20 tenants, the minimum keeps documents.
+        let u = s.scaled(0.001, false).unwrap();
+        assert_eq!(u.population.tenants, 20);
+        assert_eq!(u.population.documents, 20 * s.population.min_per_tenant);
+        assert_eq!(u.workload.stop, s.workload.stop);
+        assert!(s.scaled(0.0, true).is_err());
+        assert!(s.scaled(f64::NAN, true).is_err());
+    }
+
+    #[test]
+    fn derived_prefixes_are_recognised_and_nothing_else() {
+        assert!(is_derived_prefix_of("tb_q_s0p01", "tb_q"));
+        assert!(is_derived_prefix_of("tb_q_s0p01_hremote", "tb_q"));
+        assert!(is_derived_prefix_of("tb_q", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_q_shared", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_q_s", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_qx_s1", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_q_hRemote", "tb_q"));
+        assert_eq!(token(0.01), "0p01");
+        assert_eq!(token(2.0), "2");
+    }
+}
