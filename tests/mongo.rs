@@ -326,13 +326,15 @@ async fn the_client_registry_never_holds_more_than_max_clients() {
     let first: Vec<_> = (0..20)
         .map(|_| {
             let reg = reg.clone();
-            tokio::spawn(async move { reg.get("t00001").await.expect("client") })
+            tokio::spawn(async move { reg.get("t00001").await.expect("client").1 })
         })
         .collect();
+    let mut creators = 0;
     for t in first {
-        t.await.expect("task");
+        creators += usize::from(t.await.expect("task"));
     }
     assert_eq!(reg.stats.created.load(Ordering::Relaxed), 1);
+    assert_eq!(creators, 1, "exactly one caller is told it created the client");
 
     // Ten tenants, round robin, from four tasks: never more than three clients. With three
     // clients for four concurrent tenants the registry thrashes: clients are evicted and shut
@@ -344,7 +346,7 @@ async fn the_client_registry_never_holds_more_than_max_clients() {
             tokio::spawn(async move {
                 for i in 0..30 {
                     let tenant = format!("t{:05}", (i * 4 + w) % 10 + 1);
-                    let c = reg.get(&tenant).await.expect("client");
+                    let (c, _) = reg.get(&tenant).await.expect("client");
                     assert!(reg.len().await <= 3);
                     let _ = mongo::ping(&c).await;
                 }
@@ -366,7 +368,7 @@ async fn the_client_registry_never_holds_more_than_max_clients() {
 
     // Used one tenant at a time, every client works until it is evicted.
     for i in 0..30 {
-        let c = reg
+        let (c, _) = reg
             .get(&format!("t{:05}", i % 10 + 1))
             .await
             .expect("client");

@@ -89,7 +89,7 @@ pub fn render(s: &Scenario) -> String {
     for why in &s.matrix.skipped {
         out.push_str(&format!("  skipped: {why}\n"));
     }
-    let mut layouts: Vec<(String, Layout)> = Vec::new();
+    let mut layouts: Vec<(BackendKind, String, Layout)> = Vec::new();
     let mut total_s = 0.0;
     for v in &s.matrix.variants {
         // A variant's data scale or hybrid rule set: a derived scenario and population.
@@ -162,7 +162,7 @@ pub fn render(s: &Scenario) -> String {
         out.push_str(&format!("    load         {load}\n"));
         out.push_str(&format!("    connections  {connections}\n"));
         let seed_s = docs as f64 / SEED_DOCS_PER_SEC;
-        let data = (sv.prefix.clone(), v.layout);
+        let data = (v.backend, sv.prefix.clone(), v.layout);
         let first = !layouts.contains(&data);
         if first {
             layouts.push(data);

@@ -806,6 +806,10 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
             r.max_held = r.max_held.max(reg.stats.max_held.load(Relaxed) as u64);
             reg.shutdown().await;
         }
+        let cold = backend.cold_starts();
+        if !cold.is_empty() {
+            r.cold_start = Some(Summary::of(&cold));
+        }
         t.evidence.registry = Some(r);
     }
     servers.shutdown().await;

@@ -497,6 +497,10 @@ pub struct RegistryEvidence {
     pub evicted_idle: u64,
     /// Most clients held at once.
     pub max_held: u64,
+    /// Response times of the operations that created their tenant's client (a tenant's first
+    /// request while it had none: client creation, connection handshake, the operation).
+    #[serde(default)]
+    pub cold_start: Option<Summary>,
 }
 
 /// The spread of one figure across a variant's trials.

@@ -369,6 +369,8 @@ pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
             growth => &growth_rows,
             explain => &explain,
             resources => &resources,
+            strategy => &strategy_rows(r),
+            isolation => &isolation_rows(r),
             deltas => &delta_rows,
             compared => runs.len() >= 2,
             baseline_run => runs.first().map(|x| x.name),
@@ -683,6 +685,86 @@ fn explain_rows(r: &Results) -> Vec<ExplainRow> {
         }
     }
     rows
+}
+
+#[derive(Serialize)]
+struct StrategyRow {
+    variant: String,
+    trial: u32,
+    clients: String,
+    cold: String,
+    memory: String,
+}
+
+/// Client-per-tenant registries, per trial: clients created, evicted and held, the latency of
+/// cold starts, and the harness's memory.
+fn strategy_rows(r: &Results) -> Vec<StrategyRow> {
+    let mut rows = Vec::new();
+    for v in &r.variants {
+        for t in r.trials_of(&v.id) {
+            let Some(g) = &t.evidence.registry else {
+                continue;
+            };
+            rows.push(StrategyRow {
+                variant: v.id.clone(),
+                trial: t.trial,
+                clients: format!(
+                    "created {}, evicted {} (LRU) + {} (idle), at most {} held of {}",
+                    count(g.created),
+                    count(g.evicted_lru),
+                    count(g.evicted_idle),
+                    g.max_held,
+                    g.max_clients
+                ),
+                cold: g.cold_start.as_ref().map_or("-".into(), |c| {
+                    format!(
+                        "{} cold starts: p50 {} ms, p99 {} ms",
+                        count(c.count),
+                        ms(c.p50_us),
+                        ms(c.p99_us)
+                    )
+                }),
+                memory: t.evidence.memory.as_ref().map_or("-".into(), |m| {
+                    format!(
+                        "peak {:.1} MiB (+{:.1} MiB over the start)",
+                        m.peak_bytes as f64 / 1048576.0,
+                        m.peak_bytes.saturating_sub(m.start_bytes) as f64 / 1048576.0
+                    )
+                }),
+            });
+        }
+    }
+    rows
+}
+
+#[derive(Serialize)]
+struct IsolationRow {
+    variant: String,
+    phase: String,
+    solo: String,
+    during: String,
+    relative: String,
+    trials: String,
+}
+
+/// Relative latency per variant (small tenants' p99 in a phase over their p99 in `solo`).
+fn isolation_rows(r: &Results) -> Vec<IsolationRow> {
+    super::analysis::isolation(r)
+        .iter()
+        .map(|i| IsolationRow {
+            variant: i.variant.clone(),
+            phase: i.phase.clone(),
+            solo: ms(i.solo_p99_us),
+            during: ms(i.phase_p99_us),
+            relative: format!("{:.2}×", i.relative()),
+            trials: i
+                .per_trial
+                .iter()
+                .map(|x| format!("{x:.2}×"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect()
 }
 
 /// Per variant, the resources of its first trial that ran.

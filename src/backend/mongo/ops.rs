@@ -52,6 +52,14 @@ pub struct MongoBackend {
     seed: u64,
     dirty: Vec<AtomicBool>,
     inserted: AtomicU64,
+    /// Client-per-tenant: response times (µs) of the operations that created their tenant's
+    /// client — a tenant's first request after it had none (cold start).
+    cold: std::sync::Mutex<hdrhistogram::Histogram<u64>>,
+}
+
+tokio::task_local! {
+    /// Set by [`MongoBackend::route`] when the operation in this task created its client.
+    static COLD: std::cell::Cell<bool>;
 }
 
 impl MongoBackend {
@@ -83,7 +91,13 @@ impl MongoBackend {
                 .map(|_| AtomicBool::new(false))
                 .collect(),
             inserted: AtomicU64::new(0),
+            cold: std::sync::Mutex::new(crate::metrics::histogram()),
         }
+    }
+
+    /// Response times (µs) of cold-start operations: those that created their tenant's client.
+    pub fn cold_starts(&self) -> hdrhistogram::Histogram<u64> {
+        self.cold.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Routes tenant operations through `routing` instead of the single client.
@@ -111,10 +125,13 @@ impl MongoBackend {
                 let reg = regs.get(&self.servers[i]).ok_or_else(|| {
                     mongodb::error::Error::custom("no client registry for the tenant's server")
                 })?;
-                let c = reg
+                let (c, created) = reg
                     .get(&self.ids[tenant])
                     .await
                     .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
+                if created {
+                    let _ = COLD.try_with(|f| f.set(true));
+                }
                 Ok(c.database(self.dbs[i].name()))
             }
         }
@@ -377,7 +394,25 @@ pub fn error_kind(e: &mongodb::error::Error) -> ErrorKind {
 
 impl Backend for MongoBackend {
     async fn execute(&self, req: &Request) -> Outcome {
-        match self.answer(req).await {
+        let r = match &self.routing {
+            Routing::SingleClient => self.answer(req).await,
+            Routing::ClientPerTenant(_) => {
+                let t0 = std::time::Instant::now();
+                let (r, cold) = COLD
+                    .scope(std::cell::Cell::new(false), async {
+                        let r = self.answer(req).await;
+                        (r, COLD.with(std::cell::Cell::get))
+                    })
+                    .await;
+                if cold && r.is_ok() {
+                    let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    let mut h = self.cold.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = h.record(us.max(1));
+                }
+                r
+            }
+        };
+        match r {
             Ok(Answer::One(None)) | Ok(Answer::Written(0)) => Outcome::NotFound,
             Ok(_) => Outcome::Ok,
             Err(e) => Outcome::Error(error_kind(&e)),

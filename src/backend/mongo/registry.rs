@@ -81,12 +81,13 @@ impl ClientRegistry {
         self.len().await == 0
     }
 
-    /// The client of a tenant, created on first use. Concurrent first uses of one tenant create
-    /// one client between them (single flight). Called by runner workers, once per operation.
+    /// The client of a tenant, created on first use, and whether this call created it.
+    /// Concurrent first uses of one tenant create one client between them (single flight).
+    /// Called by runner workers, once per operation.
     ///
     /// # Errors
     /// When the client cannot be created (a bad URI).
-    pub async fn get(&self, tenant: &str) -> Result<Client, MongoError> {
+    pub async fn get(&self, tenant: &str) -> Result<(Client, bool), MongoError> {
         let now = Instant::now();
         let mut evicted = Vec::new();
         let cell = {
@@ -143,13 +144,15 @@ impl ClientRegistry {
                 tokio::spawn(async move { c.shutdown().await });
             }
         }
+        let mut created = false;
         let c = cell
             .get_or_try_init(|| async {
+                created = true;
                 self.stats.created.fetch_add(1, Ordering::Relaxed);
                 client(&self.uri, &self.opts).await
             })
             .await?;
-        Ok(c.clone())
+        Ok((c.clone(), created))
     }
 
     /// Shuts every held client down.
