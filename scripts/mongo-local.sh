@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local MongoDB-wire server for tenantbench: start | stop | status [--port P]
+# Local MongoDB-wire server for tenantbench: start | stop | status [--port P] [--cpu LIST]
 #
 # Uses `mongod` from PATH when present, otherwise SecantusDB's Rust server `secantusd-rs`
 # (crate secantus-mdb, pinned below), installing it with cargo when missing (needs cmake;
@@ -12,6 +12,7 @@
 #                            index over a 1.2 GiB collection made secantusd-rs retry the build on
 #                            write conflicts (cache-pressure rollbacks) for as long as it ran.
 #   TENANTBENCH_MONGO_CPUS   CPU list to pin the server to with taskset (e.g. 1); default: none
+#                            (`--cpu LIST` on the command line does the same)
 #
 # `stop` ends only the process this script started (pid file in the data folder).
 # A second server on another port (e.g. --port 27018) serves hybrid placements on another server.
@@ -23,16 +24,18 @@ repo="$(cd "$here/.." && pwd)"
 
 usage() {
   cat <<EOF
-usage: scripts/mongo-local.sh start|stop|status [--port P]
+usage: scripts/mongo-local.sh start|stop|status [--port P] [--cpu LIST]
 
   start    start a local server on 127.0.0.1:P (default 27017), wait until it answers ping,
            print its URI; installs secantusd-rs when neither it nor mongod is on PATH
   stop     stop the server this script started on port P
   status   say whether the server on port P answers ping
+  --cpu    start: pin the server to these CPUs with taskset (e.g. 0, or 0-1)
 
 examples:
   scripts/mongo-local.sh start
   scripts/mongo-local.sh start --port 27018    # a second server for hybrid placements
+  scripts/mongo-local.sh start --cpu 0 && scripts/mongo-local.sh start --port 27018 --cpu 1
   TENANTBENCH_MONGO_URI_2=mongodb://127.0.0.1:27018 tenantbench seed --scenario ... --layout hybrid
 EOF
 }
@@ -44,8 +47,10 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="${2:?--port needs a value}"; shift 2 ;;
     --port=*) port="${1#--port=}"; shift ;;
+    --cpu) TENANTBENCH_MONGO_CPUS="${2:?--cpu needs a CPU list}"; shift 2 ;;
+    --cpu=*) TENANTBENCH_MONGO_CPUS="${1#--cpu=}"; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "mongo-local.sh: unknown argument '$1' (expected --port P)" >&2; usage >&2; exit 2 ;;
+    *) echo "mongo-local.sh: unknown argument '$1' (expected --port P or --cpu LIST)" >&2; usage >&2; exit 2 ;;
   esac
 done
 case "$port" in
@@ -146,8 +151,12 @@ start() {
   fi
   mkdir -p "$dir/db"
   local pin=()
-  if [ -n "${TENANTBENCH_MONGO_CPUS:-}" ] && command -v taskset >/dev/null 2>&1; then
-    pin=(taskset -c "$TENANTBENCH_MONGO_CPUS")
+  if [ -n "${TENANTBENCH_MONGO_CPUS:-}" ]; then
+    if command -v taskset >/dev/null 2>&1; then
+      pin=(taskset -c "$TENANTBENCH_MONGO_CPUS")
+    else
+      echo "mongo-local.sh: taskset not found (Debian: util-linux); starting unpinned" >&2
+    fi
   fi
   if [ "$(basename "$bin")" = mongod ]; then
     nohup "${pin[@]}" "$bin" --bind_ip 127.0.0.1 --port "$port" --dbpath "$dir/db" >"$logfile" 2>&1 &
