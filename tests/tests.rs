@@ -11,3 +11,4 @@ mod postgres;
 mod report;
 mod run;
 mod scenario_errors;
+mod smoke;

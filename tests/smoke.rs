@@ -1,0 +1,177 @@
+//! Every experiment scenario at tiny scale (`--scale 0.01 --repeat 1`), as CI smoke-runs them,
+//! on the local MongoDB (and PostgreSQL where the scenario has it). Deterministic facts only:
+//! every variant ran to completion, every variant's plans examined documents or rows, and the
+//! report carries the headline the analysis gives — never which variant wins.
+
+use std::path::Path;
+use std::process::Command;
+
+use tenantbench::app::run::read_results;
+use tenantbench::metrics::results::{Results, TrialStatus};
+use tenantbench::report::analysis;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+}
+
+/// Runs `scenarios/<name>.toml` at scale 0.01 under `prefix`, checks the facts every smoke run
+/// must show, drops what it created, and returns the results for scenario-specific checks.
+async fn smoke(name: &str, prefix: &str) -> Option<Results> {
+    crate::util::server().await?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"));
+    let run = bin()
+        .arg("run")
+        .arg("--scenario")
+        .arg(&scenario)
+        .args(["--scale", "0.01", "--repeat", "1", "--prefix", prefix, "--no-progress"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run tenantbench");
+    for backend in ["mongodb", "postgres"] {
+        let _ = bin()
+            .args(["drop", "--backend", backend, "--prefix", prefix])
+            .output();
+    }
+    assert!(
+        run.status.success(),
+        "{name} at scale 0.01 failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let r = read_results(&out).expect("results.json");
+    assert_eq!(r.scenario.scale, 0.01);
+    assert!(!r.variants.is_empty());
+    for v in &r.variants {
+        let trials: Vec<_> = r.trials.iter().filter(|t| t.variant == v.id).collect();
+        assert_eq!(trials.len(), 1, "{name}: {} ran {} trials", v.id, trials.len());
+        let t = trials[0];
+        assert_eq!(
+            t.status,
+            TrialStatus::Complete,
+            "{name}: {} did not complete: {:?}",
+            v.id,
+            t.error
+        );
+        assert!(t.operations > 0, "{name}: {} ran no operation", v.id);
+        assert!(
+            t.evidence
+                .explain
+                .iter()
+                .any(|e| e.docs_examined > 0 || e.keys_examined > 0),
+            "{name}: {} has no plan evidence of documents or rows examined",
+            v.id
+        );
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    let answer = analysis::answer(&r);
+    let winner = answer.winner.expect("a headline names the lowest p99");
+    assert!(html.contains("class=\"headline\""), "{name}: no headline");
+    assert!(html.contains(&winner), "{name}: the headline's variant is missing");
+    Some(r)
+}
+
+#[tokio::test]
+async fn quickstart_smoke() {
+    smoke("quickstart", "tbs_quickstart").await;
+}
+
+#[tokio::test]
+async fn tenant_index_smoke_sweeps_data_size() {
+    let Some(r) = smoke("tenant-index", "tbs_tenant_index").await else {
+        return;
+    };
+    // Three data sizes per index profile, on both backends; the report sweeps documents.
+    let sizes: std::collections::BTreeSet<u64> =
+        r.variants.iter().filter_map(|v| v.documents).collect();
+    assert_eq!(sizes.len(), 3, "three data sizes: {sizes:?}");
+    assert!(r.variants.iter().any(|v| v.backend == "postgres" && v.indexes == "partial"));
+    assert!(
+        analysis::sweeps(&r)
+            .iter()
+            .any(|s| s.knob == analysis::Knob::Documents)
+    );
+}
+
+#[tokio::test]
+async fn layouts_smoke() {
+    let Some(r) = smoke("layouts", "tbs_layouts").await else {
+        return;
+    };
+    // Each layout's data: per-tenant has a database per tenant, shared one.
+    let dbs = |id: &str| {
+        r.trials
+            .iter()
+            .find(|t| t.variant == id)
+            .map(|t| t.evidence.data.databases)
+    };
+    let tenants = r.scenario.tenants;
+    assert_eq!(dbs("shared-compound-p100-single-c8"), Some(1));
+    assert_eq!(dbs("per-tenant-compound-p100-single-c8"), Some(tenants));
+}
+
+#[tokio::test]
+async fn pool_sweep_smoke() {
+    let Some(r) = smoke("pool-sweep", "tbs_pool_sweep").await else {
+        return;
+    };
+    assert_eq!(r.variants.len(), 18);
+    // Every trial checked connections out of the pool.
+    assert!(r.trials.iter().all(|t| t.evidence.checkout.checkouts > 0));
+    assert!(
+        analysis::sweeps(&r)
+            .iter()
+            .any(|s| s.knob == analysis::Knob::Pool)
+    );
+}
+
+#[tokio::test]
+async fn connection_strategy_smoke() {
+    let Some(r) = smoke("connection-strategy", "tbs_conn_strategy").await else {
+        return;
+    };
+    for t in &r.trials {
+        let cpt = t.variant.contains("-cpt-");
+        let reg = t.evidence.registry.as_ref();
+        assert_eq!(reg.is_some(), cpt, "{}: registry evidence", t.variant);
+        if let Some(g) = reg {
+            assert!(g.created > 0 && g.max_held <= g.max_clients);
+            assert!(g.cold_start.as_ref().is_some_and(|c| c.count > 0));
+        }
+        assert!(t.evidence.memory.is_some(), "{}: harness memory", t.variant);
+    }
+}
+
+#[tokio::test]
+async fn noisy_neighbour_smoke_reports_isolation() {
+    if std::env::var_os("TENANTBENCH_MONGO_URI_2").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but TENANTBENCH_MONGO_URI_2 (the second server) is not"
+        );
+        eprintln!("SKIPPED: TENANTBENCH_MONGO_URI_2 is not set (scripts/mongo-local.sh start --port 27018)");
+        return;
+    }
+    let Some(r) = smoke("noisy-neighbour", "tbs_noisy").await else {
+        return;
+    };
+    let iso = analysis::isolation(&r);
+    for v in &r.variants {
+        assert!(
+            iso.iter().any(|i| i.variant == v.id && i.phase == "burst"),
+            "{}: no relative latency",
+            v.id
+        );
+    }
+    // The remote hybrid ran on two servers and reports the CPU of both.
+    let remote = r
+        .trials
+        .iter()
+        .find(|t| t.variant.starts_with("hybrid.remote"))
+        .expect("the remote hybrid variant");
+    assert_eq!(remote.evidence.cpu.servers.len(), 2);
+}
