@@ -334,7 +334,10 @@ async fn the_client_registry_never_holds_more_than_max_clients() {
         creators += usize::from(t.await.expect("task"));
     }
     assert_eq!(reg.stats.created.load(Ordering::Relaxed), 1);
-    assert_eq!(creators, 1, "exactly one caller is told it created the client");
+    assert_eq!(
+        creators, 1,
+        "exactly one caller is told it created the client"
+    );
 
     // Ten tenants, round robin, from four tasks: never more than three clients. With three
     // clients for four concurrent tenants the registry thrashes: clients are evicted and shut

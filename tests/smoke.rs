@@ -27,7 +27,15 @@ async fn smoke(name: &str, prefix: &str) -> Option<Results> {
         .arg("run")
         .arg("--scenario")
         .arg(&scenario)
-        .args(["--scale", "0.01", "--repeat", "1", "--prefix", prefix, "--no-progress"])
+        .args([
+            "--scale",
+            "0.01",
+            "--repeat",
+            "1",
+            "--prefix",
+            prefix,
+            "--no-progress",
+        ])
         .arg("--out")
         .arg(&out)
         .output()
@@ -48,7 +56,13 @@ async fn smoke(name: &str, prefix: &str) -> Option<Results> {
     assert!(!r.variants.is_empty());
     for v in &r.variants {
         let trials: Vec<_> = r.trials.iter().filter(|t| t.variant == v.id).collect();
-        assert_eq!(trials.len(), 1, "{name}: {} ran {} trials", v.id, trials.len());
+        assert_eq!(
+            trials.len(),
+            1,
+            "{name}: {} ran {} trials",
+            v.id,
+            trials.len()
+        );
         let t = trials[0];
         assert_eq!(
             t.status,
@@ -71,7 +85,10 @@ async fn smoke(name: &str, prefix: &str) -> Option<Results> {
     let answer = analysis::answer(&r);
     let winner = answer.winner.expect("a headline names the lowest p99");
     assert!(html.contains("class=\"headline\""), "{name}: no headline");
-    assert!(html.contains(&winner), "{name}: the headline's variant is missing");
+    assert!(
+        html.contains(&winner),
+        "{name}: the headline's variant is missing"
+    );
     Some(r)
 }
 
@@ -89,7 +106,11 @@ async fn tenant_index_smoke_sweeps_data_size() {
     let sizes: std::collections::BTreeSet<u64> =
         r.variants.iter().filter_map(|v| v.documents).collect();
     assert_eq!(sizes.len(), 3, "three data sizes: {sizes:?}");
-    assert!(r.variants.iter().any(|v| v.backend == "postgres" && v.indexes == "partial"));
+    assert!(
+        r.variants
+            .iter()
+            .any(|v| v.backend == "postgres" && v.indexes == "partial")
+    );
     assert!(
         analysis::sweeps(&r)
             .iter()
@@ -153,7 +174,9 @@ async fn noisy_neighbour_smoke_reports_isolation() {
             std::env::var_os("CI").is_none(),
             "CI is set but TENANTBENCH_MONGO_URI_2 (the second server) is not"
         );
-        eprintln!("SKIPPED: TENANTBENCH_MONGO_URI_2 is not set (scripts/mongo-local.sh start --port 27018)");
+        eprintln!(
+            "SKIPPED: TENANTBENCH_MONGO_URI_2 is not set (scripts/mongo-local.sh start --port 27018)"
+        );
         return;
     }
     let Some(r) = smoke("noisy-neighbour", "tbs_noisy").await else {

@@ -84,12 +84,11 @@ impl<'a> Ctx<'a> {
 /// # Errors
 /// Bad flags or scenario, an unwritable run directory, an unreachable server.
 pub async fn run(a: RunArgs) -> Result<u8> {
-    let mut scenario =
-        super::load_scenario(
-            &a.seed.target.scenario,
-            a.seed.target.prefix.as_deref(),
-            a.seed.target.scale,
-        )?;
+    let mut scenario = super::load_scenario(
+        &a.seed.target.scenario,
+        a.seed.target.prefix.as_deref(),
+        a.seed.target.scale,
+    )?;
     narrow(
         &mut scenario,
         a.seed.target.server.backend,

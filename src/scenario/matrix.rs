@@ -408,16 +408,29 @@ impl Ctx<'_> {
     }
 }
 
+/// What the matrix is checked against: the rest of the scenario.
+pub(super) struct MatrixInputs<'a> {
+    pub default_layout: Layout,
+    pub load: &'a LoadSpec,
+    pub profiles: &'a [String],
+    pub conn: &'a ConnectionsSpec,
+    pub workload: &'a WorkloadSpec,
+    pub hybrid_sets: &'a [String],
+}
+
 pub(super) fn check_matrix(
     c: &Checker,
     m: Option<&Spanned<MatrixModel>>,
-    default_layout: Layout,
-    load: &LoadSpec,
-    profiles: &[String],
-    conn: &ConnectionsSpec,
-    workload: &WorkloadSpec,
-    hybrid_sets: &[String],
+    inputs: MatrixInputs<'_>,
 ) -> Result<MatrixSpec, ScenarioError> {
+    let MatrixInputs {
+        default_layout,
+        load,
+        profiles,
+        conn,
+        workload,
+        hybrid_sets,
+    } = inputs;
     let base = Variant {
         backend: BackendKind::Mongodb,
         layout: default_layout,
@@ -525,7 +538,10 @@ pub(super) fn check_matrix(
                 if out.layout != Layout::Hybrid {
                     return Err(c.err(
                         h.span(),
-                        format!("`hybrid` picks the hybrid layout's rules; this variant's layout is {}", out.layout),
+                        format!(
+                            "`hybrid` picks the hybrid layout's rules; this variant's layout is {}",
+                            out.layout
+                        ),
                     ));
                 }
                 out.hybrid = x.hybrid(h)?;
@@ -611,7 +627,11 @@ pub(super) fn check_matrix(
                             for (pacer, _) in &loads {
                                 for (f, _) in &scales {
                                     // Rule sets only vary the hybrid layout.
-                                    let hs = if *l == Layout::Hybrid { &sets[..] } else { &sets[..1] };
+                                    let hs = if *l == Layout::Hybrid {
+                                        &sets[..]
+                                    } else {
+                                        &sets[..1]
+                                    };
                                     for (h, _) in hs {
                                         let v = Variant {
                                             backend: *b,
@@ -622,7 +642,11 @@ pub(super) fn check_matrix(
                                             strategy: *s,
                                             pacer: *pacer,
                                             scale: *f,
-                                            hybrid: if *l == Layout::Hybrid { h.clone() } else { None },
+                                            hybrid: if *l == Layout::Hybrid {
+                                                h.clone()
+                                            } else {
+                                                None
+                                            },
                                         };
                                         variants.push((v, ispan.clone().unwrap_or(ms.span())));
                                     }

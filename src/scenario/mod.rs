@@ -699,15 +699,18 @@ impl Scenario {
             .map(|s| s.to_string())
             .chain(index_profiles.keys().cloned())
             .collect();
+        let hybrid_set_names: Vec<String> = hybrid_sets.keys().cloned().collect();
         let matrix = matrix::check_matrix(
             &c,
             model.matrix.as_ref(),
-            default_layout,
-            &load,
-            &profile_names,
-            &connections,
-            &workload,
-            &hybrid_sets.keys().cloned().collect::<Vec<_>>(),
+            matrix::MatrixInputs {
+                default_layout,
+                load: &load,
+                profiles: &profile_names,
+                conn: &connections,
+                workload: &workload,
+                hybrid_sets: &hybrid_set_names,
+            },
         )?;
 
         Ok(Scenario {
@@ -1045,7 +1048,7 @@ fn check_hybrid(
     c: &Checker,
     l: &LayoutModel,
     p: &PopulationSpec,
-) -> Result<(Vec<Rule>, BTreeMap<String, Vec<Rule>>), ScenarioError> {
+) -> Result<(Vec<Rule>, RuleSets), ScenarioError> {
     let Some(h) = &l.hybrid else {
         return Ok((default_hybrid_rules(), BTreeMap::new()));
     };
@@ -1059,7 +1062,9 @@ fn check_hybrid(
         let n = name.get_ref();
         if n.is_empty()
             || n == "default"
-            || !n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            || !n
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         {
             return Err(c.err(
                 name.span(),
@@ -1163,6 +1168,9 @@ fn check_rules(
     }
     Ok(rules)
 }
+
+/// Named hybrid rule sets.
+type RuleSets = BTreeMap<String, Vec<Rule>>;
 
 /// The hybrid rules used when a scenario states none: enterprise tenants dedicated, premium
 /// tenants pooled four to a database, everyone else shared.

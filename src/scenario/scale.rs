@@ -43,7 +43,9 @@ pub fn is_derived_prefix_of(p: &str, base: &str) -> bool {
                 !t.is_empty()
                     && match kind {
                         "s" => t.bytes().all(|b| b.is_ascii_digit() || b == b'p'),
-                        "h" => t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                        "h" => t
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
                         _ => false,
                     }
             })
@@ -109,7 +111,9 @@ impl Scenario {
             .max(MIN_SCALED_TENANTS.min(old_n))
             .max(1);
         p.tenants = n;
-        p.documents = ((p.documents as f64 * f).round() as u64).max(p.min_per_tenant * u64::from(n)).max(1);
+        p.documents = ((p.documents as f64 * f).round() as u64)
+            .max(p.min_per_tenant * u64::from(n))
+            .max(1);
         if let super::Distribution::Explicit { shares, .. } = &mut p.distribution {
             shares.truncate(n as usize);
         }
@@ -138,7 +142,9 @@ impl Scenario {
             let t = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() * f);
             s.workload.stop = match s.workload.stop {
                 StopCondition::Duration(d) => StopCondition::Duration(t(d)),
-                StopCondition::Count(c) => StopCondition::Count(((c as f64 * f).round() as u64).max(1)),
+                StopCondition::Count(c) => {
+                    StopCondition::Count(((c as f64 * f).round() as u64).max(1))
+                }
             };
             s.workload.warmup = t(s.workload.warmup);
             for ph in &mut s.phases {
@@ -155,7 +161,8 @@ mod tests {
     use super::*;
 
     fn quickstart() -> Scenario {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
         Scenario::load(&path).expect("quickstart parses")
     }
 
@@ -167,7 +174,9 @@ mod tests {
         assert_eq!(t.population.documents, 20_000);
         assert_eq!(t.prefix, "tb_quickstart_s0p1");
         assert_eq!(t.population.roles["noisy"], vec![tenant_id(1, 20)]);
-        let (StopCondition::Duration(a), StopCondition::Duration(b)) = (s.workload.stop, t.workload.stop) else {
+        let (StopCondition::Duration(a), StopCondition::Duration(b)) =
+            (s.workload.stop, t.workload.stop)
+        else {
             panic!("quickstart stops by duration")
         };
         assert!((b.as_secs_f64() - a.as_secs_f64() * 0.1).abs() < 1e-9);
