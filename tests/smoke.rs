@@ -116,6 +116,19 @@ async fn tenant_index_smoke_sweeps_data_size() {
             .iter()
             .any(|s| s.knob == analysis::Knob::Documents)
     );
+    // The headline compares variants at the largest size, and says how each grew.
+    let largest = sizes.last().copied();
+    let answer = analysis::answer(&r);
+    assert!(answer.lines[0].starts_with("At the largest data size"));
+    let winner = answer.winner.expect("a winner");
+    assert_eq!(
+        r.variants
+            .iter()
+            .find(|v| v.id == winner)
+            .and_then(|v| v.documents),
+        largest
+    );
+    assert!(answer.lines.iter().any(|l| l.contains("indexes=none")));
 }
 
 #[tokio::test]

@@ -140,7 +140,18 @@ pub struct Answer {
 /// The answer the results give: which variant has the lowest p99, against the baseline (the
 /// first variant), by how much, for which tenants, with the evidence and the spread.
 pub fn answer(r: &Results) -> Answer {
-    let baseline = r.variants.first().map(|v| v.id.clone()).unwrap_or_default();
+    // Over several data sizes (the `scale` axis) the headline compares the variants at the
+    // largest size, and says how each grew across sizes.
+    let sizes: std::collections::BTreeSet<u64> =
+        r.variants.iter().filter_map(|v| v.documents).collect();
+    let largest = sizes.last().copied();
+    let compared = |v: &&res::VariantInfo| sizes.len() < 2 || v.documents == largest;
+    let baseline = r
+        .variants
+        .iter()
+        .find(compared)
+        .map(|v| v.id.clone())
+        .unwrap_or_default();
     let mut out = Answer {
         baseline: baseline.clone(),
         ..Default::default()
@@ -148,6 +159,7 @@ pub fn answer(r: &Results) -> Answer {
     let figures: Vec<(&str, &Spread)> = r
         .variants
         .iter()
+        .filter(compared)
         .filter_map(|v| Some((v.id.as_str(), spread(r, &v.id, "all")?)))
         .filter(|(_, s)| s.merged.count > 0)
         .collect();
@@ -213,6 +225,33 @@ pub fn answer(r: &Results) -> Answer {
                 && let Some(l) = where_it_shows(r, n, winner)
             {
                 out.lines.push(l);
+            }
+        }
+    }
+    if sizes.len() >= 2 {
+        out.lines.insert(
+            0,
+            format!(
+                "At the largest data size ({} documents):",
+                count(largest.unwrap_or(0))
+            ),
+        );
+        for sw in sweeps(r).iter().filter(|s| s.knob == Knob::Documents) {
+            for l in &sw.lines {
+                let (Some(a), Some(b)) = (l.points.first(), l.points.last()) else {
+                    continue;
+                };
+                out.lines.push(format!(
+                    "{}: p99 {:.1} ms at {} documents → {:.1} ms at {} ({:.1}×), {:.0} → {:.0} successful operations/s.",
+                    l.label,
+                    a.2,
+                    count(a.0 as u64),
+                    b.2,
+                    count(b.0 as u64),
+                    b.2 / a.2.max(1e-9),
+                    a.1,
+                    b.1
+                ));
             }
         }
     }
