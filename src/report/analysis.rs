@@ -60,17 +60,17 @@ pub fn mean_throughput(s: &Spread) -> f64 {
 /// Successful operations of one variant over the measured phases of every trial that ran, for
 /// the groups `keep` selects, histograms added.
 pub fn merged(r: &Results, variant: &str, keep: impl Fn(&Group) -> bool) -> Histogram<u64> {
+    added(r.trials_of(variant).flat_map(|t| &t.groups).filter(|g| {
+        g.outcome == "ok" && r.phases.iter().any(|p| p.measured && p.name == g.phase) && keep(g)
+    }))
+}
+
+/// The response-time histograms of some groups, added.
+fn added<'a>(groups: impl Iterator<Item = &'a Group>) -> Histogram<u64> {
     let mut h = histogram();
-    for t in r.trials_of(variant) {
-        for g in &t.groups {
-            let measured = r.phases.iter().any(|p| p.measured && p.name == g.phase);
-            if measured
-                && g.outcome == "ok"
-                && keep(g)
-                && let Ok(x) = res::decode(&g.response_histogram)
-            {
-                h.add(&x).expect("auto-resizing histograms add");
-            }
+    for g in groups {
+        if let Ok(x) = res::decode(&g.response_histogram) {
+            h.add(&x).expect("auto-resizing histograms add");
         }
     }
     h
@@ -353,15 +353,8 @@ pub fn isolation(r: &Results) -> Vec<Isolation> {
         return Vec::new();
     }
     let small = small_classes(r);
-    let p99_of = |groups: &mut dyn Iterator<Item = &Group>| {
-        let mut h = histogram();
-        for g in groups {
-            if let Ok(x) = res::decode(&g.response_histogram) {
-                h.add(&x).expect("auto-resizing histograms add");
-            }
-        }
-        (!h.is_empty()).then(|| h.value_at_quantile(0.99))
-    };
+    let small_in =
+        |g: &Group, phase: &str| g.outcome == "ok" && g.phase == phase && small.contains(&g.class);
     let mut out = Vec::new();
     for v in &r.variants {
         for ph in r
@@ -369,29 +362,19 @@ pub fn isolation(r: &Results) -> Vec<Isolation> {
             .iter()
             .filter(|p| p.measured && p.name != SOLO_PHASE && p.name != "steady")
         {
-            let keep = |name: &str| {
-                let name = name.to_string();
-                let small = small.clone();
-                move |g: &Group| g.phase == name && small.contains(&g.class)
-            };
-            let solo = merged(r, &v.id, keep(SOLO_PHASE));
-            let during = merged(r, &v.id, keep(&ph.name));
+            let solo = merged(r, &v.id, |g| small_in(g, SOLO_PHASE));
+            let during = merged(r, &v.id, |g| small_in(g, &ph.name));
             if solo.is_empty() || during.is_empty() {
                 continue;
             }
             let per_trial = r
                 .trials_of(&v.id)
                 .filter_map(|t| {
-                    let ok = |name: &'static str, phase: &str| {
-                        let phase = phase.to_string();
-                        let small = &small;
-                        move |g: &&Group| {
-                            g.outcome == name && g.phase == phase && small.contains(&g.class)
-                        }
-                    };
-                    let a = p99_of(&mut t.groups.iter().filter(ok("ok", SOLO_PHASE)))?;
-                    let b = p99_of(&mut t.groups.iter().filter(ok("ok", &ph.name)))?;
-                    Some(b as f64 / a.max(1) as f64)
+                    let a = added(t.groups.iter().filter(|g| small_in(g, SOLO_PHASE)));
+                    let b = added(t.groups.iter().filter(|g| small_in(g, &ph.name)));
+                    (!a.is_empty() && !b.is_empty()).then(|| {
+                        b.value_at_quantile(0.99) as f64 / a.value_at_quantile(0.99).max(1) as f64
+                    })
                 })
                 .collect();
             out.push(Isolation {
