@@ -304,8 +304,9 @@ pub async fn run(a: RunArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Applies `--layout`, `--indexes` and `--repeat` to the scenario's matrix: each flag replaces
-/// its axis by the one value.
+/// Applies `--backend`, `--layout`, `--indexes` and `--repeat` to the scenario's matrix: each
+/// flag replaces its axis by the one value; variants that become the same are run once, and
+/// those that cannot exist (a profile or layout the backend lacks) are listed as skipped.
 ///
 /// # Errors
 /// An unknown index profile or a repeat out of range.
@@ -333,6 +334,14 @@ pub(crate) fn narrow(
         if let Some(l) = layout {
             v.layout = l;
         }
+        if v.layout != crate::scenario::Layout::Hybrid {
+            // A rule set places tenants only in a hybrid layout: `--layout shared` of a
+            // hybrid variant is the plain shared variant.
+            v.hybrid = None;
+        }
+        if let Some(i) = indexes {
+            v.indexes = i.to_string();
+        }
         if !crate::scenario::profile_on(&v.indexes, v.backend) {
             let why = format!(
                 "{} × indexes {}: the profile does not exist on {}",
@@ -356,9 +365,6 @@ pub(crate) fn narrow(
                 s.matrix.skipped.push(why);
             }
             continue;
-        }
-        if let Some(i) = indexes {
-            v.indexes = i.to_string();
         }
         if !out.iter().any(|o| o.id() == v.id()) {
             out.push(v);
@@ -1472,6 +1478,42 @@ mod tests {
         assert!(
             matches!(o.matrix.variants[0].pacer, Pacer::Open { rate, workers: 16, .. } if rate == 250.0)
         );
+    }
+
+    #[test]
+    fn narrowing_drops_rule_sets_outside_hybrid_and_merges_twins() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/noisy-neighbour.toml");
+        let base = Scenario::load(&path).expect("the noisy-neighbour scenario loads");
+        let mut s = base.clone();
+        narrow(
+            &mut s,
+            None,
+            Some(crate::scenario::Layout::Shared),
+            None,
+            None,
+        )
+        .expect("narrows");
+        assert!(s.matrix.variants.iter().all(|v| v.hybrid.is_none()));
+        let ids: Vec<String> = s.matrix.variants.iter().map(Variant::id).collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(ids.len(), unique.len(), "twins run once: {ids:?}");
+        assert!(ids.len() < base.matrix.variants.len(), "{ids:?}");
+
+        let mut p = Scenario::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tenant-index.toml"),
+        )
+        .expect("the tenant-index scenario loads");
+        narrow(&mut p, None, None, Some("partial"), None).expect("partial exists on PostgreSQL");
+        assert!(
+            p.matrix
+                .variants
+                .iter()
+                .all(|v| v.backend == BackendKind::Postgres && v.indexes == "partial"),
+            "MongoDB variants have no partial profile and are skipped"
+        );
+        assert!(p.matrix.skipped.iter().any(|w| w.contains("partial")));
     }
 
     #[test]
