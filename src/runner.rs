@@ -137,6 +137,10 @@ pub struct RunConfig {
     pub pacer: Pacer,
     /// When to stop.
     pub stop: StopCondition,
+    /// Open loop with a duration: how long past the duration the run may go on working off a
+    /// backlog. Past it, workers take no more tickets and the operations still intended before
+    /// the duration are counted as [`RunReport::unissued`] instead of run; `None`: no limit.
+    pub overrun: Option<Duration>,
     /// Phase windows, by start (at least one, starting at zero).
     pub windows: Vec<PhaseWindow>,
     /// Per phase index: whether it is measured (the warm-up is not).
@@ -155,6 +159,7 @@ impl RunConfig {
         RunConfig {
             pacer,
             stop,
+            overrun: None,
             windows: vec![PhaseWindow {
                 phase: 0,
                 start: Duration::ZERO,
@@ -213,6 +218,9 @@ pub struct RunReport {
     pub cancelled: bool,
     /// Writing the interval log failed (the run itself went on).
     pub hlog_error: Option<String>,
+    /// Open loop: operations intended before the duration that never started, because the
+    /// run reached [`RunConfig::overrun`] still working off its backlog (0 otherwise).
+    pub unissued: u64,
 }
 
 /// The shared schedule of intended start times (open loop).
@@ -220,6 +228,34 @@ struct Schedule {
     issued: u64,
     next: Duration,
     rng: WyRand,
+    unissued: u64,
+}
+
+impl Schedule {
+    /// Advances to the next intended start, returning the current one.
+    fn advance(&mut self, rate: f64, arrivals: Arrivals, windows: &[PhaseWindow]) -> Duration {
+        let at = self.next;
+        let rate = window_at(windows, at).and_then(|w| w.rate).unwrap_or(rate);
+        let gap = match arrivals {
+            Arrivals::Constant => 1.0 / rate,
+            Arrivals::Poisson => {
+                // Inverse CDF of the exponential distribution; u in (0, 1].
+                let u = ((self.rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+                -u.ln() / rate
+            }
+        };
+        self.next += Duration::from_secs_f64(gap);
+        at
+    }
+
+    /// Past the overrun limit: counts the tickets left before `end` as unissued and moves the
+    /// schedule to `end`, so every worker stops.
+    fn abandon(&mut self, rate: f64, arrivals: Arrivals, windows: &[PhaseWindow], end: Duration) {
+        while self.next < end {
+            self.advance(rate, arrivals, windows);
+            self.unissued += 1;
+        }
+    }
 }
 
 /// A worker's in-flight intended start, µs since the start: [`IDLE`] when it runs nothing,
@@ -258,11 +294,17 @@ pub async fn run<B: Backend, S: RequestSource>(
         issued: 0,
         next: Duration::ZERO,
         rng: WyRand::new(0x5eed),
+        unissued: 0,
     }));
     let slots: Arc<Vec<Slot>> =
         Arc::new((0..workers).map(|_| Slot(AtomicU64::new(IDLE))).collect());
     let windows = Arc::new(cfg.windows.clone());
     let (pacer, stop) = (cfg.pacer, cfg.stop);
+    // The instant past which an open loop stops working off its backlog.
+    let cutoff = match (pacer, stop, cfg.overrun) {
+        (Pacer::Open { .. }, StopCondition::Duration(d), Some(o)) => Some((d, start + d + o)),
+        _ => None,
+    };
     let cancel = io.cancel.clone();
     // The token's `is_cancelled` takes a lock shared by every worker (it showed as 11% of a
     // zero-delay run in perf); workers poll this flag instead, and await the token only where
@@ -334,18 +376,13 @@ pub async fn run<B: Backend, S: RequestSource>(
                         if over {
                             break;
                         }
-                        let at = s.next;
-                        let rate = window_at(&windows, at).and_then(|w| w.rate).unwrap_or(rate);
-                        let gap = match arrivals {
-                            Arrivals::Constant => 1.0 / rate,
-                            Arrivals::Poisson => {
-                                // Inverse CDF of the exponential distribution; u in (0, 1].
-                                let u =
-                                    ((s.rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-                                -u.ln() / rate
-                            }
-                        };
-                        s.next += Duration::from_secs_f64(gap);
+                        if let Some((end, at)) = cutoff
+                            && Instant::now() > at
+                        {
+                            s.abandon(rate, arrivals, &windows, end);
+                            break;
+                        }
+                        let at = s.advance(rate, arrivals, &windows);
                         s.issued += 1;
                         // Published under the lock, so the flusher never sees the ticket in
                         // neither the schedule nor a slot.
@@ -476,6 +513,7 @@ pub async fn run<B: Backend, S: RequestSource>(
     done.cancel();
     let (timeline, hlog_error) = flusher.await.expect("flusher panicked");
     let (recorder, tenants) = collector.finish();
+    let unissued = schedule.lock().unwrap_or_else(|p| p.into_inner()).unissued;
     RunReport {
         recorder,
         tenants,
@@ -483,6 +521,7 @@ pub async fn run<B: Backend, S: RequestSource>(
         elapsed: last_end - start,
         cancelled: cancel.is_cancelled(),
         hlog_error,
+        unissued,
     }
 }
 
@@ -528,6 +567,43 @@ mod tests {
         // 1000 operations of 2 ms on 4 workers: 500 ms of simulated time.
         assert_eq!(r.elapsed, Duration::from_millis(500));
         assert_eq!(r.recorder.late_starts, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_overloaded_open_loop_stops_at_its_overrun_and_counts_what_it_left() {
+        // One worker at 10 ms serves 100/s of the 200/s intended: the backlog grows by 100/s.
+        let backend = Arc::new(NullBackend::new(Duration::from_millis(10)));
+        let open = Pacer::Open {
+            rate: 200.0,
+            arrivals: Arrivals::Constant,
+            workers: 1,
+        };
+        let mut cfg = RunConfig::simple(open, StopCondition::Duration(Duration::from_secs(2)));
+        cfg.overrun = Some(Duration::from_secs(1));
+        let r = run(
+            backend.clone(),
+            Arc::new(Repeat(GET)),
+            cfg.clone(),
+            RunIo::default(),
+        )
+        .await;
+        assert_eq!(
+            r.recorder.count() + r.unissued,
+            400,
+            "every intended operation ran or was counted as unissued"
+        );
+        assert_eq!(r.recorder.count(), backend.calls());
+        assert!(r.unissued >= 90, "unissued: {}", r.unissued);
+        assert!(
+            r.elapsed <= Duration::from_millis(3_020),
+            "stopped at duration + overrun: {:?}",
+            r.elapsed
+        );
+        // Without the limit the same run works off its whole backlog.
+        cfg.overrun = None;
+        let r = run(backend, Arc::new(Repeat(GET)), cfg, RunIo::default()).await;
+        assert_eq!((r.recorder.count(), r.unissued), (400, 0));
+        assert!(r.elapsed >= Duration::from_secs(4), "{:?}", r.elapsed);
     }
 
     #[tokio::test(start_paused = true)]

@@ -201,6 +201,56 @@ fn fixtures_with_opposite_winners_give_opposite_headlines() {
 }
 
 #[test]
+fn an_open_loop_variant_whose_server_fell_behind_is_named_in_the_headline() {
+    let mut r = fixture();
+    assert!(
+        !analysis::answer(&r)
+            .lines
+            .iter()
+            .any(|l| l.contains("fell behind")),
+        "closed loop: nothing to say"
+    );
+    let id = r.variants[0].id.clone();
+    r.variants[0].rate = Some(500.0);
+    assert!(
+        !analysis::answer(&r)
+            .lines
+            .iter()
+            .any(|l| l.contains("fell behind")),
+        "no scheduled duration: nothing to compare with"
+    );
+    r.scenario.duration_s = Some(12.0);
+    assert!(
+        !analysis::answer(&r)
+            .lines
+            .iter()
+            .any(|l| l.contains("fell behind")),
+        "the fixture's trials ended on schedule"
+    );
+    for t in r.trials.iter_mut().filter(|t| t.variant == id) {
+        t.elapsed_s = 24.0;
+    }
+    r.trials
+        .iter_mut()
+        .find(|t| t.variant == id)
+        .expect("a trial")
+        .unissued = 1_234;
+    let lines = analysis::answer(&r).lines;
+    let line = lines
+        .iter()
+        .find(|l| l.contains("fell behind"))
+        .unwrap_or_else(|| panic!("no line names the backlog: {lines:?}"));
+    assert!(line.starts_with(&id), "{line}");
+    assert!(line.contains("500 operations/s in 2 of 2 trials"), "{line}");
+    assert!(line.contains("up to 12 s past their 12 s"), "{line}");
+    assert!(
+        line.contains("1,234 intended operations never started"),
+        "{line}"
+    );
+    assert!(line.contains("lower bound"), "{line}");
+}
+
+#[test]
 fn plan_vs_reality_flags_the_compound_index_and_not_its_honest_twin() {
     let r = fixture();
     let flagged: Vec<_> = analysis::growth(&r)

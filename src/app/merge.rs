@@ -114,6 +114,7 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
     t.operations = parts.iter().map(|p| p.operations).sum();
     t.errors = parts.iter().map(|p| p.errors).sum();
     t.late_starts = parts.iter().map(|p| p.late_starts).sum();
+    t.unissued = parts.iter().map(|p| p.unissued).sum();
     t.elapsed_s = parts.iter().map(|p| p.elapsed_s).fold(0.0, f64::max);
     if parts.iter().any(|p| p.status != res::TrialStatus::Complete) {
         t.status = parts

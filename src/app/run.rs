@@ -517,6 +517,10 @@ async fn new_results(
             documents: pop.documents(),
             prefix: s.prefix.clone(),
             scale: s.scale,
+            duration_s: match s.workload.stop {
+                crate::runner::StopCondition::Duration(d) => Some(d.as_secs_f64()),
+                crate::runner::StopCondition::Count(_) => None,
+            },
             text: redact_text(&s.source),
         },
         environment: Environment {
@@ -676,6 +680,7 @@ async fn run_trial(ctx: &Ctx<'_>, v: &Variant, trial: u32) -> Trial {
         operations: 0,
         errors: 0,
         late_starts: 0,
+        unissued: 0,
         groups: Vec::new(),
         tenants: Vec::new(),
         timeline: Vec::new(),
@@ -1012,6 +1017,7 @@ async fn measure<B: crate::backend::Backend>(
     let cfg = RunConfig {
         pacer: v.pacer,
         stop: s.workload.stop,
+        overrun: s.workload.overrun_for(v.pacer),
         windows: ctx.plan.windows.clone(),
         measured: ctx.plan.measured.clone(),
         classes: ctx.class_names.clone(),
@@ -1066,6 +1072,7 @@ fn figures(ctx: &Ctx<'_>, t: &mut Trial, report: crate::runner::RunReport) {
     t.operations = rec.count();
     t.errors = rec.count_where(|k| matches!(k.outcome, Outcome::Error(_)));
     t.late_starts = rec.late_starts;
+    t.unissued = report.unissued;
     let spans = ctx.plan.spans(report.elapsed);
     let phase_secs: Vec<f64> = spans
         .iter()
@@ -1166,6 +1173,12 @@ fn print_trial_line(t: &Trial, rec: &Recorder, plan: &PhasePlan, phase_secs: &[f
         s.p50_us as f64 / 1000.0,
         s.p99_us as f64 / 1000.0
     );
+    if t.unissued > 0 {
+        eprintln!(
+            "  the server did not keep up: {} operations intended before the end never started (the trial reached its overrun limit); its percentiles are a lower bound",
+            t.unissued
+        );
+    }
 }
 
 /// One group per recorder key.

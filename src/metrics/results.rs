@@ -85,6 +85,10 @@ pub struct ScenarioInfo {
     /// times this (1: as written).
     #[serde(default = "one")]
     pub scale: f64,
+    /// Seconds each trial's workload was scheduled to run (`duration_s`); `None` when the
+    /// workload stops after a count of operations.
+    #[serde(default)]
+    pub duration_s: Option<f64>,
     /// The scenario file's text.
     pub text: String,
 }
@@ -206,6 +210,11 @@ pub struct Trial {
     pub errors: u64,
     /// Operations that started more than 1 ms after their intended start (open loop).
     pub late_starts: u64,
+    /// Open loop: operations intended before the trial's duration that never started, because
+    /// the trial reached its overrun limit still working off a backlog (`overrun_s`). Above 0,
+    /// the server did not keep up and the trial's percentiles are a lower bound.
+    #[serde(default)]
+    pub unissued: u64,
     /// Histograms and summaries per phase, op, class and outcome.
     pub groups: Vec<Group>,
     /// Per-tenant figures for a sample of tenants across size ranks, per operation they ran

@@ -193,6 +193,8 @@ struct WorkloadModel {
     count: Option<Spanned<i64>>,
     #[serde(default)]
     warmup_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    overrun_s: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -490,6 +492,20 @@ pub struct WorkloadSpec {
     pub stop: StopCondition,
     /// The leading `warmup` phase, excluded from summaries.
     pub warmup: Duration,
+    /// Open loop: how long past its duration a trial may work off a backlog before the
+    /// operations still owed are counted as unissued (`overrun_s`); `None`: as long as the
+    /// duration, so an overloaded trial takes at most twice its length.
+    pub overrun: Option<Duration>,
+}
+
+impl WorkloadSpec {
+    /// The overrun limit the runner applies: open loop with a duration only.
+    pub fn overrun_for(&self, pacer: Pacer) -> Option<Duration> {
+        match (pacer, self.stop) {
+            (Pacer::Open { .. }, StopCondition::Duration(d)) => Some(self.overrun.unwrap_or(d)),
+            _ => None,
+        }
+    }
 }
 
 /// The workload when a scenario states none: a read-mostly tenant-app mix, proportional tenant
@@ -511,6 +527,7 @@ pub fn default_workload() -> WorkloadSpec {
         },
         stop: StopCondition::Duration(Duration::from_secs(10)),
         warmup: Duration::from_secs(2),
+        overrun: None,
     }
 }
 
@@ -1476,12 +1493,25 @@ fn check_workload(
             StopCondition::Count(_) => Duration::ZERO,
         },
     };
+    let overrun = match &m.overrun_s {
+        Some(v) => {
+            if let StopCondition::Count(_) = stop {
+                return Err(c.err(
+                    v.span(),
+                    "`overrun_s` limits a run by duration; this workload stops by `count`",
+                ));
+            }
+            Some(secs(v, "overrun_s")?)
+        }
+        None => None,
+    };
     Ok(WorkloadSpec {
         mix,
         tenants,
         pacer,
         stop,
         warmup,
+        overrun,
     })
 }
 
@@ -1639,5 +1669,37 @@ distribution = { zipf = { s = 1.0 } }
         assert_eq!(plan.windows[2].rate, Some(500.0));
         assert_eq!(s.phases[0].shares, [("noisy".to_string(), 0.5)]);
         assert_eq!(s.phases[0].mixes[0].1, [(Op::RevenueByDay, 1.0)]);
+    }
+
+    #[test]
+    fn the_overrun_limit_defaults_to_the_duration_and_needs_one() {
+        let base = "name = \"o\"\n[population]\ntenants = 10\ndocuments = 1000\ndistribution = \"uniform\"\n[workload]\n";
+        let s = parse(&format!("{base}rate = 100.0\nduration_s = 30\n")).expect("parses");
+        assert_eq!(
+            s.workload.overrun_for(s.workload.pacer),
+            Some(Duration::from_secs(30))
+        );
+        let s = parse(&format!(
+            "{base}rate = 100.0\nduration_s = 30\noverrun_s = 5\n"
+        ))
+        .expect("parses");
+        assert_eq!(
+            s.workload.overrun_for(s.workload.pacer),
+            Some(Duration::from_secs(5))
+        );
+        let closed = Pacer::Closed {
+            concurrency: 4,
+            think: Duration::ZERO,
+        };
+        assert_eq!(
+            s.workload.overrun_for(closed),
+            None,
+            "a closed loop has no backlog"
+        );
+        let err = parse(&format!("{base}rate = 100.0\ncount = 500\noverrun_s = 5\n"))
+            .expect_err("overrun with a count");
+        let msg = err.to_string();
+        assert!(msg.starts_with("t.toml:9:"), "{msg}");
+        assert!(msg.contains("stops by `count`"), "{msg}");
     }
 }

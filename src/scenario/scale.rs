@@ -147,6 +147,7 @@ impl Scenario {
                 }
             };
             s.workload.warmup = t(s.workload.warmup);
+            s.workload.overrun = s.workload.overrun.map(t);
             for ph in &mut s.phases {
                 ph.start = t(ph.start);
                 ph.duration = ph.duration.map(t);
