@@ -300,64 +300,108 @@ async fn verify(a: VerifyArgs) -> Result<u8> {
 
 async fn ls(a: LsArgs) -> Result<u8> {
     let prefix = a.prefix.as_deref().map(checked_prefix).transpose()?;
-    if a.server.backend() == BackendKind::Postgres {
-        let uri = a.server.pg_uri();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let uri;
+    let count = if a.server.backend() == BackendKind::Postgres {
+        uri = a.server.pg_uri();
         let dbs = postgres::list_marked(&uri, prefix.as_deref()).await?;
-        if dbs.is_empty() {
-            println!("no tenantbench databases on {}", redact_uri(&uri));
-            return Ok(0);
-        }
-        println!(
-            "{:<40} {:<16} {:<18} {:<18} {:>8} {:>10} {:>10}  state",
-            "database", "prefix", "scenario", "layout", "tenants", "rows", "size"
-        );
+        rows.push(ls_header("rows"));
         for d in &dbs {
             let m = &d.marker;
-            println!(
-                "{:<40} {:<16} {:<18} {:<18} {:>8} {:>10} {:>10}  {} (indexes: {})",
-                d.name,
-                m.prefix,
-                m.scenario,
-                m.layout,
-                m.tenants,
-                m.rows,
+            rows.push(vec![
+                d.name.clone(),
+                m.prefix.clone(),
+                m.scenario.clone(),
+                m.layout.clone(),
+                m.tenants.to_string(),
+                m.rows.to_string(),
                 human_bytes(d.size.max(0) as u64),
-                marker_state(m.complete, m.dirty),
-                m.index_profile
-            );
+                format!(
+                    "{} (indexes: {})",
+                    marker_state(m.complete, m.dirty),
+                    m.index_profile
+                ),
+            ]);
         }
-        println!("{} databases", dbs.len());
-        return Ok(0);
-    }
-    let uri = a.server.mongo_uri();
-    let client = mongo::client(&uri, &ConnectOptions::default()).await?;
-    let dbs = mongo::list_marked(&client, prefix.as_deref()).await?;
-    if dbs.is_empty() {
+        dbs.len()
+    } else {
+        uri = a.server.mongo_uri();
+        let client = mongo::client(&uri, &ConnectOptions::default()).await?;
+        let dbs = mongo::list_marked(&client, prefix.as_deref()).await?;
+        client.shutdown().await;
+        rows.push(ls_header("documents"));
+        for d in &dbs {
+            let m = &d.marker;
+            rows.push(vec![
+                d.name.clone(),
+                m.prefix.clone(),
+                m.scenario.clone(),
+                m.layout.clone(),
+                m.tenants.to_string(),
+                m.documents.to_string(),
+                human_bytes(d.size_on_disk),
+                format!(
+                    "{} (indexes: {})",
+                    marker_state(m.complete, m.dirty),
+                    m.index_profile
+                ),
+            ]);
+        }
+        dbs.len()
+    };
+    if count == 0 {
         println!("no tenantbench databases on {}", redact_uri(&uri));
         return Ok(0);
     }
-    println!(
-        "{:<40} {:<16} {:<18} {:<11} {:>8} {:>10} {:>10}  state",
-        "database", "prefix", "scenario", "layout", "tenants", "documents", "size"
-    );
-    for d in &dbs {
-        let m = &d.marker;
-        let state = marker_state(m.complete, m.dirty);
-        println!(
-            "{:<40} {:<16} {:<18} {:<11} {:>8} {:>10} {:>10}  {state} (indexes: {})",
-            d.name,
-            m.prefix,
-            m.scenario,
-            m.layout,
-            m.tenants,
-            m.documents,
-            human_bytes(d.size_on_disk),
-            m.index_profile
-        );
-    }
-    println!("{} databases", dbs.len());
-    client.shutdown().await;
+    print!("{}", columns(&rows, &[4, 5, 6]));
+    println!("{count} databases");
     Ok(0)
+}
+
+/// The header of `ls`'s table, with `what` naming the count column.
+fn ls_header(what: &str) -> Vec<String> {
+    [
+        "database", "prefix", "scenario", "layout", "tenants", what, "size", "state",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Rows as columns as wide as their widest cell (by characters), two spaces apart; the columns
+/// in `right` right-aligned; the last column unpadded.
+fn columns(rows: &[Vec<String>], right: &[usize]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..n)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|x| x.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            let pad = width[c].saturating_sub(cell.chars().count());
+            if c + 1 == r.len() && !right.contains(&c) {
+                line.push_str(cell);
+            } else if right.contains(&c) {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// A marker's state in words.
@@ -512,5 +556,46 @@ pub fn human_bytes(b: u64) -> String {
         format!("{b} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_fit_their_widest_cell() {
+        let rows = vec![
+            ls_header("documents"),
+            [
+                "tb_tenant_index_s0p01_s0p02",
+                "tb_tenant_index_s0p01",
+                "tenant-index",
+                "shared",
+                "200",
+                "100000",
+                "42 MiB",
+                "complete (indexes: none)",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        let out = columns(&rows, &[4, 5, 6]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2);
+        // Left-aligned columns start where their header does, past the longest name.
+        for (h, cell) in [
+            ("prefix", "tb_tenant_index_s0p01 "),
+            ("scenario", "tenant-index"),
+            ("layout", "shared"),
+            ("state", "complete"),
+        ] {
+            assert_eq!(lines[0].find(h), lines[1].find(cell), "{h}\n{out}");
+        }
+        assert_eq!(lines[0].find("prefix"), Some(29));
+        // Right-aligned counts end under their header.
+        let end = |l: &str, x: &str| l.find(x).map(|i| i + x.len());
+        assert_eq!(end(lines[0], "documents"), end(lines[1], "100000"));
+        assert_eq!(end(lines[0], "size"), end(lines[1], "42 MiB"));
     }
 }
