@@ -230,6 +230,48 @@ async fn a_small_tenant_is_a_sequential_scan_without_an_index_and_an_index_scan_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warming_opens_min_pool_size_connections_in_every_pool_before_the_load() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_warm";
+    clean(&uri, prefix).await;
+    let s = tiny(prefix, 8, 800, "");
+    let placement = seeded(&uri, &s, Layout::PerTenant, "tenant").await;
+    let pools: Vec<_> = placement
+        .databases
+        .iter()
+        .map(|d| postgres::pool(&uri, &d.name, 2).expect("pool"))
+        .collect();
+    let admin = postgres::connect(&uri, None).await.expect("admin");
+    let count = async || -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE $1",
+                &[&format!("{prefix}%")],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .get(0)
+    };
+    assert_eq!(count().await, 0, "pools open nothing until asked");
+    let opened = postgres::warm(&pools, 1).await.expect("warm");
+    assert_eq!(opened, 8, "one per database");
+    assert_eq!(
+        count().await,
+        8,
+        "the warmed connections stay in their pools"
+    );
+    assert_eq!(
+        postgres::warm(&pools, 5).await.expect("warm"),
+        16,
+        "capped by the pool's size"
+    );
+    for p in &pools {
+        p.close();
+    }
+    clean(&uri, prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_tenant_pools_beyond_max_connections_are_refused_before_anything_is_created() {
     let Some(uri) = pg().await else { return };
     let prefix = "tbt_pg_conns";

@@ -906,6 +906,9 @@ async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         .iter()
         .map(|d| postgres::pool(ctx.pg_uri, &d.name, per_pool))
         .collect::<Result<Vec<_>, _>>()?;
+    if v.min_pool_size > 0 {
+        postgres::warm(&pools, v.min_pool_size as usize).await?;
+    }
     let backend = Arc::new(PgBackend::new(pools, &placement, ctx.pop, s.seed));
     t.evidence.explain = pg_explain_evidence(ctx, &backend).await;
 

@@ -31,11 +31,12 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// The first measured phase (`steady` in every scenario): what headlines and tables compare.
+/// The first measured phase that has time in the trial (`steady` in most scenarios; `solo` in
+/// one whose phases fill the trial): what headlines and tables compare.
 pub fn headline_phase(r: &Results) -> Option<&str> {
     r.phases
         .iter()
-        .find(|p| p.measured)
+        .find(|p| p.measured && !p.windows.is_empty())
         .map(|p| p.name.as_str())
 }
 

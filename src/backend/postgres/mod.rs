@@ -147,6 +147,24 @@ pub fn pool(uri: &str, db: &str, size: usize) -> Result<deadpool_postgres::Pool,
         .map_err(|e| PgError::State(format!("building a pool for {db}: {e}")))
 }
 
+/// Opens `n` connections of every pool (at most its size) and returns them to it, all at once:
+/// the pools then start a trial warm, as `minPoolSize` keeps a MongoDB driver's. Returns the
+/// connections opened.
+///
+/// # Errors
+/// A connection cannot be opened.
+pub async fn warm(pools: &[deadpool_postgres::Pool], n: usize) -> Result<usize, PgError> {
+    let mut held = Vec::new();
+    let opening = pools.iter().flat_map(|p| {
+        let k = n.min(p.status().max_size);
+        (0..k).map(move |_| p.get())
+    });
+    for r in futures_util::future::join_all(opening).await {
+        held.push(r.map_err(|e| PgError::State(format!("opening a pooled connection: {e}")))?);
+    }
+    Ok(held.len())
+}
+
 /// A quoted identifier (`"name"`, inner quotes doubled).
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
