@@ -202,31 +202,22 @@ fn fixtures_with_opposite_winners_give_opposite_headlines() {
 
 #[test]
 fn an_open_loop_variant_whose_server_fell_behind_is_named_in_the_headline() {
-    let mut r = fixture();
-    assert!(
-        !analysis::answer(&r)
+    let names_backlog = |r: &Results| {
+        analysis::answer(r)
             .lines
             .iter()
-            .any(|l| l.contains("fell behind")),
-        "closed loop: nothing to say"
-    );
+            .any(|l| l.contains("fell behind"))
+    };
+    let mut r = fixture();
+    assert!(!names_backlog(&r), "closed loop: nothing to say");
     let id = r.variants[0].id.clone();
     r.variants[0].rate = Some(500.0);
     assert!(
-        !analysis::answer(&r)
-            .lines
-            .iter()
-            .any(|l| l.contains("fell behind")),
+        !names_backlog(&r),
         "no scheduled duration: nothing to compare with"
     );
     r.scenario.duration_s = Some(12.0);
-    assert!(
-        !analysis::answer(&r)
-            .lines
-            .iter()
-            .any(|l| l.contains("fell behind")),
-        "the fixture's trials ended on schedule"
-    );
+    assert!(!names_backlog(&r), "the fixture's trials ended on schedule");
     for t in r.trials.iter_mut().filter(|t| t.variant == id) {
         t.elapsed_s = 24.0;
     }
