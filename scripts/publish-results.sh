@@ -35,6 +35,13 @@ print(f"- {e['os']}, {e['cores']} cores, {e['memory_bytes'] / 2**30:.0f} GiB")
 for s in e["servers"]:
     extra = f", surrogate {s['surrogate']}" if s.get("surrogate") else ""
     print(f"- server {s['role']}: {s['backend']} {s['version']}{extra}, local: {s.get('local')}")
+backend = {v["id"]: v["backend"] for v in r["variants"]}
+cpus = {}
+for t in r["trials"]:
+    for s in t["evidence"]["cpu"].get("servers", []):
+        cpus.setdefault((backend.get(t["variant"]), s["role"]), s.get("cpus"))
+for (b, role), c in cpus.items():
+    print(f"- {b} server {role} ran on CPUs {c} (its Cpus_allowed_list; a single CPU means pinned with taskset)")
 print(f"- {len(r['variants'])} variants × {r['repeat']} trials, interleaved; scale {r['scenario'].get('scale', 1)}")
 PY
 du -sh "$out"
