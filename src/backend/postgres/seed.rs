@@ -204,7 +204,7 @@ pub async fn seed(
                     ddl.push(schema::create_table(&s, coll));
                 }
             }
-            c.batch_execute(&ddl.join(";\n"))
+            execute_in_batches(&c, &ddl)
                 .await
                 .ctx(|| format!("creating the tables of {}", d.name))?;
             for s in schemas(placement, pop, i).iter().filter(|s| *s != "public") {
@@ -313,7 +313,7 @@ pub async fn seed(
                         Collection::ALL.map(|coll| schema::foreign_key(s, coll, "public"))
                     })
                     .collect();
-                c.batch_execute(&fks.join(";\n"))
+                execute_in_batches(&c, &fks)
                     .await
                     .ctx(|| format!("adding tenant_id foreign keys in {}", d.name))?;
                 if placement.layout == Layout::Rls {
@@ -514,4 +514,22 @@ async fn build_indexes(
         .try_collect()
         .await?;
     Ok(out.into_iter().flatten().collect())
+}
+
+/// Statements per transaction in [`execute_in_batches`]: each takes a few locks, and one
+/// transaction may hold about `max_locks_per_transaction` (64) × `max_connections` (100) of
+/// them.
+const DDL_BATCH: usize = 100;
+
+/// Runs DDL statements [`DDL_BATCH`] to a transaction: a schema per tenant for 1,000 tenants is
+/// 6,000 tables, and creating them (or their foreign keys) in one transaction ran the server
+/// out of shared memory for locks.
+async fn execute_in_batches(
+    c: &Client,
+    statements: &[String],
+) -> Result<(), tokio_postgres::Error> {
+    for chunk in statements.chunks(DDL_BATCH) {
+        c.batch_execute(&chunk.join(";\n")).await?;
+    }
+    Ok(())
 }
