@@ -219,3 +219,19 @@ async fn noisy_neighbour_smoke_reports_isolation() {
         .expect("the remote hybrid variant");
     assert_eq!(remote.evidence.cpu.servers.len(), 2);
 }
+
+#[tokio::test]
+async fn noisy_neighbour_postgres_smoke_reports_isolation() {
+    let Some(r) = smoke("noisy-neighbour-postgres", "tbs_noisy_pg").await else {
+        return;
+    };
+    assert!(r.variants.iter().all(|v| v.backend == "postgres"));
+    let iso = analysis::isolation(&r);
+    for v in &r.variants {
+        assert!(
+            iso.iter().any(|i| i.variant == v.id && i.phase == "burst"),
+            "{}: no relative latency",
+            v.id
+        );
+    }
+}
