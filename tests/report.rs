@@ -201,6 +201,36 @@ fn fixtures_with_opposite_winners_give_opposite_headlines() {
 }
 
 #[test]
+fn the_resources_table_has_a_row_per_trial() {
+    let r = fixture();
+    let out = render(&r).expect("renders");
+    let doc = Html::parse_document(&out.html);
+    let table = doc
+        .select(&sel("table"))
+        .find(|t| t.text().any(|x| x == "checkout wait"))
+        .expect("the resources table");
+    let rows: Vec<Vec<String>> = table
+        .select(&sel("tr"))
+        .skip(1)
+        .map(|tr| {
+            tr.select(&sel("td"))
+                .map(|td| td.text().collect())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), r.trials.len(), "one row per trial");
+    for t in &r.trials {
+        assert!(
+            rows.iter()
+                .any(|row| row[0] == t.variant && row[1] == t.trial.to_string()),
+            "{} trial {}",
+            t.variant,
+            t.trial
+        );
+    }
+}
+
+#[test]
 fn an_open_loop_variant_whose_server_fell_behind_is_named_in_the_headline() {
     let names_backlog = |r: &Results| {
         analysis::answer(r)

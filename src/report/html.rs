@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::analysis::{self as an, count, ms};
 use super::charts::{self, Bar, Curve};
-use crate::metrics::results::{Results, Spread};
+use crate::metrics::results::{Results, Spread, Trial, VariantInfo};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -93,6 +93,7 @@ struct ExplainRow {
 #[derive(Serialize)]
 struct ResourceRow {
     variant: String,
+    trial: u32,
     checkout: String,
     connections: String,
     databases: u64,
@@ -767,106 +768,112 @@ fn isolation_rows(r: &Results) -> Vec<IsolationRow> {
         .collect()
 }
 
-/// Per variant, the resources of its first trial that ran.
+/// Per variant and trial that ran, its resources: later trials differ (data reused, connections
+/// left by earlier variants, the harness's memory).
 fn resources(r: &Results) -> Vec<ResourceRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
-        let Some(t) = r.trials_of(&v.id).next() else {
-            continue;
-        };
-        let ev = &t.evidence;
-        // Per server: most connections at once, and connections created during the trial.
-        let mut by_server: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
-        for c in &ev.connections {
-            let e = by_server
-                .entry(c.server.as_str())
-                .or_insert((0, i64::MAX, i64::MIN));
-            e.0 = e.0.max(c.current);
-            e.1 = e.1.min(c.total_created);
-            e.2 = e.2.max(c.total_created);
+        for t in r.trials_of(&v.id) {
+            rows.push(resource_row(v, t));
         }
-        let connections = if by_server.is_empty() {
-            "-".to_string()
-        } else {
-            by_server
-                .iter()
-                .map(|(s, (max, lo, hi))| format!("{s}: max {max}, created {}", hi - lo))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let share = if ev.cpu.wall_s > 0.0 {
-            ev.cpu.harness_s / ev.cpu.wall_s
-        } else {
-            0.0
-        };
-        rows.push(ResourceRow {
-            variant: v.id.clone(),
-            checkout: format!(
-                "{} checkouts, p50 {} ms, p99 {} ms, {} failed",
-                count(ev.checkout.checkouts),
-                ms(ev.checkout.wait.p50_us),
-                ms(ev.checkout.wait.p99_us),
-                ev.checkout.failed
-            ),
-            connections,
-            databases: ev.data.databases,
-            collections: ev.data.collections,
-            indexes: ev.data.indexes,
-            storage: format!(
-                "{:.1} MiB (indexes {:.1} MiB)",
-                ev.data.storage_bytes as f64 / 1048576.0,
-                ev.data.index_bytes as f64 / 1048576.0
-            ),
-            prepare: format!("{:.1} s", ev.data.prepare_s),
-            harness_cpu: format!(
-                "{:.2} s in {:.1} s ({:.0}% of a core{})",
-                ev.cpu.harness_s,
-                ev.cpu.wall_s,
-                100.0 * share,
-                ev.cpu
-                    .harness_cpus
-                    .as_ref()
-                    .map(|c| format!(", CPUs {c}"))
-                    .unwrap_or_default()
-            ),
-            server_cpu: if ev.cpu.servers.is_empty() {
-                ev.cpu.server_s.map_or("-".into(), |s| {
-                    format!(
-                        "{s:.2} s ({:.0}% of a core)",
-                        100.0 * s / ev.cpu.wall_s.max(1e-9)
-                    )
-                })
-            } else {
-                ev.cpu
-                    .servers
-                    .iter()
-                    .map(|x| {
-                        format!(
-                            "{}: {:.2} s ({:.0}% of a core{})",
-                            x.role,
-                            x.cpu_s,
-                            100.0 * x.cpu_s / ev.cpu.wall_s.max(1e-9),
-                            x.cpus
-                                .as_ref()
-                                .map(|c| format!(", CPUs {c}"))
-                                .unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            },
-            memory: ev.memory.as_ref().map_or("-".into(), |m| {
-                format!(
-                    "{:.1} MiB at start, peak {:.1} MiB (+{:.1})",
-                    m.start_bytes as f64 / 1048576.0,
-                    m.peak_bytes as f64 / 1048576.0,
-                    m.peak_bytes.saturating_sub(m.start_bytes) as f64 / 1048576.0
-                )
-            }),
-            busy: share > 0.8,
-        });
     }
     rows
+}
+
+/// One trial's resources.
+fn resource_row(v: &VariantInfo, t: &Trial) -> ResourceRow {
+    let ev = &t.evidence;
+    // Per server: most connections at once, and connections created during the trial.
+    let mut by_server: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
+    for c in &ev.connections {
+        let e = by_server
+            .entry(c.server.as_str())
+            .or_insert((0, i64::MAX, i64::MIN));
+        e.0 = e.0.max(c.current);
+        e.1 = e.1.min(c.total_created);
+        e.2 = e.2.max(c.total_created);
+    }
+    let connections = if by_server.is_empty() {
+        "-".to_string()
+    } else {
+        by_server
+            .iter()
+            .map(|(s, (max, lo, hi))| format!("{s}: max {max}, created {}", hi - lo))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let share = if ev.cpu.wall_s > 0.0 {
+        ev.cpu.harness_s / ev.cpu.wall_s
+    } else {
+        0.0
+    };
+    ResourceRow {
+        variant: v.id.clone(),
+        trial: t.trial,
+        checkout: format!(
+            "{} checkouts, p50 {} ms, p99 {} ms, {} failed",
+            count(ev.checkout.checkouts),
+            ms(ev.checkout.wait.p50_us),
+            ms(ev.checkout.wait.p99_us),
+            ev.checkout.failed
+        ),
+        connections,
+        databases: ev.data.databases,
+        collections: ev.data.collections,
+        indexes: ev.data.indexes,
+        storage: format!(
+            "{:.1} MiB (indexes {:.1} MiB)",
+            ev.data.storage_bytes as f64 / 1048576.0,
+            ev.data.index_bytes as f64 / 1048576.0
+        ),
+        prepare: format!("{:.1} s", ev.data.prepare_s),
+        harness_cpu: format!(
+            "{:.2} s in {:.1} s ({:.0}% of a core{})",
+            ev.cpu.harness_s,
+            ev.cpu.wall_s,
+            100.0 * share,
+            ev.cpu
+                .harness_cpus
+                .as_ref()
+                .map(|c| format!(", CPUs {c}"))
+                .unwrap_or_default()
+        ),
+        server_cpu: if ev.cpu.servers.is_empty() {
+            ev.cpu.server_s.map_or("-".into(), |s| {
+                format!(
+                    "{s:.2} s ({:.0}% of a core)",
+                    100.0 * s / ev.cpu.wall_s.max(1e-9)
+                )
+            })
+        } else {
+            ev.cpu
+                .servers
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}: {:.2} s ({:.0}% of a core{})",
+                        x.role,
+                        x.cpu_s,
+                        100.0 * x.cpu_s / ev.cpu.wall_s.max(1e-9),
+                        x.cpus
+                            .as_ref()
+                            .map(|c| format!(", CPUs {c}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+        memory: ev.memory.as_ref().map_or("-".into(), |m| {
+            format!(
+                "{:.1} MiB at start, peak {:.1} MiB (+{:.1})",
+                m.start_bytes as f64 / 1048576.0,
+                m.peak_bytes as f64 / 1048576.0,
+                m.peak_bytes.saturating_sub(m.start_bytes) as f64 / 1048576.0
+            )
+        }),
+        busy: share > 0.8,
+    }
 }
 
 /// SVG for inlining in HTML: without an XML declaration.
