@@ -230,6 +230,44 @@ async fn a_small_tenant_is_a_sequential_scan_without_an_index_and_an_index_scan_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_per_tenant_for_1200_tenants_fits_the_lock_table() {
+    // 7,200 tables and their foreign keys: more locks than one transaction may hold with the
+    // defaults (64 × max_connections 100), so the seeding must not create them in one.
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_pg_locks";
+    clean(&uri, prefix).await;
+    let s = tiny(prefix, 1200, 6000, "");
+    let pop = s.build_population();
+    let placement = seeded(&uri, &s, Layout::SchemaPerTenant, "none").await;
+    let r = postgres::verify(&uri, &s, &pop, &placement, false)
+        .await
+        .expect("verify");
+    assert!(r.ok(), "{:?} {:?}", r.mismatches, r.marker_problems);
+    let c = postgres::connect(&uri, Some(&placement.databases[0].name))
+        .await
+        .expect("connect");
+    let tables: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname LIKE 't\\_%' AND tablename <> '_tenantbench'",
+            &[],
+        )
+        .await
+        .expect("pg_tables")
+        .get(0);
+    assert_eq!(tables, 1200 * 5);
+    let fks: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f'",
+            &[],
+        )
+        .await
+        .expect("pg_constraint")
+        .get(0);
+    assert_eq!(fks, 1200 * 5, "a tenant_id foreign key per table");
+    clean(&uri, prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warming_opens_min_pool_size_connections_in_every_pool_before_the_load() {
     let Some(uri) = pg().await else { return };
     let prefix = "tbt_pg_warm";
