@@ -201,6 +201,26 @@ fn fixtures_with_opposite_winners_give_opposite_headlines() {
 }
 
 #[test]
+fn variants_that_share_every_knob_value_make_no_sweep() {
+    // The fixture's variants differ only in their index profile; with that made equal, the
+    // knobs (documents, pool size, concurrency) have one value each: nothing to sweep.
+    let mut r = fixture();
+    assert!(analysis::sweeps(&r).is_empty());
+    for v in &mut r.variants {
+        v.indexes = "same".into();
+    }
+    assert!(analysis::sweeps(&r).is_empty(), "one x value is no sweep");
+    // Two data sizes are.
+    r.variants[0].documents = Some(100_000);
+    r.variants[1].documents = Some(200_000);
+    let sw = analysis::sweeps(&r);
+    assert!(
+        sw.iter().any(|s| s.knob == analysis::Knob::Documents),
+        "two sizes sweep"
+    );
+}
+
+#[test]
 fn the_resources_table_has_a_row_per_trial() {
     let r = fixture();
     let out = render(&r).expect("renders");
