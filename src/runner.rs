@@ -300,9 +300,12 @@ pub async fn run<B: Backend, S: RequestSource>(
         Arc::new((0..workers).map(|_| Slot(AtomicU64::new(IDLE))).collect());
     let windows = Arc::new(cfg.windows.clone());
     let (pacer, stop) = (cfg.pacer, cfg.stop);
-    // The instant past which an open loop stops working off its backlog.
+    // The instant past which an open loop stops working off its backlog, with what
+    // [`Schedule::abandon`] needs to count the tickets left.
     let cutoff = match (pacer, stop, cfg.overrun) {
-        (Pacer::Open { .. }, StopCondition::Duration(d), Some(o)) => Some((d, start + d + o)),
+        (Pacer::Open { rate, arrivals, .. }, StopCondition::Duration(d), Some(o)) => {
+            Some((start + d + o, d, rate, arrivals))
+        }
         _ => None,
     };
     let cancel = io.cancel.clone();
@@ -376,12 +379,6 @@ pub async fn run<B: Backend, S: RequestSource>(
                         if over {
                             break;
                         }
-                        if let Some((end, at)) = cutoff
-                            && Instant::now() > at
-                        {
-                            s.abandon(rate, arrivals, &windows, end);
-                            break;
-                        }
                         let at = s.advance(rate, arrivals, &windows);
                         s.issued += 1;
                         // Published under the lock, so the flusher never sees the ticket in
@@ -401,6 +398,18 @@ pub async fn run<B: Backend, S: RequestSource>(
                     slot.store(PENDING, Ordering::SeqCst);
                 }
                 let actual = Instant::now();
+                // Woken past the overrun limit (the clock read the start needs anyway, not one
+                // more under the schedule's lock): this ticket and those still owed are counted,
+                // not run.
+                if let Some((limit, end, rate, arrivals)) = cutoff
+                    && actual > limit
+                {
+                    let mut s = schedule.lock().unwrap_or_else(|p| p.into_inner());
+                    s.unissued += 1;
+                    s.abandon(rate, arrivals, &windows, end);
+                    slot.store(IDLE, Ordering::Release);
+                    break;
+                }
                 let intended = intended.unwrap_or(actual);
                 let offset = intended - start;
                 if pacer_is_closed(pacer) {
