@@ -368,7 +368,7 @@ fn ls_header(what: &str) -> Vec<String> {
 }
 
 /// Rows as columns as wide as their widest cell (by characters), two spaces apart; the columns
-/// in `right` right-aligned; the last column unpadded.
+/// in `right` right-aligned; no trailing spaces.
 fn columns(rows: &[Vec<String>], right: &[usize]) -> String {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width: Vec<usize> = (0..n)
@@ -388,9 +388,7 @@ fn columns(rows: &[Vec<String>], right: &[usize]) -> String {
                 line.push_str("  ");
             }
             let pad = width[c].saturating_sub(cell.chars().count());
-            if c + 1 == r.len() && !right.contains(&c) {
-                line.push_str(cell);
-            } else if right.contains(&c) {
+            if right.contains(&c) {
                 line.push_str(&" ".repeat(pad));
                 line.push_str(cell);
             } else {

@@ -154,14 +154,16 @@ pub fn pool(uri: &str, db: &str, size: usize) -> Result<deadpool_postgres::Pool,
 /// # Errors
 /// A connection cannot be opened.
 pub async fn warm(pools: &[deadpool_postgres::Pool], n: usize) -> Result<usize, PgError> {
-    let mut held = Vec::new();
     let opening = pools.iter().flat_map(|p| {
         let k = n.min(p.status().max_size);
         (0..k).map(move |_| p.get())
     });
-    for r in futures_util::future::join_all(opening).await {
-        held.push(r.map_err(|e| PgError::State(format!("opening a pooled connection: {e}")))?);
-    }
+    // Held until all are open, then returned to their pools when dropped.
+    let held = futures_util::future::join_all(opening)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PgError::State(format!("opening a pooled connection: {e}")))?;
     Ok(held.len())
 }
 
