@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{Document, doc};
 use tenantbench::backend::mongo::{self, ConnectOptions, MongoBackend, SeedOptions, Servers};
-use tenantbench::backend::{Op, Request};
 use tenantbench::datagen::{Collection, record_id};
-use tenantbench::layout::Placement;
-use tenantbench::runner::{Pacer, RequestSource, RunConfig, RunIo, StopCondition, run};
-use tenantbench::scenario::{Layout, Scenario};
+use tenantbench::layout::Layout;
+use tenantbench::op::{Op, Request};
+use tenantbench::pacing::{Pacer, StopCondition};
+use tenantbench::runner::{RequestSource, RunConfig, RunIo, run};
+use tenantbench::scenario::Scenario;
 use tenantbench::workload::Workload;
 
 const CONCURRENCY: usize = 8;
@@ -63,7 +64,7 @@ async fn main() {
     }
     let s = Scenario::load(Path::new("scenarios/quickstart.toml")).expect("quickstart scenario");
     let pop = s.build_population();
-    let placement = Placement::new(&s, &pop, Layout::Shared);
+    let placement = s.placement(&pop, Layout::Shared);
     let conn = ConnectOptions {
         max_pool_size: CONCURRENCY as u32 + 4,
         ..Default::default()

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tenantbench::backend::Backend;
 use tenantbench::backend::null::NullBackend;
-use tenantbench::backend::{Backend, Op, Request};
 use tenantbench::metrics::{histogram, micros};
-use tenantbench::runner::{Pacer, Repeat, RunConfig, RunIo, StopCondition, run};
+use tenantbench::op::{Op, Request};
+use tenantbench::pacing::{Pacer, StopCondition};
+use tenantbench::runner::{Repeat, RunConfig, RunIo, run};
 
 const OPS: u64 = 200_000;
 const CONCURRENCY: usize = 4;

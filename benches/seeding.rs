@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tenantbench::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
-use tenantbench::layout::Placement;
-use tenantbench::scenario::{IndexBuild, Layout, Scenario};
+use tenantbench::layout::Layout;
+use tenantbench::scenario::{IndexBuild, Scenario};
 
 fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
     std::env::var(k)
@@ -50,7 +50,7 @@ fn main() {
         }
         scenario.prefix = "tb_bench_seed".into();
         let pop = scenario.build_population();
-        let placement = Placement::new(&scenario, &pop, Layout::Shared);
+        let placement = scenario.placement(&pop, Layout::Shared);
         let opts = SeedOptions {
             layout: Layout::Shared,
             indexes: "none".into(),

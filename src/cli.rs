@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenario::{IndexBuild, Layout};
+use crate::layout::Layout;
+use crate::scenario::IndexBuild;
 
 /// Measures multi-tenant database layouts: seeds skewed tenant populations into shared,
 /// per-tenant and hybrid layouts, verifies them, and runs tenant workloads over a matrix of
@@ -151,7 +152,7 @@ pub struct PlanArgs {
     pub scenario: PathBuf,
     /// Only this backend (replaces the matrix's backend axis).
     #[arg(long, value_enum)]
-    pub backend: Option<crate::scenario::BackendKind>,
+    pub backend: Option<crate::op::BackendKind>,
     /// Only this layout (replaces the matrix's layout axis).
     #[arg(long, short = 'l', value_enum)]
     pub layout: Option<Layout>,
@@ -183,7 +184,7 @@ pub struct ServerArgs {
     /// Database kind: mongodb (default) or postgres. For `run`, restricts the matrix's backend
     /// axis to this one.
     #[arg(long, value_enum)]
-    pub backend: Option<crate::scenario::BackendKind>,
+    pub backend: Option<crate::op::BackendKind>,
     /// URI of the --backend's default server. Default: $TENANTBENCH_MONGO_URI, else
     /// mongodb://127.0.0.1:27017; for postgres $TENANTBENCH_PG_URI, else
     /// postgres://postgres@127.0.0.1:5432/postgres. Credentials are never printed or stored.
@@ -193,16 +194,15 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     /// The backend asked for (mongodb when none).
-    pub fn backend(&self) -> crate::scenario::BackendKind {
-        self.backend
-            .unwrap_or(crate::scenario::BackendKind::Mongodb)
+    pub fn backend(&self) -> crate::op::BackendKind {
+        self.backend.unwrap_or(crate::op::BackendKind::Mongodb)
     }
 
     /// The MongoDB URI: `--uri` unless `--backend postgres`, else the environment or default.
     pub fn mongo_uri(&self) -> String {
         self.uri
             .clone()
-            .filter(|_| self.backend() == crate::scenario::BackendKind::Mongodb)
+            .filter(|_| self.backend() == crate::op::BackendKind::Mongodb)
             .or_else(|| {
                 std::env::var(crate::backend::mongo::URI_ENV)
                     .ok()
@@ -216,7 +216,7 @@ impl ServerArgs {
         crate::backend::postgres::resolve_uri(
             self.uri
                 .as_deref()
-                .filter(|_| self.backend() == crate::scenario::BackendKind::Postgres),
+                .filter(|_| self.backend() == crate::op::BackendKind::Postgres),
         )
     }
 }

@@ -10,7 +10,118 @@
 //!   layouts of one scenario can live side by side on one server.
 
 use crate::population::{Population, Tenant};
-use crate::scenario::{Layout, Matcher, PlacementKind, Rule, Scenario};
+use serde::Deserialize;
+
+use crate::op::BackendKind;
+
+/// The tenancy layout a dataset is placed in (vocabulary: ARCHITECTURE.md).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// One database; documents carry `tenant`.
+    Shared,
+    /// One database per tenant.
+    PerTenant,
+    /// Placement by tier or role: dedicated, pooled or shared databases.
+    Hybrid,
+    /// PostgreSQL: one database, a schema per tenant.
+    SchemaPerTenant,
+    /// PostgreSQL: shared tables with row-level security on `tenant_id`.
+    Rls,
+}
+
+impl Layout {
+    /// Every layout the MongoDB backend knows.
+    pub const ALL: [Layout; 3] = [Layout::Shared, Layout::PerTenant, Layout::Hybrid];
+    /// Every layout the PostgreSQL backend knows.
+    pub const POSTGRES: [Layout; 5] = [
+        Layout::Shared,
+        Layout::PerTenant,
+        Layout::Hybrid,
+        Layout::SchemaPerTenant,
+        Layout::Rls,
+    ];
+
+    /// The name used in scenarios, on the command line and in markers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Shared => "shared",
+            Layout::PerTenant => "per-tenant",
+            Layout::Hybrid => "hybrid",
+            Layout::SchemaPerTenant => "schema-per-tenant",
+            Layout::Rls => "rls",
+        }
+    }
+
+    /// Parses a layout name as written on the command line.
+    pub fn parse(s: &str) -> Option<Layout> {
+        Layout::POSTGRES.into_iter().find(|l| l.name() == s)
+    }
+
+    /// Whether the layout exists on a backend (`schema-per-tenant` and `rls` are PostgreSQL's).
+    pub fn on(self, backend: BackendKind) -> bool {
+        match backend {
+            BackendKind::Mongodb => Layout::ALL.contains(&self),
+            BackendKind::Postgres => true,
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a hybrid rule sends the tenants it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlacementKind {
+    /// A database of its own per tenant.
+    Dedicated,
+    /// Databases shared by `tenants_per_db` tenants each.
+    Pooled,
+    /// The layout's shared database.
+    Shared,
+}
+
+/// Which tenants a hybrid rule matches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matcher {
+    /// Tenants whose class (tier, or role when they have one) or tier is this name.
+    Class(String),
+    /// The `n` largest tenants.
+    Top(u32),
+}
+
+/// One hybrid placement rule; the first rule that matches a tenant places it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    /// Which tenants.
+    pub matcher: Matcher,
+    /// Where they go.
+    pub placement: PlacementKind,
+    /// For `pooled`: tenants per database.
+    pub tenants_per_db: u32,
+    /// The environment variable holding the URI of another server, if not the default one.
+    /// Not part of the data's definition (where data lives is not what it is): two rule sets
+    /// that differ only in servers share the definition hash of their databases.
+    #[serde(skip_serializing)]
+    pub uri_env: Option<String>,
+}
 
 /// Which server a database lives on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -55,11 +166,6 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Places the population of a scenario in a layout.
-    pub fn new(scenario: &Scenario, population: &Population, layout: Layout) -> Placement {
-        Placement::with_prefix(&scenario.prefix, &scenario.hybrid_rules, population, layout)
-    }
-
     /// Places a population with an explicit prefix and hybrid rules.
     pub fn with_prefix(
         prefix: &str,
@@ -210,6 +316,7 @@ pub fn name_prefixes(prefix: &str, layout: Layout) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Scenario;
     use std::path::Path;
 
     fn scenario(extra: &str) -> Scenario {
@@ -224,7 +331,7 @@ mod tests {
         let s = scenario("");
         let p = s.build_population();
         for layout in Layout::ALL {
-            let pl = Placement::new(&s, &p, layout);
+            let pl = s.placement(&p, layout);
             let mut seen = vec![0; 100];
             for (d, db) in pl.databases.iter().enumerate() {
                 for &t in &db.tenants {
@@ -240,7 +347,7 @@ mod tests {
     fn default_hybrid_dedicates_enterprise_and_pools_premium_by_four() {
         let s = scenario("");
         let p = s.build_population();
-        let pl = Placement::new(&s, &p, Layout::Hybrid);
+        let pl = s.placement(&p, Layout::Hybrid);
         // 100 tenants: 1 enterprise, 9 premium (3 pools: 4 + 4 + 1), 90 shared.
         let names: Vec<&str> = pl.databases.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(
@@ -264,7 +371,7 @@ mod tests {
             "[population.roles]\nnoisy = [\"t00001\"]\n[[layout.hybrid.rule]]\nclass = \"noisy\"\nplacement = \"dedicated\"\nuri_env = \"TB_SECOND\"\n[[layout.hybrid.rule]]\ntop = 3\nplacement = \"dedicated\"\n",
         );
         let p = s.build_population();
-        let pl = Placement::new(&s, &p, Layout::Hybrid);
+        let pl = s.placement(&p, Layout::Hybrid);
         assert_eq!(pl.databases[0].server, Server::Env("TB_SECOND".into()));
         assert_eq!(pl.databases[0].name, "tb_p_hy_t_t00001");
         assert_eq!(pl.databases[1].name, "tb_p_hy_t_t00002");

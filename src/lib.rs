@@ -13,6 +13,8 @@ pub mod cli;
 pub mod datagen;
 pub mod layout;
 pub mod metrics;
+pub mod op;
+pub mod pacing;
 pub mod population;
 pub mod report;
 pub mod runner;

@@ -5,7 +5,50 @@
 //! sum exactly to the total and are the same on every machine.
 
 use crate::datagen::Collection;
-use crate::scenario::{Distribution, PopulationSpec};
+use std::collections::BTreeMap;
+
+/// How tenant sizes are distributed (expected shares, never sampled).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Distribution {
+    /// Size of rank `i` proportional to `1 / i^s`.
+    Zipf {
+        /// The exponent, `> 0`.
+        s: f64,
+    },
+    /// Size of rank `i` proportional to the Pareto(alpha) quantile at `(i - 0.5) / n`.
+    Pareto {
+        /// The tail index, `> 0`.
+        alpha: f64,
+    },
+    /// Every tenant the same size.
+    Uniform,
+    /// The largest tenants hold the given shares of all documents; the rest follow `rest`.
+    Explicit {
+        /// Shares (fractions of the total) of the largest tenants, in rank order.
+        shares: Vec<f64>,
+        /// How the remaining tenants split what is left.
+        rest: Box<Distribution>,
+    },
+}
+
+/// Population parameters after validation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PopulationSpec {
+    /// Number of tenants.
+    pub tenants: u32,
+    /// Documents over all tenants and collections.
+    pub documents: u64,
+    /// Size distribution.
+    pub distribution: Distribution,
+    /// Every tenant gets at least this many documents.
+    pub min_per_tenant: u64,
+    /// Percent of tenants (by size rank, largest first) per tier: enterprise, premium, basic;
+    /// the rest are free.
+    pub tier_percent: [f64; 3],
+    /// Role name → tenant ids.
+    pub roles: BTreeMap<String, Vec<String>>,
+}
 
 /// Commercial tier, assigned by size rank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

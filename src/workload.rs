@@ -3,8 +3,8 @@
 //! likely). Each chooser is its own type with a `next` method (YCSB's generators); the
 //! [`Workload`] combines them into the runner's [`RequestSource`].
 
-use crate::backend::{Op, Request};
 use crate::datagen::{Collection, WyRand};
+use crate::op::{Op, Request};
 use crate::population::{Population, Tier};
 use crate::runner::RequestSource;
 use crate::scenario::{PhasePlan, Scenario, TenantChoiceSpec, WorkloadSpec};

@@ -2,7 +2,8 @@
 
 use mongodb::bson::{Document, doc};
 use tenantbench::backend::mongo::{self, MARKER_COLLECTION, MongoError};
-use tenantbench::scenario::{IndexBuild, Layout};
+use tenantbench::layout::Layout;
+use tenantbench::scenario::IndexBuild;
 
 use crate::util::{clean, seed_opts, server, setup, tiny};
 

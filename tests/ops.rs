@@ -1,10 +1,11 @@
 //! The operation catalogue against a real server: same logical answers in every layout, plan
 //! evidence with and without the tenant index, writes marking data dirty.
 
+use tenantbench::backend::Backend;
 use tenantbench::backend::mongo::{self, Answer, MongoBackend};
-use tenantbench::backend::{Backend, Op, Outcome, Request};
 use tenantbench::datagen::Collection;
-use tenantbench::scenario::Layout;
+use tenantbench::layout::Layout;
+use tenantbench::op::{Op, Outcome, Request};
 
 use crate::util::{clean, server, setup, tiny};
 

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use tenantbench::backend::mongo::{Answer, MongoBackend};
 use tenantbench::backend::postgres::{self, PgBackend};
-use tenantbench::backend::{Op, Request};
+use tenantbench::layout::Layout;
 use tenantbench::layout::Placement;
-use tenantbench::scenario::{Layout, Scenario};
+use tenantbench::op::{Op, Request};
+use tenantbench::scenario::Scenario;
 
 use crate::util::{seed_opts, tiny};
 
@@ -42,7 +43,7 @@ async fn clean(uri: &str, prefix: &str) {
 
 async fn seeded(uri: &str, s: &Scenario, layout: Layout, indexes: &str) -> Placement {
     let pop = s.build_population();
-    let placement = Placement::new(s, &pop, layout);
+    let placement = s.placement(&pop, layout);
     postgres::seed(uri, s, &pop, &placement, &seed_opts(s, layout, indexes))
         .await
         .expect("seed");
@@ -88,7 +89,7 @@ async fn every_layout_seeds_and_verifies_and_a_changed_row_is_found() {
         assert_eq!(r.checked, 12 * 5, "{layout}");
     }
     // One changed value is a checksum mismatch for exactly that tenant and table.
-    let placement = Placement::new(&s, &pop, Layout::Shared);
+    let placement = s.placement(&pop, Layout::Shared);
     let c = postgres::connect(&uri, Some(&placement.databases[0].name))
         .await
         .expect("connect");
@@ -384,7 +385,7 @@ async fn the_marker_protects_databases_tenantbench_did_not_create() {
     }
     let s = tiny(prefix, 5, 500, "");
     let pop = s.build_population();
-    let placement = Placement::new(&s, &pop, Layout::Shared);
+    let placement = s.placement(&pop, Layout::Shared);
     let err = postgres::seed(
         &uri,
         &s,

@@ -5,8 +5,8 @@
 //! real browser rendering it.
 
 use scraper::{Html, Selector};
-use tenantbench::backend::Op;
 use tenantbench::metrics::results::Results;
+use tenantbench::op::Op;
 use tenantbench::report::analysis;
 use tenantbench::report::html::{Run, render, render_runs};
 

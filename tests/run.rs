@@ -191,7 +191,7 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
                 t.evidence
                     .explain
                     .iter()
-                    .find(|e| e.op == tenantbench::backend::Op::ListRecent && e.tenant != "t00001")
+                    .find(|e| e.op == tenantbench::op::Op::ListRecent && e.tenant != "t00001")
                     .cloned()
             })
             .expect("list_recent evidence")

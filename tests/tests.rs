@@ -3,6 +3,7 @@
 
 mod util;
 
+mod architecture;
 mod cli;
 mod datagen;
 mod mongo;

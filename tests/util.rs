@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use mongodb::Client;
 use tenantbench::backend::mongo::{self, ConnectOptions, Servers};
+use tenantbench::layout::Layout;
 use tenantbench::layout::Placement;
 use tenantbench::population::Population;
-use tenantbench::scenario::{Layout, Scenario};
+use tenantbench::scenario::Scenario;
 
 /// The URI of the server under test.
 pub fn uri() -> String {
@@ -60,7 +61,7 @@ pub struct Setup {
 
 pub async fn setup(scenario: Scenario, layout: Layout) -> Setup {
     let pop = scenario.build_population();
-    let placement = Placement::new(&scenario, &pop, layout);
+    let placement = scenario.placement(&pop, layout);
     let servers = Servers::for_placement(&uri(), &placement, &ConnectOptions::default())
         .await
         .expect("servers");

@@ -127,10 +127,10 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
     // Groups by (phase, op, class, outcome, error kind).
     type GKey = (
         String,
-        crate::backend::Op,
+        crate::op::Op,
         String,
         String,
-        Option<crate::backend::ErrorKind>,
+        Option<crate::op::ErrorKind>,
     );
     let mut groups: BTreeMap<GKey, (res::Group, Histogram<u64>, Histogram<u64>)> = BTreeMap::new();
     // Keys in order of first appearance, so merged groups keep the recorder's order.
@@ -172,7 +172,7 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
 
     // The tenant sample: the same tenants in every generator, each with the operations it ran
     // there (a generator may have run an operation for a tenant that another did not).
-    let mut tenants: BTreeMap<(u32, crate::backend::Op), (res::TenantSample, Histogram<u64>)> =
+    let mut tenants: BTreeMap<(u32, crate::op::Op), (res::TenantSample, Histogram<u64>)> =
         BTreeMap::new();
     for p in parts {
         for x in &p.tenants {

@@ -13,8 +13,10 @@ use crate::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
 use crate::backend::postgres;
 use crate::backend::redact_uri;
 use crate::cli::{Cli, Command, DropArgs, LsArgs, SeedArgs, ServerArgs, Target, VerifyArgs};
+use crate::layout::Layout;
 use crate::layout::Placement;
-use crate::scenario::{BackendKind, Layout, MAX_BATCH, MAX_WORKERS, Scenario, valid_prefix};
+use crate::op::BackendKind;
+use crate::scenario::{MAX_BATCH, MAX_WORKERS, Scenario, valid_prefix};
 
 /// Exit status of a command that ran but found a problem (verify mismatch, refused drop).
 pub const EXIT_FINDINGS: u8 = 1;
@@ -146,7 +148,7 @@ async fn prepare(a: &SeedArgs) -> Result<Prepared> {
         progress: !a.no_progress,
     };
     let pop = scenario.build_population();
-    let placement = Placement::new(&scenario, &pop, layout);
+    let placement = scenario.placement(&pop, layout);
     let backend = a.target.server.backend();
     let uri = match backend {
         BackendKind::Mongodb => a.target.server.mongo_uri(),
@@ -247,7 +249,7 @@ async fn seed(a: SeedArgs) -> Result<u8> {
 async fn verify(a: VerifyArgs) -> Result<u8> {
     let (scenario, layout) = resolve(&a.target)?;
     let pop = scenario.build_population();
-    let placement = Placement::new(&scenario, &pop, layout);
+    let placement = scenario.placement(&pop, layout);
     let r = match a.target.server.backend() {
         BackendKind::Mongodb => {
             let servers = Servers::for_placement(

@@ -6,9 +6,10 @@ use anyhow::Result;
 use crate::backend::mongo::raw_document;
 use crate::cli::PlanArgs;
 use crate::datagen::{Collection, generate};
-use crate::layout::Placement;
-use crate::runner::{Pacer, StopCondition};
-use crate::scenario::{BackendKind, Layout, Scenario, Strategy};
+use crate::layout::Layout;
+use crate::op::BackendKind;
+use crate::pacing::{Pacer, StopCondition};
+use crate::scenario::{Scenario, Strategy};
 
 /// Documents per second a seed loads on the 2-core development machine (docs/performance.md),
 /// for time estimates.
@@ -73,12 +74,11 @@ pub fn render(s: &Scenario) -> String {
         StopCondition::Duration(d) => Some(d.as_secs_f64()),
         StopCondition::Count(_) => None,
     };
-    let writes = s.workload.mix.iter().any(|(o, _)| {
-        matches!(
-            o,
-            crate::backend::Op::InsertOne | crate::backend::Op::UpdateStatus
-        )
-    });
+    let writes = s
+        .workload
+        .mix
+        .iter()
+        .any(|(o, _)| matches!(o, crate::op::Op::InsertOne | crate::op::Op::UpdateStatus));
 
     out.push_str(&format!(
         "\n{} variants × {} trials = {} trials, run interleaved (A B A B …)\n",
@@ -101,7 +101,7 @@ pub fn render(s: &Scenario) -> String {
         };
         let docs = pop.documents();
         let bytes = bytes_of(pop);
-        let placement = Placement::new(sv, pop, v.layout);
+        let placement = sv.placement(pop, v.layout);
         let dbs = placement.databases.len() as u64;
         let servers = placement.servers().len() as u64;
         let profile = s.index_profile(&v.indexes).unwrap_or_default();

@@ -16,9 +16,9 @@ use crate::backend::mongo::{
     Servers,
 };
 use crate::backend::postgres::{self, PgBackend};
-use crate::backend::{Op, Outcome, Request, redact_uri};
+use crate::backend::redact_uri;
 use crate::cli::RunArgs;
-use crate::layout::{Placement, Server};
+use crate::layout::Server;
 use crate::metrics::collector::tenant_sample;
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{
@@ -27,9 +27,12 @@ use crate::metrics::results::{
     TrialStatus, VariantInfo,
 };
 use crate::metrics::{Recorder, histogram};
+use crate::op::BackendKind;
+use crate::op::{Op, Outcome, Request};
+use crate::pacing::Pacer;
 use crate::population::Population;
-use crate::runner::{Live, Pacer, RunConfig, RunIo};
-use crate::scenario::{BackendKind, PhasePlan, Scenario, Strategy, Variant};
+use crate::runner::{Live, RunConfig, RunIo};
+use crate::scenario::{PhasePlan, Scenario, Strategy, Variant};
 use crate::workload::{Workload, classes, collection_of};
 
 /// Tenants kept individually: the largest this many, then log-spaced ranks.
@@ -111,8 +114,8 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         .transpose()?;
     let slot = match (start_at, scenario.workload.stop) {
         (None, _) => None,
-        (Some(_), crate::runner::StopCondition::Duration(d)) => Some(d + TRIAL_GAP),
-        (Some(_), crate::runner::StopCondition::Count(_)) => {
+        (Some(_), crate::pacing::StopCondition::Duration(d)) => Some(d + TRIAL_GAP),
+        (Some(_), crate::pacing::StopCondition::Count(_)) => {
             bail!("--start-at aligns duration-stopped runs; the workload stops by count")
         }
     };
@@ -313,7 +316,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
 pub(crate) fn narrow(
     s: &mut Scenario,
     backend: Option<BackendKind>,
-    layout: Option<crate::scenario::Layout>,
+    layout: Option<crate::layout::Layout>,
     indexes: Option<&str>,
     repeat: Option<u32>,
 ) -> Result<()> {
@@ -334,7 +337,7 @@ pub(crate) fn narrow(
         if let Some(l) = layout {
             v.layout = l;
         }
-        if v.layout != crate::scenario::Layout::Hybrid {
+        if v.layout != crate::layout::Layout::Hybrid {
             // A rule set places tenants only in a hybrid layout: `--layout shared` of a
             // hybrid variant is the plain shared variant.
             v.hybrid = None;
@@ -469,8 +472,8 @@ async fn new_results(
     pg_uri: &str,
 ) -> Result<Results> {
     let run_end = match s.workload.stop {
-        crate::runner::StopCondition::Duration(d) => d,
-        crate::runner::StopCondition::Count(_) => Duration::ZERO,
+        crate::pacing::StopCondition::Duration(d) => d,
+        crate::pacing::StopCondition::Count(_) => Duration::ZERO,
     };
     let spans = plan.spans(run_end);
     let mut servers_info = Vec::new();
@@ -485,8 +488,8 @@ async fn new_results(
         // A variant's hybrid rule set may place tenants on other servers.
         let own = s.for_variant(v).ok().flatten();
         let servers = match &own {
-            Some(x) => Placement::new(x, &x.build_population(), v.layout).servers(),
-            None => Placement::new(s, pop, v.layout).servers(),
+            Some(x) => x.placement(&x.build_population(), v.layout).servers(),
+            None => s.placement(pop, v.layout).servers(),
         };
         for srv in servers {
             if !seen.contains(&srv) {
@@ -518,8 +521,8 @@ async fn new_results(
             prefix: s.prefix.clone(),
             scale: s.scale,
             duration_s: match s.workload.stop {
-                crate::runner::StopCondition::Duration(d) => Some(d.as_secs_f64()),
-                crate::runner::StopCondition::Count(_) => None,
+                crate::pacing::StopCondition::Duration(d) => Some(d.as_secs_f64()),
+                crate::pacing::StopCondition::Count(_) => None,
             },
             text: redact_text(&s.source),
         },
@@ -699,7 +702,7 @@ async fn trial_inner(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
         return pg_trial(ctx, v, t).await;
     }
     let s = ctx.scenario;
-    let placement = Placement::new(s, ctx.pop, v.layout);
+    let placement = s.placement(ctx.pop, v.layout);
 
     // Data: reuse when the markers match, complete and clean; else (re)load or rebuild indexes.
     let seed_opts = seed_options(ctx, v);
@@ -836,7 +839,7 @@ const PG_HARNESS_CONNECTIONS: i64 = 3;
 /// from `pg_stat_activity` each second, then the workload.
 async fn pg_trial(ctx: &Ctx<'_>, v: &Variant, t: &mut Trial) -> Result<()> {
     let s = ctx.scenario;
-    let placement = Placement::new(s, ctx.pop, v.layout);
+    let placement = s.placement(ctx.pop, v.layout);
     if ctx.worker.is_some() {
         bail!("--worker is not supported on the postgres backend yet: run one generator");
     }
@@ -1504,7 +1507,7 @@ mod tests {
         narrow(
             &mut s,
             None,
-            Some(crate::scenario::Layout::Shared),
+            Some(crate::layout::Layout::Shared),
             None,
             None,
         )

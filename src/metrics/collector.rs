@@ -14,7 +14,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::{Key, Recorder, histogram, micros, put};
-use crate::backend::{Op, Outcome};
+use crate::op::{Op, Outcome};
 
 /// A sampled tenant's figures.
 #[derive(Debug, Clone)]
@@ -261,7 +261,7 @@ pub fn tenant_sample(tenants: usize, largest: usize, per_decade: usize) -> Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{ErrorKind, Op};
+    use crate::op::{ErrorKind, Op};
 
     fn key(phase: u16, class: u16, outcome: Outcome) -> Key {
         Key {

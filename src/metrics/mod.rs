@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::backend::{Op, Outcome};
+use crate::op::{Op, Outcome};
 
 pub use collector::{Collector, TenantTally};
 

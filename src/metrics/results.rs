@@ -15,7 +15,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{ErrorKind, Op, Outcome};
+use crate::op::{ErrorKind, Op, Outcome};
 
 /// Version of the results format; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 2;

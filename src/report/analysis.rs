@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::backend::Op;
 use crate::metrics::histogram;
 use crate::metrics::results::{self as res, ExplainRecord, Group, Results, Spread};
+use crate::op::Op;
 
 /// Classes that make up "small tenants" in headlines.
 pub const SMALL: [&str; 2] = ["basic", "free"];
@@ -592,7 +592,7 @@ pub fn growth(r: &Results) -> Vec<Growth> {
             };
             let fit = |f: fn(&Point) -> f64| {
                 (bands >= 2)
-                    .then(|| super::charts::loglog_fit_weighted(&xy(f)))
+                    .then(|| super::fit::loglog_fit_weighted(&xy(f)))
                     .flatten()
             };
             let fit_p50 = fit(|p| p.p50_ms);

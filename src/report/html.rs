@@ -424,7 +424,7 @@ pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
 
 /// Histogram and percentile curves, all operations then each operation, one line per variant.
 fn distribution_charts(r: &Results, charts: &mut Charts) -> Result<()> {
-    let curves_of = |op: Option<crate::backend::Op>| -> Vec<(usize, String, Histogram<u64>)> {
+    let curves_of = |op: Option<crate::op::Op>| -> Vec<(usize, String, Histogram<u64>)> {
         r.variants
             .iter()
             .enumerate()
@@ -572,7 +572,7 @@ fn timeline_charts(r: &Results, charts: &mut Charts) -> Result<()> {
 /// later run (solid), same colour per variant.
 fn compare_charts(runs: &[Run], charts: &mut Charts) -> Result<()> {
     let cur = runs.last().expect("runs").results;
-    let mut ops: Vec<Option<crate::backend::Op>> = vec![None];
+    let mut ops: Vec<Option<crate::op::Op>> = vec![None];
     ops.extend(an::ops_of(cur).into_iter().map(Some));
     for op in ops {
         let mut hs: Vec<(usize, String, Histogram<u64>, bool)> = Vec::new();
@@ -646,7 +646,7 @@ fn phase_rows(r: &Results) -> Vec<PhaseRow> {
 fn explain_rows(r: &Results) -> Vec<ExplainRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
-        for op in crate::backend::Op::ALL {
+        for op in crate::op::Op::ALL {
             let ex: Vec<_> = an::explains(r, &v.id, op).collect();
             let (Some(small), Some(large)) = (
                 ex.iter().min_by_key(|e| e.tenant_documents),

@@ -3,5 +3,6 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod fit;
 pub mod html;
 pub mod terminal;

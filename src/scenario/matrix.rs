@@ -8,30 +8,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Checker, Layout, LoadSpec, ScenarioError, WorkloadSpec};
-use crate::runner::Pacer;
-
-/// Database kind of a variant.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum BackendKind {
-    /// MongoDB (or a MongoDB-wire server).
-    Mongodb,
-    /// PostgreSQL.
-    Postgres,
-}
-
-impl BackendKind {
-    /// Name in scenarios and results.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Mongodb => "mongodb",
-            BackendKind::Postgres => "postgres",
-        }
-    }
-}
+use super::{Checker, LoadSpec, ScenarioError, WorkloadSpec};
+use crate::layout::Layout;
+use crate::op::BackendKind;
+use crate::pacing::Pacer;
 
 /// How tenants reach the database.
 #[derive(
@@ -364,7 +344,7 @@ impl Ctx<'_> {
             Pacer::Open {
                 arrivals, workers, ..
             } => (arrivals, workers),
-            Pacer::Closed { .. } => (crate::runner::Arrivals::Constant, 64),
+            Pacer::Closed { .. } => (crate::pacing::Arrivals::Constant, 64),
         };
         Ok(Pacer::Open {
             rate: v,

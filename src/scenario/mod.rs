@@ -12,17 +12,19 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::backend::Op;
-use crate::datagen::Collection;
-use crate::population::{Population, Tier};
-use crate::runner::{Arrivals, Pacer, StopCondition};
 use std::time::Duration;
+
+use crate::datagen::Collection;
+use crate::layout::{Layout, Matcher, Placement, PlacementKind, Rule};
+use crate::op::{BackendKind, Op};
+use crate::pacing::{Arrivals, Pacer, StopCondition};
+use crate::population::{Distribution, Population, PopulationSpec, Tier};
 
 mod matrix;
 mod phases;
 mod scale;
 
-pub use matrix::{BackendKind, ConnectionsSpec, MAX_POOL, MatrixSpec, Strategy, Variant};
+pub use matrix::{ConnectionsSpec, MAX_POOL, MatrixSpec, Strategy, Variant};
 pub use phases::{PhasePlan, PhaseSpec};
 pub use scale::{is_derived_prefix_of, scaled_prefix};
 
@@ -51,77 +53,6 @@ pub enum ScenarioError {
         /// The offending line with a caret under the value.
         snippet: String,
     },
-}
-
-/// The tenancy layout a dataset is placed in (vocabulary: ARCHITECTURE.md).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Deserialize,
-    serde::Serialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Layout {
-    /// One database; documents carry `tenant`.
-    Shared,
-    /// One database per tenant.
-    PerTenant,
-    /// Placement by tier or role: dedicated, pooled or shared databases.
-    Hybrid,
-    /// PostgreSQL: one database, a schema per tenant.
-    SchemaPerTenant,
-    /// PostgreSQL: shared tables with row-level security on `tenant_id`.
-    Rls,
-}
-
-impl Layout {
-    /// Every layout the MongoDB backend knows.
-    pub const ALL: [Layout; 3] = [Layout::Shared, Layout::PerTenant, Layout::Hybrid];
-    /// Every layout the PostgreSQL backend knows.
-    pub const POSTGRES: [Layout; 5] = [
-        Layout::Shared,
-        Layout::PerTenant,
-        Layout::Hybrid,
-        Layout::SchemaPerTenant,
-        Layout::Rls,
-    ];
-
-    /// The name used in scenarios, on the command line and in markers.
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::Shared => "shared",
-            Layout::PerTenant => "per-tenant",
-            Layout::Hybrid => "hybrid",
-            Layout::SchemaPerTenant => "schema-per-tenant",
-            Layout::Rls => "rls",
-        }
-    }
-
-    /// Parses a layout name as written on the command line.
-    pub fn parse(s: &str) -> Option<Layout> {
-        Layout::POSTGRES.into_iter().find(|l| l.name() == s)
-    }
-
-    /// Whether the layout exists on a backend (`schema-per-tenant` and `rls` are PostgreSQL's).
-    pub fn on(self, backend: BackendKind) -> bool {
-        match backend {
-            BackendKind::Mongodb => Layout::ALL.contains(&self),
-            BackendKind::Postgres => true,
-        }
-    }
-}
-
-impl std::fmt::Display for Layout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// When secondary indexes are built relative to the bulk load.
@@ -368,87 +299,6 @@ struct IndexProfileModel {
 // ---------------------------------------------------------------------------------------------
 // The resolved scenario.
 // ---------------------------------------------------------------------------------------------
-
-/// How tenant sizes are distributed (expected shares, never sampled).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Distribution {
-    /// Size of rank `i` proportional to `1 / i^s`.
-    Zipf {
-        /// The exponent, `> 0`.
-        s: f64,
-    },
-    /// Size of rank `i` proportional to the Pareto(alpha) quantile at `(i - 0.5) / n`.
-    Pareto {
-        /// The tail index, `> 0`.
-        alpha: f64,
-    },
-    /// Every tenant the same size.
-    Uniform,
-    /// The largest tenants hold the given shares of all documents; the rest follow `rest`.
-    Explicit {
-        /// Shares (fractions of the total) of the largest tenants, in rank order.
-        shares: Vec<f64>,
-        /// How the remaining tenants split what is left.
-        rest: Box<Distribution>,
-    },
-}
-
-/// Population parameters after validation.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PopulationSpec {
-    /// Number of tenants.
-    pub tenants: u32,
-    /// Documents over all tenants and collections.
-    pub documents: u64,
-    /// Size distribution.
-    pub distribution: Distribution,
-    /// Every tenant gets at least this many documents.
-    pub min_per_tenant: u64,
-    /// Percent of tenants (by size rank, largest first) per tier: enterprise, premium, basic;
-    /// the rest are free.
-    pub tier_percent: [f64; 3],
-    /// Role name → tenant ids.
-    pub roles: BTreeMap<String, Vec<String>>,
-}
-
-/// Where a hybrid rule sends the tenants it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PlacementKind {
-    /// A database of its own per tenant.
-    Dedicated,
-    /// Databases shared by `tenants_per_db` tenants each.
-    Pooled,
-    /// The layout's shared database.
-    Shared,
-}
-
-/// Which tenants a hybrid rule matches.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Matcher {
-    /// Tenants whose class (tier, or role when they have one) or tier is this name.
-    Class(String),
-    /// The `n` largest tenants.
-    Top(u32),
-}
-
-/// One hybrid placement rule; the first rule that matches a tenant places it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Rule {
-    /// Which tenants.
-    pub matcher: Matcher,
-    /// Where they go.
-    pub placement: PlacementKind,
-    /// For `pooled`: tenants per database.
-    pub tenants_per_db: u32,
-    /// The environment variable holding the URI of another server, if not the default one.
-    /// Not part of the data's definition (where data lives is not what it is): two rule sets
-    /// that differ only in servers share the definition hash of their databases.
-    #[serde(skip_serializing)]
-    pub uri_env: Option<String>,
-}
 
 /// Seeding options.
 #[derive(Debug, Clone)]
@@ -751,6 +601,11 @@ impl Scenario {
             matrix,
             scale: 1.0,
         })
+    }
+
+    /// Places a population of this scenario in a layout: its prefix and hybrid rules.
+    pub fn placement(&self, population: &Population, layout: Layout) -> Placement {
+        Placement::with_prefix(&self.prefix, &self.hybrid_rules, population, layout)
     }
 
     /// Builds the population (tenant sizes, tiers, roles, per-collection counts).

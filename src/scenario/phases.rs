@@ -9,9 +9,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Checker, OpMixModel, PopulationSpec, ScenarioError, WorkloadSpec, check_op_mix};
-use crate::backend::Op;
+use crate::op::Op;
+use crate::pacing::{Pacer, PhaseWindow, StopCondition};
 use crate::population::Tier;
-use crate::runner::{Pacer, PhaseWindow, StopCondition};
 
 /// A scenario phase.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{Scenario, TenantChoiceSpec};
+use crate::pacing::StopCondition;
 use crate::population::{rank_of, tenant_id};
-use crate::runner::StopCondition;
 
 /// Fewest tenants a scaled population keeps (when the scenario has that many), so every tier
 /// of the default cut-offs still has tenants at tiny scales.

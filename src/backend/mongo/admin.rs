@@ -8,7 +8,7 @@ use mongodb::Client;
 use mongodb::bson::{Bson, doc};
 
 use super::{Context, DbState, Marker, MongoError, inspect};
-use crate::scenario::Layout;
+use crate::layout::Layout;
 
 /// A database that carries a tenantbench marker.
 #[derive(Debug, Clone, serde::Serialize)]

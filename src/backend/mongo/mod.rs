@@ -28,9 +28,10 @@ pub use verify::{Mismatch, VerifyReport, verify};
 
 use crate::backend::redact_uri;
 use crate::datagen::DATAGEN_VERSION;
+use crate::layout::Layout;
 use crate::layout::{Placement, Server};
 use crate::population::Population;
-use crate::scenario::{Layout, Scenario};
+use crate::scenario::Scenario;
 
 /// Default URI of the local server.
 pub const DEFAULT_URI: &str = "mongodb://127.0.0.1:27017";
@@ -298,11 +299,11 @@ pub fn definition_hash(scenario: &Scenario, layout: Layout) -> String {
     struct Def<'a> {
         datagen_version: u32,
         seed: u64,
-        population: &'a crate::scenario::PopulationSpec,
+        population: &'a crate::population::PopulationSpec,
         mix: &'a [f64],
         scale: f64,
         layout: &'a str,
-        hybrid_rules: Option<&'a [crate::scenario::Rule]>,
+        hybrid_rules: Option<&'a [crate::layout::Rule]>,
     }
     let def = Def {
         datagen_version: DATAGEN_VERSION,

@@ -10,9 +10,10 @@ use mongodb::bson::{self, Document, doc};
 
 use super::seed::bson_i64;
 use super::{MARKER_COLLECTION, Servers, raw_document};
-use crate::backend::{Backend, ErrorKind, Op, Outcome, Request};
+use crate::backend::Backend;
 use crate::datagen::{Collection, END_MS, Value, generate, record_id};
 use crate::layout::Placement;
+use crate::op::{ErrorKind, Op, Outcome, Request};
 use crate::population::Population;
 
 pub use crate::backend::{Answer, FAN_OUT, LIST_LIMIT, REVENUE_DAYS};

@@ -13,9 +13,10 @@ use mongodb::bson::{self, Document, RawDocumentBuf, doc};
 
 use super::{Context, DbState, MongoError, Servers, inspect, new_marker, write_marker};
 use crate::datagen::{Collection, Value, generate};
+use crate::layout::Layout;
 use crate::layout::Placement;
 use crate::population::Population;
-use crate::scenario::{IndexBuild, IndexKeys, Layout, Scenario};
+use crate::scenario::{IndexBuild, IndexKeys, Scenario};
 
 /// How to seed.
 #[derive(Debug, Clone)]
@@ -692,7 +693,7 @@ mod tests {
         .unwrap();
         let pop = s.build_population();
         for layout in Layout::ALL {
-            let pl = Placement::new(&s, &pop, layout);
+            let pl = s.placement(&pop, layout);
             let all: Vec<usize> = (0..pl.databases.len()).collect();
             let units = work_units(&pop, &pl, &all, 300);
             assert!(units.iter().all(|u| u.len() <= 300 && !u.is_empty()));

@@ -98,7 +98,7 @@ pub struct DropOutcome {
 pub async fn drop_marked(
     uri: &str,
     prefix: &str,
-    layout: Option<crate::scenario::Layout>,
+    layout: Option<crate::layout::Layout>,
 ) -> Result<DropOutcome, PgError> {
     let admin = connect(uri, None).await?;
     let mut out = DropOutcome::default();

@@ -24,8 +24,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::layout::DbPlan;
+use crate::layout::Layout;
 use crate::population::Population;
-use crate::scenario::{Layout, Scenario};
+use crate::scenario::Scenario;
 
 pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked};
 pub use ops::{PgBackend, PgExplain};

@@ -9,13 +9,12 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::schema::columns;
 use super::{MARKER_TABLE, PgError, ident, time_of};
-use crate::backend::{
-    Answer, Backend, ErrorKind, FAN_OUT, LIST_LIMIT, Op, Outcome, REVENUE_DAYS, Request, status_of,
-};
+use crate::backend::{Answer, Backend, FAN_OUT, LIST_LIMIT, REVENUE_DAYS, status_of};
 use crate::datagen::{Collection, END_MS, Value, generate, record_id};
+use crate::layout::Layout;
 use crate::layout::Placement;
+use crate::op::{ErrorKind, Op, Outcome, Request};
 use crate::population::Population;
-use crate::scenario::Layout;
 
 /// What `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` says about one call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -17,9 +17,10 @@ use super::schema::{self, columns};
 use super::{Context, Marker, PgError, connect, ident, new_marker, read_marker, write_marker};
 use crate::backend::mongo::{DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, progress_bar};
 use crate::datagen::{Collection, Value, generate};
+use crate::layout::Layout;
 use crate::layout::Placement;
 use crate::population::Population;
-use crate::scenario::{IndexBuild, Layout, Scenario};
+use crate::scenario::{IndexBuild, Scenario};
 
 /// What a PostgreSQL seed did (the same figures as a MongoDB seed).
 pub type PgSeedSummary = SeedSummary;

@@ -12,9 +12,10 @@ use super::{Context, PgError, connect, ident, ms_of, read_marker};
 use crate::backend::mongo::VerifyReport;
 use crate::backend::mongo::verify::{compare, expected_digests};
 use crate::datagen::{CanonicalEncoder, Collection, Digest};
+use crate::layout::Layout;
 use crate::layout::Placement;
 use crate::population::Population;
-use crate::scenario::{Layout, Scenario};
+use crate::scenario::Scenario;
 
 /// Verifies a placement on the PostgreSQL server of `uri`.
 ///

@@ -1,0 +1,266 @@
+//! The module boundaries of docs/architecture.md, kept by reading the sources: no import circle
+//! between the crate's top-level modules or between the children of one module, and no database
+//! folder under `src/backend/` naming another. A path counts wherever it is written (`use` lines
+//! and inline `crate::x::y` paths); unit-test modules (`#[cfg(test)]` to the end of the file)
+//! are left out, as they may build fixtures from anywhere.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, recursively.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("src is readable") {
+        let p = e.expect("directory entry").path();
+        if p.is_dir() {
+            out.extend(sources(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The module path of a file under `src/`: `backend/postgres/seed.rs` → [backend, postgres, seed].
+fn module_of(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).expect("under src");
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|c| c.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if parts.last().is_some_and(|l| l == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The code of a file without its unit tests and comments.
+fn code(text: &str) -> String {
+    let end = text.find("#[cfg(test)]").unwrap_or(text.len());
+    text[..end]
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The paths a file names after `crate::`, as module components (lowercase identifiers only),
+/// including those inside `crate::{a::b, c}` groups.
+fn crate_paths(code: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for item in group[..end].split(',') {
+                out.push(segments(item.trim()));
+            }
+        } else {
+            out.push(segments(rest));
+        }
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+fn segments(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for seg in s.split("::") {
+        let id: String = seg
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if id.is_empty() || !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+            break;
+        }
+        out.push(id);
+        if seg.len() != out.last().map_or(0, String::len) {
+            break;
+        }
+    }
+    out
+}
+
+/// A cycle in a directed graph, if any, as the list of nodes around it.
+fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        g: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(n.to_string(), 1);
+        stack.push(n.to_string());
+        for m in g.get(n).into_iter().flatten() {
+            match state.get(m.as_str()).copied().unwrap_or(0) {
+                1 => {
+                    let from = stack.iter().position(|x| x == m).expect("on the stack");
+                    let mut c = stack[from..].to_vec();
+                    c.push(m.clone());
+                    return Some(c);
+                }
+                0 => {
+                    if let Some(c) = visit(m, g, state, stack) {
+                        return Some(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        stack.pop();
+        state.insert(n.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for n in graph.keys() {
+        if state.get(n.as_str()).copied().unwrap_or(0) == 0 {
+            let mut stack = Vec::new();
+            if let Some(c) = visit(n, graph, &mut state, &mut stack) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+struct Crate {
+    /// (module path, code without tests) per file.
+    files: Vec<(Vec<String>, String)>,
+}
+
+impl Crate {
+    fn read() -> Crate {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let files = sources(&src)
+            .into_iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(&f).expect("source is readable");
+                (module_of(&src, &f), code(&text))
+            })
+            .filter(|(m, _)| !m.is_empty() && m[0] != "lib" && m[0] != "main")
+            .collect();
+        Crate { files }
+    }
+
+    /// Edges between the children of `parent` (the crate root for an empty `parent`): a file in
+    /// child A naming `crate::<parent>::B…` or (one level down) `super::B` depends on B.
+    fn graph(&self, parent: &[String]) -> BTreeMap<String, BTreeSet<String>> {
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let depth = parent.len();
+        let children: BTreeSet<String> = self
+            .files
+            .iter()
+            .filter(|(m, _)| m.len() > depth && m.starts_with(parent))
+            .map(|(m, _)| m[depth].clone())
+            .collect();
+        for (m, code) in &self.files {
+            if m.len() <= depth || !m.starts_with(parent) {
+                continue;
+            }
+            let from = &m[depth];
+            g.entry(from.clone()).or_default();
+            let mut targets: Vec<String> = crate_paths(code)
+                .into_iter()
+                .filter(|p| p.len() > depth && p.starts_with(parent))
+                .map(|p| p[depth].clone())
+                .collect();
+            if depth > 0 && m.len() == depth + 1 {
+                // `super::x` from a direct child of `parent`.
+                let mut rest = code.as_str();
+                while let Some(i) = rest.find("super::") {
+                    rest = &rest[i + "super::".len()..];
+                    let seg = segments(rest);
+                    if let Some(first) = seg.first() {
+                        targets.push(first.clone());
+                    }
+                }
+            }
+            for t in targets {
+                if &t != from && children.contains(&t) {
+                    g.entry(from.clone()).or_default().insert(t);
+                }
+            }
+        }
+        g
+    }
+}
+
+#[test]
+fn no_import_circle_between_top_level_modules() {
+    let c = Crate::read();
+    let g = c.graph(&[]);
+    assert!(g.contains_key("op") && g.contains_key("backend"), "{g:?}");
+    if let Some(cycle) = cycle(&g) {
+        panic!("import circle between modules: {}", cycle.join(" → "));
+    }
+    // The leaves name nothing of the crate.
+    for leaf in ["op", "pacing", "datagen"] {
+        let deps = &g[leaf];
+        assert!(deps.is_empty(), "{leaf} is a leaf but imports {deps:?}");
+    }
+}
+
+#[test]
+fn no_import_circle_inside_a_module() {
+    let c = Crate::read();
+    let parents: BTreeSet<Vec<String>> = c
+        .files
+        .iter()
+        .filter(|(m, _)| m.len() >= 2)
+        .map(|(m, _)| m[..m.len() - 1].to_vec())
+        .collect();
+    assert!(parents.contains(&vec!["report".to_string()]));
+    for p in parents {
+        if let Some(cycle) = cycle(&c.graph(&p)) {
+            panic!(
+                "import circle inside {}: {}",
+                p.join("::"),
+                cycle.join(" → ")
+            );
+        }
+    }
+}
+
+#[test]
+fn no_database_folder_names_another() {
+    let c = Crate::read();
+    let dbs: BTreeSet<String> = c
+        .files
+        .iter()
+        .filter(|(m, _)| m.len() >= 3 && m[0] == "backend")
+        .map(|(m, _)| m[1].clone())
+        .collect();
+    assert!(dbs.contains("mongo") && dbs.contains("postgres"), "{dbs:?}");
+    for (m, code) in &c.files {
+        if m.len() < 2 || m[0] != "backend" || !dbs.contains(&m[1]) {
+            continue;
+        }
+        for p in crate_paths(code) {
+            if p.len() >= 2 && p[0] == "backend" && dbs.contains(&p[1]) && p[1] != m[1] {
+                panic!(
+                    "src/{}.rs names crate::backend::{}: shared code belongs in src/backend/",
+                    m.join("/"),
+                    p[1..].join("::")
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_reader_finds_circles_it_is_shown() {
+    // The checker itself: a circle written in code is found, a chain is not.
+    let paths = crate_paths("use crate::{a::X, b::c::Y};\nfn f() { crate::d::g(); }");
+    assert_eq!(paths, vec![vec!["a"], vec!["b", "c"], vec!["d", "g"]]);
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.entry("a".into()).or_default().insert("b".into());
+    g.entry("b".into()).or_default().insert("c".into());
+    assert_eq!(cycle(&g), None);
+    g.entry("c".into()).or_default().insert("a".into());
+    assert_eq!(
+        cycle(&g),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+}
