@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{Document, doc};
-use tenantbench::backend::mongo::{self, ConnectOptions, MongoBackend, SeedOptions, Servers};
+use tenantbench::backend::mongo::{self, ConnectOptions, MongoBackend, Servers};
+use tenantbench::backend::seed::SeedOptions;
 use tenantbench::datagen::{Collection, record_id};
 use tenantbench::layout::Layout;
 use tenantbench::op::{Op, Request};

@@ -16,7 +16,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tenantbench::backend::mongo::{self, ConnectOptions, SeedOptions, Servers};
+use tenantbench::backend::marker;
+use tenantbench::backend::mongo::{self, ConnectOptions, Servers};
+use tenantbench::backend::seed::{self as seeding, SeedOptions};
 use tenantbench::layout::Layout;
 use tenantbench::scenario::{IndexBuild, Scenario};
 
@@ -65,7 +67,7 @@ fn main() {
 
         // Pre-generate the bare run's documents once (not timed).
         let all: Vec<usize> = (0..placement.databases.len()).collect();
-        let units = mongo::work_units(&pop, &placement, &all, opts.batch_size);
+        let units = seeding::work_units(&pop, &placement, &all, opts.batch_size);
         let ids: Vec<String> = pop.tenants.iter().map(|t| t.id.clone()).collect();
         let t = Instant::now();
         let pregen: Vec<Vec<_>> = units.iter().map(|u| mongo::unit_documents(scenario.seed, &ids, u)).collect();
@@ -94,12 +96,12 @@ fn main() {
                 } else {
                     // B: bare insert_many of the same documents into a fresh database.
                     let bare_db = servers.db(&placement.databases[0].server, "tb_bench_bare_shared");
-                    let mut marker = mongo::new_marker(&scenario, Layout::Shared, &placement.databases[0], &pop, "none");
+                    let mut marker = marker::new_marker(&scenario, Layout::Shared, &placement.databases[0], &pop, "none");
                     marker.prefix = "tb_bench_bare".into();
                     mongo::write_marker(&bare_db, &marker).await.expect("marker");
                     let docs: Arc<Vec<Mutex<Option<Vec<_>>>>> =
                         Arc::new(pregen.iter().cloned().map(|d| Mutex::new(Some(d))).collect());
-                    let pb = mongo::progress_bar("bare", "docs", 0, false);
+                    let pb = seeding::progress_bar("bare", "docs", 0, false);
                     let t = Instant::now();
                     mongo::insert_units(
                         vec![(bare_db.clone(), "tb_bench_bare_shared".into())],

@@ -197,28 +197,6 @@ impl ServerArgs {
     pub fn backend(&self) -> crate::op::BackendKind {
         self.backend.unwrap_or(crate::op::BackendKind::Mongodb)
     }
-
-    /// The MongoDB URI: `--uri` unless `--backend postgres`, else the environment or default.
-    pub fn mongo_uri(&self) -> String {
-        self.uri
-            .clone()
-            .filter(|_| self.backend() == crate::op::BackendKind::Mongodb)
-            .or_else(|| {
-                std::env::var(crate::backend::mongo::URI_ENV)
-                    .ok()
-                    .filter(|s| !s.is_empty())
-            })
-            .unwrap_or_else(|| crate::backend::mongo::DEFAULT_URI.to_string())
-    }
-
-    /// The PostgreSQL URI: `--uri` with `--backend postgres`, else the environment or default.
-    pub fn pg_uri(&self) -> String {
-        crate::backend::postgres::resolve_uri(
-            self.uri
-                .as_deref()
-                .filter(|_| self.backend() == crate::op::BackendKind::Postgres),
-        )
-    }
 }
 
 /// `ls` arguments.

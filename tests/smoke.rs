@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use tenantbench::app::run::read_results;
 use tenantbench::metrics::results::{Results, TrialStatus};
+use tenantbench::metrics::store::read_results;
 use tenantbench::report::analysis;
 
 fn bin() -> Command {

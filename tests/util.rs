@@ -75,7 +75,7 @@ pub async fn setup(scenario: Scenario, layout: Layout) -> Setup {
 
 impl Setup {
     /// Seeds the setup's layout with an index profile (no progress bar), expecting success.
-    pub async fn seed(&self, indexes: &str) -> mongo::SeedSummary {
+    pub async fn seed(&self, indexes: &str) -> tenantbench::backend::seed::SeedSummary {
         let opts = seed_opts(&self.scenario, self.placement.layout, indexes);
         mongo::seed(
             &self.servers,
@@ -89,7 +89,7 @@ impl Setup {
     }
 
     /// Verifies the setup's layout (no progress bar), expecting the verification to run.
-    pub async fn verify(&self) -> mongo::VerifyReport {
+    pub async fn verify(&self) -> tenantbench::backend::verify::VerifyReport {
         mongo::verify(
             &self.servers,
             &self.scenario,
@@ -103,8 +103,12 @@ impl Setup {
 }
 
 /// Seed options for tests: no progress bar.
-pub fn seed_opts(s: &Scenario, layout: Layout, indexes: &str) -> mongo::SeedOptions {
-    mongo::SeedOptions {
+pub fn seed_opts(
+    s: &Scenario,
+    layout: Layout,
+    indexes: &str,
+) -> tenantbench::backend::seed::SeedOptions {
+    tenantbench::backend::seed::SeedOptions {
         layout,
         indexes: indexes.to_string(),
         batch_size: s.load.batch_size,

@@ -14,10 +14,10 @@ use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
 
-use super::run::{read_results, spread, write_results};
 use crate::cli::MergeArgs;
 use crate::metrics::histogram;
 use crate::metrics::results::{self as res, Results, SecondSummary, Summary, Trial};
+use crate::metrics::store::{read_results, spread, write_results};
 
 /// Merges run directories; returns the exit status.
 ///
@@ -28,7 +28,7 @@ pub fn merge(a: &MergeArgs) -> Result<u8> {
         .dirs
         .iter()
         .map(|d| read_results(d))
-        .collect::<Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     let first = &inputs[0];
     for (d, r) in a.dirs.iter().zip(&inputs).skip(1) {
         if r.scenario.hash != first.scenario.hash {

@@ -24,8 +24,8 @@ const MONITORING_PER_CLIENT: u64 = 2;
 /// # Errors
 /// A bad scenario or flag.
 pub fn plan(a: &PlanArgs) -> Result<u8> {
-    let mut s = super::load_scenario(&a.scenario, None, a.scale)?;
-    super::run::narrow(&mut s, a.backend, a.layout, a.indexes.as_deref(), a.repeat)?;
+    let s = super::settings::load_scenario(&a.scenario, None, a.scale)?;
+    let s = super::settings::narrow(&s, a.backend, a.layout, a.indexes.as_deref(), a.repeat)?;
     print!("{}", render(&s));
     Ok(0)
 }

@@ -1,14 +1,28 @@
-//! Database backends: the operation contract the runner drives ([`Backend`], [`Op`],
-//! [`Outcome`]), and per database kind the layouts, indexes, seeding and verification. Backends
-//! measure no latency; they report facts (counts, sizes, build times) as data.
+//! Databases: the operation contract the runner drives ([`Backend`]), everything else a
+//! database kind does for the commands ([`Driver`]: seed, verify, list, drop, doctor, server
+//! facts, trial preparation, explain evidence), the code every kind shares (`marker`, `seed`,
+//! `verify`), and the registration of the kinds ([`AnyDriver`], [`with_driver!`]). Backends
+//! measure no latency; they report facts (counts, sizes, build times) as data. No database
+//! folder (`mongo/`, `postgres/`) imports another.
 
+pub mod marker;
 pub mod mongo;
 pub mod null;
 pub mod postgres;
+pub mod seed;
+pub mod verify;
 
 use std::future::Future;
+use std::sync::Arc;
 
-use crate::op::{ErrorKind, Outcome, Request};
+use crate::layout::{Layout, Placement, Server};
+use crate::metrics::results::{Evidence, ExplainRecord, ServerInfo};
+use crate::op::{BackendKind, ErrorKind, Outcome, Request};
+use crate::population::Population;
+use crate::scenario::{Scenario, Variant};
+use marker::{DropOutcome, MarkedDb};
+use seed::{SeedOptions, SeedSummary};
+use verify::VerifyReport;
 
 /// How many records `list_recent` returns.
 pub const LIST_LIMIT: i64 = 20;
@@ -47,6 +61,192 @@ pub trait Backend: Send + Sync + 'static {
     /// Executes one operation. Called by every runner worker, concurrently, once per operation;
     /// must not panic on a failed operation but return [`Outcome::Error`].
     fn execute(&self, req: &Request) -> impl Future<Output = Outcome> + Send;
+}
+
+/// What a trial runs on: the data's scenario and population, where the tenants live, and the
+/// variant's settings (pool sizes, strategy, pacing).
+#[derive(Debug, Clone, Copy)]
+pub struct TrialSetup<'a> {
+    /// The scenario the data is defined by (a variant's scaled or rule-set copy included).
+    pub scenario: &'a Scenario,
+    /// Its population.
+    pub pop: &'a Population,
+    /// Where every tenant lives in the variant's layout.
+    pub placement: &'a Placement,
+    /// The variant.
+    pub variant: &'a Variant,
+    /// `run --worker i/N`: this process is load generator i of N (it must not seed).
+    pub worker: Option<(u32, u32)>,
+}
+
+impl TrialSetup<'_> {
+    /// Most requests in flight at once: a pool never needs more connections than this.
+    pub fn in_flight(&self) -> usize {
+        self.variant.pacer.workers()
+    }
+}
+
+/// The doctor's findings about a server, for the terminal.
+#[derive(Debug, Clone, Default)]
+pub struct Doctor {
+    /// What was checked, e.g. `MongoDB at mongodb://127.0.0.1:27017` (never with credentials).
+    pub title: String,
+    /// Why the server could not be reached, if it could not.
+    pub unreachable: Option<String>,
+    /// What to do about it: how to start a server and point the harness at it.
+    pub hints: Vec<String>,
+    /// (label, value) facts about a reachable server, in order.
+    pub facts: Vec<(&'static str, String)>,
+}
+
+/// Everything a database kind does besides executing operations: what the commands need, and
+/// the steps of a trial. The app picks one driver per command (or per variant of a run, through
+/// [`with_driver!`]) and writes every step once, generic over it (`app::trial`). Each method's
+/// doc says who calls it and when.
+// The harness awaits drivers on its own task, so the futures need no `Send` bound.
+#[allow(async_fn_in_trait)]
+pub trait Driver {
+    /// The operation catalogue on this database, for one trial.
+    type Backend: Backend;
+    /// What a trial keeps open besides the backend (connection samplers, client registries).
+    type Session;
+    /// The database kind's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// What the kind's records are called in tables (`documents`, `rows`).
+    const RECORDS: &'static str;
+
+    /// The kind.
+    fn kind(&self) -> BackendKind;
+
+    /// The default server's URI, with credentials hidden (for messages).
+    fn redacted_uri(&self) -> String;
+
+    /// `seed`, and each trial of `run` before the clock: loads or reuses a placement's data.
+    async fn seed(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        opts: &SeedOptions,
+    ) -> Result<SeedSummary, Self::Error>;
+
+    /// Each trial of `run --worker`: checks, without writing, that `seed` left the data there.
+    async fn check_ready(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        opts: &SeedOptions,
+    ) -> Result<SeedSummary, Self::Error>;
+
+    /// `verify`: counts and checksums of every tenant collection against the generator.
+    async fn verify(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        progress: bool,
+    ) -> Result<VerifyReport, Self::Error>;
+
+    /// `ls`: the databases carrying a marker (of `prefix` or its scaled copies when given).
+    async fn list(&self, prefix: Option<&str>) -> Result<Vec<MarkedDb>, Self::Error>;
+
+    /// `drop`: drops the marked databases of `prefix` (of one layout when given), refusing the
+    /// rest.
+    async fn drop(&self, prefix: &str, layout: Option<Layout>) -> Result<DropOutcome, Self::Error>;
+
+    /// `doctor`: reachability, version and settings of the default server.
+    async fn doctor(&self) -> Doctor;
+
+    /// `run`, once at its start: the facts of every server the matrix's placements use.
+    async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, Self::Error>;
+
+    /// Each trial, before its data is prepared: refuses a variant this server cannot run (for
+    /// instance more connections than it allows), before anything is created.
+    async fn preflight(&self, t: &TrialSetup<'_>) -> Result<(), Self::Error>;
+
+    /// Each trial, after its data is prepared: connection sampling from a baseline taken now,
+    /// then the trial's clients or pools, and the backend on them.
+    async fn open(
+        &self,
+        t: &TrialSetup<'_>,
+    ) -> Result<(Arc<Self::Backend>, Self::Session), Self::Error>;
+
+    /// Each trial, before the load: the plan evidence of one request (the tenant's fields are
+    /// filled in by the caller), `None` when the operation has no plan to show.
+    async fn explain(&self, backend: &Self::Backend, req: &Request) -> Option<ExplainRecord>;
+
+    /// Each trial: the placement's servers that run on this machine, as (role, pid), the
+    /// default one first, so their CPU can be measured.
+    fn local_servers(&self, placement: &Placement) -> Vec<(String, u32)>;
+
+    /// CPU seconds a local server has used so far (its process, or its whole process tree for
+    /// servers that fork a process per connection).
+    fn server_cpu(&self, pid: u32) -> Option<f64>;
+
+    /// Each trial, after the load: stops sampling, adds the connection evidence to `evidence`,
+    /// closes the trial's clients.
+    async fn close(
+        &self,
+        t: &TrialSetup<'_>,
+        session: Self::Session,
+        backend: Arc<Self::Backend>,
+        evidence: &mut Evidence,
+    );
+}
+
+/// The database kinds, registered once. Adding a kind: its folder under `backend/`, a
+/// [`BackendKind`] word, and one line in this enum, in [`AnyDriver::new`] and in
+/// [`with_driver!`].
+#[derive(Debug)]
+pub enum AnyDriver {
+    /// MongoDB, or a MongoDB-wire server.
+    Mongodb(mongo::MongoDriver),
+    /// PostgreSQL.
+    Postgres(postgres::PgDriver),
+}
+
+impl AnyDriver {
+    /// The driver of a kind for the server of `uri` (`None`: the kind's environment variable,
+    /// else its default).
+    pub fn new(kind: BackendKind, uri: Option<&str>) -> AnyDriver {
+        match kind {
+            BackendKind::Mongodb => AnyDriver::Mongodb(mongo::MongoDriver::new(uri)),
+            BackendKind::Postgres => AnyDriver::Postgres(postgres::PgDriver::new(uri)),
+        }
+    }
+}
+
+/// Runs `$body` with `$d` bound to the concrete driver inside an [`AnyDriver`]: the one place
+/// the app branches on the database kind. `$body` is compiled once per kind (static dispatch).
+#[macro_export]
+macro_rules! with_driver {
+    ($any:expr, |$d:ident| $body:expr) => {
+        match $any {
+            $crate::backend::AnyDriver::Mongodb($d) => $body,
+            $crate::backend::AnyDriver::Postgres($d) => $body,
+        }
+    };
+}
+
+/// The URI a driver uses: the one given, else the environment variable's when set and not
+/// empty, else the default.
+pub fn resolve_uri(given: Option<&str>, env: &str, default: &str) -> String {
+    given
+        .map(str::to_string)
+        .or_else(|| std::env::var(env).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// Round trips as the doctor prints them: min, median and max of sorted microseconds.
+pub fn round_trips(us: &[u64], what: &str) -> String {
+    format!(
+        "min {} µs, median {} µs, max {} µs ({what} ×{})",
+        us[0],
+        us[us.len() / 2],
+        us[us.len() - 1],
+        us.len()
+    )
 }
 
 /// Hides the user name and password of a URI, so it can be printed or stored.

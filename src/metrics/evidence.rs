@@ -178,27 +178,11 @@ pub fn os() -> String {
         .to_string()
 }
 
-/// The git commit of the harness source this binary was built from, with `-dirty` when the
-/// work tree has uncommitted changes; `None` outside a git checkout.
+/// The git commit of the harness source this binary was built from (captured by `build.rs`),
+/// with `-dirty` when that work tree had uncommitted changes; `None` when it was built outside
+/// a git checkout.
 pub fn git_commit() -> Option<String> {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new("git")
-        .args(["-C", dir, "rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let mut commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let dirty = std::process::Command::new("git")
-        .args(["-C", dir, "status", "--porcelain", "--untracked-files=no"])
-        .output()
-        .ok()
-        .is_some_and(|o| !o.stdout.is_empty());
-    if dirty {
-        commit.push_str("-dirty");
-    }
-    Some(commit)
+    Some(env!("TENANTBENCH_GIT_COMMIT").to_string()).filter(|c| !c.is_empty())
 }
 
 #[cfg(test)]

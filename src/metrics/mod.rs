@@ -10,6 +10,7 @@
 pub mod collector;
 pub mod evidence;
 pub mod results;
+pub mod store;
 pub mod timeline;
 
 use std::time::Duration;
@@ -189,6 +190,22 @@ impl Recorder {
             .filter(|(k, _)| select(k))
             .map(|(_, t)| t.response.len())
             .sum()
+    }
+}
+
+/// Bytes in binary units.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 

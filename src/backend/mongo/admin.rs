@@ -7,20 +7,9 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::Client;
 use mongodb::bson::{Bson, doc};
 
-use super::{Context, DbState, Marker, MongoError, inspect};
+use super::{Context, MongoError, inspect};
+use crate::backend::marker::{DbState, DropOutcome, MarkedDb};
 use crate::layout::Layout;
-
-/// A database that carries a tenantbench marker.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct MarkedDb {
-    /// Database name.
-    pub name: String,
-    /// Size on disk as `listDatabases` reports it, bytes.
-    pub size_on_disk: u64,
-    /// Its marker.
-    #[serde(skip)]
-    pub marker: Marker,
-}
 
 /// Lists the databases on a server that carry a tenantbench marker, by name; with a prefix,
 /// only databases named `<prefix>_…` are inspected (one round trip per database inspected).
@@ -47,7 +36,7 @@ pub async fn list_marked(
             Ok::<_, MongoError>(match st {
                 DbState::Marked(m) => Some(MarkedDb {
                     name: s.name,
-                    size_on_disk: s.size_on_disk,
+                    size_bytes: s.size_on_disk,
                     marker: *m,
                 }),
                 _ => None,
@@ -59,15 +48,6 @@ pub async fn list_marked(
         .await?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
-}
-
-/// What `drop` did.
-#[derive(Debug, Clone, Default)]
-pub struct DropOutcome {
-    /// Databases dropped.
-    pub dropped: Vec<String>,
-    /// Databases with the prefix that were left alone, and why.
-    pub refused: Vec<(String, String)>,
 }
 
 /// Drops the databases whose name starts with `<prefix>_` and whose marker carries that prefix

@@ -2,11 +2,12 @@
 //! is ours, seeding, verification, listing, dropping and the doctor's checks.
 
 mod admin;
+mod driver;
 mod evidence;
 mod ops;
 mod registry;
 mod seed;
-pub(crate) mod verify;
+mod verify;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,22 +17,18 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 use serde::{Deserialize, Serialize};
 
-pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked, ping};
+pub use admin::{DoctorReport, doctor, drop_marked, list_marked, ping};
+pub use driver::{MongoDriver, MongoSession, local_port};
 pub use evidence::{CheckoutStats, sample_connections, server_connections};
 pub use ops::{Answer, Explain, LIST_LIMIT, MongoBackend, Routing, error_kind};
 pub use registry::{ClientRegistry, RegistryStats};
-pub use seed::{
-    DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, Unit, check_ready, insert_units,
-    progress_bar, raw_document, seed, unit_documents, work_units,
-};
-pub use verify::{Mismatch, VerifyReport, verify};
+pub use seed::{MongoSeeder, check_ready, insert_units, raw_document, seed, unit_documents};
+pub use verify::verify;
 
+use crate::backend::marker::{DbState, Marker};
 use crate::backend::redact_uri;
 use crate::datagen::DATAGEN_VERSION;
-use crate::layout::Layout;
 use crate::layout::{Placement, Server};
-use crate::population::Population;
-use crate::scenario::Scenario;
 
 /// Default URI of the local server.
 pub const DEFAULT_URI: &str = "mongodb://127.0.0.1:27017";
@@ -203,53 +200,43 @@ impl Servers {
     }
 }
 
-/// The `_tenantbench` record in every database the harness creates.
+/// The `_tenantbench` record as MongoDB stores it (camelCase fields, BSON dates).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Marker {
-    /// Always `"marker"`.
+struct StoredMarker {
     #[serde(rename = "_id")]
-    pub id: String,
-    /// Database name prefix of the scenario that created it.
-    pub prefix: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Layout name.
-    pub layout: String,
-    /// Placement kind of this database (`shared`, `dedicated`, `pooled`).
-    pub placement: String,
-    /// Hash of everything that defines the data: population, collection mix, seed, datagen
-    /// version, scale, layout (and hybrid rules).
-    pub definition_hash: String,
-    /// The index profile the database's indexes match.
-    pub index_profile: String,
-    /// Set only when the whole seed finished.
-    pub complete: bool,
-    /// Set by write operations: the data no longer equals what the generator says.
-    pub dirty: bool,
-    /// Harness version that wrote the marker.
-    pub harness_version: String,
-    /// Generator version of the data.
-    pub datagen_version: u32,
-    /// Tenants in this database.
-    pub tenants: u32,
-    /// Documents in this database when seeded.
-    pub documents: i64,
-    /// When the marker was first written (wall clock).
-    pub created_at: bson::DateTime,
-    /// When the marker last changed.
-    pub updated_at: bson::DateTime,
+    id: String,
+    prefix: String,
+    scenario: String,
+    layout: String,
+    placement: String,
+    definition_hash: String,
+    index_profile: String,
+    complete: bool,
+    dirty: bool,
+    harness_version: String,
+    datagen_version: u32,
+    tenants: u32,
+    documents: i64,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
 }
 
-/// What a database holds, as far as the harness is concerned.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DbState {
-    /// No collections at all.
-    Empty,
-    /// Carries a tenantbench marker.
-    Marked(Box<Marker>),
-    /// Has collections but no marker: somebody else's; never written or dropped.
-    Foreign,
+impl From<StoredMarker> for Marker {
+    fn from(m: StoredMarker) -> Marker {
+        Marker {
+            prefix: m.prefix,
+            scenario: m.scenario,
+            layout: m.layout,
+            placement: m.placement,
+            definition_hash: m.definition_hash,
+            index_profile: m.index_profile,
+            complete: m.complete,
+            dirty: m.dirty,
+            tenants: u64::from(m.tenants),
+            records: m.documents.max(0) as u64,
+        }
+    }
 }
 
 /// Reads a database's marker and decides whether it is ours.
@@ -272,80 +259,47 @@ pub async fn inspect(db: &Database) -> Result<DbState, MongoError> {
         .find_one(doc! {"_id": "marker"})
         .await
         .ctx(|| format!("reading the marker of {}", db.name()))?;
-    match raw.map(bson::from_document::<Marker>) {
-        Some(Ok(m)) => Ok(DbState::Marked(Box::new(m))),
+    match raw.map(bson::from_document::<StoredMarker>) {
+        Some(Ok(m)) => Ok(DbState::Marked(Box::new(m.into()))),
         // A `_tenantbench` collection without a readable marker is not proof of ownership.
         _ => Ok(DbState::Foreign),
     }
 }
 
-/// Writes (replaces) a database's marker.
+/// Writes (replaces) a database's marker, keeping the time it was first written.
 ///
 /// # Errors
 /// Driver errors.
 pub async fn write_marker(db: &Database, m: &Marker) -> Result<(), MongoError> {
-    let d = bson::to_document(m).map_err(|e| MongoError::State(format!("encoding marker: {e}")))?;
+    let now = bson::DateTime::now();
+    let stored = StoredMarker {
+        id: "marker".into(),
+        prefix: m.prefix.clone(),
+        scenario: m.scenario.clone(),
+        layout: m.layout.clone(),
+        placement: m.placement.clone(),
+        definition_hash: m.definition_hash.clone(),
+        index_profile: m.index_profile.clone(),
+        complete: m.complete,
+        dirty: m.dirty,
+        harness_version: env!("CARGO_PKG_VERSION").into(),
+        datagen_version: DATAGEN_VERSION,
+        tenants: m.tenants as u32,
+        documents: m.records as i64,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut set = bson::to_document(&stored)
+        .map_err(|e| MongoError::State(format!("encoding marker: {e}")))?;
+    set.remove("_id");
+    set.remove("createdAt");
     db.collection::<Document>(MARKER_COLLECTION)
-        .replace_one(doc! {"_id": "marker"}, d)
+        .update_one(
+            doc! {"_id": "marker"},
+            doc! {"$set": set, "$setOnInsert": {"createdAt": now}},
+        )
         .upsert(true)
         .await
         .ctx(|| format!("writing the marker of {}", db.name()))?;
     Ok(())
-}
-
-/// The hash of everything that defines a layout's data (not the index profile, not the prefix).
-pub fn definition_hash(scenario: &Scenario, layout: Layout) -> String {
-    #[derive(Serialize)]
-    struct Def<'a> {
-        datagen_version: u32,
-        seed: u64,
-        population: &'a crate::population::PopulationSpec,
-        mix: &'a [f64],
-        scale: f64,
-        layout: &'a str,
-        hybrid_rules: Option<&'a [crate::layout::Rule]>,
-    }
-    let def = Def {
-        datagen_version: DATAGEN_VERSION,
-        seed: scenario.seed,
-        population: &scenario.population,
-        mix: &scenario.mix,
-        scale: 1.0,
-        layout: layout.name(),
-        hybrid_rules: (layout == Layout::Hybrid).then_some(&scenario.hybrid_rules[..]),
-    };
-    let json = serde_json::to_vec(&def).expect("definition serialises");
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&json))
-}
-
-/// A new marker for a database of a placement.
-pub fn new_marker(
-    scenario: &Scenario,
-    layout: Layout,
-    db: &crate::layout::DbPlan,
-    pop: &Population,
-    profile: &str,
-) -> Marker {
-    let now = bson::DateTime::now();
-    Marker {
-        id: "marker".into(),
-        prefix: scenario.prefix.clone(),
-        scenario: scenario.name.clone(),
-        layout: layout.name().into(),
-        placement: format!("{:?}", db.kind).to_lowercase(),
-        definition_hash: definition_hash(scenario, layout),
-        index_profile: profile.into(),
-        complete: false,
-        dirty: false,
-        harness_version: env!("CARGO_PKG_VERSION").into(),
-        datagen_version: DATAGEN_VERSION,
-        tenants: db.tenants.len() as u32,
-        documents: db
-            .tenants
-            .iter()
-            .map(|&t| pop.tenants[t].documents as i64)
-            .sum(),
-        created_at: now,
-        updated_at: now,
-    }
 }

@@ -6,70 +6,14 @@ use std::collections::HashMap;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::bson::{RawBsonRef, RawDocumentBuf, doc};
 
-use super::{Context, DbState, MongoError, Servers, inspect};
-use crate::datagen::{CanonicalEncoder, Collection, Digest, expected_digest};
+use super::{Context, MongoError, Servers, inspect};
+use crate::backend::marker::{definition_hash, verify_problem};
+use crate::backend::seed::progress_bar;
+use crate::backend::verify::{VerifyReport, compare, expected_digests};
+use crate::datagen::{CanonicalEncoder, Collection, Digest};
 use crate::layout::Placement;
 use crate::population::Population;
 use crate::scenario::Scenario;
-
-/// One tenant collection whose contents differ from the generator's.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Mismatch {
-    /// Database.
-    pub database: String,
-    /// Tenant id (as found in the documents; may be unknown to the scenario).
-    pub tenant: String,
-    /// Collection.
-    pub collection: Collection,
-    /// Expected record count.
-    pub expected_count: u64,
-    /// Records found.
-    pub actual_count: u64,
-    /// Whether the checksums agree.
-    pub checksum_matches: bool,
-}
-
-impl std::fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}.{} tenant {}: expected {} documents, found {}",
-            self.database,
-            self.collection.name(),
-            self.tenant,
-            self.expected_count,
-            self.actual_count
-        )?;
-        if self.expected_count == self.actual_count && !self.checksum_matches {
-            write!(f, "; checksum differs (a document was modified)")?;
-        } else if !self.checksum_matches {
-            write!(f, "; checksum differs")?;
-        }
-        Ok(())
-    }
-}
-
-/// The result of a verification.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct VerifyReport {
-    /// Databases checked.
-    pub databases: usize,
-    /// (tenant, collection) pairs checked.
-    pub checked: usize,
-    /// Documents read.
-    pub documents: u64,
-    /// Differences found.
-    pub mismatches: Vec<Mismatch>,
-    /// Problems with markers (missing, incomplete, another definition, dirty).
-    pub marker_problems: Vec<String>,
-}
-
-impl VerifyReport {
-    /// Whether everything matched.
-    pub fn ok(&self) -> bool {
-        self.mismatches.is_empty() && self.marker_problems.is_empty()
-    }
-}
 
 /// What one database held: its index in the placement, a marker problem if any, and per
 /// collection the digests by tenant and the number of documents read.
@@ -103,67 +47,6 @@ fn hash_raw(enc: &mut CanonicalEncoder, d: &mongodb::bson::RawDocument) -> u128 
     enc.finish()
 }
 
-/// What the generator says every tenant's collections hold, computed on a blocking thread.
-pub(crate) fn expected_digests(
-    seed: u64,
-    pop: &Population,
-) -> tokio::task::JoinHandle<HashMap<(usize, Collection), Digest>> {
-    let jobs: Vec<(usize, Collection, String, u64)> = pop
-        .tenants
-        .iter()
-        .enumerate()
-        .flat_map(|(i, t)| Collection::ALL.map(|c| (i, c, t.id.clone(), t.count(c))))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        jobs.into_iter()
-            .map(|(i, c, id, n)| ((i, c), expected_digest(seed, &id, c, n)))
-            .collect()
-    })
-}
-
-/// Compares what one database held (per collection: digests by tenant, records read) with the
-/// generator's digests of the tenants placed there; adds the differences to the report.
-pub(crate) fn compare(
-    report: &mut VerifyReport,
-    d: &crate::layout::DbPlan,
-    pop: &Population,
-    expected: &HashMap<(usize, Collection), Digest>,
-    per: Vec<(Collection, HashMap<String, Digest>, u64)>,
-) {
-    for (c, mut found, n) in per {
-        report.documents += n;
-        for &t in &d.tenants {
-            let tenant = &pop.tenants[t];
-            let want = expected[&(t, c)];
-            let got = found.remove(&tenant.id).unwrap_or_default();
-            report.checked += 1;
-            if want != got {
-                report.mismatches.push(Mismatch {
-                    database: d.name.clone(),
-                    tenant: tenant.id.clone(),
-                    collection: c,
-                    expected_count: want.count,
-                    actual_count: got.count,
-                    checksum_matches: want.checksum == got.checksum,
-                });
-            }
-        }
-        // Records of tenants that do not belong in this database.
-        let mut extra: Vec<(String, Digest)> = found.into_iter().collect();
-        extra.sort_by(|a, b| a.0.cmp(&b.0));
-        for (tenant, got) in extra {
-            report.mismatches.push(Mismatch {
-                database: d.name.clone(),
-                tenant,
-                collection: c,
-                expected_count: 0,
-                actual_count: got.count,
-                checksum_matches: false,
-            });
-        }
-    }
-}
-
 /// Verifies a placement: every tenant collection's count and checksum against the generator,
 /// and every database's marker against the scenario's definition.
 ///
@@ -176,8 +59,8 @@ pub async fn verify(
     placement: &Placement,
     progress: bool,
 ) -> Result<VerifyReport, MongoError> {
-    let pb = super::progress_bar("verifying", "docs", pop.documents(), progress);
-    let hash = super::definition_hash(scenario, placement.layout);
+    let pb = progress_bar("verifying", "docs", pop.documents(), progress);
+    let hash = definition_hash(scenario, placement.layout);
     let mut report = VerifyReport {
         databases: placement.databases.len(),
         ..Default::default()
@@ -192,24 +75,7 @@ pub async fn verify(
             let hash = hash.clone();
             let pb = pb.clone();
             async move {
-                let problem = match inspect(&db).await? {
-                    DbState::Empty => {
-                        Some(format!("{}: missing (not seeded in this layout?)", d.name))
-                    }
-                    DbState::Foreign => Some(format!("{}: no tenantbench marker", d.name)),
-                    DbState::Marked(m) if m.definition_hash != hash => Some(format!(
-                        "{}: seeded from another definition (marker {}, scenario {})",
-                        d.name, m.definition_hash, hash
-                    )),
-                    DbState::Marked(m) if !m.complete => {
-                        Some(format!("{}: seed did not complete", d.name))
-                    }
-                    DbState::Marked(m) if m.dirty => Some(format!(
-                        "{}: dirty (write operations ran; differences are expected)",
-                        d.name
-                    )),
-                    DbState::Marked(_) => None,
-                };
+                let problem = verify_problem(&d.name, &inspect(&db).await?, &hash);
                 let mut per = Vec::new();
                 for c in Collection::ALL {
                     let mut cursor = db

@@ -3,18 +3,8 @@
 
 use std::time::Instant;
 
-use super::{Marker, PgError, Settings, connect, ident, read_marker, settings};
-
-/// A database carrying a tenantbench marker.
-#[derive(Debug, Clone)]
-pub struct MarkedDb {
-    /// Database name.
-    pub name: String,
-    /// Its marker.
-    pub marker: Marker,
-    /// `pg_database_size`, bytes.
-    pub size: i64,
-}
+use super::{PgError, Settings, connect, ident, read_marker, settings};
+use crate::backend::marker::{DropOutcome, MarkedDb, Marker};
 
 /// A database whose name has the prefix: its marker when it has one, its schemas without a
 /// marker, and its size.
@@ -75,19 +65,10 @@ pub async fn list_marked(uri: &str, prefix: Option<&str>) -> Result<Vec<MarkedDb
                 .then_some(MarkedDb {
                     name: c.name,
                     marker,
-                    size: c.size,
+                    size_bytes: c.size.max(0) as u64,
                 })
         })
         .collect())
-}
-
-/// What a drop did.
-#[derive(Debug, Clone, Default)]
-pub struct DropOutcome {
-    /// Databases dropped.
-    pub dropped: Vec<String>,
-    /// Databases with the prefix left alone, and why.
-    pub refused: Vec<(String, String)>,
 }
 
 /// Drops the databases of `prefix` (of one layout's names when given) that carry our marker

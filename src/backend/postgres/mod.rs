@@ -14,6 +14,7 @@
 //! verifies against the same checksums as on MongoDB.
 
 pub mod admin;
+pub mod driver;
 pub mod ops;
 pub mod schema;
 pub mod seed;
@@ -23,14 +24,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::layout::DbPlan;
+use crate::backend::marker::Marker;
 use crate::layout::Layout;
 use crate::population::Population;
-use crate::scenario::Scenario;
 
-pub use admin::{DoctorReport, DropOutcome, MarkedDb, doctor, drop_marked, list_marked};
+pub use admin::{DoctorReport, doctor, drop_marked, list_marked};
+pub use driver::{PgDriver, PgSession};
 pub use ops::{PgBackend, PgExplain};
-pub use seed::{PgSeedSummary, seed};
+pub use seed::{PgSeeder, seed};
 pub use verify::verify;
 
 /// Environment variable holding the PostgreSQL URI.
@@ -83,9 +84,7 @@ impl<T> Context<T> for Result<T, tokio_postgres::Error> {
 
 /// The URI to use: the flag, else [`URI_ENV`], else [`DEFAULT_URI`].
 pub fn resolve_uri(flag: Option<&str>) -> String {
-    flag.map(str::to_string)
-        .or_else(|| std::env::var(URI_ENV).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| DEFAULT_URI.to_string())
+    crate::backend::resolve_uri(flag, URI_ENV, DEFAULT_URI)
 }
 
 /// The driver configuration of a URI, pointed at database `db` (the URI's own when `None`).
@@ -214,29 +213,6 @@ pub fn check_identifiers(
     }
 }
 
-/// The marker of a database or schema.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Marker {
-    /// Database name prefix of the scenario that created it.
-    pub prefix: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Layout name.
-    pub layout: String,
-    /// Definition hash (as on MongoDB: population, mix, seed, datagen version, layout).
-    pub definition_hash: String,
-    /// Index profile the tables' indexes match.
-    pub index_profile: String,
-    /// Set when the whole seed finished.
-    pub complete: bool,
-    /// Set by write operations.
-    pub dirty: bool,
-    /// Tenants in this database or schema.
-    pub tenants: i64,
-    /// Rows when seeded.
-    pub rows: i64,
-}
-
 /// The DDL of the marker table in `schema`.
 pub fn marker_ddl(schema: &str) -> String {
     format!(
@@ -277,8 +253,8 @@ pub async fn write_marker(c: &Client, schema: &str, m: &Marker) -> Result<(), Pg
             &m.index_profile,
             &m.complete,
             &m.dirty,
-            &m.tenants,
-            &m.rows,
+            &(m.tenants as i64),
+            &(m.records as i64),
             &env!("CARGO_PKG_VERSION"),
             &(crate::datagen::DATAGEN_VERSION as i32),
         ],
@@ -319,38 +295,14 @@ pub async fn read_marker(c: &Client, schema: &str) -> Result<Option<Marker>, PgE
         prefix: r.get(0),
         scenario: r.get(1),
         layout: r.get(2),
+        placement: String::new(),
         definition_hash: r.get(3),
         index_profile: r.get(4),
         complete: r.get(5),
         dirty: r.get(6),
-        tenants: r.get(7),
-        rows: r.get(8),
+        tenants: r.get::<_, i64>(7).max(0) as u64,
+        records: r.get::<_, i64>(8).max(0) as u64,
     }))
-}
-
-/// A new marker for a database (or schema) of a placement.
-pub fn new_marker(
-    scenario: &Scenario,
-    layout: Layout,
-    db: &DbPlan,
-    pop: &Population,
-    profile: &str,
-) -> Marker {
-    Marker {
-        prefix: scenario.prefix.clone(),
-        scenario: scenario.name.clone(),
-        layout: layout.name().into(),
-        definition_hash: crate::backend::mongo::definition_hash(scenario, layout),
-        index_profile: profile.into(),
-        complete: false,
-        dirty: false,
-        tenants: db.tenants.len() as i64,
-        rows: db
-            .tenants
-            .iter()
-            .map(|&t| pop.tenants[t].documents as i64)
-            .sum(),
-    }
 }
 
 /// Schemas of the connected database that tenantbench did not create: neither `public` nor a

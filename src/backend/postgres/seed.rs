@@ -14,16 +14,15 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::schema::{self, columns};
-use super::{Context, Marker, PgError, connect, ident, new_marker, read_marker, write_marker};
-use crate::backend::mongo::{DbOutcome, IndexBuildTime, SeedOptions, SeedSummary, progress_bar};
-use crate::datagen::{Collection, Value, generate};
-use crate::layout::Layout;
-use crate::layout::Placement;
-use crate::population::Population;
-use crate::scenario::{IndexBuild, Scenario};
+use indicatif::ProgressBar;
 
-/// What a PostgreSQL seed did (the same figures as a MongoDB seed).
-pub type PgSeedSummary = SeedSummary;
+use super::{Context, PgError, connect, ident, read_marker, write_marker};
+use crate::backend::marker::{DbState, Marker, new_marker};
+use crate::backend::seed::{self as shared, SeedOptions, SeedSummary, SeedTarget, work_units};
+use crate::datagen::{Collection, Value, generate};
+use crate::layout::{Layout, Placement};
+use crate::population::Population;
+use crate::scenario::Scenario;
 
 /// One generated value as a COPY cell of its column's type.
 #[derive(Debug)]
@@ -66,7 +65,7 @@ struct Unit {
 /// `schema-per-tenant` a unit never spans tenants (each has its own tables).
 fn units(pop: &Population, placement: &Placement, dbs: &[usize], batch: usize) -> Vec<Unit> {
     let per_tenant = placement.layout == Layout::SchemaPerTenant;
-    crate::backend::mongo::work_units(pop, placement, dbs, batch)
+    work_units(pop, placement, dbs, batch)
         .into_iter()
         .flat_map(|u| {
             if per_tenant {
@@ -104,7 +103,312 @@ fn schemas(placement: &Placement, pop: &Population, db: usize) -> Vec<String> {
     }
 }
 
-/// Seeds a scenario's population into a placement on the PostgreSQL server of `uri`.
+/// A placement on a PostgreSQL server, ready to be seeded.
+pub struct PgSeeder<'a> {
+    uri: &'a str,
+    admin: Client,
+    scenario: &'a Scenario,
+    pop: &'a Population,
+    placement: &'a Placement,
+    opts: &'a SeedOptions,
+    /// Secondary indexes of the profile per schema.
+    per_schema_indexes: usize,
+}
+
+impl<'a> PgSeeder<'a> {
+    /// Connects to the server of `uri` to seed a placement with the index profile of `opts`.
+    ///
+    /// # Errors
+    /// An identifier over 63 bytes, an unknown index profile, or no connection.
+    pub async fn connect(
+        uri: &'a str,
+        scenario: &'a Scenario,
+        pop: &'a Population,
+        placement: &'a Placement,
+        opts: &'a SeedOptions,
+    ) -> Result<PgSeeder<'a>, PgError> {
+        super::check_identifiers(placement, pop)?;
+        let per_schema_indexes = schema::indexes(scenario, &opts.indexes, "public")
+            .ok_or_else(|| PgError::State(format!("unknown index profile `{}`", opts.indexes)))?
+            .len();
+        let admin = connect(uri, None).await?;
+        Ok(PgSeeder {
+            uri,
+            admin,
+            scenario,
+            pop,
+            placement,
+            opts,
+            per_schema_indexes,
+        })
+    }
+
+    /// Creates one database's marker, tables (per schema in schema-per-tenant) and tenant rows.
+    async fn create_tables(&self, i: usize) -> Result<(), PgError> {
+        let (placement, pop) = (self.placement, self.pop);
+        let d = &placement.databases[i];
+        let c = connect(self.uri, Some(&d.name)).await?;
+        let marker = new_marker(self.scenario, self.opts.layout, d, pop, &self.opts.indexes);
+        write_marker(&c, "public", &marker).await?;
+        let mut ddl = vec![schema::create_tenants("public")];
+        for s in schemas(placement, pop, i) {
+            if s != "public" {
+                ddl.push(format!("CREATE SCHEMA {}", ident(&s)));
+                ddl.push(super::marker_ddl(&s));
+            }
+            for coll in Collection::ALL {
+                ddl.push(schema::create_table(&s, coll));
+            }
+        }
+        execute_in_batches(&c, &ddl)
+            .await
+            .ctx(|| format!("creating the tables of {}", d.name))?;
+        for s in schemas(placement, pop, i).iter().filter(|s| *s != "public") {
+            write_marker(&c, s, &marker).await?;
+        }
+        insert_tenants(&c, pop, &d.tenants).await
+    }
+
+    /// Completes one database: foreign keys and row-level security when it was loaded now,
+    /// statistics, then the marker of every schema.
+    async fn complete(&self, i: usize, m: &Marker, loaded: bool) -> Result<(), PgError> {
+        let (placement, pop) = (self.placement, self.pop);
+        let d = &placement.databases[i];
+        let c = connect(self.uri, Some(&d.name)).await?;
+        if loaded {
+            let fks: Vec<String> = schemas(placement, pop, i)
+                .iter()
+                .flat_map(|s| Collection::ALL.map(|coll| schema::foreign_key(s, coll, "public")))
+                .collect();
+            execute_in_batches(&c, &fks)
+                .await
+                .ctx(|| format!("adding tenant_id foreign keys in {}", d.name))?;
+            if placement.layout == Layout::Rls {
+                c.batch_execute(&schema::rls_ddl(&super::rls_role(&d.name)).join(";\n"))
+                    .await
+                    .ctx(|| format!("row-level security in {}", d.name))?;
+            }
+        }
+        c.batch_execute("ANALYZE")
+            .await
+            .ctx(|| format!("ANALYZE in {}", d.name))?;
+        for s in schemas(placement, pop, i) {
+            write_marker(&c, &s, m).await?;
+        }
+        write_marker(&c, "public", m).await
+    }
+}
+
+impl SeedTarget for PgSeeder<'_> {
+    type Error = PgError;
+    const UNIT: &'static str = "rows";
+
+    fn placement(&self) -> &Placement {
+        self.placement
+    }
+
+    async fn inspect(&self) -> Result<Vec<(DbState, Option<String>)>, PgError> {
+        let mut out = Vec::new();
+        for d in &self.placement.databases {
+            if !super::database_exists(&self.admin, &d.name).await? {
+                out.push((DbState::Empty, None));
+                continue;
+            }
+            let c = connect(self.uri, Some(&d.name)).await?;
+            out.push(match read_marker(&c, "public").await? {
+                None => (DbState::Foreign, None),
+                Some(m) => {
+                    let theirs = super::foreign_schemas(&c).await?;
+                    let extra = (!theirs.is_empty()).then(|| {
+                        format!(
+                            "holds schemas without a tenantbench marker: {}",
+                            theirs.join(", ")
+                        )
+                    });
+                    (DbState::Marked(Box::new(m)), extra)
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    fn foreign(&self, found: Vec<String>) -> PgError {
+        PgError::State(format!(
+            "refusing to write: these databases exist without a tenantbench marker (somebody else's data): {}",
+            found.join(", ")
+        ))
+    }
+
+    fn state(&self, message: String) -> PgError {
+        PgError::State(message)
+    }
+
+    async fn prepare(&self, dbs: &[(usize, bool)]) -> Result<(), PgError> {
+        for &(i, reload) in dbs {
+            let d = &self.placement.databases[i];
+            if reload {
+                self.admin
+                    .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", ident(&d.name)))
+                    .await
+                    .ctx(|| format!("dropping {} to reload it", d.name))?;
+            }
+            self.admin
+                .batch_execute(&format!("CREATE DATABASE {}", ident(&d.name)))
+                .await
+                .ctx(|| format!("creating database {}", d.name))?;
+        }
+        stream::iter(dbs.iter().map(|&(i, _)| self.create_tables(i)))
+            .buffer_unordered(self.opts.workers.clamp(1, 8))
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn build_indexes(
+        &self,
+        dbs: &[usize],
+    ) -> Result<Vec<(Collection, String, f64)>, PgError> {
+        build_indexes(
+            self.uri,
+            self.scenario,
+            self.placement,
+            self.pop,
+            dbs,
+            self.opts,
+        )
+        .await
+    }
+
+    async fn drop_indexes(&self, dbs: &[usize]) -> Result<(), PgError> {
+        for &i in dbs {
+            let c = connect(self.uri, Some(&self.placement.databases[i].name)).await?;
+            drop_indexes(&c, &schemas(self.placement, self.pop, i)).await?;
+        }
+        Ok(())
+    }
+
+    async fn load(&self, dbs: &[usize], pb: &ProgressBar) -> Result<(), PgError> {
+        let units = units(self.pop, self.placement, dbs, self.opts.batch_size);
+        let ids: Arc<Vec<String>> =
+            Arc::new(self.pop.tenants.iter().map(|t| t.id.clone()).collect());
+        let names: Arc<Vec<String>> = Arc::new(
+            self.placement
+                .databases
+                .iter()
+                .map(|d| d.name.clone())
+                .collect(),
+        );
+        // Each worker takes the next unit from a shared queue and keeps its connection while the
+        // units stay in one database (they come database by database).
+        let queue = Arc::new(Queue {
+            q: tokio::sync::Mutex::new(units.into_iter()),
+        });
+        let handles: Vec<_> = (0..self.opts.workers.max(1))
+            .map(|_| {
+                let worker = CopyWorker {
+                    queue: queue.clone(),
+                    ids: ids.clone(),
+                    names: names.clone(),
+                    pb: pb.clone(),
+                    uri: self.uri.to_string(),
+                    seed: self.scenario.seed,
+                };
+                tokio::spawn(worker.run())
+            })
+            .collect();
+        let mut first_err = None;
+        for h in handles {
+            match h.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first_err.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_err.get_or_insert(PgError::State(format!("a COPY worker failed: {e}")));
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    async fn finish(&self, dbs: &[(usize, Marker, bool)]) -> Result<(), PgError> {
+        stream::iter(
+            dbs.iter()
+                .map(|(i, m, loaded)| self.complete(*i, m, *loaded)),
+        )
+        .buffer_unordered(4)
+        .try_collect::<Vec<()>>()
+        .await?;
+        Ok(())
+    }
+
+    async fn sizes(&self) -> Result<(i64, i64), PgError> {
+        let mut storage = 0i64;
+        let mut index_bytes = 0i64;
+        for d in &self.placement.databases {
+            let c = connect(self.uri, Some(&d.name)).await?;
+            let r = c
+                .query_one(
+                    "SELECT pg_database_size(current_database()),
+                        COALESCE((SELECT sum(pg_indexes_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')), 0)::bigint",
+                    &[],
+                )
+                .await
+                .ctx(|| format!("sizes of {}", d.name))?;
+            storage += r.get::<_, i64>(0);
+            index_bytes += r.get::<_, i64>(1);
+        }
+        Ok((storage, index_bytes))
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let schemas_total: usize = (0..self.placement.databases.len())
+            .map(|i| schemas(self.placement, self.pop, i).len())
+            .sum();
+        (
+            schemas_total * Collection::COUNT,
+            schemas_total * self.per_schema_indexes,
+        )
+    }
+}
+
+/// One COPY worker of [`PgSeeder::load`]: takes units from the queue until it is empty.
+struct CopyWorker {
+    queue: Arc<Queue>,
+    ids: Arc<Vec<String>>,
+    names: Arc<Vec<String>>,
+    pb: ProgressBar,
+    uri: String,
+    seed: u64,
+}
+
+impl CopyWorker {
+    async fn run(self) -> Result<(), PgError> {
+        let mut conn: Option<(usize, Client)> = None;
+        while let Some(u) = self.queue.next().await {
+            if conn.as_ref().is_none_or(|(db, _)| *db != u.db) {
+                conn = Some((u.db, connect(&self.uri, Some(&self.names[u.db])).await?));
+            }
+            let (_, c) = conn.as_ref().expect("connected above");
+            let n = copy_unit(c, self.seed, &self.ids, &u)
+                .await
+                .map_err(|e| match e {
+                    PgError::Db { what, source } => PgError::Db {
+                        what: format!("{what} in {}", self.names[u.db]),
+                        source,
+                    },
+                    other => other,
+                })?;
+            self.pb.inc(n);
+        }
+        Ok(())
+    }
+}
+
+/// Seeds a scenario's population into a placement on the PostgreSQL server of `uri` (the
+/// procedure of [`shared::seed`] with binary COPY, then indexes, `tenant_id` foreign keys and
+/// `ANALYZE`).
 ///
 /// # Errors
 /// [`PgError::State`] for a database that exists without our marker (nothing is written then),
@@ -116,270 +420,9 @@ pub async fn seed(
     pop: &Population,
     placement: &Placement,
     opts: &SeedOptions,
-) -> Result<PgSeedSummary, PgError> {
-    let started = Instant::now();
-    super::check_identifiers(placement, pop)?;
-    let profile_defs = schema::indexes(scenario, &opts.indexes, "public")
-        .ok_or_else(|| PgError::State(format!("unknown index profile `{}`", opts.indexes)))?;
-    let hash = crate::backend::mongo::definition_hash(scenario, opts.layout);
-    let admin = connect(uri, None).await?;
-
-    // 1. Inspect every database before writing anything.
-    let mut plan = Vec::new();
-    let mut prior: Vec<Option<Marker>> = Vec::new();
-    let mut foreign = Vec::new();
-    for d in &placement.databases {
-        if !super::database_exists(&admin, &d.name).await? {
-            plan.push(DbOutcome::Loaded);
-            prior.push(None);
-            continue;
-        }
-        let c = connect(uri, Some(&d.name)).await?;
-        match read_marker(&c, "public").await? {
-            None => {
-                foreign.push(d.name.clone());
-                plan.push(DbOutcome::Loaded);
-                prior.push(None);
-            }
-            Some(m) if m.prefix != scenario.prefix => {
-                foreign.push(format!("{} (marker of prefix `{}`)", d.name, m.prefix));
-                plan.push(DbOutcome::Loaded);
-                prior.push(None);
-            }
-            Some(m) => {
-                let same = !opts.reseed && m.complete && !m.dirty && m.definition_hash == hash;
-                let theirs = super::foreign_schemas(&c).await?;
-                if !same && !theirs.is_empty() {
-                    foreign.push(format!(
-                        "{} (holds schemas without a tenantbench marker: {})",
-                        d.name,
-                        theirs.join(", ")
-                    ));
-                }
-                plan.push(if same {
-                    DbOutcome::Reused
-                } else {
-                    DbOutcome::Reloaded
-                });
-                prior.push(Some(m));
-            }
-        }
-    }
-    if !foreign.is_empty() {
-        return Err(PgError::State(format!(
-            "refusing to write: these databases exist without a tenantbench marker (somebody else's data): {}",
-            foreign.join(", ")
-        )));
-    }
-
-    // 2. (Re)create the databases to load: marker first, then tables.
-    let load: Vec<usize> = (0..plan.len())
-        .filter(|&i| plan[i] != DbOutcome::Reused)
-        .collect();
-    for &i in &load {
-        let d = &placement.databases[i];
-        if plan[i] == DbOutcome::Reloaded {
-            admin
-                .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", ident(&d.name)))
-                .await
-                .ctx(|| format!("dropping {} to reload it", d.name))?;
-        }
-        admin
-            .batch_execute(&format!("CREATE DATABASE {}", ident(&d.name)))
-            .await
-            .ctx(|| format!("creating database {}", d.name))?;
-    }
-    stream::iter(load.iter().copied())
-        .map(|i| async move {
-            let d = &placement.databases[i];
-            let c = connect(uri, Some(&d.name)).await?;
-            let marker = new_marker(scenario, opts.layout, d, pop, &opts.indexes);
-            write_marker(&c, "public", &marker).await?;
-            let mut ddl = vec![schema::create_tenants("public")];
-            for s in schemas(placement, pop, i) {
-                if s != "public" {
-                    ddl.push(format!("CREATE SCHEMA {}", ident(&s)));
-                    ddl.push(super::marker_ddl(&s));
-                }
-                for coll in Collection::ALL {
-                    ddl.push(schema::create_table(&s, coll));
-                }
-            }
-            execute_in_batches(&c, &ddl)
-                .await
-                .ctx(|| format!("creating the tables of {}", d.name))?;
-            for s in schemas(placement, pop, i).iter().filter(|s| *s != "public") {
-                write_marker(&c, s, &marker).await?;
-            }
-            insert_tenants(&c, pop, &d.tenants).await?;
-            Ok::<_, PgError>(())
-        })
-        .buffer_unordered(opts.workers.clamp(1, 8))
-        .try_collect::<Vec<()>>()
-        .await?;
-
-    let mut builds: Vec<(Collection, String, f64)> = Vec::new();
-    if opts.index_build == IndexBuild::Before {
-        builds.extend(build_indexes(uri, scenario, placement, pop, &load, opts).await?);
-    }
-
-    // 3. Load with binary COPY, `workers` at once; rows generated on blocking threads.
-    let units = units(pop, placement, &load, opts.batch_size);
-    let total: u64 = units
-        .iter()
-        .map(|u| u.parts.iter().map(|(_, a, b)| b - a).sum::<u64>())
-        .sum();
-    let pb = progress_bar("seeding", "rows", total, opts.progress && total > 0);
-    let ids: Arc<Vec<String>> = Arc::new(pop.tenants.iter().map(|t| t.id.clone()).collect());
-    let seed = scenario.seed;
-    let load_started = Instant::now();
-    // Each worker takes the next unit from a shared queue and keeps its connection while the
-    // units stay in one database (they come database by database).
-    let queue = Arc::new(Queue {
-        q: tokio::sync::Mutex::new(units.into_iter()),
-    });
-    let mut handles = Vec::new();
-    for _ in 0..opts.workers.max(1) {
-        let queue = queue.clone();
-        let ids = ids.clone();
-        let pb = pb.clone();
-        let uri = uri.to_string();
-        let names: Vec<String> = placement.databases.iter().map(|d| d.name.clone()).collect();
-        handles.push(tokio::spawn(async move {
-            let mut conn: Option<(usize, Client)> = None;
-            while let Some(u) = queue.next().await {
-                if conn.as_ref().is_none_or(|(db, _)| *db != u.db) {
-                    conn = Some((u.db, connect(&uri, Some(&names[u.db])).await?));
-                }
-                let (_, c) = conn.as_ref().expect("connected above");
-                let n = copy_unit(c, seed, &ids, &u).await.map_err(|e| match e {
-                    PgError::Db { what, source } => PgError::Db {
-                        what: format!("{what} in {}", names[u.db]),
-                        source,
-                    },
-                    other => other,
-                })?;
-                pb.inc(n);
-            }
-            Ok::<_, PgError>(())
-        }));
-    }
-    let mut first_err = None;
-    for h in handles {
-        match h.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_err.get_or_insert(e);
-            }
-            Err(e) => {
-                first_err.get_or_insert(PgError::State(format!("a COPY worker failed: {e}")));
-            }
-        }
-    }
-    pb.finish_and_clear();
-    if let Some(e) = first_err {
-        return Err(e);
-    }
-    let load_seconds = load_started.elapsed().as_secs_f64();
-
-    // 4. Indexes after the load; reused databases whose profile changed get theirs rebuilt.
-    if opts.index_build == IndexBuild::After {
-        builds.extend(build_indexes(uri, scenario, placement, pop, &load, opts).await?);
-    }
-    let reindex: Vec<usize> = (0..plan.len())
-        .filter(|&i| {
-            plan[i] == DbOutcome::Reused
-                && prior[i]
-                    .as_ref()
-                    .is_some_and(|m| m.index_profile != opts.indexes)
-        })
-        .collect();
-    for &i in &reindex {
-        let c = connect(uri, Some(&placement.databases[i].name)).await?;
-        drop_indexes(&c, &schemas(placement, pop, i)).await?;
-    }
-    builds.extend(build_indexes(uri, scenario, placement, pop, &reindex, opts).await?);
-
-    // 5. Foreign keys and statistics on the loaded data, then complete markers.
-    let touched: Vec<usize> = load.iter().chain(reindex.iter()).copied().collect();
-    let (load_ref, plan_ref, prior_ref) = (&load, &plan, &prior);
-    stream::iter(touched.iter().copied())
-        .map(|i| async move {
-            let d = &placement.databases[i];
-            let c = connect(uri, Some(&d.name)).await?;
-            if load_ref.contains(&i) {
-                let fks: Vec<String> = schemas(placement, pop, i)
-                    .iter()
-                    .flat_map(|s| {
-                        Collection::ALL.map(|coll| schema::foreign_key(s, coll, "public"))
-                    })
-                    .collect();
-                execute_in_batches(&c, &fks)
-                    .await
-                    .ctx(|| format!("adding tenant_id foreign keys in {}", d.name))?;
-                if placement.layout == Layout::Rls {
-                    c.batch_execute(&schema::rls_ddl(&super::rls_role(&d.name)).join(";\n"))
-                        .await
-                        .ctx(|| format!("row-level security in {}", d.name))?;
-                }
-            }
-            c.batch_execute("ANALYZE")
-                .await
-                .ctx(|| format!("ANALYZE in {}", d.name))?;
-            let mut m = match &prior_ref[i] {
-                Some(p) if plan_ref[i] == DbOutcome::Reused => p.clone(),
-                _ => new_marker(scenario, opts.layout, d, pop, &opts.indexes),
-            };
-            m.complete = true;
-            m.index_profile = opts.indexes.clone();
-            for s in schemas(placement, pop, i) {
-                write_marker(&c, &s, &m).await?;
-            }
-            write_marker(&c, "public", &m).await?;
-            Ok::<_, PgError>(())
-        })
-        .buffer_unordered(4)
-        .try_collect::<Vec<()>>()
-        .await?;
-
-    // 6. Sizes.
-    let mut storage = 0i64;
-    let mut index_bytes = 0i64;
-    for d in &placement.databases {
-        let c = connect(uri, Some(&d.name)).await?;
-        let r = c
-            .query_one(
-                "SELECT pg_database_size(current_database()),
-                        COALESCE((SELECT sum(pg_indexes_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                                  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')), 0)::bigint",
-                &[],
-            )
-            .await
-            .ctx(|| format!("sizes of {}", d.name))?;
-        storage += r.get::<_, i64>(0);
-        index_bytes += r.get::<_, i64>(1);
-    }
-
-    let index_builds = IndexBuildTime::aggregate(builds.iter().cloned());
-    let schemas_total: usize = (0..placement.databases.len())
-        .map(|i| schemas(placement, pop, i).len())
-        .sum();
-    Ok(SeedSummary {
-        layout: opts.layout,
-        index_profile: opts.indexes.clone(),
-        databases: placement.databases.len(),
-        loaded: load.len(),
-        reused: plan.len() - load.len(),
-        collections: schemas_total * Collection::COUNT,
-        indexes_built: builds.len(),
-        indexes: schemas_total * profile_defs.len(),
-        documents: total,
-        load_seconds,
-        total_seconds: started.elapsed().as_secs_f64(),
-        index_builds,
-        storage_bytes: storage,
-        index_bytes,
-    })
+) -> Result<SeedSummary, PgError> {
+    let t = PgSeeder::connect(uri, scenario, pop, placement, opts).await?;
+    shared::seed(&t, scenario, pop, opts).await
 }
 
 /// Units handed out one at a time to the COPY workers.

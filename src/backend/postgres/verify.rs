@@ -9,8 +9,9 @@ use tokio_postgres::types::Type;
 
 use super::schema::columns;
 use super::{Context, PgError, connect, ident, ms_of, read_marker};
-use crate::backend::mongo::VerifyReport;
-use crate::backend::mongo::verify::{compare, expected_digests};
+use crate::backend::marker::{DbState, definition_hash, verify_problem};
+use crate::backend::seed::progress_bar;
+use crate::backend::verify::{VerifyReport, compare, expected_digests};
 use crate::datagen::{CanonicalEncoder, Collection, Digest};
 use crate::layout::Layout;
 use crate::layout::Placement;
@@ -28,8 +29,8 @@ pub async fn verify(
     placement: &Placement,
     progress: bool,
 ) -> Result<VerifyReport, PgError> {
-    let pb = crate::backend::mongo::progress_bar("verifying", "rows", pop.documents(), progress);
-    let hash = crate::backend::mongo::definition_hash(scenario, placement.layout);
+    let pb = progress_bar("verifying", "rows", pop.documents(), progress);
+    let hash = definition_hash(scenario, placement.layout);
     let expected = expected_digests(scenario.seed, pop);
     let admin = connect(uri, None).await?;
     let mut report = VerifyReport {
@@ -41,24 +42,16 @@ pub async fn verify(
         if !super::database_exists(&admin, &d.name).await? {
             report
                 .marker_problems
-                .push(format!("{}: missing (not seeded in this layout?)", d.name));
+                .extend(verify_problem(&d.name, &DbState::Empty, &hash));
             scans.push((d, Vec::new()));
             continue;
         }
         let c = connect(uri, Some(&d.name)).await?;
-        let problem = match read_marker(&c, "public").await? {
-            None => Some(format!("{}: no tenantbench marker", d.name)),
-            Some(m) if m.definition_hash != hash => Some(format!(
-                "{}: seeded from another definition (marker {}, scenario {})",
-                d.name, m.definition_hash, hash
-            )),
-            Some(m) if !m.complete => Some(format!("{}: seed did not complete", d.name)),
-            Some(m) if m.dirty => Some(format!(
-                "{}: dirty (write operations ran; differences are expected)",
-                d.name
-            )),
-            Some(_) => None,
+        let state = match read_marker(&c, "public").await? {
+            None => DbState::Foreign,
+            Some(m) => DbState::Marked(Box::new(m)),
         };
+        let problem = verify_problem(&d.name, &state, &hash);
         report.marker_problems.extend(problem);
         let schemas: Vec<String> = if placement.layout == Layout::SchemaPerTenant {
             d.tenants

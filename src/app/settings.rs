@@ -1,0 +1,412 @@
+//! Settings, resolved once per command: defaults, then the scenario file, then the flags, into
+//! values nothing changes afterwards. [`load_scenario`] reads a scenario as the flags ask
+//! (`--scale`, `--prefix`); [`SeedSettings`] owns how data is seeded; [`RunPlan`] is everything
+//! `run` and its trials read — the matrix narrowed by `--backend/--layout/--indexes/--repeat`
+//! and split for `--worker`, the alignment of `--start-at`, the run directory.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Result, bail};
+
+use crate::backend::AnyDriver;
+use crate::backend::seed::SeedOptions;
+use crate::cli::{RunArgs, SeedArgs, ServerArgs};
+use crate::layout::Layout;
+use crate::op::BackendKind;
+use crate::pacing::{Pacer, StopCondition};
+use crate::scenario::{
+    IndexBuild, MAX_BATCH, MAX_WORKERS, MatrixSpec, Scenario, Variant, profile_on, valid_prefix,
+};
+
+/// Checks a `--prefix` value.
+///
+/// # Errors
+/// Not 1 to 24 lowercase letters, digits and `_` starting with a letter.
+pub fn checked_prefix(p: &str) -> Result<String> {
+    if !valid_prefix(p) {
+        bail!(
+            "--prefix {p:?}: expected 1 to 24 lowercase letters, digits and '_', starting with a letter"
+        );
+    }
+    Ok(p.to_string())
+}
+
+/// Reads a scenario as the command line asks: the file, a scaled copy (`--scale`), another
+/// prefix (`--prefix`). What it returns is not changed afterwards.
+///
+/// # Errors
+/// An unreadable or invalid file, a scale out of range, a bad prefix.
+pub fn load_scenario(path: &Path, prefix: Option<&str>, scale: Option<f64>) -> Result<Scenario> {
+    let mut s = Scenario::load(path)?;
+    if let Some(f) = scale {
+        s = s
+            .scaled(f, true)
+            .map_err(|e| anyhow::anyhow!("--scale {f}: {e}"))?;
+    }
+    Ok(match prefix {
+        Some(p) => Scenario {
+            prefix: checked_prefix(p)?,
+            ..s
+        },
+        None => s,
+    })
+}
+
+/// The driver of a kind for the server the flags name: `--uri` belongs to `--backend`'s kind
+/// (MongoDB when none); other kinds use their environment variable or default.
+pub fn driver(server: &ServerArgs, kind: BackendKind) -> AnyDriver {
+    let uri = server.uri.as_deref().filter(|_| server.backend() == kind);
+    AnyDriver::new(kind, uri)
+}
+
+/// How data is seeded: the scenario's `[load]` settings unless a flag overrides them.
+#[derive(Debug, Clone)]
+pub struct SeedSettings {
+    /// Documents per insert (rows per COPY).
+    pub batch_size: usize,
+    /// Concurrent insert workers.
+    pub workers: usize,
+    /// Indexes before or after the bulk load.
+    pub index_build: IndexBuild,
+    /// Draw progress bars.
+    pub progress: bool,
+}
+
+impl SeedSettings {
+    /// Resolves the seeding flags over the scenario's `[load]`.
+    ///
+    /// # Errors
+    /// A batch size or worker count out of range.
+    pub fn resolve(s: &Scenario, a: &SeedArgs) -> Result<SeedSettings> {
+        let batch_size = a.batch_size.unwrap_or(s.load.batch_size);
+        let workers = a.workers.unwrap_or(s.load.workers);
+        if !(1..=MAX_BATCH as usize).contains(&batch_size) {
+            bail!("--batch-size {batch_size}: expected 1 to {MAX_BATCH}");
+        }
+        if !(1..=MAX_WORKERS as usize).contains(&workers) {
+            bail!("--workers {workers}: expected 1 to {MAX_WORKERS}");
+        }
+        Ok(SeedSettings {
+            batch_size,
+            workers,
+            index_build: a.index_build.unwrap_or(s.load.index_build),
+            progress: !a.no_progress,
+        })
+    }
+
+    /// The options of one seed into `layout` with index profile `indexes`.
+    pub fn options(&self, layout: Layout, indexes: &str, reseed: bool) -> SeedOptions {
+        SeedOptions {
+            layout,
+            indexes: indexes.to_string(),
+            batch_size: self.batch_size,
+            workers: self.workers,
+            index_build: self.index_build,
+            reseed,
+            progress: self.progress,
+        }
+    }
+}
+
+/// Where a run writes.
+#[derive(Debug, Clone)]
+pub enum RunDir {
+    /// A new run directory (`--out`, else `reports/<scenario>-<UTC time>`).
+    New(PathBuf),
+    /// A run directory to continue (`--resume`).
+    Resume(PathBuf),
+}
+
+/// Everything `run` and its trials read, resolved once from the scenario and the flags.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The scenario as run: loaded as the flags ask, its matrix narrowed by them and, for a
+    /// load generator of several, split to this generator's share.
+    pub scenario: Scenario,
+    /// How trials seed their data.
+    pub seed: SeedSettings,
+    /// `--worker i/N`: this process is load generator i of N (it never seeds).
+    pub worker: Option<(u32, u32)>,
+    /// `--start-at`, with the time slot of each trial: trial k starts at `at + k × slot`.
+    pub start_at: Option<(SystemTime, Duration)>,
+    /// The run directory.
+    pub dir: RunDir,
+    /// Draw progress bars and the live line.
+    pub progress: bool,
+    /// Write the HTML report at the end.
+    pub report: bool,
+    /// Which servers the drivers talk to.
+    pub server: ServerArgs,
+}
+
+/// Time between aligned trials (`--start-at`) beyond their duration: data checks, explain,
+/// clients.
+const TRIAL_GAP: Duration = Duration::from_secs(15);
+
+impl RunPlan {
+    /// Resolves `run`'s flags over its scenario.
+    ///
+    /// # Errors
+    /// Bad flags or scenario.
+    pub fn resolve(a: &RunArgs) -> Result<RunPlan> {
+        let t = &a.seed.target;
+        let loaded = load_scenario(&t.scenario, t.prefix.as_deref(), t.scale)?;
+        let mut scenario = narrow(
+            &loaded,
+            t.server.backend,
+            t.layout,
+            a.seed.indexes.as_deref(),
+            a.repeat,
+        )?;
+        let worker = a.worker.as_deref().map(parse_worker).transpose()?;
+        if let Some(w) = worker {
+            scenario = Scenario {
+                matrix: split_load(&scenario.matrix, w)?,
+                ..scenario
+            };
+        }
+        let start_at = match a.start_at.as_deref() {
+            None => None,
+            Some(s) => {
+                let at = super::clock::parse_rfc3339(s).ok_or_else(|| {
+                    anyhow::anyhow!("--start-at {s:?}: expected a UTC time as yyyy-mm-ddThh:mm:ssZ")
+                })?;
+                match scenario.workload.stop {
+                    StopCondition::Duration(d) => Some((at, d + TRIAL_GAP)),
+                    StopCondition::Count(_) => {
+                        bail!(
+                            "--start-at aligns duration-stopped runs; the workload stops by count"
+                        )
+                    }
+                }
+            }
+        };
+        let dir = match (&a.resume, &a.out) {
+            (Some(d), _) => RunDir::Resume(d.clone()),
+            (None, Some(d)) => RunDir::New(d.clone()),
+            (None, None) => RunDir::New(PathBuf::from("reports").join(format!(
+                "{}-{}",
+                scenario.name,
+                super::clock::utc_stamp(SystemTime::now())
+            ))),
+        };
+        Ok(RunPlan {
+            seed: SeedSettings::resolve(&scenario, &a.seed)?,
+            scenario,
+            worker,
+            start_at,
+            dir,
+            progress: !a.seed.no_progress,
+            report: !a.no_report,
+            server: t.server.clone(),
+        })
+    }
+
+    /// The driver of a backend kind for this run's servers.
+    pub fn driver(&self, kind: BackendKind) -> AnyDriver {
+        driver(&self.server, kind)
+    }
+}
+
+/// A copy of the scenario with `--backend`, `--layout`, `--indexes` and `--repeat` applied to its
+/// matrix: each flag replaces its axis by the one value; variants that become the same are run
+/// once, and those that cannot exist (a profile or layout the backend lacks) are listed as
+/// skipped.
+///
+/// # Errors
+/// An unknown index profile, no variant left, or a repeat out of range.
+pub fn narrow(
+    s: &Scenario,
+    backend: Option<BackendKind>,
+    layout: Option<Layout>,
+    indexes: Option<&str>,
+    repeat: Option<u32>,
+) -> Result<Scenario> {
+    if let Some(i) = indexes
+        && s.index_profile(i).is_none()
+    {
+        bail!(
+            "--indexes {i:?}: unknown index profile; expected one of {}",
+            s.profile_names().join(", ")
+        );
+    }
+    let mut m = MatrixSpec {
+        variants: Vec::new(),
+        repeat: s.matrix.repeat,
+        skipped: s.matrix.skipped.clone(),
+    };
+    for v in &s.matrix.variants {
+        let mut v = v.clone();
+        if let Some(b) = backend {
+            v.backend = b;
+        }
+        if let Some(l) = layout {
+            v.layout = l;
+        }
+        if v.layout != Layout::Hybrid {
+            // A rule set places tenants only in a hybrid layout: `--layout shared` of a
+            // hybrid variant is the plain shared variant.
+            v.hybrid = None;
+        }
+        if let Some(i) = indexes {
+            v.indexes = i.to_string();
+        }
+        let missing = if !profile_on(&v.indexes, v.backend) {
+            Some(format!("indexes {}: the profile", v.indexes))
+        } else if !v.layout.on(v.backend) {
+            Some(format!("{}: the layout", v.layout.name()))
+        } else {
+            None
+        };
+        if let Some(what) = missing {
+            let b = v.backend.name();
+            let why = format!("{b} × {what} does not exist on {b}");
+            if !m.skipped.contains(&why) {
+                m.skipped.push(why);
+            }
+            continue;
+        }
+        if !m.variants.iter().any(|o| o.id() == v.id()) {
+            m.variants.push(v);
+        }
+    }
+    if m.variants.is_empty() {
+        bail!(
+            "no variant of the matrix exists with these flags: {}",
+            m.skipped.join("; ")
+        );
+    }
+    if let Some(r) = repeat {
+        if !(1..=1000).contains(&r) {
+            bail!("--repeat {r}: expected 1 to 1,000 trials");
+        }
+        m.repeat = r;
+    }
+    Ok(Scenario {
+        matrix: m,
+        ..s.clone()
+    })
+}
+
+/// Parses `i/N` (0 <= i < N <= 1000).
+fn parse_worker(s: &str) -> Result<(u32, u32)> {
+    let bad = || anyhow::anyhow!("--worker {s:?}: expected i/N with 0 <= i < N <= 1000, e.g. 0/2");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || n > 1000 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Generator `i` of `n`'s share of every variant's load: concurrency split as evenly as whole
+/// workers allow, rate divided by `n` (and the in-flight cap with it).
+fn split_load(m: &MatrixSpec, (i, n): (u32, u32)) -> Result<MatrixSpec> {
+    let mut out = m.clone();
+    for v in &mut out.variants {
+        v.pacer = split_pacer(v, (i, n))?;
+    }
+    Ok(out)
+}
+
+fn split_pacer(v: &Variant, (i, n): (u32, u32)) -> Result<Pacer> {
+    Ok(match v.pacer {
+        Pacer::Closed { concurrency, think } => {
+            let c = concurrency / n as usize + usize::from((i as usize) < concurrency % n as usize);
+            if c == 0 {
+                bail!(
+                    "--worker {i}/{n}: variant {} has concurrency {concurrency}, which leaves generator {i} no worker; use at most {concurrency} generators",
+                    v.id()
+                );
+            }
+            Pacer::Closed {
+                concurrency: c,
+                think,
+            }
+        }
+        Pacer::Open {
+            rate,
+            arrivals,
+            workers,
+        } => Pacer::Open {
+            rate: rate / f64::from(n),
+            arrivals,
+            workers: workers.div_ceil(n as usize).max(1),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generators_split_the_load() {
+        assert_eq!(parse_worker("1/3").expect("valid"), (1, 3));
+        for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
+            assert!(parse_worker(bad).is_err(), "{bad}");
+        }
+        let s = Scenario::parse(
+            Path::new("w.toml"),
+            "name = \"w\"\n[population]\ntenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[matrix]\nconcurrency = [5]\n",
+        )
+        .expect("parses");
+        let a = split_load(&s.matrix, (0, 2)).expect("splits");
+        let b = split_load(&s.matrix, (1, 2)).expect("splits");
+        assert_eq!(
+            a.variants[0].pacer.workers() + b.variants[0].pacer.workers(),
+            5
+        );
+        assert!(
+            split_load(&a, (5, 6)).is_err(),
+            "3 workers cannot feed 6 generators"
+        );
+        let o = Scenario::parse(
+            Path::new("o.toml"),
+            "name = \"o\"\n[population]\ntenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[workload]\nrate = 1000.0\nworkers = 64\n",
+        )
+        .expect("parses");
+        let o = split_load(&o.matrix, (0, 4)).expect("splits");
+        assert!(
+            matches!(o.variants[0].pacer, Pacer::Open { rate, workers: 16, .. } if rate == 250.0)
+        );
+    }
+
+    #[test]
+    fn narrowing_drops_rule_sets_outside_hybrid_and_merges_twins() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/noisy-neighbour.toml");
+        let base = Scenario::load(&path).expect("the noisy-neighbour scenario loads");
+        let s = narrow(&base, None, Some(Layout::Shared), None, None).expect("narrows");
+        assert!(s.matrix.variants.iter().all(|v| v.hybrid.is_none()));
+        let ids: Vec<String> = s.matrix.variants.iter().map(Variant::id).collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(ids.len(), unique.len(), "twins run once: {ids:?}");
+        assert!(ids.len() < base.matrix.variants.len(), "{ids:?}");
+        assert_eq!(
+            base.matrix.variants.len(),
+            Scenario::load(&path).expect("loads").matrix.variants.len(),
+            "narrowing leaves the loaded scenario as it was"
+        );
+
+        let p = Scenario::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tenant-index.toml"),
+        )
+        .expect("the tenant-index scenario loads");
+        let p =
+            narrow(&p, None, None, Some("partial"), None).expect("partial exists on PostgreSQL");
+        assert!(
+            p.matrix
+                .variants
+                .iter()
+                .all(|v| v.backend == BackendKind::Postgres && v.indexes == "partial"),
+            "MongoDB variants have no partial profile and are skipped"
+        );
+        assert!(p.matrix.skipped.iter().any(|w| w.contains("partial")));
+    }
+}

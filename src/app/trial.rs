@@ -1,0 +1,421 @@
+//! One trial of one variant, written once for every database kind (generic over its
+//! [`Driver`]): refuse what the server cannot run, prepare the data (seed, reuse, or check it is
+//! there), open the trial's clients with connection sampling, record the plan evidence, run the
+//! workload with the interval log and the live line while measuring CPU and memory, then close
+//! and turn the runner's report into the trial's figures.
+
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use tokio_util::sync::CancellationToken;
+
+use super::settings::RunPlan;
+use crate::backend::seed::SeedSummary;
+use crate::backend::{Backend, Driver, TrialSetup};
+use crate::metrics::collector::tenant_sample;
+use crate::metrics::evidence as sys;
+use crate::metrics::results::{
+    self as res, CpuEvidence, DataEvidence, Evidence, ExplainRecord, Group, Summary, TenantSample,
+    Trial, TrialStatus,
+};
+use crate::metrics::{Key, Recorder};
+use crate::op::{Op, Outcome, Request};
+use crate::population::Population;
+use crate::runner::{Live, RunConfig, RunIo, RunReport};
+use crate::scenario::{PhasePlan, Scenario, Variant};
+use crate::workload::{Workload, classes, collection_of};
+
+/// Tenants kept individually: the largest this many, then log-spaced ranks.
+const SAMPLE_LARGEST: usize = 10;
+/// Log-spaced sample ranks per factor of ten.
+const SAMPLE_PER_DECADE: usize = 5;
+
+/// What every trial over one dataset shares: the run's plan and this dataset's scenario (the
+/// run's own, or a variant's scaled or rule-set copy), population, classes and tenant sample.
+pub struct Trials<'a> {
+    /// The run's settings.
+    pub plan: &'a RunPlan,
+    /// The scenario the data is defined by.
+    pub scenario: &'a Scenario,
+    /// Its population.
+    pub pop: &'a Population,
+    /// Phases of every trial (the run's).
+    pub phases: &'a PhasePlan,
+    class_names: Vec<String>,
+    class_of: Vec<u16>,
+    sample: Vec<usize>,
+    /// The run directory (interval logs).
+    pub dir: PathBuf,
+    /// Cancels the trial (Ctrl-C).
+    pub cancel: CancellationToken,
+}
+
+impl<'a> Trials<'a> {
+    /// The trials over a scenario's data.
+    pub fn new(
+        plan: &'a RunPlan,
+        scenario: &'a Scenario,
+        pop: &'a Population,
+        phases: &'a PhasePlan,
+        dir: PathBuf,
+        cancel: CancellationToken,
+    ) -> Trials<'a> {
+        let (class_names, class_of) = classes(pop);
+        Trials {
+            plan,
+            scenario,
+            pop,
+            phases,
+            class_names,
+            class_of,
+            sample: tenant_sample(pop.tenants.len(), SAMPLE_LARGEST, SAMPLE_PER_DECADE),
+            dir,
+            cancel,
+        }
+    }
+
+    /// Runs trial `trial` of a variant on a driver; a failure is recorded in the trial, never
+    /// returned.
+    pub async fn run<D: Driver>(&self, d: &D, v: &Variant, trial: u32) -> Trial {
+        let mut t = Trial {
+            variant: v.id(),
+            trial,
+            status: TrialStatus::Failed,
+            error: None,
+            started_at: super::clock::rfc3339(std::time::SystemTime::now()),
+            elapsed_s: 0.0,
+            operations: 0,
+            errors: 0,
+            late_starts: 0,
+            unissued: 0,
+            groups: Vec::new(),
+            tenants: Vec::new(),
+            timeline: Vec::new(),
+            hlog: None,
+            evidence: Evidence::default(),
+        };
+        if let Err(e) = self.steps(d, v, &mut t).await {
+            t.status = TrialStatus::Failed;
+            t.error = Some(super::redact_text(&format!("{e:#}")));
+        }
+        t
+    }
+
+    /// The steps of a trial, in order.
+    async fn steps<D: Driver>(&self, d: &D, v: &Variant, t: &mut Trial) -> Result<()> {
+        let s = self.scenario;
+        let placement = s.placement(self.pop, v.layout);
+        let setup = TrialSetup {
+            scenario: s,
+            pop: self.pop,
+            placement: &placement,
+            variant: v,
+            worker: self.plan.worker,
+        };
+        d.preflight(&setup).await?;
+
+        // Data: reuse when the markers match, complete and clean; else (re)load or rebuild
+        // indexes. Several generators must not seed at once: they only check it is there.
+        let opts = self.plan.seed.options(v.layout, &v.indexes, false);
+        let sum = if self.plan.worker.is_some() {
+            d.check_ready(s, self.pop, &placement, &opts)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e}; seed it first with `tenantbench seed --scenario {} --layout {} --indexes {}`",
+                        s.path.display(),
+                        v.layout,
+                        v.indexes
+                    )
+                })?
+        } else {
+            d.seed(s, self.pop, &placement, &opts).await?
+        };
+        t.evidence.data = data_evidence(&sum);
+
+        let (backend, session) = d.open(&setup).await?;
+        // Plan evidence before the load, on the data as seeded.
+        t.evidence.explain = self.explain(d, &backend).await;
+        let local = d.local_servers(&placement);
+        let report = self
+            .measure(v, t, backend.clone(), &local, |pid| d.server_cpu(pid))
+            .await;
+        d.close(&setup, session, backend, &mut t.evidence).await;
+        self.figures(t, report?);
+        Ok(())
+    }
+
+    /// The operations of the workload's mix and of every phase's mixes, in first-seen order.
+    fn mix_ops(&self) -> Vec<Op> {
+        let s = self.scenario;
+        let mut ops: Vec<Op> = s.workload.mix.iter().map(|(o, _)| *o).collect();
+        for (o, _) in s.phases.iter().flat_map(|p| &p.mixes).flat_map(|(_, m)| m) {
+            if !ops.contains(o) {
+                ops.push(*o);
+            }
+        }
+        ops
+    }
+
+    /// The plan evidence of each operation in the mix for the largest and the median tenant.
+    async fn explain<D: Driver>(&self, d: &D, backend: &D::Backend) -> Vec<ExplainRecord> {
+        let mut out = Vec::new();
+        for op in self.mix_ops() {
+            for tenant in [0, self.pop.tenants.len() / 2] {
+                // A record from the middle of the tenant's range: the first one would be found
+                // at once by a scan in insertion order and understate what a typical call does.
+                let tn = &self.pop.tenants[tenant];
+                let key = tn.count(collection_of(op)) / 2;
+                if let Some(mut e) = d.explain(backend, &Request { tenant, op, key }).await {
+                    e.tenant = tn.id.clone();
+                    e.class = self.class_names[usize::from(self.class_of[tenant])].clone();
+                    e.tenant_documents = tn.count(collection_of(op));
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs the workload against a backend: the interval log, the live line, and the CPU of the
+    /// harness and of the local servers (`server_cpu` of each pid).
+    async fn measure<B: Backend>(
+        &self,
+        v: &Variant,
+        t: &mut Trial,
+        backend: Arc<B>,
+        servers: &[(String, u32)],
+        server_cpu: impl Fn(u32) -> Option<f64>,
+    ) -> Result<RunReport> {
+        let mem0 = sys::memory_mark();
+        let cpu0: Vec<Option<f64>> = servers.iter().map(|(_, p)| server_cpu(*p)).collect();
+        let harness0 = sys::harness_cpu_seconds();
+        let wall0 = std::time::Instant::now();
+
+        let hlog_name = format!("{}-t{}.hlog", v.id(), t.trial);
+        let hlog_path = self.dir.join(&hlog_name);
+        let hlog_file = std::fs::File::create(&hlog_path)
+            .with_context(|| format!("creating {}", hlog_path.display()))?;
+        t.hlog = Some(hlog_name);
+
+        let s = self.scenario;
+        let stream = self.plan.worker.map_or(0, |(i, _)| i);
+        let source = Arc::new(
+            Workload::from_scenario(self.pop, s, self.phases).with_stream(u64::from(stream)),
+        );
+        let cfg = RunConfig {
+            pacer: v.pacer,
+            stop: s.workload.stop,
+            overrun: s.workload.overrun_for(v.pacer),
+            windows: self.phases.windows.clone(),
+            measured: self.phases.measured.clone(),
+            classes: self.class_names.clone(),
+            tenants: self.pop.tenants.len(),
+            tenant_sample: self.sample.clone(),
+        };
+        let live_bar = live_bar(self.plan.progress);
+        let io = RunIo {
+            cancel: self.cancel.clone(),
+            hlog: Some(Box::new(BufWriter::new(hlog_file))),
+            live: Some(live_callback(
+                live_bar.clone(),
+                v.id(),
+                self.phases.names.clone(),
+            )),
+        };
+        let report = crate::runner::run(backend, source, cfg, io).await;
+        live_bar.finish_and_clear();
+        let harness_s = round3(sys::harness_cpu_seconds() - harness0);
+        let per_server: Vec<res::ServerCpu> = servers
+            .iter()
+            .zip(cpu0)
+            .filter_map(|((role, pid), a)| {
+                Some(res::ServerCpu {
+                    role: role.clone(),
+                    cpu_s: round3(server_cpu(*pid)? - a?),
+                    cpus: sys::cpus_allowed(*pid),
+                })
+            })
+            .collect();
+        t.evidence.cpu = CpuEvidence {
+            wall_s: round3(wall0.elapsed().as_secs_f64()),
+            harness_s,
+            server_s: per_server.first().map(|x| x.cpu_s),
+            cores: sys::cores(),
+            servers: per_server,
+            harness_cpus: sys::cpus_allowed(std::process::id()),
+        };
+        if let (Some(start_bytes), Some(peak_bytes)) = (mem0, sys::memory_peak()) {
+            t.evidence.memory = Some(res::MemoryEvidence {
+                start_bytes,
+                peak_bytes,
+            });
+        }
+        Ok(report)
+    }
+
+    /// The trial's figures from the runner's report: groups, tenant sample, timeline, status.
+    fn figures(&self, t: &mut Trial, report: RunReport) {
+        let rec = &report.recorder;
+        t.elapsed_s = round3(report.elapsed.as_secs_f64());
+        t.operations = rec.count();
+        t.errors = rec.count_where(|k| matches!(k.outcome, Outcome::Error(_)));
+        t.late_starts = rec.late_starts;
+        t.unissued = report.unissued;
+        let spans = self.phases.spans(report.elapsed);
+        let phase_secs: Vec<f64> = spans
+            .iter()
+            .map(|w| w.iter().map(|[a, b]| b - a).sum::<f64>().max(1e-9))
+            .collect();
+        t.groups = groups(rec, &self.phases.names, &self.class_names, &phase_secs);
+        t.tenants = self.tenant_samples(&report);
+        t.timeline = report.timeline.summaries;
+        if let Some(e) = report.hlog_error {
+            eprintln!("  warning: writing the interval log failed: {e}");
+        }
+        t.status = if report.cancelled {
+            TrialStatus::Interrupted
+        } else {
+            TrialStatus::Complete
+        };
+        print_trial_line(t, rec, self.phases, &phase_secs);
+    }
+
+    /// Per sampled tenant and operation it ran; documents are the tenant's in the op's
+    /// collection.
+    fn tenant_samples(&self, report: &RunReport) -> Vec<TenantSample> {
+        self.sample
+            .iter()
+            .flat_map(|&i| Op::ALL.iter().map(move |&op| (i, op)))
+            .zip(&report.tenants)
+            .filter(|(_, tally)| !tally.ok.is_empty() || tally.errors > 0)
+            .map(|((i, op), tally)| {
+                let tn = &self.pop.tenants[i];
+                TenantSample {
+                    tenant: tn.id.clone(),
+                    op,
+                    rank: tn.rank,
+                    documents: tn.count(collection_of(op)),
+                    class: tn.class().to_string(),
+                    errors: tally.errors,
+                    response: Summary::of(&tally.ok),
+                    histogram: res::encode(&tally.ok),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The data evidence of a seed, printed as the trial's `data:` line.
+fn data_evidence(sum: &SeedSummary) -> DataEvidence {
+    eprintln!(
+        "  data: {} databases, {} loaded, {} reused, {} indexes built ({:.1} s)",
+        sum.databases, sum.loaded, sum.reused, sum.indexes_built, sum.total_seconds
+    );
+    DataEvidence {
+        databases: sum.databases as u64,
+        loaded: sum.loaded as u64,
+        reused: sum.reused as u64,
+        collections: sum.collections as u64,
+        indexes: sum.indexes as u64,
+        indexes_built: sum.indexes_built as u64,
+        storage_bytes: sum.storage_bytes,
+        index_bytes: sum.index_bytes,
+        prepare_s: round3(sum.total_seconds),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn live_bar(show: bool) -> indicatif::ProgressBar {
+    let pb = if show {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("  {spinner} {msg}").expect("static template"),
+    );
+    pb
+}
+
+fn live_callback(
+    pb: indicatif::ProgressBar,
+    id: String,
+    phases: Vec<String>,
+) -> crate::runner::LiveFn {
+    Box::new(move |l: &Live| {
+        pb.set_message(format!(
+            "{id} · {} · {} s · {} ops/s · p99 so far {:.2} ms · {} errors",
+            phases.get(usize::from(l.phase)).map_or("?", String::as_str),
+            l.second + 1,
+            l.ops,
+            l.p99_us as f64 / 1000.0,
+            l.errors
+        ));
+        pb.tick();
+    })
+}
+
+fn print_trial_line(t: &Trial, rec: &Recorder, plan: &PhasePlan, phase_secs: &[f64]) {
+    let measured = |k: &Key| {
+        plan.measured
+            .get(usize::from(k.phase))
+            .copied()
+            .unwrap_or(false)
+    };
+    let ok = rec
+        .merged(|k| measured(k) && k.outcome == Outcome::Ok)
+        .response;
+    let secs: f64 = phase_secs
+        .iter()
+        .zip(&plan.measured)
+        .filter(|(_, m)| **m)
+        .map(|(s, _)| s)
+        .sum();
+    let s = Summary::of(&ok);
+    eprintln!(
+        "  {:?}: {} operations, {} errors, {} late starts; measured phases: {:.0} ok ops/s, p50 {:.2} ms, p99 {:.2} ms",
+        t.status,
+        t.operations,
+        t.errors,
+        t.late_starts,
+        ok.len() as f64 / secs.max(1e-9),
+        s.p50_us as f64 / 1000.0,
+        s.p99_us as f64 / 1000.0
+    );
+    if t.unissued > 0 {
+        eprintln!(
+            "  the server did not keep up: {} operations intended before the end never started (the trial reached its overrun limit); its percentiles are a lower bound",
+            t.unissued
+        );
+    }
+}
+
+/// One group per recorder key.
+fn groups(rec: &Recorder, phases: &[String], classes: &[String], phase_secs: &[f64]) -> Vec<Group> {
+    rec.keys()
+        .into_iter()
+        .filter_map(|k| {
+            let tm = rec.get(&k)?;
+            let (outcome, error_kind) = res::outcome_fields(k.outcome);
+            let secs = phase_secs.get(usize::from(k.phase)).copied().unwrap_or(1.0);
+            Some(Group {
+                phase: phases.get(usize::from(k.phase))?.clone(),
+                op: k.op,
+                class: classes.get(usize::from(k.class))?.clone(),
+                outcome,
+                error_kind,
+                throughput: (tm.response.len() as f64 / secs * 10.0).round() / 10.0,
+                response: Summary::of(&tm.response),
+                service: Summary::of(&tm.service),
+                response_histogram: res::encode(&tm.response),
+                service_histogram: res::encode(&tm.service),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,405 @@
+//! The MongoDB [`Driver`]: the commands' work on MongoDB servers (the default one and those a
+//! hybrid placement names by `uri_env`), and a trial's clients, connection samplers and
+//! client-per-tenant registries.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use mongodb::options::{ConnectionString, HostInfo, ServerAddress};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    CheckoutStats, ClientRegistry, ConnectOptions, MongoBackend, MongoError, Routing, Servers,
+    check_ready, client, doctor, drop_marked, list_marked, sample_connections, seed,
+    server_connections, verify,
+};
+use crate::backend::marker::{DropOutcome, MarkedDb};
+use crate::backend::seed::{SeedOptions, SeedSummary};
+use crate::backend::verify::VerifyReport;
+use crate::backend::{Doctor, Driver, TrialSetup, redact_uri, resolve_uri, round_trips};
+use crate::layout::{Layout, Placement, Server};
+use crate::metrics::evidence as sys;
+use crate::metrics::human_bytes;
+use crate::metrics::results::{
+    ConnectionSample, Evidence, ExplainRecord, RegistryEvidence, ServerInfo, Summary,
+};
+use crate::op::{BackendKind, Request};
+use crate::population::Population;
+use crate::scenario::{Scenario, Strategy};
+
+/// MongoDB through the default server's URI (other servers by their variables).
+#[derive(Debug, Clone)]
+pub struct MongoDriver {
+    uri: String,
+}
+
+/// What a MongoDB trial keeps open: the clients, their checkout statistics, the samplers.
+pub struct MongoSession {
+    servers: Servers,
+    checkout: Arc<CheckoutStats>,
+    sampling: CancellationToken,
+    samplers: Vec<JoinHandle<Vec<ConnectionSample>>>,
+}
+
+impl MongoDriver {
+    /// A driver for the server of `uri` (`None`: `$TENANTBENCH_MONGO_URI`, else the local
+    /// default).
+    pub fn new(uri: Option<&str>) -> MongoDriver {
+        MongoDriver {
+            uri: resolve_uri(uri, super::URI_ENV, super::DEFAULT_URI),
+        }
+    }
+
+    /// The default server's URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// Clients for every server of a placement, with a pool for `workers` seeding workers.
+    async fn seeders(&self, placement: &Placement, workers: usize) -> Result<Servers, MongoError> {
+        let conn = ConnectOptions {
+            max_pool_size: (workers as u32 + 4).max(16),
+            ..Default::default()
+        };
+        Servers::for_placement(&self.uri, placement, &conn).await
+    }
+
+    /// A one-connection client of a server.
+    async fn admin(&self, srv: &Server) -> Result<mongodb::Client, MongoError> {
+        let u = Servers::uri_of(&self.uri, srv)?;
+        client(
+            &u,
+            &ConnectOptions {
+                max_pool_size: 1,
+                server_selection_timeout: Duration::from_secs(5),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    async fn server_info(&self, srv: &Server) -> Result<ServerInfo, MongoError> {
+        let uri = Servers::uri_of(&self.uri, srv)?;
+        let c = self.admin(srv).await?;
+        let d = doctor(&c).await;
+        c.shutdown().await;
+        if !d.reachable {
+            return Err(MongoError::State(format!(
+                "MongoDB at {} does not answer: {} (start one with scripts/mongo-local.sh start)",
+                redact_uri(&uri),
+                d.error.unwrap_or_default()
+            )));
+        }
+        Ok(ServerInfo {
+            role: role(srv),
+            backend: "mongodb".into(),
+            version: d.version,
+            surrogate: d.surrogate,
+            storage_engine: d.storage_engine,
+            wt_cache_bytes: d.wt_cache_bytes,
+            local: local_port(&uri).and_then(sys::local_listener_pid).is_some(),
+        })
+    }
+}
+
+/// A server's name in results: `default`, or the variable holding its URI.
+fn role(srv: &Server) -> String {
+    match srv {
+        Server::Default => "default".into(),
+        Server::Env(v) => v.clone(),
+    }
+}
+
+/// The port of a URI whose (first) host is this machine.
+pub fn local_port(uri: &str) -> Option<u16> {
+    let cs = ConnectionString::parse(uri).ok()?;
+    let HostInfo::HostIdentifiers(hosts) = cs.host_info else {
+        return None;
+    };
+    match hosts.first()? {
+        ServerAddress::Tcp { host, port } => {
+            matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]")
+                .then(|| port.unwrap_or(27017))
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+impl Driver for MongoDriver {
+    type Backend = MongoBackend;
+    type Session = MongoSession;
+    type Error = MongoError;
+    const RECORDS: &'static str = "documents";
+
+    fn kind(&self) -> BackendKind {
+        BackendKind::Mongodb
+    }
+
+    fn redacted_uri(&self) -> String {
+        redact_uri(&self.uri)
+    }
+
+    async fn seed(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        opts: &SeedOptions,
+    ) -> Result<SeedSummary, MongoError> {
+        let servers = self.seeders(placement, opts.workers).await?;
+        let r = seed(&servers, scenario, pop, placement, opts).await;
+        servers.shutdown().await;
+        r
+    }
+
+    async fn check_ready(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        opts: &SeedOptions,
+    ) -> Result<SeedSummary, MongoError> {
+        let servers = self.seeders(placement, opts.workers).await?;
+        let r = check_ready(&servers, scenario, pop, placement, opts).await;
+        servers.shutdown().await;
+        r
+    }
+
+    async fn verify(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        progress: bool,
+    ) -> Result<VerifyReport, MongoError> {
+        let servers =
+            Servers::for_placement(&self.uri, placement, &ConnectOptions::default()).await?;
+        let r = verify(&servers, scenario, pop, placement, progress).await;
+        servers.shutdown().await;
+        r
+    }
+
+    async fn list(&self, prefix: Option<&str>) -> Result<Vec<MarkedDb>, MongoError> {
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let r = list_marked(&c, prefix).await;
+        c.shutdown().await;
+        r
+    }
+
+    async fn drop(&self, prefix: &str, layout: Option<Layout>) -> Result<DropOutcome, MongoError> {
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let r = drop_marked(&c, prefix, layout).await;
+        c.shutdown().await;
+        r
+    }
+
+    async fn doctor(&self) -> Doctor {
+        let mut out = Doctor {
+            title: format!("MongoDB at {}", redact_uri(&self.uri)),
+            ..Default::default()
+        };
+        let conn = ConnectOptions {
+            server_selection_timeout: Duration::from_secs(3),
+            ..Default::default()
+        };
+        let c = match client(&self.uri, &conn).await {
+            Ok(c) => c,
+            Err(e) => {
+                out.unreachable = Some(e.to_string());
+                return out;
+            }
+        };
+        let r = doctor(&c).await;
+        c.shutdown().await;
+        if !r.reachable {
+            out.unreachable = Some(r.error.unwrap_or_else(|| "unknown error".into()));
+            out.hints = vec![
+                "to start a local server:  scripts/mongo-local.sh start".into(),
+                "or with Docker:           docker run -p 27017:27017 mongo:8".into(),
+                "then point tenantbench at it with --uri or TENANTBENCH_MONGO_URI".into(),
+            ];
+            return out;
+        }
+        let f = &mut out.facts;
+        f.push(("server", match (&r.version, &r.surrogate) {
+            (Some(v), Some(s)) => format!(
+                "SecantusDB {s} (a MongoDB-compatible surrogate, not mongod; reports MongoDB {v}). Its latencies are surrogate latencies"
+            ),
+            (Some(v), None) => format!("MongoDB {v}"),
+            _ => "unknown (buildInfo failed)".into(),
+        }));
+        if let Some(e) = &r.storage_engine {
+            f.push(("engine", e.clone()));
+        }
+        if !r.rtt_us.is_empty() {
+            f.push(("round trip", round_trips(&r.rtt_us, "ping")));
+        }
+        f.push((
+            "WT cache",
+            r.wt_cache_bytes.map_or("not reported".into(), human_bytes),
+        ));
+        if let Some((all, ours)) = r.databases {
+            f.push((
+                "databases",
+                format!("{all} ({ours} created by tenantbench; `tenantbench ls` lists them)"),
+            ));
+        }
+        out
+    }
+
+    async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, MongoError> {
+        let mut out = Vec::new();
+        for s in servers {
+            out.push(self.server_info(s).await?);
+        }
+        Ok(out)
+    }
+
+    async fn preflight(&self, _: &TrialSetup<'_>) -> Result<(), MongoError> {
+        Ok(())
+    }
+
+    async fn open(
+        &self,
+        t: &TrialSetup<'_>,
+    ) -> Result<(Arc<MongoBackend>, MongoSession), MongoError> {
+        // Connection baseline per server, before the trial's clients exist.
+        let sampling = CancellationToken::new();
+        let mut samplers = Vec::new();
+        for srv in t.placement.servers() {
+            let c = self.admin(&srv).await?;
+            let baseline = server_connections(&c).await.map(|x| x.0).unwrap_or(0);
+            samplers.push(tokio::spawn(sample_connections(
+                c,
+                role(&srv),
+                baseline,
+                sampling.clone(),
+            )));
+        }
+        // The trial's clients.
+        let v = t.variant;
+        let checkout = Arc::new(CheckoutStats::default());
+        let conn = ConnectOptions {
+            max_pool_size: v.max_pool_size,
+            min_pool_size: v.min_pool_size,
+            checkout: Some(checkout.clone()),
+            ..Default::default()
+        };
+        let servers = Servers::for_placement(&self.uri, t.placement, &conn).await?;
+        let mut backend = MongoBackend::new(&servers, t.placement, t.pop, t.scenario.seed);
+        if v.strategy == Strategy::ClientPerTenant {
+            let mut regs = BTreeMap::new();
+            for srv in t.placement.servers() {
+                let u = Servers::uri_of(&self.uri, &srv)?;
+                let c = &t.scenario.connections;
+                regs.insert(
+                    srv,
+                    ClientRegistry::new(&u, conn.clone(), c.max_clients, c.idle_ttl),
+                );
+            }
+            backend = backend.with_routing(Routing::ClientPerTenant(regs));
+        }
+        let session = MongoSession {
+            servers,
+            checkout,
+            sampling,
+            samplers,
+        };
+        Ok((Arc::new(backend), session))
+    }
+
+    async fn explain(&self, backend: &MongoBackend, req: &Request) -> Option<ExplainRecord> {
+        let e = backend.explain(req).await.ok()??;
+        Some(ExplainRecord {
+            op: req.op,
+            tenant: String::new(),
+            class: String::new(),
+            tenant_documents: 0,
+            collection_documents: backend
+                .collection_documents(req)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+            stages: e.stages,
+            keys_examined: e.keys_examined,
+            docs_examined: e.docs_examined,
+            returned: e.returned,
+            limit: e.limit,
+            rows_removed: None,
+            buffers_hit: None,
+            buffers_read: None,
+        })
+    }
+
+    fn local_servers(&self, placement: &Placement) -> Vec<(String, u32)> {
+        let mut local: Vec<(String, u32)> = Vec::new();
+        for srv in placement.servers() {
+            let Ok(u) = Servers::uri_of(&self.uri, &srv) else {
+                continue;
+            };
+            if let Some(pid) = local_port(&u).and_then(sys::local_listener_pid)
+                && !local.iter().any(|(_, p)| *p == pid)
+            {
+                local.push((role(&srv), pid));
+            }
+        }
+        local
+    }
+
+    fn server_cpu(&self, pid: u32) -> Option<f64> {
+        sys::process_cpu_seconds(pid)
+    }
+
+    async fn close(
+        &self,
+        t: &TrialSetup<'_>,
+        s: MongoSession,
+        backend: Arc<MongoBackend>,
+        evidence: &mut Evidence,
+    ) {
+        s.sampling.cancel();
+        for h in s.samplers {
+            if let Ok(mut samples) = h.await {
+                evidence.connections.append(&mut samples);
+            }
+        }
+        evidence.checkout = s.checkout.evidence();
+        if let Routing::ClientPerTenant(regs) = backend.routing() {
+            let mut r = RegistryEvidence {
+                max_clients: t.scenario.connections.max_clients as u64,
+                ..Default::default()
+            };
+            for reg in regs.values() {
+                r.created += reg.stats.created.load(Relaxed);
+                r.evicted_lru += reg.stats.evicted_lru.load(Relaxed);
+                r.evicted_idle += reg.stats.evicted_idle.load(Relaxed);
+                r.max_held = r.max_held.max(reg.stats.max_held.load(Relaxed) as u64);
+                reg.shutdown().await;
+            }
+            let cold = backend.cold_starts();
+            if !cold.is_empty() {
+                r.cold_start = Some(Summary::of(&cold));
+            }
+            evidence.registry = Some(r);
+        }
+        s.servers.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_port;
+
+    #[test]
+    fn local_ports_come_from_the_uri_hosts() {
+        assert_eq!(local_port("mongodb://127.0.0.1:27018"), Some(27018));
+        assert_eq!(local_port("mongodb://u:p@localhost/db"), Some(27017));
+        assert_eq!(local_port("mongodb://db.example.com:27017"), None);
+        assert_eq!(local_port("not a uri"), None);
+    }
+}

@@ -1,0 +1,341 @@
+//! The PostgreSQL [`Driver`]: the commands' work on one server, and a trial's pools (a pool per
+//! database of the placement, checked against `max_connections` before any is opened) with
+//! connections sampled from `pg_stat_activity` once a second.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    PgBackend, PgError, connect, doctor, drop_marked, list_marked, pool, seed, settings, verify,
+    warm,
+};
+use crate::backend::marker::{DropOutcome, MarkedDb};
+use crate::backend::seed::{SeedOptions, SeedSummary};
+use crate::backend::verify::VerifyReport;
+use crate::backend::{Doctor, Driver, TrialSetup, redact_uri, resolve_uri, round_trips};
+use crate::layout::{Layout, Placement, Server};
+use crate::metrics::evidence as sys;
+use crate::metrics::results::{ConnectionSample, Evidence, ExplainRecord, ServerInfo};
+use crate::op::{BackendKind, Request};
+use crate::population::Population;
+use crate::scenario::{Scenario, Strategy};
+
+/// Connections the harness keeps for itself on PostgreSQL beyond the pools (sampler, admin).
+const HARNESS_CONNECTIONS: i64 = 3;
+
+/// PostgreSQL through one server's URI.
+#[derive(Debug, Clone)]
+pub struct PgDriver {
+    uri: String,
+}
+
+/// What a PostgreSQL trial keeps open: the connection sampler.
+pub struct PgSession {
+    sampling: CancellationToken,
+    sampler: JoinHandle<Vec<ConnectionSample>>,
+}
+
+impl PgDriver {
+    /// A driver for the server of `uri` (`None`: `$TENANTBENCH_PG_URI`, else the local
+    /// default).
+    pub fn new(uri: Option<&str>) -> PgDriver {
+        PgDriver {
+            uri: resolve_uri(uri, super::URI_ENV, super::DEFAULT_URI),
+        }
+    }
+
+    /// The server's URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// Connections per pool of a trial: a pool never holds more connections than requests can
+    /// be in flight at once.
+    fn per_pool(t: &TrialSetup<'_>) -> usize {
+        (t.variant.max_pool_size as usize).min(t.in_flight()).max(1)
+    }
+}
+
+/// The port of a PostgreSQL URI whose host is this machine.
+fn local_port(uri: &str) -> Option<u16> {
+    let cfg = super::config(uri, None).ok()?;
+    let local = cfg.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(h) => {
+            matches!(h.as_str(), "127.0.0.1" | "localhost" | "::1")
+        }
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    local.then(|| cfg.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// Samples the connections of `names` once a second until `stop`, relative to `baseline`.
+async fn sample(
+    admin: tokio_postgres::Client,
+    names: Vec<String>,
+    baseline: i64,
+    stop: CancellationToken,
+) -> Vec<ConnectionSample> {
+    let t0 = std::time::Instant::now();
+    let mut out = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => break,
+        }
+        if let Ok(r) = admin.query_one(COUNT_SQL, &[&names]).await {
+            let current: i64 = r.get(0);
+            out.push(ConnectionSample {
+                t_s: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                server: "postgres".into(),
+                current,
+                total_created: 0,
+                trial: current - baseline,
+            });
+        }
+    }
+    out
+}
+
+/// Connections to a set of databases.
+const COUNT_SQL: &str = "SELECT count(*) FROM pg_stat_activity WHERE datname = ANY($1)";
+
+impl Driver for PgDriver {
+    type Backend = PgBackend;
+    type Session = PgSession;
+    type Error = PgError;
+    const RECORDS: &'static str = "rows";
+
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+
+    fn redacted_uri(&self) -> String {
+        redact_uri(&self.uri)
+    }
+
+    async fn seed(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        opts: &SeedOptions,
+    ) -> Result<SeedSummary, PgError> {
+        seed(&self.uri, scenario, pop, placement, opts).await
+    }
+
+    async fn check_ready(
+        &self,
+        _: &Scenario,
+        _: &Population,
+        _: &Placement,
+        _: &SeedOptions,
+    ) -> Result<SeedSummary, PgError> {
+        // `preflight` refuses load generators of several before a trial gets here.
+        Err(PgError::State(
+            "--worker is not supported on the postgres backend yet: run one generator".into(),
+        ))
+    }
+
+    async fn verify(
+        &self,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        progress: bool,
+    ) -> Result<VerifyReport, PgError> {
+        verify(&self.uri, scenario, pop, placement, progress).await
+    }
+
+    async fn list(&self, prefix: Option<&str>) -> Result<Vec<MarkedDb>, PgError> {
+        list_marked(&self.uri, prefix).await
+    }
+
+    async fn drop(&self, prefix: &str, layout: Option<Layout>) -> Result<DropOutcome, PgError> {
+        drop_marked(&self.uri, prefix, layout).await
+    }
+
+    async fn doctor(&self) -> Doctor {
+        let r = doctor(&self.uri).await;
+        let mut out = Doctor {
+            title: format!("PostgreSQL at {}", redact_uri(&self.uri)),
+            ..Default::default()
+        };
+        if let Some(e) = r.error {
+            out.unreachable = Some(e);
+            out.hints = vec![
+                "start it (Debian): service postgresql start".into(),
+                format!(
+                    "then point tenantbench at it with --uri or {}",
+                    super::URI_ENV
+                ),
+            ];
+            return out;
+        }
+        let f = &mut out.facts;
+        if let Some(s) = &r.settings {
+            f.push(("server", format!("PostgreSQL {}", s.version)));
+            f.push((
+                "connections",
+                format!(
+                    "max_connections {} ({} reserved for superusers)",
+                    s.max_connections, s.reserved_connections
+                ),
+            ));
+            f.push((
+                "memory",
+                format!(
+                    "shared_buffers {}, work_mem {}",
+                    s.shared_buffers, s.work_mem
+                ),
+            ));
+            f.push(("jit", s.jit.clone()));
+        }
+        if !r.rtt_us.is_empty() {
+            f.push(("round trip", round_trips(&r.rtt_us, "SELECT 1")));
+        }
+        if let Some((all, ours)) = r.databases {
+            f.push((
+                "databases",
+                format!(
+                    "{all} ({ours} created by tenantbench; `tenantbench ls --backend postgres` lists them)"
+                ),
+            ));
+        }
+        out
+    }
+
+    async fn server_infos(&self, _: &[Server]) -> Result<Vec<ServerInfo>, PgError> {
+        let c = connect(&self.uri, None).await.map_err(|e| {
+            PgError::State(format!(
+                "PostgreSQL does not answer (is it running? `service postgresql start`): {e}"
+            ))
+        })?;
+        let st = settings(&c).await?;
+        Ok(vec![ServerInfo {
+            role: "postgres".into(),
+            backend: "postgres".into(),
+            version: Some(format!(
+                "{} (shared_buffers {}, work_mem {}, jit {}, max_connections {})",
+                st.version, st.shared_buffers, st.work_mem, st.jit, st.max_connections
+            )),
+            surrogate: None,
+            storage_engine: None,
+            wt_cache_bytes: None,
+            local: local_port(&self.uri)
+                .and_then(sys::local_listener_pid)
+                .is_some(),
+        }])
+    }
+
+    async fn preflight(&self, t: &TrialSetup<'_>) -> Result<(), PgError> {
+        let v = t.variant;
+        if t.worker.is_some() {
+            return Err(PgError::State(
+                "--worker is not supported on the postgres backend yet: run one generator".into(),
+            ));
+        }
+        if v.strategy == Strategy::ClientPerTenant {
+            return Err(PgError::State(
+                "strategy client-per-tenant is MongoDB's (a client registry); on postgres use single-client with a pool per database".into(),
+            ));
+        }
+        // Pools before anything is created: every database gets a pool of max_pool_size.
+        let st = settings(&connect(&self.uri, None).await?).await?;
+        let per_pool = Self::per_pool(t);
+        let in_flight = t.in_flight();
+        let dbs = t.placement.databases.len() as i64;
+        let need = dbs * per_pool as i64 + HARNESS_CONNECTIONS;
+        let have = st.max_connections - st.reserved_connections;
+        if need > have {
+            return Err(PgError::State(format!(
+                "{dbs} databases × {per_pool} connections per pool (max_pool_size {} capped by {in_flight} requests in flight) + {HARNESS_CONNECTIONS} for the harness = {need} connections, but the server allows {have} ({} max_connections − {} reserved): a pool per database does not fit. Lower max_pool_size, use fewer tenants, or a layout with one database (shared, schema-per-tenant)",
+                v.max_pool_size, st.max_connections, st.reserved_connections
+            )));
+        }
+        Ok(())
+    }
+
+    async fn open(&self, t: &TrialSetup<'_>) -> Result<(Arc<PgBackend>, PgSession), PgError> {
+        // Connections of the placement's databases, once a second, from an admin connection.
+        let admin = connect(&self.uri, None).await?;
+        let names: Vec<String> = t
+            .placement
+            .databases
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
+        let baseline: i64 = admin
+            .query_one(COUNT_SQL, &[&names])
+            .await
+            .map_err(|source| PgError::Db {
+                what: "counting connections".into(),
+                source,
+            })?
+            .get(0);
+        let sampling = CancellationToken::new();
+        let sampler = tokio::spawn(sample(admin, names, baseline, sampling.clone()));
+        let pools = t
+            .placement
+            .databases
+            .iter()
+            .map(|d| pool(&self.uri, &d.name, Self::per_pool(t)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if t.variant.min_pool_size > 0 {
+            warm(&pools, t.variant.min_pool_size as usize).await?;
+        }
+        let backend = PgBackend::new(pools, t.placement, t.pop, t.scenario.seed);
+        Ok((Arc::new(backend), PgSession { sampling, sampler }))
+    }
+
+    async fn explain(&self, backend: &PgBackend, req: &Request) -> Option<ExplainRecord> {
+        let e = backend.explain(req).await.ok()??;
+        Some(ExplainRecord {
+            op: req.op,
+            tenant: String::new(),
+            class: String::new(),
+            tenant_documents: 0,
+            collection_documents: backend.table_rows(req).await.ok().flatten().unwrap_or(0),
+            stages: e.stages,
+            keys_examined: e.keys_examined,
+            docs_examined: e.docs_examined,
+            returned: e.returned,
+            limit: e.limit,
+            rows_removed: Some(e.rows_removed),
+            buffers_hit: Some(e.buffers_hit),
+            buffers_read: Some(e.buffers_read),
+        })
+    }
+
+    fn local_servers(&self, _: &Placement) -> Vec<(String, u32)> {
+        local_port(&self.uri)
+            .and_then(sys::local_listener_pid)
+            .map(|pid| ("default".to_string(), pid))
+            .into_iter()
+            .collect()
+    }
+
+    fn server_cpu(&self, pid: u32) -> Option<f64> {
+        // A backend process per connection: the postmaster's whole tree.
+        sys::process_tree_cpu_seconds(pid)
+    }
+
+    async fn close(
+        &self,
+        _: &TrialSetup<'_>,
+        s: PgSession,
+        backend: Arc<PgBackend>,
+        evidence: &mut Evidence,
+    ) {
+        s.sampling.cancel();
+        if let Ok(mut samples) = s.sampler.await {
+            evidence.connections.append(&mut samples);
+        }
+        for p in backend.pools() {
+            p.close();
+        }
+    }
+}
