@@ -109,6 +109,9 @@ fn add(into: &mut Histogram<u64>, b64: &str) -> Result<()> {
 }
 
 /// Merges one trial as several generators recorded it.
+///
+/// # Errors
+/// A histogram that does not decode.
 pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
     let mut t = parts[0].clone();
     t.operations = parts.iter().map(|p| p.operations).sum();
@@ -116,15 +119,22 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
     t.late_starts = parts.iter().map(|p| p.late_starts).sum();
     t.unissued = parts.iter().map(|p| p.unissued).sum();
     t.elapsed_s = parts.iter().map(|p| p.elapsed_s).fold(0.0, f64::max);
-    if parts.iter().any(|p| p.status != res::TrialStatus::Complete) {
-        t.status = parts
-            .iter()
-            .map(|p| p.status)
-            .find(|s| *s != res::TrialStatus::Complete)
-            .unwrap_or(res::TrialStatus::Complete);
+    if let Some(s) = parts
+        .iter()
+        .map(|p| p.status)
+        .find(|s| *s != res::TrialStatus::Complete)
+    {
+        t.status = s;
     }
+    t.groups = merge_groups(parts)?;
+    t.tenants = merge_tenants(parts)?;
+    merge_evidence(&mut t.evidence, parts)?;
+    Ok(t)
+}
 
-    // Groups by (phase, op, class, outcome, error kind).
+/// The groups of several generators' trials added by (phase, op, class, outcome, error kind),
+/// in order of first appearance, so merged groups keep the recorder's order.
+fn merge_groups(parts: &[&Trial]) -> Result<Vec<res::Group>> {
     type GKey = (
         String,
         crate::op::Op,
@@ -133,31 +143,28 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
         Option<crate::op::ErrorKind>,
     );
     let mut groups: BTreeMap<GKey, (res::Group, Histogram<u64>, Histogram<u64>)> = BTreeMap::new();
-    // Keys in order of first appearance, so merged groups keep the recorder's order.
     let mut order: Vec<GKey> = Vec::new();
-    for p in parts {
-        for g in &p.groups {
-            let k = (
-                g.phase.clone(),
-                g.op,
-                g.class.clone(),
-                g.outcome.clone(),
-                g.error_kind,
-            );
-            if !groups.contains_key(&k) {
-                order.push(k.clone());
-            }
-            let e = groups.entry(k).or_insert_with(|| {
-                let mut g0 = g.clone();
-                g0.throughput = 0.0;
-                (g0, histogram(), histogram())
-            });
-            e.0.throughput += g.throughput;
-            add(&mut e.1, &g.response_histogram)?;
-            add(&mut e.2, &g.service_histogram)?;
+    for g in parts.iter().flat_map(|p| &p.groups) {
+        let k = (
+            g.phase.clone(),
+            g.op,
+            g.class.clone(),
+            g.outcome.clone(),
+            g.error_kind,
+        );
+        if !groups.contains_key(&k) {
+            order.push(k.clone());
         }
+        let e = groups.entry(k).or_insert_with(|| {
+            let mut g0 = g.clone();
+            g0.throughput = 0.0;
+            (g0, histogram(), histogram())
+        });
+        e.0.throughput += g.throughput;
+        add(&mut e.1, &g.response_histogram)?;
+        add(&mut e.2, &g.service_histogram)?;
     }
-    t.groups = order
+    Ok(order
         .iter()
         .filter_map(|k| groups.remove(k))
         .map(|(mut g, r, s)| {
@@ -168,33 +175,35 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
             g.service_histogram = res::encode(&s);
             g
         })
-        .collect();
+        .collect())
+}
 
-    // The tenant sample: the same tenants in every generator, each with the operations it ran
-    // there (a generator may have run an operation for a tenant that another did not).
+/// The tenant sample: the same tenants in every generator, each with the operations it ran
+/// there (a generator may have run an operation for a tenant that another did not).
+fn merge_tenants(parts: &[&Trial]) -> Result<Vec<res::TenantSample>> {
     let mut tenants: BTreeMap<(u32, crate::op::Op), (res::TenantSample, Histogram<u64>)> =
         BTreeMap::new();
-    for p in parts {
-        for x in &p.tenants {
-            let e = tenants.entry((x.rank, x.op)).or_insert_with(|| {
-                let mut x0 = x.clone();
-                x0.errors = 0;
-                (x0, histogram())
-            });
-            e.0.errors += x.errors;
-            add(&mut e.1, &x.histogram)?;
-        }
+    for x in parts.iter().flat_map(|p| &p.tenants) {
+        let e = tenants.entry((x.rank, x.op)).or_insert_with(|| {
+            let mut x0 = x.clone();
+            x0.errors = 0;
+            (x0, histogram())
+        });
+        e.0.errors += x.errors;
+        add(&mut e.1, &x.histogram)?;
     }
-    t.tenants = tenants
+    Ok(tenants
         .into_values()
         .map(|(mut ts, h)| {
             ts.response = Summary::of(&h);
             ts.histogram = res::encode(&h);
             ts
         })
-        .collect();
+        .collect())
+}
 
-    // Evidence: connections of every generator; checkouts added; CPU of the harnesses added.
+/// Evidence: connections of every generator; checkouts, harness CPU and registry counts added.
+fn merge_evidence(ev: &mut res::Evidence, parts: &[&Trial]) -> Result<()> {
     let mut wait = histogram();
     let mut ck = res::CheckoutEvidence::default();
     for p in parts {
@@ -205,8 +214,8 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
     }
     ck.wait = Summary::of(&wait);
     ck.wait_histogram = res::encode(&wait);
-    t.evidence.checkout = ck;
-    t.evidence.connections = parts
+    ev.checkout = ck;
+    ev.connections = parts
         .iter()
         .enumerate()
         .flat_map(|(i, p)| {
@@ -216,18 +225,16 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
             })
         })
         .collect();
-    t.evidence.cpu.harness_s = parts.iter().map(|p| p.evidence.cpu.harness_s).sum();
-    if let Some(r) = &mut t.evidence.registry {
-        for p in &parts[1..] {
-            if let Some(x) = &p.evidence.registry {
-                r.created += x.created;
-                r.evicted_lru += x.evicted_lru;
-                r.evicted_idle += x.evicted_idle;
-                r.max_held += x.max_held;
-            }
+    ev.cpu.harness_s = parts.iter().map(|p| p.evidence.cpu.harness_s).sum();
+    if let Some(r) = &mut ev.registry {
+        for x in parts[1..].iter().filter_map(|p| p.evidence.registry.as_ref()) {
+            r.created += x.created;
+            r.evicted_lru += x.evicted_lru;
+            r.evicted_idle += x.evicted_idle;
+            r.max_held += x.max_held;
         }
     }
-    Ok(t)
+    Ok(())
 }
 
 /// Adds the intervals of several `.hlog` files with equal tag and start offset; writes the sum
