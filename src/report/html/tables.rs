@@ -12,17 +12,17 @@ use crate::report::charts;
 /// A variant's figures against the baseline variant.
 #[derive(Serialize)]
 pub(super) struct VariantRow {
-    pub(super) id: String,
-    pub(super) colour: String,
-    pub(super) trials: usize,
-    pub(super) throughput: String,
-    pub(super) p50: String,
-    pub(super) p99: String,
-    pub(super) p999: String,
-    pub(super) p99_trials: String,
-    pub(super) ratio: String,
-    pub(super) tput_ratio: String,
-    pub(super) errors: u64,
+    id: String,
+    colour: String,
+    trials: usize,
+    throughput: String,
+    p50: String,
+    p99: String,
+    p999: String,
+    p99_trials: String,
+    ratio: String,
+    tput_ratio: String,
+    errors: u64,
 }
 
 /// Per variant (the matrix's order): trials, throughput, percentiles, the ratios to the
@@ -178,14 +178,14 @@ pub(super) fn isolation_rows(r: &Results) -> Vec<IsolationRow> {
 /// One figure of a later run against the baseline run.
 #[derive(Serialize)]
 pub(super) struct DeltaRow {
-    pub(super) run: String,
-    pub(super) variant: String,
+    run: String,
+    variant: String,
     pub(super) op: String,
     pub(super) class: String,
-    pub(super) base: String,
-    pub(super) cur: String,
-    pub(super) change: String,
-    pub(super) direction: &'static str,
+    base: String,
+    cur: String,
+    change: String,
+    direction: &'static str,
 }
 
 /// With two runs or more, every later run's p99 against the first's, per variant, operation
