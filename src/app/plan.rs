@@ -7,9 +7,10 @@ use crate::backend::mongo::raw_document;
 use crate::cli::PlanArgs;
 use crate::datagen::{Collection, generate};
 use crate::layout::Layout;
-use crate::op::BackendKind;
+use crate::op::{BackendKind, Op};
 use crate::pacing::{Pacer, StopCondition};
-use crate::scenario::{Scenario, Strategy};
+use crate::population::Population;
+use crate::scenario::{Scenario, Strategy, Variant};
 
 /// Documents per second a seed loads on the 2-core development machine (docs/performance.md),
 /// for time estimates.
@@ -46,40 +47,28 @@ fn mean_bson_bytes(s: &Scenario, c: Collection) -> f64 {
 /// The plan as text.
 pub fn render(s: &Scenario) -> String {
     let pop = s.build_population();
-    let mut out = String::new();
-    let docs = pop.documents();
-    out.push_str(&format!(
+    let mut out = header(s, &pop);
+    let mut time = Time::new(s);
+    for v in &s.matrix.variants {
+        out.push_str(&variant_plan(s, &pop, v, &mut time));
+    }
+    out.push_str(&footer(s, &time));
+    out
+}
+
+/// The scenario, its population and question, and the matrix's trials.
+fn header(s: &Scenario, pop: &Population) -> String {
+    let mut out = format!(
         "scenario {} ({}): {} tenants, {} documents, seed {}\n",
         s.name,
         s.path.display(),
         pop.tenants.len(),
-        docs,
+        pop.documents(),
         s.seed
-    ));
+    );
     if let Some(q) = &s.question {
         out.push_str(&format!("question: {q}\n"));
     }
-
-    // Data: bytes per population (the same documents in every layout).
-    let bytes_of = |pop: &crate::population::Population| -> f64 {
-        Collection::ALL
-            .iter()
-            .map(|&c| {
-                let n: u64 = pop.tenants.iter().map(|t| t.count(c)).sum();
-                n as f64 * mean_bson_bytes(s, c)
-            })
-            .sum()
-    };
-    let trial_s = match s.workload.stop {
-        StopCondition::Duration(d) => Some(d.as_secs_f64()),
-        StopCondition::Count(_) => None,
-    };
-    let writes = s
-        .workload
-        .mix
-        .iter()
-        .any(|(o, _)| matches!(o, crate::op::Op::InsertOne | crate::op::Op::UpdateStatus));
-
     out.push_str(&format!(
         "\n{} variants × {} trials = {} trials, run interleaved (A B A B …)\n",
         s.matrix.variants.len(),
@@ -89,98 +78,156 @@ pub fn render(s: &Scenario) -> String {
     for why in &s.matrix.skipped {
         out.push_str(&format!("  skipped: {why}\n"));
     }
-    let mut layouts: Vec<(BackendKind, String, Layout)> = Vec::new();
-    let mut total_s = 0.0;
-    for v in &s.matrix.variants {
-        // A variant's data scale or hybrid rule set: a derived scenario and population.
-        let own = s.for_variant(v).ok().flatten();
-        let own_pop = own.as_ref().map(Scenario::build_population);
-        let (sv, pop) = match (&own, &own_pop) {
-            (Some(x), Some(p)) => (x, p),
-            _ => (s, &pop),
-        };
-        let docs = pop.documents();
-        let bytes = bytes_of(pop);
-        let placement = sv.placement(pop, v.layout);
-        let dbs = placement.databases.len() as u64;
-        let servers = placement.servers().len() as u64;
-        let profile = s.index_profile(&v.indexes).unwrap_or_default();
-        let idx: usize = profile.values().map(Vec::len).sum();
-        let index_bytes: f64 = profile
-            .iter()
-            .map(|(c, list)| {
-                let n: u64 = pop.tenants.iter().map(|t| t.count(*c)).sum();
-                n as f64 * list.len() as f64 * INDEX_ENTRY_BYTES
-            })
-            .sum();
-        let workers = v.pacer.workers() as u64;
-        let per_client = u64::from(v.max_pool_size).min(workers) + MONITORING_PER_CLIENT;
-        let pg_pool = u64::from(v.max_pool_size).min(workers).max(1);
-        let connections = match v.strategy {
-            _ if v.backend == BackendKind::Postgres => format!(
-                "up to {} ({dbs} database(s) × a pool of {pg_pool} (max_pool_size {} capped by {workers} in flight) + 3 for the harness); refused before seeding when above the server's max_connections − superuser_reserved_connections (97 with the defaults){}",
-                dbs * pg_pool + 3,
-                v.max_pool_size,
-                if v.layout == Layout::PerTenant {
-                    format!(
-                        "; per-tenant therefore fits at most {} tenants at this pool size on a default server, and each CREATE DATABASE copies template1 (about 8 MiB and 0.1 s here)",
-                        (97 - 3) / pg_pool
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-            Strategy::SingleClient => format!(
-                "about {} (≤ {workers} in use at once, pool {}, + {MONITORING_PER_CLIENT} monitoring per server)",
-                per_client * servers,
-                v.max_pool_size
-            ),
-            Strategy::ClientPerTenant => format!(
-                "up to {} ({} clients × (≤ {} pooled + {MONITORING_PER_CLIENT} monitoring)), plus one admin client",
-                s.connections.max_clients.min(pop.tenants.len()) as u64 * per_client,
-                s.connections.max_clients.min(pop.tenants.len()),
-                u64::from(v.max_pool_size).min(workers)
-            ),
-        };
-        let load = match v.pacer {
-            Pacer::Closed { concurrency, .. } => format!("closed loop, concurrency {concurrency}"),
-            Pacer::Open { rate, workers, .. } => {
-                format!("open loop, {rate} ops/s, ≤ {workers} in flight")
+    out
+}
+
+/// One variant's plan: its databases, data, load, connections and time.
+fn variant_plan(s: &Scenario, pop: &Population, v: &Variant, time: &mut Time) -> String {
+    // A variant's data scale or hybrid rule set: a derived scenario and population.
+    let own = s.for_variant(v).ok().flatten();
+    let own_pop = own.as_ref().map(Scenario::build_population);
+    let (sv, pop) = match (&own, &own_pop) {
+        (Some(x), Some(p)) => (x, p),
+        _ => (s, pop),
+    };
+    let docs = pop.documents();
+    let placement = sv.placement(pop, v.layout);
+    let dbs = placement.databases.len() as u64;
+    let servers = placement.servers().len() as u64;
+    let profile = s.index_profile(&v.indexes).unwrap_or_default();
+    let idx: usize = profile.values().map(Vec::len).sum();
+    let index_bytes: f64 = profile
+        .iter()
+        .map(|(c, list)| {
+            let n: u64 = pop.tenants.iter().map(|t| t.count(*c)).sum();
+            n as f64 * list.len() as f64 * INDEX_ENTRY_BYTES
+        })
+        .sum();
+    let mut out = format!("\n  {}\n    {}\n", v.id(), v.label());
+    out.push_str(&format!(
+        "    databases    {dbs} on {servers} server(s); {} tenant collections; {idx} secondary indexes per database, {} in all\n",
+        dbs * Collection::COUNT as u64,
+        idx as u64 * dbs
+    ));
+    out.push_str(&format!(
+        "    data         {docs} documents ≈ {} BSON + ≈ {} of indexes, before compression\n",
+        human(bson_bytes(s, pop)),
+        human(index_bytes)
+    ));
+    out.push_str(&format!("    load         {}\n", load(v)));
+    out.push_str(&format!(
+        "    connections  {}\n",
+        connections(s, v, pop, dbs, servers)
+    ));
+    out.push_str(&time.variant(s, (v.backend, sv.prefix.clone(), v.layout), docs));
+    out
+}
+
+/// Bytes of a population's documents (the same documents in every layout).
+fn bson_bytes(s: &Scenario, pop: &Population) -> f64 {
+    Collection::ALL
+        .iter()
+        .map(|&c| {
+            let n: u64 = pop.tenants.iter().map(|t| t.count(c)).sum();
+            n as f64 * mean_bson_bytes(s, c)
+        })
+        .sum()
+}
+
+/// How the variant paces its operations.
+fn load(v: &Variant) -> String {
+    match v.pacer {
+        Pacer::Closed { concurrency, .. } => format!("closed loop, concurrency {concurrency}"),
+        Pacer::Open { rate, workers, .. } => {
+            format!("open loop, {rate} ops/s, ≤ {workers} in flight")
+        }
+    }
+}
+
+/// The connections a variant opens: PostgreSQL pools per database, or MongoDB clients'
+/// pools and monitoring per server.
+fn connections(s: &Scenario, v: &Variant, pop: &Population, dbs: u64, servers: u64) -> String {
+    let workers = v.pacer.workers() as u64;
+    let per_client = u64::from(v.max_pool_size).min(workers) + MONITORING_PER_CLIENT;
+    let pg_pool = u64::from(v.max_pool_size).min(workers).max(1);
+    match v.strategy {
+        _ if v.backend == BackendKind::Postgres => format!(
+            "up to {} ({dbs} database(s) × a pool of {pg_pool} (max_pool_size {} capped by {workers} in flight) + 3 for the harness); refused before seeding when above the server's max_connections − superuser_reserved_connections (97 with the defaults){}",
+            dbs * pg_pool + 3,
+            v.max_pool_size,
+            if v.layout == Layout::PerTenant {
+                format!(
+                    "; per-tenant therefore fits at most {} tenants at this pool size on a default server, and each CREATE DATABASE copies template1 (about 8 MiB and 0.1 s here)",
+                    (97 - 3) / pg_pool
+                )
+            } else {
+                String::new()
             }
-        };
-        out.push_str(&format!("\n  {}\n    {}\n", v.id(), v.label()));
-        out.push_str(&format!(
-            "    databases    {dbs} on {servers} server(s); {} tenant collections; {idx} secondary indexes per database, {} in all\n",
-            dbs * Collection::COUNT as u64,
-            idx as u64 * dbs
-        ));
-        out.push_str(&format!(
-            "    data         {docs} documents ≈ {} BSON + ≈ {} of indexes, before compression\n",
-            human(bytes),
-            human(index_bytes)
-        ));
-        out.push_str(&format!("    load         {load}\n"));
-        out.push_str(&format!("    connections  {connections}\n"));
+        ),
+        Strategy::SingleClient => format!(
+            "about {} (≤ {workers} in use at once, pool {}, + {MONITORING_PER_CLIENT} monitoring per server)",
+            per_client * servers,
+            v.max_pool_size
+        ),
+        Strategy::ClientPerTenant => format!(
+            "up to {} ({} clients × (≤ {} pooled + {MONITORING_PER_CLIENT} monitoring)), plus one admin client",
+            s.connections.max_clients.min(pop.tenants.len()) as u64 * per_client,
+            s.connections.max_clients.min(pop.tenants.len()),
+            u64::from(v.max_pool_size).min(workers)
+        ),
+    }
+}
+
+/// The time estimate, added up over the variants: trials, and seeding where data is loaded.
+struct Time {
+    /// The mix writes: data is reloaded before every trial.
+    writes: bool,
+    /// Seconds per trial, unless the trial stops at a count.
+    trial_s: Option<f64>,
+    /// The data sets (backend, prefix, layout) loaded so far.
+    layouts: Vec<(BackendKind, String, Layout)>,
+    /// Seconds so far.
+    total_s: f64,
+}
+
+impl Time {
+    fn new(s: &Scenario) -> Time {
+        Time {
+            writes: s
+                .workload
+                .mix
+                .iter()
+                .any(|(o, _)| matches!(o, Op::InsertOne | Op::UpdateStatus)),
+            trial_s: match s.workload.stop {
+                StopCondition::Duration(d) => Some(d.as_secs_f64()),
+                StopCondition::Count(_) => None,
+            },
+            layouts: Vec::new(),
+            total_s: 0.0,
+        }
+    }
+
+    /// A variant's time line, its time added to the total.
+    fn variant(&mut self, s: &Scenario, data: (BackendKind, String, Layout), docs: u64) -> String {
         let seed_s = docs as f64 / SEED_DOCS_PER_SEC;
-        let data = (v.backend, sv.prefix.clone(), v.layout);
-        let first = !layouts.contains(&data);
+        let first = !self.layouts.contains(&data);
         if first {
-            layouts.push(data);
+            self.layouts.push(data);
         }
         // Data is loaded on a layout's first use, and again before every trial when the
         // workload writes (writes mark the data dirty).
-        let loads = if writes {
+        let loads = if self.writes {
             s.matrix.repeat as f64
         } else if first {
             1.0
         } else {
             0.0
         };
-        total_s += loads * seed_s;
-        match trial_s {
+        self.total_s += loads * seed_s;
+        match self.trial_s {
             Some(t) => {
-                total_s += t * s.matrix.repeat as f64;
-                out.push_str(&format!(
+                self.total_s += t * s.matrix.repeat as f64;
+                format!(
                     "    time         {:.0} s per trial (warm-up {:.0} s included){}\n",
                     t,
                     s.workload.warmup.as_secs_f64(),
@@ -192,26 +239,26 @@ pub fn render(s: &Scenario) -> String {
                     } else {
                         String::new()
                     }
-                ));
+                )
             }
-            None => out.push_str("    time         count-stopped: depends on the server\n"),
+            None => "    time         count-stopped: depends on the server\n".into(),
         }
     }
-    out.push_str(&format!(
-        "\nestimated time: ≈ {:.0} min at most (seeding at ≈ {} docs/s; reused data is not reloaded){}\n",
-        total_s / 60.0,
+}
+
+/// The total time and where the run writes.
+fn footer(s: &Scenario, time: &Time) -> String {
+    format!(
+        "\nestimated time: ≈ {:.0} min at most (seeding at ≈ {} docs/s; reused data is not reloaded){}\nwrites to: reports/{}-<UTC time>/ (results.json, one .hlog per trial)\n",
+        time.total_s / 60.0,
         SEED_DOCS_PER_SEC,
-        if writes {
+        if time.writes {
             "; the mix writes, so data is reloaded before each trial"
         } else {
             ""
-        }
-    ));
-    out.push_str(&format!(
-        "writes to: reports/{}-<UTC time>/ (results.json, one .hlog per trial)\n",
+        },
         s.name
-    ));
-    out
+    )
 }
 
 fn human(b: f64) -> String {

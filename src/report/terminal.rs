@@ -1,15 +1,15 @@
 //! Terminal tables of a run's results: per measured phase the figures across trials, p99 per
 //! tenant class, and the plan evidence per variant.
 
-use crate::metrics::results::{Results, Spread};
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
+
+use super::analysis::ms;
+use crate::metrics::results::{PhaseInfo, Results, Spread};
 
 /// The end-of-run table: per variant, the measured phases' figures across trials, and the
 /// plan evidence of the median tenant.
 pub fn summary_table(r: &Results) -> String {
-    use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
     let mut out = String::new();
-    let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
-    let right = |c: Cell| c.set_alignment(CellAlignment::Right);
     for ph in r.phases.iter().filter(|p| p.measured) {
         let rows: Vec<&Spread> = r
             .spread
@@ -19,76 +19,110 @@ pub fn summary_table(r: &Results) -> String {
         if rows.is_empty() {
             continue;
         }
-        let mut t = Table::new();
-        t.load_preset(UTF8_BORDERS_ONLY);
-        t.set_header(vec![
-            "variant",
-            "ok ops/s per trial",
-            "p50 ms",
-            "p99 ms",
-            "p99.9 ms",
-            "max ms",
-            "p99 ms per trial",
-            "errors",
-        ]);
-        // Per class p99: a second table, one column per class that ran.
-        let classes: Vec<&String> = r
-            .classes
-            .iter()
-            .filter(|c| {
-                r.spread
-                    .iter()
-                    .any(|s| s.phase == ph.name && &s.class == *c)
-            })
-            .collect();
-        let mut tc = Table::new();
-        tc.load_preset(UTF8_BORDERS_ONLY);
-        let mut header = vec!["variant".to_string()];
-        header.extend(classes.iter().map(|c| c.to_string()));
-        tc.set_header(header);
-        for s in rows {
-            let errors: u64 = r
-                .trials
-                .iter()
-                .filter(|t| t.variant == s.variant)
-                .flat_map(|t| &t.groups)
-                .filter(|g| g.phase == ph.name && g.outcome == "error")
-                .map(|g| g.response.count)
-                .sum();
-            let per_trial = |xs: Vec<String>| xs.join(" / ");
-            t.add_row(vec![
-                Cell::new(&s.variant),
-                right(Cell::new(per_trial(
-                    s.throughput.iter().map(|x| format!("{x:.0}")).collect(),
-                ))),
-                right(Cell::new(ms(s.merged.p50_us))),
-                right(Cell::new(ms(s.merged.p99_us))),
-                right(Cell::new(ms(s.merged.p999_us))),
-                right(Cell::new(ms(s.merged.max_us))),
-                right(Cell::new(per_trial(
-                    s.p99_us.iter().map(|x| ms(*x)).collect(),
-                ))),
-                right(Cell::new(errors)),
-            ]);
-            let mut row = vec![Cell::new(&s.variant)];
-            for c in &classes {
-                let v = r
-                    .spread
-                    .iter()
-                    .find(|x| x.variant == s.variant && x.phase == ph.name && &x.class == *c)
-                    .map_or("-".into(), |x| ms(x.merged.p99_us));
-                row.push(right(Cell::new(v)));
-            }
-            tc.add_row(row);
-        }
         out.push_str(&format!(
-            "\n{} — phase {}: response times of successful operations, trials merged (histograms added)\n{t}\np99 ms by tenant class, phase {}:\n{tc}\n",
-            r.scenario.name, ph.name, ph.name
+            "\n{} — phase {}: response times of successful operations, trials merged (histograms added)\n{}\np99 ms by tenant class, phase {}:\n{}\n",
+            r.scenario.name,
+            ph.name,
+            phase_table(r, ph, &rows),
+            ph.name,
+            class_table(r, ph, &rows)
         ));
     }
-    // Plan evidence: the median tenant's list-like operations, per variant (first trial).
+    if let Some(t) = plan_evidence(r) {
+        out.push_str(&format!(
+            "\nplan evidence (explain executionStats, before the load):\n{t}\n"
+        ));
+    }
+    out
+}
+
+/// A right-aligned cell.
+fn right(c: Cell) -> Cell {
+    c.set_alignment(CellAlignment::Right)
+}
+
+/// A table with the borders every table here has.
+fn table() -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY);
+    t
+}
+
+/// One phase's figures per variant: throughput and p99 per trial, merged percentiles, errors.
+fn phase_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
+    let mut t = table();
+    t.set_header(vec![
+        "variant",
+        "ok ops/s per trial",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "p99 ms per trial",
+        "errors",
+    ]);
+    for s in rows {
+        let errors: u64 = r
+            .trials
+            .iter()
+            .filter(|t| t.variant == s.variant)
+            .flat_map(|t| &t.groups)
+            .filter(|g| g.phase == ph.name && g.outcome == "error")
+            .map(|g| g.response.count)
+            .sum();
+        let per_trial = |xs: Vec<String>| xs.join(" / ");
+        t.add_row(vec![
+            Cell::new(&s.variant),
+            right(Cell::new(per_trial(
+                s.throughput.iter().map(|x| format!("{x:.0}")).collect(),
+            ))),
+            right(Cell::new(ms(s.merged.p50_us))),
+            right(Cell::new(ms(s.merged.p99_us))),
+            right(Cell::new(ms(s.merged.p999_us))),
+            right(Cell::new(ms(s.merged.max_us))),
+            right(Cell::new(per_trial(
+                s.p99_us.iter().map(|x| ms(*x)).collect(),
+            ))),
+            right(Cell::new(errors)),
+        ]);
+    }
+    t
+}
+
+/// One phase's p99 per variant and tenant class, one column per class that ran.
+fn class_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
+    let classes: Vec<&String> = r
+        .classes
+        .iter()
+        .filter(|c| {
+            r.spread
+                .iter()
+                .any(|s| s.phase == ph.name && &s.class == *c)
+        })
+        .collect();
+    let mut tc = table();
+    let mut header = vec!["variant".to_string()];
+    header.extend(classes.iter().map(|c| c.to_string()));
+    tc.set_header(header);
+    for s in rows {
+        let mut row = vec![Cell::new(&s.variant)];
+        for c in &classes {
+            let v = r
+                .spread
+                .iter()
+                .find(|x| x.variant == s.variant && x.phase == ph.name && &x.class == *c)
+                .map_or("-".into(), |x| ms(x.merged.p99_us));
+            row.push(right(Cell::new(v)));
+        }
+        tc.add_row(row);
+    }
+    tc
+}
+
+/// Plan evidence: the explained tenants' operations, per variant (its first trial with any),
+/// or `None` when nothing was explained.
+fn plan_evidence(r: &Results) -> Option<Table> {
+    let mut t = table();
     t.set_header(vec![
         "variant",
         "op",
@@ -115,17 +149,12 @@ pub fn summary_table(r: &Results) -> String {
                 Cell::new(e.op.name()),
                 Cell::new(format!("{} ({})", e.tenant, e.class)),
                 Cell::new(e.stages.join(" > ")),
-                Cell::new(e.keys_examined).set_alignment(CellAlignment::Right),
-                Cell::new(e.docs_examined).set_alignment(CellAlignment::Right),
-                Cell::new(e.collection_documents).set_alignment(CellAlignment::Right),
-                Cell::new(e.returned).set_alignment(CellAlignment::Right),
+                right(Cell::new(e.keys_examined)),
+                right(Cell::new(e.docs_examined)),
+                right(Cell::new(e.collection_documents)),
+                right(Cell::new(e.returned)),
             ]);
         }
     }
-    if any {
-        out.push_str(&format!(
-            "\nplan evidence (explain executionStats, before the load):\n{t}\n"
-        ));
-    }
-    out
+    any.then_some(t)
 }

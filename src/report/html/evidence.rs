@@ -1,0 +1,256 @@
+//! The evidence behind the figures, per variant and trial: explain plans, resources (pool
+//! checkouts, server connections, data, CPU, memory) and client-per-tenant registries.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::metrics::results::{Evidence, ExplainRecord, Results, Trial, VariantInfo};
+use crate::op::Op;
+use crate::report::analysis::{self as an, count, ms};
+
+/// A variant's plan for one operation, with the smallest and largest tenant's work.
+#[derive(Serialize)]
+pub(super) struct ExplainRow {
+    variant: String,
+    op: String,
+    plan: String,
+    small: String,
+    large: String,
+    collection: String,
+    limit: String,
+}
+
+/// Per variant and operation: the plan, and the work of the smallest and largest tenant
+/// explained.
+pub(super) fn explain_rows(r: &Results) -> Vec<ExplainRow> {
+    let mut rows = Vec::new();
+    for v in &r.variants {
+        for op in Op::ALL {
+            let ex: Vec<_> = an::explains(r, &v.id, op).collect();
+            let (Some(small), Some(large)) = (
+                ex.iter().min_by_key(|e| e.tenant_documents),
+                ex.iter().max_by_key(|e| e.tenant_documents),
+            ) else {
+                continue;
+            };
+            let work = |e: &ExplainRecord| {
+                let mut w = format!(
+                    "{} ({}, {} docs): keys {}, docs {}, returned {}",
+                    e.tenant,
+                    e.class,
+                    count(e.tenant_documents),
+                    count(e.keys_examined),
+                    count(e.docs_examined),
+                    count(e.returned)
+                );
+                if let Some(r) = e.rows_removed {
+                    w.push_str(&format!(", removed by filter {}", count(r)));
+                }
+                if let (Some(h), Some(rd)) = (e.buffers_hit, e.buffers_read) {
+                    w.push_str(&format!(", buffers hit {} read {}", count(h), count(rd)));
+                }
+                w
+            };
+            let mut plans: Vec<String> = ex.iter().map(|e| e.stages.join(" > ")).collect();
+            plans.dedup();
+            rows.push(ExplainRow {
+                variant: v.id.clone(),
+                op: op.name().into(),
+                plan: plans.join(" | "),
+                small: work(small),
+                large: work(large),
+                collection: count(large.collection_documents),
+                limit: large.limit.map_or("-".into(), |l| l.to_string()),
+            });
+        }
+    }
+    rows
+}
+
+/// One trial's client-per-tenant registry.
+#[derive(Serialize)]
+pub(super) struct StrategyRow {
+    variant: String,
+    trial: u32,
+    clients: String,
+    cold: String,
+    memory: String,
+}
+
+/// Client-per-tenant registries, per trial: clients created, evicted and held, the latency of
+/// cold starts, and the harness's memory.
+pub(super) fn strategy_rows(r: &Results) -> Vec<StrategyRow> {
+    let mut rows = Vec::new();
+    for v in &r.variants {
+        for t in r.trials_of(&v.id) {
+            let Some(g) = &t.evidence.registry else {
+                continue;
+            };
+            rows.push(StrategyRow {
+                variant: v.id.clone(),
+                trial: t.trial,
+                clients: format!(
+                    "created {}, evicted {} (LRU) + {} (idle), at most {} held of {}",
+                    count(g.created),
+                    count(g.evicted_lru),
+                    count(g.evicted_idle),
+                    g.max_held,
+                    g.max_clients
+                ),
+                cold: g.cold_start.as_ref().map_or("-".into(), |c| {
+                    format!(
+                        "{} cold starts: p50 {} ms, p99 {} ms",
+                        count(c.count),
+                        ms(c.p50_us),
+                        ms(c.p99_us)
+                    )
+                }),
+                memory: t.evidence.memory.as_ref().map_or("-".into(), |m| {
+                    format!(
+                        "peak {:.1} MiB (+{:.1} MiB over the start)",
+                        m.peak_bytes as f64 / MIB,
+                        m.peak_bytes.saturating_sub(m.start_bytes) as f64 / MIB
+                    )
+                }),
+            });
+        }
+    }
+    rows
+}
+
+/// One trial's resources.
+#[derive(Serialize)]
+pub(super) struct ResourceRow {
+    pub(super) variant: String,
+    trial: u32,
+    checkout: String,
+    connections: String,
+    databases: u64,
+    collections: u64,
+    indexes: u64,
+    storage: String,
+    prepare: String,
+    pub(super) harness_cpu: String,
+    server_cpu: String,
+    memory: String,
+    pub(super) busy: bool,
+}
+
+/// Per variant and trial that ran, its resources: later trials differ (data reused, connections
+/// left by earlier variants, the harness's memory).
+pub(super) fn resources(r: &Results) -> Vec<ResourceRow> {
+    let mut rows = Vec::new();
+    for v in &r.variants {
+        for t in r.trials_of(&v.id) {
+            rows.push(resource_row(v, t));
+        }
+    }
+    rows
+}
+
+/// One trial's resources.
+fn resource_row(v: &VariantInfo, t: &Trial) -> ResourceRow {
+    let ev = &t.evidence;
+    let share = if ev.cpu.wall_s > 0.0 {
+        ev.cpu.harness_s / ev.cpu.wall_s
+    } else {
+        0.0
+    };
+    ResourceRow {
+        variant: v.id.clone(),
+        trial: t.trial,
+        checkout: format!(
+            "{} checkouts, p50 {} ms, p99 {} ms, {} failed",
+            count(ev.checkout.checkouts),
+            ms(ev.checkout.wait.p50_us),
+            ms(ev.checkout.wait.p99_us),
+            ev.checkout.failed
+        ),
+        connections: connections(ev),
+        databases: ev.data.databases,
+        collections: ev.data.collections,
+        indexes: ev.data.indexes,
+        storage: format!(
+            "{:.1} MiB (indexes {:.1} MiB)",
+            ev.data.storage_bytes as f64 / MIB,
+            ev.data.index_bytes as f64 / MIB
+        ),
+        prepare: format!("{:.1} s", ev.data.prepare_s),
+        harness_cpu: format!(
+            "{:.2} s in {:.1} s ({:.0}% of a core{})",
+            ev.cpu.harness_s,
+            ev.cpu.wall_s,
+            100.0 * share,
+            cpus(ev.cpu.harness_cpus.as_deref())
+        ),
+        server_cpu: server_cpu(ev),
+        memory: ev.memory.as_ref().map_or("-".into(), |m| {
+            format!(
+                "{:.1} MiB at start, peak {:.1} MiB (+{:.1})",
+                m.start_bytes as f64 / MIB,
+                m.peak_bytes as f64 / MIB,
+                m.peak_bytes.saturating_sub(m.start_bytes) as f64 / MIB
+            )
+        }),
+        busy: share > 0.8,
+    }
+}
+
+/// Bytes in a MiB.
+const MIB: f64 = 1048576.0;
+
+/// The CPUs a process may run on, as a suffix (`, CPUs 0-1`), or nothing.
+fn cpus(list: Option<&str>) -> String {
+    list.map(|c| format!(", CPUs {c}")).unwrap_or_default()
+}
+
+/// Per server: most connections at once, and connections created during the trial.
+fn connections(ev: &Evidence) -> String {
+    let mut by_server: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
+    for c in &ev.connections {
+        let e = by_server
+            .entry(c.server.as_str())
+            .or_insert((0, i64::MAX, i64::MIN));
+        e.0 = e.0.max(c.current);
+        e.1 = e.1.min(c.total_created);
+        e.2 = e.2.max(c.total_created);
+    }
+    if by_server.is_empty() {
+        "-".to_string()
+    } else {
+        by_server
+            .iter()
+            .map(|(s, (max, lo, hi))| format!("{s}: max {max}, created {}", hi - lo))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// CPU of each local server during the trial (or of the one server measured), as shares of
+/// a core.
+fn server_cpu(ev: &Evidence) -> String {
+    if ev.cpu.servers.is_empty() {
+        ev.cpu.server_s.map_or("-".into(), |s| {
+            format!(
+                "{s:.2} s ({:.0}% of a core)",
+                100.0 * s / ev.cpu.wall_s.max(1e-9)
+            )
+        })
+    } else {
+        ev.cpu
+            .servers
+            .iter()
+            .map(|x| {
+                format!(
+                    "{}: {:.2} s ({:.0}% of a core{})",
+                    x.role,
+                    x.cpu_s,
+                    100.0 * x.cpu_s / ev.cpu.wall_s.max(1e-9),
+                    cpus(x.cpus.as_deref())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}

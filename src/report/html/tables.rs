@@ -1,0 +1,246 @@
+//! The report's tables of figures: variants against the baseline, phases against steady,
+//! growth with tenant size, isolation, run-to-run deltas and the servers' descriptions. Each
+//! row is what the page (and the Markdown summary) shows, formatted.
+
+use serde::Serialize;
+
+use super::Run;
+use crate::metrics::results::Results;
+use crate::report::analysis::{self as an, Growth, ms};
+use crate::report::charts;
+
+/// A variant's figures against the baseline variant.
+#[derive(Serialize)]
+pub(super) struct VariantRow {
+    id: String,
+    colour: String,
+    trials: usize,
+    throughput: String,
+    p50: String,
+    p99: String,
+    p999: String,
+    p99_trials: String,
+    ratio: String,
+    tput_ratio: String,
+    errors: u64,
+}
+
+/// Per variant (the matrix's order): trials, throughput, percentiles, the ratios to the
+/// `baseline` variant, and errors.
+pub(super) fn variant_rows(r: &Results, baseline: &str) -> Vec<VariantRow> {
+    let base = an::spread(r, baseline, "all");
+    let mut rows = Vec::new();
+    for (i, v) in r.variants.iter().enumerate() {
+        let Some(s) = an::spread(r, &v.id, "all") else {
+            continue;
+        };
+        let errors: u64 = r
+            .trials_of(&v.id)
+            .flat_map(|t| &t.groups)
+            .filter(|g| g.outcome == "error")
+            .map(|g| g.response.count)
+            .sum();
+        let (ratio, tput_ratio) = match base {
+            Some(b) => (
+                s.merged.p99_us as f64 / b.merged.p99_us.max(1) as f64,
+                an::mean_throughput(s) / an::mean_throughput(b).max(1e-9),
+            ),
+            None => (1.0, 1.0),
+        };
+        rows.push(VariantRow {
+            id: v.id.clone(),
+            colour: charts::css_colour(i),
+            trials: s.p99_us.len(),
+            throughput: s
+                .throughput
+                .iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            p50: ms(s.merged.p50_us),
+            p99: ms(s.merged.p99_us),
+            p999: ms(s.merged.p999_us),
+            p99_trials: s
+                .p99_us
+                .iter()
+                .map(|x| ms(*x))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            ratio: format!("{ratio:.2}×"),
+            tput_ratio: format!("{tput_ratio:.2}×"),
+            errors,
+        });
+    }
+    rows
+}
+
+/// A variant's latency growth with tenant size for one operation.
+#[derive(Serialize)]
+pub(super) struct GrowthRow {
+    variant: String,
+    op: String,
+    tenants: usize,
+    bands: usize,
+    slope_p50: String,
+    slope_p99: String,
+    growth: String,
+    flagged: bool,
+}
+
+/// The growth table: per variant and operation, the fitted slopes and the growth class.
+pub(super) fn growth_rows(growth: &[Growth]) -> Vec<GrowthRow> {
+    growth
+        .iter()
+        .map(|g| GrowthRow {
+            variant: g.variant.clone(),
+            op: g.op.name().into(),
+            tenants: g.points.len(),
+            bands: g.bands,
+            slope_p50: g.fit_p50.map_or("-".into(), |f| format!("{:.2}", f.0)),
+            slope_p99: g.slope_p99.map_or("-".into(), |s| format!("{s:.2}")),
+            growth: g.class.describe().into(),
+            flagged: g.plan_gap.is_some(),
+        })
+        .collect()
+}
+
+/// A variant's p99 in a measured phase against steady, for one class.
+#[derive(Serialize)]
+pub(super) struct PhaseRow {
+    variant: String,
+    phase: String,
+    class: String,
+    steady_p99: String,
+    phase_p99: String,
+    ratio: String,
+}
+
+/// Each measured phase against steady, per class: the noisy-neighbour ratio.
+pub(super) fn phase_rows(r: &Results) -> Vec<PhaseRow> {
+    let mut rows = Vec::new();
+    for v in &r.variants {
+        for ph in r.phases.iter().filter(|p| p.measured && p.name != "steady") {
+            for class in std::iter::once("all".to_string()).chain(r.classes.iter().cloned()) {
+                let find = |phase: &str| {
+                    r.spread
+                        .iter()
+                        .find(|s| s.variant == v.id && s.phase == phase && s.class == class)
+                        .filter(|s| s.merged.count > 0)
+                        .map(|s| s.merged.p99_us)
+                };
+                if let (Some(base), Some(x)) = (find("steady"), find(&ph.name)) {
+                    rows.push(PhaseRow {
+                        variant: v.id.clone(),
+                        phase: ph.name.clone(),
+                        class: class.clone(),
+                        steady_p99: ms(base),
+                        phase_p99: ms(x),
+                        ratio: format!("{:.2}×", x as f64 / base.max(1) as f64),
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// A variant's relative latency in one phase.
+#[derive(Serialize)]
+pub(super) struct IsolationRow {
+    variant: String,
+    phase: String,
+    solo: String,
+    during: String,
+    relative: String,
+    trials: String,
+}
+
+/// Relative latency per variant (small tenants' p99 in a phase over their p99 in `solo`).
+pub(super) fn isolation_rows(r: &Results) -> Vec<IsolationRow> {
+    an::isolation(r)
+        .iter()
+        .map(|i| IsolationRow {
+            variant: i.variant.clone(),
+            phase: i.phase.clone(),
+            solo: ms(i.solo_p99_us),
+            during: ms(i.phase_p99_us),
+            relative: format!("{:.2}×", i.relative()),
+            trials: i
+                .per_trial
+                .iter()
+                .map(|x| format!("{x:.2}×"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect()
+}
+
+/// One figure of a later run against the baseline run.
+#[derive(Serialize)]
+pub(super) struct DeltaRow {
+    run: String,
+    variant: String,
+    pub(super) op: String,
+    pub(super) class: String,
+    base: String,
+    cur: String,
+    change: String,
+    direction: &'static str,
+}
+
+/// With two runs or more, every later run's p99 against the first's, per variant, operation
+/// and class (each also `all`); none for one run.
+pub(super) fn delta_rows(runs: &[Run]) -> Vec<DeltaRow> {
+    let mut rows = Vec::new();
+    let Some((first, later)) = runs.split_first() else {
+        return rows;
+    };
+    for run in later {
+        for d in an::deltas(first.results, run.results) {
+            let c = d.change();
+            rows.push(DeltaRow {
+                run: run.name.to_string(),
+                variant: d.variant.clone(),
+                op: d.op.clone(),
+                class: d.class.clone(),
+                base: ms(d.base_p99_us),
+                cur: ms(d.cur_p99_us),
+                change: format!("{:+.1}%", 100.0 * c),
+                direction: if c.abs() < 0.02 {
+                    "same"
+                } else if c < 0.0 {
+                    "better"
+                } else {
+                    "worse"
+                },
+            });
+        }
+    }
+    rows
+}
+
+/// Each server as the environment section names it: its role, database and version (the
+/// surrogate named as such).
+pub(super) fn servers(r: &Results) -> Vec<String> {
+    r.environment
+        .servers
+        .iter()
+        .map(|s| match &s.surrogate {
+            Some(sur) => format!(
+                "{} server: SecantusDB {sur} (MongoDB-compatible surrogate, reports MongoDB {})",
+                s.role,
+                s.version.as_deref().unwrap_or("?")
+            ),
+            None => format!(
+                "{} server: {} {}",
+                s.role,
+                match s.backend.as_str() {
+                    "mongodb" => "MongoDB",
+                    "postgres" => "PostgreSQL",
+                    other => other,
+                },
+                s.version.as_deref().unwrap_or("?")
+            ),
+        })
+        .collect()
+}
