@@ -1,24 +1,27 @@
 //! Checks of `[connections]` (the pool and strategy every variant starts from) and `[matrix]`:
-//! each axis value, the expansion into variants — the cartesian product of the axis lists
-//! (leaving out, and saying so, the combinations a backend lacks) or the explicit
-//! `[[matrix.variant]]` list — and the limits on the result.
+//! `repeat`, the explicit `[[matrix.variant]]` list or the product of the axes (in `axes`), and
+//! the limits on the variants they give.
 
+use std::collections::BTreeSet;
+use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
 
 use super::Checker;
+use super::axes::{Ctx, Spot, check_axes, expand};
 use crate::layout::Layout;
 use crate::op::BackendKind;
-use crate::pacing::Pacer;
-use crate::scenario::model::ConnectionsModel;
-use crate::scenario::model::MatrixModel;
-use crate::scenario::scale::{SCALE_RANGE, valid_scale};
+use crate::scenario::model::{ConnectionsModel, MatrixModel, VariantModel};
 use crate::scenario::{
     ConnectionsSpec, LoadSpec, MAX_POOL, MatrixSpec, ScenarioError, Variant, WorkloadSpec,
     profile_on,
 };
 
+/// Most variants a matrix may expand to.
+const MAX_VARIANTS: usize = 1000;
+
+/// `[connections]`: pool sizes within [`MAX_POOL`] (min <= max), client limits, idle TTL.
 pub(in crate::scenario) fn check_connections(
     c: &Checker,
     m: &ConnectionsModel,
@@ -65,132 +68,25 @@ pub(in crate::scenario) fn check_connections(
     })
 }
 
-struct Ctx<'a> {
-    c: &'a Checker<'a>,
-    profiles: &'a [String],
-    workload: &'a WorkloadSpec,
-    hybrid_sets: &'a [String],
-}
-
-impl Ctx<'_> {
-    fn backend(&self, b: &Spanned<BackendKind>) -> Result<BackendKind, ScenarioError> {
-        match b.get_ref() {
-            BackendKind::Mongodb => Ok(BackendKind::Mongodb),
-            BackendKind::Postgres => Ok(BackendKind::Postgres),
-        }
-    }
-
-    fn indexes(&self, s: &Spanned<String>) -> Result<String, ScenarioError> {
-        if self.profiles.iter().any(|p| p == s.get_ref()) {
-            Ok(s.get_ref().clone())
-        } else {
-            Err(self.c.err(
-                s.span(),
-                format!(
-                    "unknown index profile `{}`; expected one of {}",
-                    s.get_ref(),
-                    self.profiles.join(", ")
-                ),
-            ))
-        }
-    }
-
-    fn pool(&self, p: &Spanned<i64>, min_pool: u32) -> Result<u32, ScenarioError> {
-        let v = *p.get_ref();
-        if !(1..=MAX_POOL).contains(&v) || (v as u32) < min_pool {
-            return Err(self.c.err(
-                p.span(),
-                format!(
-                    "expected a max_pool_size between {} (min_pool_size) and {MAX_POOL}",
-                    min_pool.max(1)
-                ),
-            ));
-        }
-        Ok(v as u32)
-    }
-
-    fn concurrency(&self, n: &Spanned<i64>) -> Result<Pacer, ScenarioError> {
-        let v = *n.get_ref();
-        if !(1..=10_000).contains(&v) {
-            return Err(self
-                .c
-                .err(n.span(), "expected a concurrency between 1 and 10,000"));
-        }
-        let think = match self.workload.pacer {
-            Pacer::Closed { think, .. } => think,
-            Pacer::Open { .. } => Duration::ZERO,
-        };
-        Ok(Pacer::Closed {
-            concurrency: v as usize,
-            think,
-        })
-    }
-
-    fn rate(&self, r: &Spanned<f64>) -> Result<Pacer, ScenarioError> {
-        let v = *r.get_ref();
-        if !(v > 0.0 && v <= 10_000_000.0) {
-            return Err(self
-                .c
-                .err(r.span(), "expected a rate in operations per second, > 0"));
-        }
-        let (arrivals, workers) = match self.workload.pacer {
-            Pacer::Open {
-                arrivals, workers, ..
-            } => (arrivals, workers),
-            Pacer::Closed { .. } => (crate::pacing::Arrivals::Constant, 64),
-        };
-        Ok(Pacer::Open {
-            rate: v,
-            arrivals,
-            workers,
-        })
-    }
-
-    /// A hybrid rule set name: `None` for `default`.
-    fn hybrid(&self, h: &Spanned<String>) -> Result<Option<String>, ScenarioError> {
-        let n = h.get_ref();
-        if n == "default" {
-            return Ok(None);
-        }
-        if self.hybrid_sets.iter().any(|s| s == n) {
-            return Ok(Some(n.clone()));
-        }
-        Err(self.c.err(
-            h.span(),
-            format!(
-                "unknown hybrid rule set `{n}`; expected `default`{}",
-                self.hybrid_sets
-                    .iter()
-                    .map(|s| format!(", `{s}`"))
-                    .collect::<String>()
-                    + " ([[layout.hybrid.sets.NAME]] defines one)"
-            ),
-        ))
-    }
-
-    fn scale(&self, f: &Spanned<f64>) -> Result<f64, ScenarioError> {
-        let v = *f.get_ref();
-        if !valid_scale(v) {
-            let (lo, hi) = SCALE_RANGE;
-            return Err(self.c.err(
-                f.span(),
-                format!("expected a data scale factor between {lo} and {hi} (1 = the population as stated)"),
-            ));
-        }
-        Ok(v)
-    }
-}
-
 /// What the matrix is checked against: the rest of the scenario.
 pub(in crate::scenario) struct MatrixInputs<'a> {
+    /// `[layout] default`.
     pub default_layout: Layout,
+    /// `[load]`.
     pub load: &'a LoadSpec,
+    /// Every index profile name.
     pub profiles: &'a [String],
+    /// `[connections]`.
     pub conn: &'a ConnectionsSpec,
+    /// `[workload]`.
     pub workload: &'a WorkloadSpec,
+    /// The named hybrid rule sets.
     pub hybrid_sets: &'a [String],
 }
 
+/// `[matrix]`: `repeat` and the variants — one from the scenario's defaults without a
+/// `[matrix]`, else the explicit list or the product of the axes, at most [`MAX_VARIANTS`],
+/// each once, at least one.
 pub(in crate::scenario) fn check_matrix(
     c: &Checker,
     m: Option<&Spanned<MatrixModel>>,
@@ -236,7 +132,34 @@ pub(in crate::scenario) fn check_matrix(
         Some(r) => *r.get_ref() as u32,
         None => 1,
     };
-    let has_axes = m.backend.is_some()
+    let mut skipped = Vec::new();
+    let variants = if !m.variant.is_empty() {
+        if has_axes(m) {
+            return Err(c.err(
+                m.variant[0].span(),
+                "expected either axis lists in [matrix] (a cartesian product) or [[matrix.variant]] entries (an explicit list), not both",
+            ));
+        }
+        let mut variants = Vec::new();
+        for v in &m.variant {
+            variants.push(explicit_variant(&x, v, &base, conn.min_pool_size)?);
+        }
+        variants
+    } else {
+        let axes = check_axes(&x, ms, &base, conn.min_pool_size)?;
+        expand(&axes, ms.span(), conn.min_pool_size, &mut skipped)
+    };
+    check_variants(c, ms.span(), &variants, &skipped)?;
+    Ok(MatrixSpec {
+        variants: variants.into_iter().map(|(v, _)| v).collect(),
+        repeat,
+        skipped,
+    })
+}
+
+/// Whether `[matrix]` has an axis list.
+fn has_axes(m: &MatrixModel) -> bool {
+    m.backend.is_some()
         || m.layout.is_some()
         || m.indexes.is_some()
         || m.max_pool_size.is_some()
@@ -244,205 +167,109 @@ pub(in crate::scenario) fn check_matrix(
         || m.concurrency.is_some()
         || m.rate.is_some()
         || m.scale.is_some()
-        || m.hybrid.is_some();
-    let mut variants = Vec::new();
-    let mut skipped = Vec::new();
-    if !m.variant.is_empty() {
-        if has_axes {
-            return Err(c.err(
-                m.variant[0].span(),
-                "expected either axis lists in [matrix] (a cartesian product) or [[matrix.variant]] entries (an explicit list), not both",
-            ));
-        }
-        for v in &m.variant {
-            let vm = v.get_ref();
-            let mut out = base.clone();
-            if let Some(b) = &vm.backend {
-                out.backend = x.backend(b)?;
-            }
-            if let Some(l) = vm.layout {
-                out.layout = l;
-            }
-            if !profile_on(&out.indexes, out.backend) {
-                return Err(c.err(
-                    v.span(),
-                    format!(
-                        "index profile `{}` does not exist on {} (it is PostgreSQL's)",
-                        out.indexes,
-                        out.backend.name()
-                    ),
-                ));
-            }
-            if !out.layout.on(out.backend) {
-                return Err(c.err(
-                    v.span(),
-                    format!(
-                        "layout `{}` does not exist on {}; expected one of {}",
-                        out.layout,
-                        out.backend.name(),
-                        Layout::ALL.map(Layout::name).join(", ")
-                    ),
-                ));
-            }
-            if let Some(i) = &vm.indexes {
-                out.indexes = x.indexes(i)?;
-            }
-            if let Some(p) = &vm.max_pool_size {
-                out.max_pool_size = x.pool(p, conn.min_pool_size)?;
-            }
-            if let Some(s) = vm.strategy {
-                out.strategy = s;
-            }
-            match (&vm.concurrency, &vm.rate) {
-                (Some(_), Some(r)) => {
-                    return Err(c.err(
-                        r.span(),
-                        "expected either `concurrency` or `rate` in a variant, not both",
-                    ));
-                }
-                (Some(n), None) => out.pacer = x.concurrency(n)?,
-                (None, Some(r)) => out.pacer = x.rate(r)?,
-                (None, None) => {}
-            }
-            if let Some(f) = &vm.scale {
-                out.scale = x.scale(f)?;
-            }
-            if let Some(h) = &vm.hybrid {
-                if out.layout != Layout::Hybrid {
-                    return Err(c.err(
-                        h.span(),
-                        format!(
-                            "`hybrid` picks the hybrid layout's rules; this variant's layout is {}",
-                            out.layout
-                        ),
-                    ));
-                }
-                out.hybrid = x.hybrid(h)?;
-            }
-            variants.push((out, v.span()));
-        }
-    } else {
-        if let (Some(_), Some(r)) = (&m.concurrency, &m.rate) {
-            let span = r.first().map_or(ms.span(), |r| r.span());
-            return Err(c.err(
-                span,
-                "expected either a `concurrency` list or a `rate` list in [matrix], not both",
-            ));
-        }
-        /// An axis's values, each with the span it was written at (none for the default).
-        type Axis<T> = Vec<(T, Option<std::ops::Range<usize>>)>;
-        fn axis<T: Clone, M>(
-            list: &Option<Vec<Spanned<M>>>,
-            dflt: T,
-            f: impl Fn(&Spanned<M>) -> Result<T, ScenarioError>,
-        ) -> Result<Axis<T>, ScenarioError> {
-            match list {
-                None => Ok(vec![(dflt, None)]),
-                Some(l) => l.iter().map(|v| Ok((f(v)?, Some(v.span())))).collect(),
-            }
-        }
-        let empty = [
-            m.backend.as_ref().map(Vec::is_empty),
-            m.layout.as_ref().map(Vec::is_empty),
-            m.indexes.as_ref().map(Vec::is_empty),
-            m.max_pool_size.as_ref().map(Vec::is_empty),
-            m.strategy.as_ref().map(Vec::is_empty),
-            m.concurrency.as_ref().map(Vec::is_empty),
-            m.rate.as_ref().map(Vec::is_empty),
-            m.scale.as_ref().map(Vec::is_empty),
-            m.hybrid.as_ref().map(Vec::is_empty),
-        ];
-        if empty.contains(&Some(true)) {
-            return Err(c.err(
-                ms.span(),
-                "expected every [matrix] list to hold at least one value",
-            ));
-        }
-        let backends = axis(&m.backend, base.backend, |b| x.backend(b))?;
-        let layouts = axis(&m.layout, base.layout, |l| Ok(*l.get_ref()))?;
-        let indexes = axis(&m.indexes, base.indexes.clone(), |i| x.indexes(i))?;
-        let pools = axis(&m.max_pool_size, base.max_pool_size, |p| {
-            x.pool(p, conn.min_pool_size)
-        })?;
-        let strategies = axis(&m.strategy, base.strategy, |s| Ok(*s.get_ref()))?;
-        let loads = match (&m.concurrency, &m.rate) {
-            (Some(_), _) => axis(&m.concurrency, base.pacer, |n| x.concurrency(n))?,
-            (None, Some(_)) => axis(&m.rate, base.pacer, |r| x.rate(r))?,
-            (None, None) => vec![(base.pacer, None)],
-        };
-        let scales = axis(&m.scale, 1.0, |f| x.scale(f))?;
-        let sets = axis(&m.hybrid, None, |h| x.hybrid(h))?;
-        for (b, _) in &backends {
-            for (l, _) in &layouts {
-                if !l.on(*b) {
-                    skipped.push(format!(
-                        "{} × {}: the layout does not exist on {}",
-                        b.name(),
-                        l.name(),
-                        b.name()
-                    ));
-                    continue;
-                }
-                for (i, ispan) in &indexes {
-                    if !profile_on(i, *b) {
-                        let why = format!(
-                            "{} × indexes {i}: the profile does not exist on {}",
-                            b.name(),
-                            b.name()
-                        );
-                        if !skipped.contains(&why) {
-                            skipped.push(why);
-                        }
-                        continue;
-                    }
-                    for (p, _) in &pools {
-                        for (s, _) in &strategies {
-                            for (pacer, _) in &loads {
-                                for (f, _) in &scales {
-                                    // Rule sets only vary the hybrid layout.
-                                    let hs = if *l == Layout::Hybrid {
-                                        &sets[..]
-                                    } else {
-                                        &sets[..1]
-                                    };
-                                    for (h, _) in hs {
-                                        let v = Variant {
-                                            backend: *b,
-                                            layout: *l,
-                                            indexes: i.clone(),
-                                            max_pool_size: *p,
-                                            min_pool_size: conn.min_pool_size,
-                                            strategy: *s,
-                                            pacer: *pacer,
-                                            scale: *f,
-                                            hybrid: if *l == Layout::Hybrid {
-                                                h.clone()
-                                            } else {
-                                                None
-                                            },
-                                        };
-                                        variants.push((v, ispan.clone().unwrap_or(ms.span())));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        || m.hybrid.is_some()
+}
+
+/// One `[[matrix.variant]]`: the defaults with what it states; its layout and index profile
+/// must exist on its backend, and `hybrid` needs the hybrid layout.
+fn explicit_variant(
+    x: &Ctx,
+    v: &Spanned<VariantModel>,
+    base: &Variant,
+    min_pool: u32,
+) -> Result<Spot, ScenarioError> {
+    let c = x.c;
+    let vm = v.get_ref();
+    let mut out = base.clone();
+    if let Some(b) = &vm.backend {
+        out.backend = x.backend(b)?;
     }
-    const MAX_VARIANTS: usize = 1000;
+    if let Some(l) = vm.layout {
+        out.layout = l;
+    }
+    check_exists(c, &out, v.span())?;
+    if let Some(i) = &vm.indexes {
+        out.indexes = x.indexes(i)?;
+    }
+    if let Some(p) = &vm.max_pool_size {
+        out.max_pool_size = x.pool(p, min_pool)?;
+    }
+    if let Some(s) = vm.strategy {
+        out.strategy = s;
+    }
+    match (&vm.concurrency, &vm.rate) {
+        (Some(_), Some(r)) => {
+            return Err(c.err(
+                r.span(),
+                "expected either `concurrency` or `rate` in a variant, not both",
+            ));
+        }
+        (Some(n), None) => out.pacer = x.concurrency(n)?,
+        (None, Some(r)) => out.pacer = x.rate(r)?,
+        (None, None) => {}
+    }
+    if let Some(f) = &vm.scale {
+        out.scale = x.scale(f)?;
+    }
+    if let Some(h) = &vm.hybrid {
+        if out.layout != Layout::Hybrid {
+            return Err(c.err(
+                h.span(),
+                format!(
+                    "`hybrid` picks the hybrid layout's rules; this variant's layout is {}",
+                    out.layout
+                ),
+            ));
+        }
+        out.hybrid = x.hybrid(h)?;
+    }
+    Ok((out, v.span()))
+}
+
+/// An explicit variant's index profile (still the default one) and layout exist on its backend.
+fn check_exists(c: &Checker, out: &Variant, span: Range<usize>) -> Result<(), ScenarioError> {
+    if !profile_on(&out.indexes, out.backend) {
+        return Err(c.err(
+            span,
+            format!(
+                "index profile `{}` does not exist on {} (it is PostgreSQL's)",
+                out.indexes,
+                out.backend.name()
+            ),
+        ));
+    }
+    if !out.layout.on(out.backend) {
+        return Err(c.err(
+            span,
+            format!(
+                "layout `{}` does not exist on {}; expected one of {}",
+                out.layout,
+                out.backend.name(),
+                Layout::ALL.map(Layout::name).join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The expanded matrix: at most [`MAX_VARIANTS`], no variant twice, at least one.
+fn check_variants(
+    c: &Checker,
+    span: Range<usize>,
+    variants: &[Spot],
+    skipped: &[String],
+) -> Result<(), ScenarioError> {
     if variants.len() > MAX_VARIANTS {
         return Err(c.err(
-            ms.span(),
+            span,
             format!(
                 "the matrix expands to {} variants; expected at most {MAX_VARIANTS}",
                 variants.len()
             ),
         ));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    for (v, span) in &variants {
+    let mut seen = BTreeSet::new();
+    for (v, span) in variants {
         if !seen.insert(v.id()) {
             return Err(c.err(
                 span.clone(),
@@ -452,18 +279,14 @@ pub(in crate::scenario) fn check_matrix(
     }
     if variants.is_empty() {
         return Err(c.err(
-            ms.span(),
+            span,
             format!(
                 "the matrix has no variant that exists: {}",
                 skipped.join("; ")
             ),
         ));
     }
-    Ok(MatrixSpec {
-        variants: variants.into_iter().map(|(v, _)| v).collect(),
-        repeat,
-        skipped,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

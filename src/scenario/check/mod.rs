@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use crate::scenario::ScenarioError;
 
+mod axes;
 mod layout;
 mod load;
 mod matrix;
