@@ -7,10 +7,11 @@ use toml::Spanned;
 
 use super::Checker;
 use crate::datagen::Collection;
-use crate::population::{Distribution, PopulationSpec, Tier};
-use crate::scenario::model::{DataModel, DistributionModel, PopulationModel};
+use crate::population::{Distribution, PopulationSpec, Tier, rank_of, tenant_id};
+use crate::scenario::model::{DataModel, DistributionModel, PopulationModel, TiersModel};
 use crate::scenario::{DEFAULT_MIX, DEFAULT_TIERS, ScenarioError};
 
+/// `[population]`: counts, the per-tenant minimum, the distribution, tiers and roles.
 pub(in crate::scenario) fn check_population(
     c: &Checker,
     m: &PopulationModel,
@@ -23,6 +24,31 @@ pub(in crate::scenario) fn check_population(
     if documents < 1 {
         return Err(c.err(m.documents.span(), "expected at least 1 document"));
     }
+    let min = check_min_per_tenant(c, m, tenants, documents)?;
+    let distribution = check_distribution(c, &m.distribution, tenants as u32)?;
+    let tier_percent = match &m.tiers {
+        Some(t) => check_tiers(c, t)?,
+        None => DEFAULT_TIERS,
+    };
+    let roles = check_roles(c, &m.roles, tenants as u32)?;
+    Ok(PopulationSpec {
+        tenants: tenants as u32,
+        documents: documents as u64,
+        distribution,
+        min_per_tenant: min,
+        tier_percent,
+        roles,
+    })
+}
+
+/// `min_per_tenant`: at least 0, and no more than the documents allow; by default 1 when there
+/// are at least as many documents as tenants, else 0.
+fn check_min_per_tenant(
+    c: &Checker,
+    m: &PopulationModel,
+    tenants: i64,
+    documents: i64,
+) -> Result<u64, ScenarioError> {
     let min = match &m.min_per_tenant {
         Some(v) if *v.get_ref() < 0 => {
             return Err(c.err(
@@ -46,40 +72,51 @@ pub(in crate::scenario) fn check_population(
             ),
         ));
     }
-    let distribution = check_distribution(c, &m.distribution, tenants as u32)?;
+    Ok(min)
+}
 
+/// `[population.tiers]`: percentages of tenants (the defaults where one is left out) that add up
+/// to at most 100.
+fn check_tiers(c: &Checker, tiers: &Spanned<TiersModel>) -> Result<[f64; 3], ScenarioError> {
     let mut tier_percent = DEFAULT_TIERS;
-    if let Some(t) = &m.tiers {
-        let t = t.get_ref();
-        for (i, v) in [&t.enterprise, &t.premium, &t.basic]
-            .into_iter()
-            .enumerate()
-        {
-            if let Some(v) = v {
-                let x = *v.get_ref();
-                if !(0.0..=100.0).contains(&x) {
-                    return Err(c.err(
-                        v.span(),
-                        "expected a percentage of tenants between 0 and 100",
-                    ));
-                }
-                tier_percent[i] = x;
+    let t = tiers.get_ref();
+    for (i, v) in [&t.enterprise, &t.premium, &t.basic]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(v) = v {
+            let x = *v.get_ref();
+            if !(0.0..=100.0).contains(&x) {
+                return Err(c.err(
+                    v.span(),
+                    "expected a percentage of tenants between 0 and 100",
+                ));
             }
-        }
-        let sum: f64 = tier_percent.iter().sum();
-        if sum > 100.0 + 1e-9 {
-            return Err(c.err(
-                m.tiers.as_ref().map_or(0..0, |t| t.span()),
-                format!(
-                    "tier shares add up to {sum}% of tenants; expected at most 100% (free tenants get the rest)"
-                ),
-            ));
+            tier_percent[i] = x;
         }
     }
+    let sum: f64 = tier_percent.iter().sum();
+    if sum > 100.0 + 1e-9 {
+        return Err(c.err(
+            tiers.span(),
+            format!(
+                "tier shares add up to {sum}% of tenants; expected at most 100% (free tenants get the rest)"
+            ),
+        ));
+    }
+    Ok(tier_percent)
+}
 
+/// `[population.roles]`: lowercase names other than the tiers', each naming existing tenants
+/// (as canonical ids), a tenant in at most one role.
+fn check_roles(
+    c: &Checker,
+    m: &BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+    tenants: u32,
+) -> Result<BTreeMap<String, Vec<String>>, ScenarioError> {
     let mut roles = BTreeMap::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for (role, ids) in &m.roles {
+    for (role, ids) in m {
         let role_span = ids.span();
         if Tier::parse(role).is_some() {
             return Err(c.err(
@@ -99,19 +136,7 @@ pub(in crate::scenario) fn check_population(
         }
         let mut list = Vec::new();
         for id in ids.get_ref() {
-            let rank =
-                crate::population::rank_of(id.get_ref(), tenants as u32).ok_or_else(|| {
-                    c.err(
-                        id.span(),
-                        format!(
-                            "unknown tenant `{}`; expected an id from {} to {}",
-                            id.get_ref(),
-                            crate::population::tenant_id(1, tenants as u32),
-                            crate::population::tenant_id(tenants as u32, tenants as u32)
-                        ),
-                    )
-                })?;
-            let canonical = crate::population::tenant_id(rank, tenants as u32);
+            let canonical = role_tenant(c, id, tenants)?;
             if let Some(prev) = seen.insert(canonical.clone(), role.clone()) {
                 return Err(c.err(
                     id.span(),
@@ -125,17 +150,26 @@ pub(in crate::scenario) fn check_population(
         }
         roles.insert(role.clone(), list);
     }
-
-    Ok(PopulationSpec {
-        tenants: tenants as u32,
-        documents: documents as u64,
-        distribution,
-        min_per_tenant: min,
-        tier_percent,
-        roles,
-    })
+    Ok(roles)
 }
 
+/// A tenant id in a role, as its canonical spelling; an unknown one says which ids exist.
+fn role_tenant(c: &Checker, id: &Spanned<String>, tenants: u32) -> Result<String, ScenarioError> {
+    let rank = rank_of(id.get_ref(), tenants).ok_or_else(|| {
+        c.err(
+            id.span(),
+            format!(
+                "unknown tenant `{}`; expected an id from {} to {}",
+                id.get_ref(),
+                tenant_id(1, tenants),
+                tenant_id(tenants, tenants)
+            ),
+        )
+    })?;
+    Ok(tenant_id(rank, tenants))
+}
+
+/// `distribution`: Zipf and Pareto parameters > 0, or explicit shares (and their `rest`).
 fn check_distribution(
     c: &Checker,
     d: &Spanned<DistributionModel>,
@@ -158,64 +192,75 @@ fn check_distribution(
         }
         DistributionModel::Uniform => Distribution::Uniform,
         DistributionModel::Explicit { shares, rest } => {
-            let list = shares.get_ref();
-            if list.is_empty() {
-                return Err(c.err(shares.span(), "expected at least one share"));
-            }
-            if list.len() > tenants as usize {
-                return Err(c.err(
-                    shares.span(),
-                    format!(
-                        "{} shares for {tenants} tenants; expected at most one share per tenant",
-                        list.len()
-                    ),
-                ));
-            }
-            let mut sum = 0.0;
-            for s in list {
-                let v = *s.get_ref();
-                if !(v > 0.0 && v <= 1.0) {
-                    return Err(c.err(
-                        s.span(),
-                        "expected a share of the total between 0 and 1 (0.3 = 30%)",
-                    ));
-                }
-                sum += v;
-            }
-            if sum > 1.0 + 1e-9 {
-                return Err(c.err(
-                    shares.span(),
-                    format!("shares add up to {sum}; expected at most 1 (100%)"),
-                ));
-            }
-            if list.len() == tenants as usize && (sum - 1.0).abs() > 1e-9 {
-                return Err(c.err(
-                    shares.span(),
-                    format!(
-                        "every tenant has a share but they add up to {sum}; expected exactly 1"
-                    ),
-                ));
-            }
-            let rest = match rest {
-                Some(r) => {
-                    if matches!(r.get_ref(), DistributionModel::Explicit { .. }) {
-                        return Err(c.err(
-                            r.span(),
-                            "expected `zipf`, `pareto` or `uniform` for the rest",
-                        ));
-                    }
-                    check_distribution(c, r, tenants)?
-                }
-                None => Distribution::Uniform,
-            };
-            Distribution::Explicit {
-                shares: list.iter().map(|s| *s.get_ref()).collect(),
-                rest: Box::new(rest),
-            }
+            check_explicit(c, shares, rest.as_deref(), tenants)?
         }
     })
 }
 
+/// An explicit distribution: shares in (0, 1] of the largest tenants, at most one per tenant and
+/// adding up to at most 1 (exactly 1 when every tenant has one); the rest by `rest` (uniform by
+/// default, not explicit again).
+fn check_explicit(
+    c: &Checker,
+    shares: &Spanned<Vec<Spanned<f64>>>,
+    rest: Option<&Spanned<DistributionModel>>,
+    tenants: u32,
+) -> Result<Distribution, ScenarioError> {
+    let list = shares.get_ref();
+    if list.is_empty() {
+        return Err(c.err(shares.span(), "expected at least one share"));
+    }
+    if list.len() > tenants as usize {
+        return Err(c.err(
+            shares.span(),
+            format!(
+                "{} shares for {tenants} tenants; expected at most one share per tenant",
+                list.len()
+            ),
+        ));
+    }
+    let mut sum = 0.0;
+    for s in list {
+        let v = *s.get_ref();
+        if !(v > 0.0 && v <= 1.0) {
+            return Err(c.err(
+                s.span(),
+                "expected a share of the total between 0 and 1 (0.3 = 30%)",
+            ));
+        }
+        sum += v;
+    }
+    if sum > 1.0 + 1e-9 {
+        return Err(c.err(
+            shares.span(),
+            format!("shares add up to {sum}; expected at most 1 (100%)"),
+        ));
+    }
+    if list.len() == tenants as usize && (sum - 1.0).abs() > 1e-9 {
+        return Err(c.err(
+            shares.span(),
+            format!("every tenant has a share but they add up to {sum}; expected exactly 1"),
+        ));
+    }
+    let rest = match rest {
+        Some(r) => {
+            if matches!(r.get_ref(), DistributionModel::Explicit { .. }) {
+                return Err(c.err(
+                    r.span(),
+                    "expected `zipf`, `pareto` or `uniform` for the rest",
+                ));
+            }
+            check_distribution(c, r, tenants)?
+        }
+        None => Distribution::Uniform,
+    };
+    Ok(Distribution::Explicit {
+        shares: list.iter().map(|s| *s.get_ref()).collect(),
+        rest: Box::new(rest),
+    })
+}
+
+/// `[data.mix]`: weights >= 0 per collection, at least one > 0 ([`DEFAULT_MIX`] without one).
 pub(in crate::scenario) fn check_mix(
     c: &Checker,
     d: &DataModel,

@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::Checker;
 use crate::op::Op;
 use crate::pacing::{Arrivals, Pacer, StopCondition};
-use crate::population::PopulationSpec;
+use crate::population::{PopulationSpec, rank_of};
 use crate::scenario::model::{ArrivalsModel, OpMixModel, TenantChoiceModel, WorkloadModel};
 use crate::scenario::{ScenarioError, TenantChoiceSpec, WorkloadSpec, default_workload};
 
@@ -52,6 +52,7 @@ pub(in crate::scenario) fn check_op_mix(
     Ok(out)
 }
 
+/// `[workload]`: each setting checked in turn, [`default_workload`]'s where one is left out.
 pub(in crate::scenario) fn check_workload(
     c: &Checker,
     w: &Spanned<WorkloadModel>,
@@ -65,35 +66,59 @@ pub(in crate::scenario) fn check_workload(
     };
     let tenants = match &m.tenants {
         None => d.tenants,
-        Some(t) => match t.get_ref() {
-            TenantChoiceModel::Proportional => TenantChoiceSpec::Proportional,
-            TenantChoiceModel::Uniform => TenantChoiceSpec::Uniform,
-            TenantChoiceModel::Hot { tenants, share } => {
-                let sh = *share.get_ref();
-                if !(sh > 0.0 && sh <= 1.0) {
-                    return Err(c.err(share.span(), "expected a share of operations in (0, 1]"));
-                }
-                let mut ix = Vec::new();
-                for id in tenants {
-                    let rank =
-                        crate::population::rank_of(id.get_ref(), p.tenants).ok_or_else(|| {
-                            c.err(id.span(), format!("unknown tenant `{}`", id.get_ref()))
-                        })?;
-                    ix.push(rank as usize - 1);
-                }
-                if ix.is_empty() {
-                    return Err(c.err(t.span(), "expected at least one hot tenant"));
-                }
-                TenantChoiceSpec::Hot {
-                    tenants: ix,
-                    share: sh,
-                }
-            }
-        },
+        Some(t) => check_tenant_choice(c, t, p)?,
     };
-    let secs = |v: &Spanned<f64>, what: &str| c.seconds(v, what);
+    let pacer = check_pacer(c, m, d.pacer)?;
+    let stop = check_stop(c, m, d.stop)?;
+    let warmup = check_warmup(c, m.warmup_s.as_ref(), stop, d.warmup)?;
+    let overrun = check_overrun(c, m.overrun_s.as_ref(), stop)?;
+    Ok(WorkloadSpec {
+        mix,
+        tenants,
+        pacer,
+        stop,
+        warmup,
+        overrun,
+    })
+}
+
+/// `tenants`: proportional, uniform, or hot tenants (known ids) with a share in (0, 1].
+fn check_tenant_choice(
+    c: &Checker,
+    t: &Spanned<TenantChoiceModel>,
+    p: &PopulationSpec,
+) -> Result<TenantChoiceSpec, ScenarioError> {
+    Ok(match t.get_ref() {
+        TenantChoiceModel::Proportional => TenantChoiceSpec::Proportional,
+        TenantChoiceModel::Uniform => TenantChoiceSpec::Uniform,
+        TenantChoiceModel::Hot { tenants, share } => {
+            let sh = *share.get_ref();
+            if !(sh > 0.0 && sh <= 1.0) {
+                return Err(c.err(share.span(), "expected a share of operations in (0, 1]"));
+            }
+            let mut ix = Vec::new();
+            for id in tenants {
+                let rank = rank_of(id.get_ref(), p.tenants).ok_or_else(|| {
+                    c.err(id.span(), format!("unknown tenant `{}`", id.get_ref()))
+                })?;
+                ix.push(rank as usize - 1);
+            }
+            if ix.is_empty() {
+                return Err(c.err(t.span(), "expected at least one hot tenant"));
+            }
+            TenantChoiceSpec::Hot {
+                tenants: ix,
+                share: sh,
+            }
+        }
+    })
+}
+
+/// Pacing: a closed loop (`concurrency`, `think_ms`) or an open loop (`rate`, `arrivals`,
+/// `workers`), not both; `workers` only in an open loop; `dflt`'s concurrency without either.
+fn check_pacer(c: &Checker, m: &WorkloadModel, dflt: Pacer) -> Result<Pacer, ScenarioError> {
     let think = match &m.think_ms {
-        Some(v) => secs(v, "think_ms")? / 1000,
+        Some(v) => c.seconds(v, "think_ms")? / 1000,
         None => Duration::ZERO,
     };
     let pacer = match (&m.concurrency, &m.rate) {
@@ -113,32 +138,8 @@ pub(in crate::scenario) fn check_workload(
                 think,
             }
         }
-        (None, Some(r)) => {
-            let rate = *r.get_ref();
-            if !(rate > 0.0 && rate <= 10_000_000.0) {
-                return Err(c.err(r.span(), "expected a rate in operations per second, > 0"));
-            }
-            let workers = match &m.workers {
-                Some(w) if !(1..=10_000).contains(w.get_ref()) => {
-                    return Err(c.err(
-                        w.span(),
-                        "expected between 1 and 10,000 workers (the in-flight cap)",
-                    ));
-                }
-                Some(w) => *w.get_ref() as usize,
-                None => 64,
-            };
-            let arrivals = match m.arrivals {
-                Some(ArrivalsModel::Poisson) => Arrivals::Poisson,
-                _ => Arrivals::Constant,
-            };
-            Pacer::Open {
-                rate,
-                arrivals,
-                workers,
-            }
-        }
-        (None, None) => match d.pacer {
+        (None, Some(r)) => check_open_loop(c, m, r)?,
+        (None, None) => match dflt {
             Pacer::Closed { concurrency, .. } => Pacer::Closed { concurrency, think },
             other => other,
         },
@@ -149,7 +150,49 @@ pub(in crate::scenario) fn check_workload(
             "`workers` applies to an open loop (`rate`); a closed loop has `concurrency`",
         ));
     }
-    let stop = match (&m.duration_s, &m.count) {
+    Ok(pacer)
+}
+
+/// An open loop: `rate` > 0 operations per second, up to `workers` in flight (64 by default),
+/// constant or Poisson arrivals.
+fn check_open_loop(
+    c: &Checker,
+    m: &WorkloadModel,
+    r: &Spanned<f64>,
+) -> Result<Pacer, ScenarioError> {
+    let rate = *r.get_ref();
+    if !(rate > 0.0 && rate <= 10_000_000.0) {
+        return Err(c.err(r.span(), "expected a rate in operations per second, > 0"));
+    }
+    let workers = match &m.workers {
+        Some(w) if !(1..=10_000).contains(w.get_ref()) => {
+            return Err(c.err(
+                w.span(),
+                "expected between 1 and 10,000 workers (the in-flight cap)",
+            ));
+        }
+        Some(w) => *w.get_ref() as usize,
+        None => 64,
+    };
+    let arrivals = match m.arrivals {
+        Some(ArrivalsModel::Poisson) => Arrivals::Poisson,
+        _ => Arrivals::Constant,
+    };
+    Ok(Pacer::Open {
+        rate,
+        arrivals,
+        workers,
+    })
+}
+
+/// When the run stops: after `duration_s` (> 0) or `count` operations (>= 1), not both; `dflt`
+/// without either.
+fn check_stop(
+    c: &Checker,
+    m: &WorkloadModel,
+    dflt: StopCondition,
+) -> Result<StopCondition, ScenarioError> {
+    Ok(match (&m.duration_s, &m.count) {
         (Some(_), Some(n)) => {
             return Err(c.err(
                 n.span(),
@@ -157,7 +200,7 @@ pub(in crate::scenario) fn check_workload(
             ));
         }
         (Some(v), None) => {
-            let dur = secs(v, "duration_s")?;
+            let dur = c.seconds(v, "duration_s")?;
             if dur.is_zero() {
                 return Err(c.err(v.span(), "expected a duration > 0 seconds"));
             }
@@ -169,11 +212,21 @@ pub(in crate::scenario) fn check_workload(
             }
             StopCondition::Count(*n.get_ref() as u64)
         }
-        (None, None) => d.stop,
-    };
-    let warmup = match &m.warmup_s {
+        (None, None) => dflt,
+    })
+}
+
+/// `warmup_s`: shorter than a run by duration; by default `dflt`, at most a fifth of the
+/// duration, and none for a run by count.
+fn check_warmup(
+    c: &Checker,
+    warmup_s: Option<&Spanned<f64>>,
+    stop: StopCondition,
+    dflt: Duration,
+) -> Result<Duration, ScenarioError> {
+    Ok(match warmup_s {
         Some(v) => {
-            let w = secs(v, "warmup_s")?;
+            let w = c.seconds(v, "warmup_s")?;
             if let StopCondition::Duration(dur) = stop
                 && w >= dur
             {
@@ -185,30 +238,28 @@ pub(in crate::scenario) fn check_workload(
             w
         }
         None => match stop {
-            StopCondition::Duration(dur) => d.warmup.min(dur / 5),
+            StopCondition::Duration(dur) => dflt.min(dur / 5),
             StopCondition::Count(_) => Duration::ZERO,
         },
-    };
-    let overrun = match &m.overrun_s {
-        Some(v) => {
-            if let StopCondition::Count(_) = stop {
-                return Err(c.err(
-                    v.span(),
-                    "`overrun_s` limits a run by duration; this workload stops by `count`",
-                ));
-            }
-            Some(secs(v, "overrun_s")?)
-        }
-        None => None,
-    };
-    Ok(WorkloadSpec {
-        mix,
-        tenants,
-        pacer,
-        stop,
-        warmup,
-        overrun,
     })
+}
+
+/// `overrun_s`: only for a run by duration.
+fn check_overrun(
+    c: &Checker,
+    overrun_s: Option<&Spanned<f64>>,
+    stop: StopCondition,
+) -> Result<Option<Duration>, ScenarioError> {
+    let Some(v) = overrun_s else {
+        return Ok(None);
+    };
+    if let StopCondition::Count(_) = stop {
+        return Err(c.err(
+            v.span(),
+            "`overrun_s` limits a run by duration; this workload stops by `count`",
+        ));
+    }
+    Ok(Some(c.seconds(v, "overrun_s")?))
 }
 
 #[cfg(test)]
