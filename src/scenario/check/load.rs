@@ -12,10 +12,14 @@ use crate::scenario::{
     BUILTIN_PROFILES, IndexKeys, LoadSpec, MAX_BATCH, MAX_WORKERS, ScenarioError,
 };
 
+/// Index profiles by name: collection → indexes.
+type Profiles = BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>;
+
+/// `[index_profile.NAME]`: names other than the built-in ones, indexes per collection.
 pub(in crate::scenario) fn check_profiles(
     c: &Checker,
     profiles: &BTreeMap<String, Spanned<IndexProfileModel>>,
-) -> Result<BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>, ScenarioError> {
+) -> Result<Profiles, ScenarioError> {
     let mut out = BTreeMap::new();
     for (name, p) in profiles {
         if BUILTIN_PROFILES.contains(&name.as_str()) {
@@ -31,36 +35,7 @@ pub(in crate::scenario) fn check_profiles(
             let Some(list) = list else { continue };
             let mut indexes = Vec::new();
             for idx in list {
-                if idx.get_ref().is_empty() {
-                    return Err(c.err(idx.span(), "expected at least one field in an index"));
-                }
-                let mut keys: IndexKeys = Vec::new();
-                let mut names = BTreeSet::new();
-                for f in idx.get_ref() {
-                    let raw = f.get_ref();
-                    let (field, desc) = match raw.strip_prefix('-') {
-                        Some(rest) => (rest, true),
-                        None => (raw.as_str(), false),
-                    };
-                    if !coll.has_field(field) {
-                        return Err(c.err(
-                            f.span(),
-                            format!(
-                                "`{}` has no field `{field}`; expected one of {} (prefix `-` for descending)",
-                                coll.name(),
-                                coll.fields().join(", ")
-                            ),
-                        ));
-                    }
-                    if !names.insert(field.to_string()) {
-                        return Err(c.err(
-                            f.span(),
-                            format!("field `{field}` appears twice in one index"),
-                        ));
-                    }
-                    keys.push((field.to_string(), desc));
-                }
-                indexes.push(keys);
+                indexes.push(check_index(c, *coll, idx)?);
             }
             per.insert(*coll, indexes);
         }
@@ -69,10 +44,51 @@ pub(in crate::scenario) fn check_profiles(
     Ok(out)
 }
 
+/// One index of a collection: at least one field, each one the collection has (`-` in front for
+/// descending), none twice.
+fn check_index(
+    c: &Checker,
+    coll: Collection,
+    idx: &Spanned<Vec<Spanned<String>>>,
+) -> Result<IndexKeys, ScenarioError> {
+    if idx.get_ref().is_empty() {
+        return Err(c.err(idx.span(), "expected at least one field in an index"));
+    }
+    let mut keys: IndexKeys = Vec::new();
+    let mut names = BTreeSet::new();
+    for f in idx.get_ref() {
+        let raw = f.get_ref();
+        let (field, desc) = match raw.strip_prefix('-') {
+            Some(rest) => (rest, true),
+            None => (raw.as_str(), false),
+        };
+        if !coll.has_field(field) {
+            return Err(c.err(
+                f.span(),
+                format!(
+                    "`{}` has no field `{field}`; expected one of {} (prefix `-` for descending)",
+                    coll.name(),
+                    coll.fields().join(", ")
+                ),
+            ));
+        }
+        if !names.insert(field.to_string()) {
+            return Err(c.err(
+                f.span(),
+                format!("field `{field}` appears twice in one index"),
+            ));
+        }
+        keys.push((field.to_string(), desc));
+    }
+    Ok(keys)
+}
+
+/// `[load]`: batch size and workers within their limits, a known index profile (`tenant` by
+/// default).
 pub(in crate::scenario) fn check_load(
     c: &Checker,
     l: &LoadModel,
-    profiles: &BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>,
+    profiles: &Profiles,
 ) -> Result<LoadSpec, ScenarioError> {
     let batch_size = match &l.batch_size {
         Some(v) if !(1..=MAX_BATCH).contains(v.get_ref()) => {
