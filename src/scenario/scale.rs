@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Scenario, TenantChoiceSpec};
 use crate::pacing::StopCondition;
-use crate::population::{rank_of, tenant_id};
+use crate::population::{Distribution, rank_of, tenant_id};
 
 /// Fewest tenants a scaled population keeps (when the scenario has that many), so every tier
 /// of the default cut-offs still has tenants at tiny scales.
@@ -114,7 +114,7 @@ impl Scenario {
         p.documents = ((p.documents as f64 * f).round() as u64)
             .max(p.min_per_tenant * u64::from(n))
             .max(1);
-        if let super::Distribution::Explicit { shares, .. } = &mut p.distribution {
+        if let Distribution::Explicit { shares, .. } = &mut p.distribution {
             shares.truncate(n as usize);
         }
         for (role, ids) in &mut p.roles {

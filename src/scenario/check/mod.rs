@@ -1,0 +1,97 @@
+//! The checks that turn the file model into the validated settings: the [`Checker`] that
+//! reports the first bad value at its `file:line:column`, and a module per area of the file.
+//! Each check reports what was wrong and what was expected, at the span of the value.
+
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use crate::scenario::ScenarioError;
+
+mod axes;
+mod layout;
+mod load;
+mod matrix;
+mod phases;
+mod population;
+mod workload;
+
+pub(super) use layout::check_hybrid;
+pub(super) use load::{check_load, check_profiles};
+pub(super) use matrix::{MatrixInputs, check_connections, check_matrix};
+pub(super) use phases::check_phases;
+pub(super) use population::{check_mix, check_population};
+pub(super) use workload::check_workload;
+
+/// Collects the first error with its span.
+pub(super) struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker of `text`, read from `path` (only used in messages).
+    pub(super) fn new(path: &'a Path, text: &'a str) -> Checker<'a> {
+        Checker { path, text }
+    }
+}
+
+impl Checker<'_> {
+    /// A non-negative, finite number of seconds (below 10^7) as a duration.
+    pub(super) fn seconds(&self, v: &Spanned<f64>, what: &str) -> Result<Duration, ScenarioError> {
+        let x = *v.get_ref();
+        if !(x >= 0.0 && x.is_finite() && x < 1e7) {
+            return Err(self.err(v.span(), format!("expected {what} as seconds >= 0")));
+        }
+        Ok(Duration::from_secs_f64(x))
+    }
+
+    /// The error `message` at `span`: its line and column, and the line with a caret under it.
+    pub(super) fn err(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
+        let (line, column, snippet) = locate(self.text, span);
+        ScenarioError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            snippet,
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset, and the line with a caret under the span.
+fn locate(text: &str, span: Range<usize>) -> (usize, usize, String) {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let source_line = &text[line_start..line_end];
+    let width = text[start..span.end.clamp(start, line_end)]
+        .chars()
+        .count()
+        .max(1);
+    let gutter = line.to_string();
+    let snippet = format!(
+        "{pad} |\n{gutter} | {source_line}\n{pad} | {spaces}{carets}",
+        pad = " ".repeat(gutter.len()),
+        spaces = " ".repeat(column - 1),
+        carets = "^".repeat(width),
+    );
+    (line, column, snippet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_points_at_the_value() {
+        let (line, col, snip) = locate("a = 1\nbb = 22\n", 11..13);
+        assert_eq!((line, col), (2, 6));
+        assert!(snip.contains("bb = 22"), "{snip}");
+        assert!(snip.ends_with("     ^^"), "{snip}");
+    }
+}

@@ -1,0 +1,339 @@
+//! The file model: what serde reads from a scenario file, before any check. Every table
+//! rejects unknown keys (`deny_unknown_fields`), and the values checked afterwards keep their
+//! spans (`toml::Spanned`) so an error points at the line and column where they were written.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::IndexBuild;
+use super::matrix::Strategy;
+use crate::layout::{Layout, PlacementKind};
+use crate::op::BackendKind;
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileModel {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) question: Option<String>,
+    #[serde(default)]
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) prefix: Option<Spanned<String>>,
+    #[serde(default = "default_seed")]
+    pub(super) seed: u64,
+    pub(super) population: PopulationModel,
+    #[serde(default)]
+    pub(super) data: DataModel,
+    #[serde(default)]
+    pub(super) layout: LayoutModel,
+    #[serde(default)]
+    pub(super) load: LoadModel,
+    #[serde(default)]
+    pub(super) index_profile: BTreeMap<String, Spanned<IndexProfileModel>>,
+    #[serde(default)]
+    pub(super) workload: Option<Spanned<WorkloadModel>>,
+    #[serde(default)]
+    pub(super) phase: Vec<Spanned<PhaseModel>>,
+    #[serde(default)]
+    pub(super) connections: ConnectionsModel,
+    #[serde(default)]
+    pub(super) matrix: Option<Spanned<MatrixModel>>,
+}
+
+/// `[workload]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WorkloadModel {
+    #[serde(default)]
+    pub(super) mix: Option<Spanned<OpMixModel>>,
+    #[serde(default)]
+    pub(super) tenants: Option<Spanned<TenantChoiceModel>>,
+    #[serde(default)]
+    pub(super) concurrency: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) arrivals: Option<ArrivalsModel>,
+    #[serde(default)]
+    pub(super) workers: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) think_ms: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) duration_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) count: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) warmup_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) overrun_s: Option<Spanned<f64>>,
+}
+
+/// An operation mix: a weight per operation (`[workload] mix`, `[phase.mix.CLASS]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OpMixModel {
+    #[serde(default)]
+    pub(super) list_recent: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) get_by_id: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) count_by_status: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) insert_one: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) update_status: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) find_user_by_email: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) revenue_by_day: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) admin_cross_tenant: Option<Spanned<f64>>,
+}
+
+/// `[workload] tenants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) enum TenantChoiceModel {
+    Proportional,
+    Uniform,
+    Hot {
+        tenants: Vec<Spanned<String>>,
+        share: Spanned<f64>,
+    },
+}
+
+/// `[workload] arrivals`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum ArrivalsModel {
+    Constant,
+    Poisson,
+}
+
+/// `seed` when the file states none.
+fn default_seed() -> u64 {
+    1
+}
+
+/// `[population]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PopulationModel {
+    pub(super) tenants: Spanned<i64>,
+    pub(super) documents: Spanned<i64>,
+    pub(super) distribution: Spanned<DistributionModel>,
+    #[serde(default)]
+    pub(super) min_per_tenant: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) tiers: Option<Spanned<TiersModel>>,
+    #[serde(default)]
+    pub(super) roles: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `[population] distribution` (and an explicit distribution's `rest`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) enum DistributionModel {
+    Zipf {
+        s: Spanned<f64>,
+    },
+    Pareto {
+        alpha: Spanned<f64>,
+    },
+    Uniform,
+    Explicit {
+        shares: Spanned<Vec<Spanned<f64>>>,
+        #[serde(default)]
+        rest: Option<Box<Spanned<DistributionModel>>>,
+    },
+}
+
+/// `[population.tiers]`: percent of tenants per tier.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TiersModel {
+    #[serde(default)]
+    pub(super) enterprise: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) premium: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) basic: Option<Spanned<f64>>,
+}
+
+/// `[data]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DataModel {
+    #[serde(default)]
+    pub(super) mix: Option<Spanned<MixModel>>,
+}
+
+/// `[data.mix]`: a weight per collection.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MixModel {
+    #[serde(default)]
+    pub(super) users: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) orders: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) tickets: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) leads: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) subscriptions: Option<Spanned<f64>>,
+}
+
+/// `[layout]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LayoutModel {
+    #[serde(default)]
+    pub(super) default: Option<Layout>,
+    #[serde(default)]
+    pub(super) hybrid: Option<HybridModel>,
+}
+
+/// `[layout.hybrid]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HybridModel {
+    #[serde(default)]
+    pub(super) rule: Vec<Spanned<RuleModel>>,
+    /// Named rule sets a matrix variant may pick with `hybrid = "NAME"`.
+    #[serde(default)]
+    pub(super) sets: BTreeMap<Spanned<String>, Vec<Spanned<RuleModel>>>,
+}
+
+/// One hybrid rule (`[[layout.hybrid.rule]]`, `[[layout.hybrid.sets.NAME]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RuleModel {
+    #[serde(default)]
+    pub(super) class: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) top: Option<Spanned<i64>>,
+    pub(super) placement: PlacementKind,
+    #[serde(default)]
+    pub(super) tenants_per_db: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) uri_env: Option<Spanned<String>>,
+}
+
+/// `[load]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoadModel {
+    #[serde(default)]
+    pub(super) batch_size: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) workers: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) indexes: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) index_build: Option<IndexBuild>,
+}
+
+/// `[index_profile.NAME]`: indexes per collection, fields in order (`-` for descending).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IndexProfileModel {
+    #[serde(default)]
+    pub(super) users: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    pub(super) orders: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    pub(super) tickets: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    pub(super) leads: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+    #[serde(default)]
+    pub(super) subscriptions: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
+}
+
+/// `[connections]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConnectionsModel {
+    #[serde(default)]
+    pub(super) max_pool_size: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) min_pool_size: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) strategy: Option<Strategy>,
+    #[serde(default)]
+    pub(super) max_clients: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) idle_ttl_s: Option<Spanned<f64>>,
+}
+
+/// `[matrix]`: axis lists, or `[[matrix.variant]]` entries, and `repeat`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MatrixModel {
+    #[serde(default)]
+    pub(super) backend: Option<Vec<Spanned<BackendKind>>>,
+    #[serde(default)]
+    pub(super) layout: Option<Vec<Spanned<Layout>>>,
+    #[serde(default)]
+    pub(super) indexes: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) max_pool_size: Option<Vec<Spanned<i64>>>,
+    #[serde(default)]
+    pub(super) strategy: Option<Vec<Spanned<Strategy>>>,
+    #[serde(default)]
+    pub(super) concurrency: Option<Vec<Spanned<i64>>>,
+    #[serde(default)]
+    pub(super) rate: Option<Vec<Spanned<f64>>>,
+    #[serde(default)]
+    pub(super) scale: Option<Vec<Spanned<f64>>>,
+    #[serde(default)]
+    pub(super) hybrid: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) repeat: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) variant: Vec<Spanned<VariantModel>>,
+}
+
+/// One `[[matrix.variant]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VariantModel {
+    #[serde(default)]
+    pub(super) backend: Option<Spanned<BackendKind>>,
+    #[serde(default)]
+    pub(super) layout: Option<Layout>,
+    #[serde(default)]
+    pub(super) indexes: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) max_pool_size: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) strategy: Option<Strategy>,
+    #[serde(default)]
+    pub(super) concurrency: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) scale: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) hybrid: Option<Spanned<String>>,
+}
+
+/// One `[[phase]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhaseModel {
+    pub(super) name: Spanned<String>,
+    pub(super) start_s: Spanned<f64>,
+    #[serde(default)]
+    pub(super) duration_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) share: BTreeMap<Spanned<String>, Spanned<f64>>,
+    #[serde(default)]
+    pub(super) mix: BTreeMap<Spanned<String>, Spanned<OpMixModel>>,
+}
