@@ -227,7 +227,10 @@ fn merge_evidence(ev: &mut res::Evidence, parts: &[&Trial]) -> Result<()> {
         .collect();
     ev.cpu.harness_s = parts.iter().map(|p| p.evidence.cpu.harness_s).sum();
     if let Some(r) = &mut ev.registry {
-        for x in parts[1..].iter().filter_map(|p| p.evidence.registry.as_ref()) {
+        for x in parts[1..]
+            .iter()
+            .filter_map(|p| p.evidence.registry.as_ref())
+        {
             r.created += x.created;
             r.evicted_lru += x.evicted_lru;
             r.evicted_idle += x.evicted_idle;

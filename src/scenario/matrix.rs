@@ -42,6 +42,12 @@ impl Strategy {
     }
 }
 
+/// A compact, identifier-safe spelling of a factor: `0.01` → `0p01`, `2` → `2`.
+pub fn token(f: f64) -> String {
+    let s = format!("{}", (f * 1e6).round() / 1e6);
+    s.replace('.', "p")
+}
+
 /// One point of the matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
@@ -88,7 +94,7 @@ impl Variant {
             id = format!("{}-{id}", self.backend.name());
         }
         if self.scale != 1.0 {
-            id = format!("{id}-x{}", super::scale::token(self.scale));
+            id = format!("{id}-x{}", token(self.scale));
         }
         id
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::matrix::{Variant, token};
 use super::{Scenario, TenantChoiceSpec};
 use crate::pacing::StopCondition;
 use crate::population::{Distribution, rank_of, tenant_id};
@@ -17,12 +18,6 @@ pub const SCALE_RANGE: (f64, f64) = (1e-6, 100.0);
 /// Whether a factor is an acceptable scale.
 pub fn valid_scale(f: f64) -> bool {
     f.is_finite() && (SCALE_RANGE.0..=SCALE_RANGE.1).contains(&f)
-}
-
-/// A compact, identifier-safe spelling of a factor: `0.01` → `0p01`, `2` → `2`.
-pub fn token(f: f64) -> String {
-    let s = format!("{}", (f * 1e6).round() / 1e6);
-    s.replace('.', "p")
 }
 
 /// The database prefix of a scaled copy: `tb_quickstart` at 0.01 → `tb_quickstart_s0p01`.
@@ -60,7 +55,7 @@ impl Scenario {
     ///
     /// # Errors
     /// As [`Scenario::scaled`]; an unknown rule set.
-    pub fn for_variant(&self, v: &super::Variant) -> Result<Option<Scenario>, String> {
+    pub fn for_variant(&self, v: &Variant) -> Result<Option<Scenario>, String> {
         if v.scale == 1.0 && v.hybrid.is_none() {
             return Ok(None);
         }
