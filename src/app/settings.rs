@@ -38,12 +38,13 @@ pub fn checked_prefix(p: &str) -> Result<String> {
 /// # Errors
 /// An unreadable or invalid file, a scale out of range, a bad prefix.
 pub fn load_scenario(path: &Path, prefix: Option<&str>, scale: Option<f64>) -> Result<Scenario> {
-    let mut s = Scenario::load(path)?;
-    if let Some(f) = scale {
-        s = s
+    let read = Scenario::load(path)?;
+    let s = match scale {
+        Some(f) => read
             .scaled(f, true)
-            .map_err(|e| anyhow::anyhow!("--scale {f}: {e}"))?;
-    }
+            .map_err(|e| anyhow::anyhow!("--scale {f}: {e}"))?,
+        None => read,
+    };
     Ok(match prefix {
         Some(p) => Scenario {
             prefix: checked_prefix(p)?,
@@ -152,7 +153,7 @@ impl RunPlan {
     pub fn resolve(a: &RunArgs) -> Result<RunPlan> {
         let t = &a.seed.target;
         let loaded = load_scenario(&t.scenario, t.prefix.as_deref(), t.scale)?;
-        let mut scenario = narrow(
+        let narrowed = narrow(
             &loaded,
             t.server.backend,
             t.layout,
@@ -160,12 +161,13 @@ impl RunPlan {
             a.repeat,
         )?;
         let worker = a.worker.as_deref().map(parse_worker).transpose()?;
-        if let Some(w) = worker {
-            scenario = Scenario {
-                matrix: split_load(&scenario.matrix, w)?,
-                ..scenario
-            };
-        }
+        let scenario = match worker {
+            Some(w) => Scenario {
+                matrix: split_load(&narrowed.matrix, w)?,
+                ..narrowed
+            },
+            None => narrowed,
+        };
         let start_at = match a.start_at.as_deref() {
             None => None,
             Some(s) => {
