@@ -101,7 +101,10 @@ pub(super) struct Cutoff {
     pub arrivals: Arrivals,
 }
 
-/// The shared schedule of intended start times (open loop).
+/// The shared schedule of intended start times (open loop). Aligned to a cache line, so the
+/// `Mutex` around it (written on every ticket) shares none with the fields of [`Shared`] every
+/// worker reads on every operation, as when the schedule had an allocation of its own.
+#[repr(align(64))]
 pub(super) struct Schedule {
     /// Tickets handed out.
     pub issued: u64,
@@ -161,4 +164,17 @@ pub(super) const PENDING: u64 = 0;
 #[inline]
 pub(super) fn us(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_lock_has_cache_lines_of_its_own() {
+        // The lock's state and the 64-aligned schedule fill whole lines: no other field of
+        // `Shared` can land in one of them.
+        assert_eq!(std::mem::align_of::<Mutex<Schedule>>(), 64);
+        assert_eq!(std::mem::size_of::<Mutex<Schedule>>() % 64, 0);
+    }
 }
