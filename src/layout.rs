@@ -9,6 +9,8 @@
 //!   `<prefix>_hy_shared` (the rest); hybrid names differ from the other layouts' so all three
 //!   layouts of one scenario can live side by side on one server.
 
+use std::collections::BTreeMap;
+
 use crate::population::{Population, Tenant};
 use serde::Deserialize;
 
@@ -174,111 +176,15 @@ impl Placement {
         layout: Layout,
     ) -> Placement {
         let n = population.tenants.len();
-        let mut databases: Vec<DbPlan> = Vec::new();
-        let mut tenant_db = vec![0usize; n];
-        match layout {
-            Layout::Shared => {
-                databases.push(DbPlan {
-                    name: format!("{prefix}_shared"),
-                    server: Server::Default,
-                    kind: PlacementKind::Shared,
-                    tenants: (0..n).collect(),
-                });
-            }
+        let (databases, tenant_db) = match layout {
+            Layout::Shared => one_database(format!("{prefix}_shared"), n),
             // One database; PostgreSQL places each tenant in its own schema (schema-per-tenant)
             // or keeps one set of tables behind row-level security (rls).
-            Layout::SchemaPerTenant | Layout::Rls => {
-                databases.push(DbPlan {
-                    name: format!(
-                        "{prefix}_{}",
-                        if layout == Layout::Rls {
-                            "rls"
-                        } else {
-                            "schemas"
-                        }
-                    ),
-                    server: Server::Default,
-                    kind: PlacementKind::Shared,
-                    tenants: (0..n).collect(),
-                });
-            }
-            Layout::PerTenant => {
-                for (i, t) in population.tenants.iter().enumerate() {
-                    tenant_db[i] = databases.len();
-                    databases.push(DbPlan {
-                        name: format!("{prefix}_t_{}", t.id),
-                        server: Server::Default,
-                        kind: PlacementKind::Dedicated,
-                        tenants: vec![i],
-                    });
-                }
-            }
-            Layout::Hybrid => {
-                // Pooled databases fill per (rule, server); shared databases per server.
-                let mut open_pool: std::collections::BTreeMap<usize, usize> = Default::default();
-                let mut pools = 0usize;
-                let mut shared: std::collections::BTreeMap<Server, usize> = Default::default();
-                for (i, t) in population.tenants.iter().enumerate() {
-                    let (rule_ix, rule) =
-                        match rules.iter().enumerate().find(|(_, r)| matches(r, t)) {
-                            Some((ix, r)) => (Some(ix), Some(r)),
-                            None => (None, None),
-                        };
-                    let server = rule
-                        .and_then(|r| r.uri_env.clone())
-                        .map_or(Server::Default, Server::Env);
-                    let kind = rule.map_or(PlacementKind::Shared, |r| r.placement);
-                    let db = match kind {
-                        PlacementKind::Dedicated => {
-                            databases.push(DbPlan {
-                                name: format!("{prefix}_hy_t_{}", t.id),
-                                server,
-                                kind,
-                                tenants: Vec::new(),
-                            });
-                            databases.len() - 1
-                        }
-                        PlacementKind::Pooled => {
-                            let per = rule.map_or(1, |r| r.tenants_per_db) as usize;
-                            let ix = rule_ix.unwrap_or(usize::MAX);
-                            match open_pool.get(&ix) {
-                                Some(&db) if databases[db].tenants.len() < per => db,
-                                _ => {
-                                    pools += 1;
-                                    databases.push(DbPlan {
-                                        name: format!("{prefix}_hy_pool_{pools}"),
-                                        server,
-                                        kind,
-                                        tenants: Vec::new(),
-                                    });
-                                    open_pool.insert(ix, databases.len() - 1);
-                                    databases.len() - 1
-                                }
-                            }
-                        }
-                        PlacementKind::Shared => {
-                            *shared.entry(server.clone()).or_insert_with(|| {
-                                let name = match &server {
-                                    Server::Default => format!("{prefix}_hy_shared"),
-                                    Server::Env(v) => {
-                                        format!("{prefix}_hy_shared_{}", v.to_ascii_lowercase())
-                                    }
-                                };
-                                databases.push(DbPlan {
-                                    name,
-                                    server: server.clone(),
-                                    kind,
-                                    tenants: Vec::new(),
-                                });
-                                databases.len() - 1
-                            })
-                        }
-                    };
-                    databases[db].tenants.push(i);
-                    tenant_db[i] = db;
-                }
-            }
-        }
+            Layout::SchemaPerTenant => one_database(format!("{prefix}_schemas"), n),
+            Layout::Rls => one_database(format!("{prefix}_rls"), n),
+            Layout::PerTenant => per_tenant(prefix, population),
+            Layout::Hybrid => hybrid(prefix, rules, population),
+        };
         Placement {
             layout,
             databases,
@@ -292,6 +198,127 @@ impl Placement {
         s.sort();
         s.dedup();
         s
+    }
+}
+
+/// Every one of `n` tenants in one shared database (`shared`, `schema-per-tenant`, `rls`): the
+/// databases and each tenant's database index.
+fn one_database(name: String, n: usize) -> (Vec<DbPlan>, Vec<usize>) {
+    let db = DbPlan {
+        name,
+        server: Server::Default,
+        kind: PlacementKind::Shared,
+        tenants: (0..n).collect(),
+    };
+    (vec![db], vec![0; n])
+}
+
+/// `per-tenant`: a database of its own for every tenant, in rank order.
+fn per_tenant(prefix: &str, population: &Population) -> (Vec<DbPlan>, Vec<usize>) {
+    let databases = population
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| DbPlan {
+            name: format!("{prefix}_t_{}", t.id),
+            server: Server::Default,
+            kind: PlacementKind::Dedicated,
+            tenants: vec![i],
+        })
+        .collect();
+    (databases, (0..population.tenants.len()).collect())
+}
+
+/// `hybrid`: each tenant where the first rule matching it sends it (the shared database of the
+/// default server when none does), in rank order.
+fn hybrid(prefix: &str, rules: &[Rule], population: &Population) -> (Vec<DbPlan>, Vec<usize>) {
+    let mut dbs = HybridDbs {
+        prefix,
+        databases: Vec::new(),
+        open_pool: BTreeMap::new(),
+        pools: 0,
+        shared: BTreeMap::new(),
+    };
+    let mut tenant_db = vec![0usize; population.tenants.len()];
+    for (i, t) in population.tenants.iter().enumerate() {
+        let (rule_ix, rule) = match rules.iter().enumerate().find(|(_, r)| matches(r, t)) {
+            Some((ix, r)) => (Some(ix), Some(r)),
+            None => (None, None),
+        };
+        let server = rule
+            .and_then(|r| r.uri_env.clone())
+            .map_or(Server::Default, Server::Env);
+        let db = match rule.map_or(PlacementKind::Shared, |r| r.placement) {
+            PlacementKind::Dedicated => dbs.dedicated(t, server),
+            PlacementKind::Pooled => {
+                let per = rule.map_or(1, |r| r.tenants_per_db) as usize;
+                dbs.pooled(rule_ix.unwrap_or(usize::MAX), per, server)
+            }
+            PlacementKind::Shared => dbs.shared(server),
+        };
+        dbs.databases[db].tenants.push(i);
+        tenant_db[i] = db;
+    }
+    (dbs.databases, tenant_db)
+}
+
+/// The databases of a hybrid placement as tenants fill them: pooled databases fill per
+/// (rule, server), shared databases per server.
+struct HybridDbs<'a> {
+    prefix: &'a str,
+    databases: Vec<DbPlan>,
+    /// Per rule index: the pool it is filling.
+    open_pool: BTreeMap<usize, usize>,
+    /// Pools opened so far (they are numbered from 1).
+    pools: usize,
+    /// Per server: its shared database.
+    shared: BTreeMap<Server, usize>,
+}
+
+impl HybridDbs<'_> {
+    /// Appends an empty database; returns its index.
+    fn open(&mut self, name: String, server: Server, kind: PlacementKind) -> usize {
+        self.databases.push(DbPlan {
+            name,
+            server,
+            kind,
+            tenants: Vec::new(),
+        });
+        self.databases.len() - 1
+    }
+
+    /// A new database for tenant `t` alone.
+    fn dedicated(&mut self, t: &Tenant, server: Server) -> usize {
+        let name = format!("{}_hy_t_{}", self.prefix, t.id);
+        self.open(name, server, PlacementKind::Dedicated)
+    }
+
+    /// Rule `rule_ix`'s pool being filled, or a new one once it holds `per` tenants.
+    fn pooled(&mut self, rule_ix: usize, per: usize, server: Server) -> usize {
+        match self.open_pool.get(&rule_ix) {
+            Some(&db) if self.databases[db].tenants.len() < per => db,
+            _ => {
+                self.pools += 1;
+                let name = format!("{}_hy_pool_{}", self.prefix, self.pools);
+                let db = self.open(name, server, PlacementKind::Pooled);
+                self.open_pool.insert(rule_ix, db);
+                db
+            }
+        }
+    }
+
+    /// The shared database of `server`, opened on first use.
+    fn shared(&mut self, server: Server) -> usize {
+        if let Some(&db) = self.shared.get(&server) {
+            return db;
+        }
+        let name = match &server {
+            Server::Default => format!("{}_hy_shared", self.prefix),
+            Server::Env(v) => format!("{}_hy_shared_{}", self.prefix, v.to_ascii_lowercase()),
+        };
+        let db = self.open(name, server.clone(), PlacementKind::Shared);
+        self.shared.insert(server, db);
+        db
     }
 }
 

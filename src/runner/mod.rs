@@ -9,30 +9,38 @@
 //!   stalls, intended start times keep passing, and the operations that should have started
 //!   meanwhile are timed from when they *should* have started (no coordinated omission; YCSB's
 //!   `measureIntended`, wrk2). Each records its response time from the intended start and its
-//!   service time from the actual start; starts later than [`LATE_AFTER`] are counted.
+//!   service time from the actual start; starts later than
+//!   [`LATE_AFTER`](crate::metrics::LATE_AFTER) are counted.
 //!
-//! Workers record into a [`Collector`]; a flusher task closes each second (by intended start)
-//! once no operation intended in it is still running, streams it to the interval log, and
-//! feeds the live line. A [`CancellationToken`] stops a run cleanly (Ctrl-C): what ran is kept.
+//! Workers (`worker`) record into a [`Collector`](crate::metrics::Collector); a flusher task
+//! (`flusher`) closes each second (by intended start) once no operation intended in it is still
+//! running, streams it to the interval log, and feeds the live line. A [`CancellationToken`]
+//! stops a run cleanly (Ctrl-C): what ran is kept. What they share is in `shared`; [`run`] wires
+//! them.
 //!
 //! Time is read through `tokio::time::Instant`, so tests run on paused, simulated time.
 
+mod flusher;
+mod shared;
+mod worker;
+
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
-use crate::datagen::WyRand;
+use crate::metrics::Recorder;
 use crate::metrics::collector::TenantTally;
 use crate::metrics::timeline::Timeline;
-use crate::metrics::{Collector, Key, LATE_AFTER, Recorder};
 use crate::op::Request;
-use crate::pacing::window_at;
-use crate::pacing::{Arrivals, Pacer, PhaseWindow, StopCondition, phase_at};
+use crate::pacing::{Pacer, PhaseWindow, StopCondition};
+use flusher::flusher;
+use shared::Shared;
+use worker::{quota, worker_loop};
 
 /// Chooses operations: shared plan plus typed per-worker state (YCSB's `Workload` with
 /// `initThread`).
@@ -155,56 +163,11 @@ pub struct RunReport {
     pub unissued: u64,
 }
 
-/// The shared schedule of intended start times (open loop).
-struct Schedule {
-    issued: u64,
-    next: Duration,
-    rng: WyRand,
-    unissued: u64,
-}
-
-impl Schedule {
-    /// Advances to the next intended start, returning the current one.
-    fn advance(&mut self, rate: f64, arrivals: Arrivals, windows: &[PhaseWindow]) -> Duration {
-        let at = self.next;
-        let rate = window_at(windows, at).and_then(|w| w.rate).unwrap_or(rate);
-        let gap = match arrivals {
-            Arrivals::Constant => 1.0 / rate,
-            Arrivals::Poisson => {
-                // Inverse CDF of the exponential distribution; u in (0, 1].
-                let u = ((self.rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-                -u.ln() / rate
-            }
-        };
-        self.next += Duration::from_secs_f64(gap);
-        at
-    }
-
-    /// Past the overrun limit: counts the tickets left before `end` as unissued and moves the
-    /// schedule to `end`, so every worker stops.
-    fn abandon(&mut self, rate: f64, arrivals: Arrivals, windows: &[PhaseWindow], end: Duration) {
-        while self.next < end {
-            self.advance(rate, arrivals, windows);
-            self.unissued += 1;
-        }
-    }
-}
-
-/// A worker's in-flight intended start, µs since the start: [`IDLE`] when it runs nothing,
-/// [`PENDING`] while it reads the clock for one. Padded to a cache line: each worker writes its
-/// own twice per operation.
-#[repr(align(64))]
-struct Slot(AtomicU64);
-
-const IDLE: u64 = u64::MAX;
-const PENDING: u64 = 0;
-
-fn us(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX - 1)
-}
-
 /// Runs a workload against a backend until the stop condition (or cancellation), with the
 /// configured pacing, recording into per-key histograms, the tenant sample and the timeline.
+///
+/// Wires the parts: a `cancel_watcher`, one `worker_loop` per worker and the `flusher`, sharing
+/// one `Shared`.
 pub async fn run<B: Backend, S: RequestSource>(
     backend: Arc<B>,
     source: Arc<S>,
@@ -213,238 +176,30 @@ pub async fn run<B: Backend, S: RequestSource>(
 ) -> RunReport {
     let start = Instant::now();
     let start_wall = SystemTime::now();
-    let workers = cfg.pacer.workers();
-    let shards = workers.min(2 * crate::metrics::evidence::cores() as usize);
-    let collector = Arc::new(Collector::new(
-        shards,
-        cfg.classes.len(),
-        cfg.tenants,
-        &cfg.tenant_sample,
-        cfg.measured.clone(),
-    ));
-    let schedule = Arc::new(Mutex::new(Schedule {
-        issued: 0,
-        next: Duration::ZERO,
-        rng: WyRand::new(0x5eed),
-        unissued: 0,
-    }));
-    let slots: Arc<Vec<Slot>> =
-        Arc::new((0..workers).map(|_| Slot(AtomicU64::new(IDLE))).collect());
-    let windows = Arc::new(cfg.windows.clone());
-    let (pacer, stop) = (cfg.pacer, cfg.stop);
-    // The instant past which an open loop stops working off its backlog, with what
-    // [`Schedule::abandon`] needs to count the tickets left.
-    let cutoff = match (pacer, stop, cfg.overrun) {
-        (Pacer::Open { rate, arrivals, .. }, StopCondition::Duration(d), Some(o)) => {
-            Some((start + d + o, d, rate, arrivals))
-        }
-        _ => None,
-    };
-    let cancel = io.cancel.clone();
-    // The token's `is_cancelled` takes a lock shared by every worker (it showed as 11% of a
-    // zero-delay run in perf); workers poll this flag instead, and await the token only where
-    // they sleep anyway.
-    let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    // Cancelled when the workers are done: ends the flusher and the watcher below.
+    let ctx = Arc::new(Shared::new(&cfg, start, io.cancel));
+    // Cancelled when the workers are done: ends the flusher and the watcher.
     let done = CancellationToken::new();
     {
-        let (cancel, stopped, done) = (cancel.clone(), stopped.clone(), done.clone());
-        tokio::spawn(async move {
-            tokio::select! {
-                () = cancel.cancelled() => stopped.store(true, Ordering::Relaxed),
-                () = done.cancelled() => {}
-            }
-        });
+        let (ctx, done) = (ctx.clone(), done.clone());
+        tokio::spawn(async move { cancel_watcher(&ctx.cancel, &done, &ctx.stopped).await });
     }
 
+    let workers = cfg.pacer.workers();
     let mut tasks = Vec::with_capacity(workers);
     for w in 0..workers {
-        // Closed loop with a count: each worker gets its share up front (YCSB splits
-        // `operationcount` across threads the same way), so workers share no counter.
-        let mut quota = match stop {
-            StopCondition::Count(n) => {
-                n / workers as u64 + u64::from((w as u64) < n % workers as u64)
-            }
-            StopCondition::Duration(_) => u64::MAX,
-        };
-        let stopped = stopped.clone();
-        let (backend, source, schedule, windows, collector, slots, cancel) = (
+        let state = source.worker(w);
+        tasks.push(tokio::spawn(worker_loop(
+            ctx.clone(),
             backend.clone(),
             source.clone(),
-            schedule.clone(),
-            windows.clone(),
-            collector.clone(),
-            slots.clone(),
-            cancel.clone(),
-        );
-        let mut state = source.worker(w);
-        let shard = w % collector.shards();
-        tasks.push(tokio::spawn(async move {
-            let mut last_end = start;
-            let slot = &slots[w].0;
-            loop {
-                if stopped.load(Ordering::Relaxed) {
-                    break;
-                }
-                // Take the next ticket: its intended start (open loop) or none (closed loop).
-                let intended = match pacer {
-                    Pacer::Closed { .. } => {
-                        let over = match stop {
-                            StopCondition::Count(_) => {
-                                let done = quota == 0;
-                                quota = quota.saturating_sub(1);
-                                done
-                            }
-                            StopCondition::Duration(d) => last_end - start >= d,
-                        };
-                        if over {
-                            break;
-                        }
-                        None
-                    }
-                    Pacer::Open { rate, arrivals, .. } => {
-                        let mut s = schedule.lock().unwrap_or_else(|p| p.into_inner());
-                        let over = match stop {
-                            StopCondition::Count(n) => s.issued >= n,
-                            StopCondition::Duration(d) => s.next >= d,
-                        };
-                        if over {
-                            break;
-                        }
-                        let at = s.advance(rate, arrivals, &windows);
-                        s.issued += 1;
-                        // Published under the lock, so the flusher never sees the ticket in
-                        // neither the schedule nor a slot.
-                        slot.store(us(at), Ordering::Release);
-                        Some(start + at)
-                    }
-                };
-                if let Some(t) = intended {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(t) => {}
-                        () = cancel.cancelled() => { slot.store(IDLE, Ordering::Release); break; }
-                    }
-                } else {
-                    // SeqCst: must be visible before the clock is read, or the flusher could close
-                    // the second this operation is about to start in.
-                    slot.store(PENDING, Ordering::SeqCst);
-                }
-                let actual = Instant::now();
-                // Woken past the overrun limit (the clock read the start needs anyway, not one
-                // more under the schedule's lock): this ticket and those still owed are counted,
-                // not run.
-                if let Some((limit, end, rate, arrivals)) = cutoff
-                    && actual > limit
-                {
-                    let mut s = schedule.lock().unwrap_or_else(|p| p.into_inner());
-                    s.unissued += 1;
-                    s.abandon(rate, arrivals, &windows, end);
-                    slot.store(IDLE, Ordering::Release);
-                    break;
-                }
-                let intended = intended.unwrap_or(actual);
-                let offset = intended - start;
-                if pacer_is_closed(pacer) {
-                    slot.store(us(offset), Ordering::Release);
-                }
-                let phase = phase_at(&windows, offset);
-                let (req, class) = source.next(&mut state, phase);
-                // Not raced against cancellation: an operation in flight finishes and is
-                // recorded (operations are bounded by the driver's timeouts), and the hot path
-                // stays a plain await.
-                let outcome = backend.execute(&req).await;
-                let end = Instant::now();
-                last_end = end;
-                if actual - intended > LATE_AFTER {
-                    collector.late_start(shard);
-                }
-                collector.record(
-                    shard,
-                    Key {
-                        phase,
-                        op: req.op,
-                        class,
-                        outcome,
-                    },
-                    req.tenant,
-                    offset,
-                    end - intended,
-                    end - actual,
-                );
-                slot.store(IDLE, Ordering::Release);
-                if let Pacer::Closed { think, .. } = pacer
-                    && !think.is_zero()
-                {
-                    tokio::select! {
-                        () = tokio::time::sleep(think) => {}
-                        () = cancel.cancelled() => break,
-                    }
-                }
-            }
-            last_end
-        }));
+            state,
+            w,
+            quota(cfg.stop, w, workers),
+        )));
     }
 
-    // The flusher: once a second, close the seconds no running operation can still add to.
-    let flusher = {
-        let (collector, slots, schedule, done, windows) = (
-            collector.clone(),
-            slots.clone(),
-            schedule.clone(),
-            done.clone(),
-            windows.clone(),
-        );
-        let mut timeline = Timeline::new(cfg.classes.clone(), io.hlog, start_wall);
-        let mut live = io.live;
-        tokio::spawn(async move {
-            let mut hlog_error = None;
-            let mut tick =
-                tokio::time::interval_at(start + Duration::from_secs(1), Duration::from_secs(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                let finished = tokio::select! {
-                    _ = tick.tick() => false,
-                    () = done.cancelled() => true,
-                };
-                let before = if finished {
-                    u64::MAX
-                } else {
-                    let mut mark = us(start.elapsed());
-                    if matches!(pacer, Pacer::Open { .. }) {
-                        let s = schedule.lock().unwrap_or_else(|p| p.into_inner());
-                        mark = mark.min(us(s.next));
-                    }
-                    for s in slots.iter() {
-                        mark = mark.min(s.0.load(Ordering::SeqCst));
-                    }
-                    mark / 1_000_000
-                };
-                let seconds = collector.take_seconds(before);
-                let closed_any = !seconds.is_empty();
-                if let Err(e) = timeline.add(seconds)
-                    && hlog_error.is_none()
-                {
-                    hlog_error = Some(e.to_string());
-                }
-                if closed_any && let (Some(f), Some(t)) = (live.as_mut(), timeline.last_t) {
-                    f(&Live {
-                        second: t,
-                        phase: phase_at(&windows, Duration::from_secs(t)),
-                        ops: timeline.last_second_ops,
-                        p99_us: if timeline.so_far.is_empty() {
-                            0
-                        } else {
-                            timeline.so_far.value_at_quantile(0.99)
-                        },
-                        errors: timeline.errors,
-                    });
-                }
-                if finished {
-                    return (timeline, hlog_error);
-                }
-            }
-        })
-    };
+    let timeline = Timeline::new(cfg.classes.clone(), io.hlog, start_wall);
+    let flusher = tokio::spawn(flusher(ctx.clone(), done.clone(), timeline, io.live));
 
     let mut last_end = start;
     for t in tasks {
@@ -453,28 +208,44 @@ pub async fn run<B: Backend, S: RequestSource>(
     }
     done.cancel();
     let (timeline, hlog_error) = flusher.await.expect("flusher panicked");
-    let (recorder, tenants) = collector.finish();
-    let unissued = schedule.lock().unwrap_or_else(|p| p.into_inner()).unissued;
+    let (recorder, tenants) = ctx.collector.finish();
+    let unissued = ctx
+        .schedule
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .unissued;
     RunReport {
         recorder,
         tenants,
         timeline,
         elapsed: last_end - start,
-        cancelled: cancel.is_cancelled(),
+        cancelled: ctx.cancel.is_cancelled(),
         hlog_error,
         unissued,
     }
 }
 
-fn pacer_is_closed(p: Pacer) -> bool {
-    matches!(p, Pacer::Closed { .. })
+/// Raises `stopped` when `cancel` is cancelled, so workers stop taking tickets; returns then,
+/// or when `done` is cancelled (the run ended) without touching the flag.
+async fn cancel_watcher(
+    cancel: &CancellationToken,
+    done: &CancellationToken,
+    stopped: &AtomicBool,
+) {
+    tokio::select! {
+        () = cancel.cancelled() => stopped.store(true, Ordering::Relaxed),
+        () = done.cancelled() => {}
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
     use crate::backend::null::NullBackend;
     use crate::op::{ErrorKind, Op, Outcome};
+    use crate::pacing::{Arrivals, phase_at};
 
     const GET: Request = Request {
         tenant: 0,
@@ -713,21 +484,6 @@ mod tests {
         let backend = Arc::new(NullBackend::new(Duration::from_millis(10)));
         let io = RunIo::default();
         let cancel = io.cancel.clone();
-        // The token's `is_cancelled` takes a lock shared by every worker (it showed as 11% of a
-        // zero-delay run in perf); workers poll this flag instead, and await the token only where
-        // they sleep anyway.
-        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        // Cancelled when the workers are done: ends the flusher and the watcher below.
-        let done = CancellationToken::new();
-        {
-            let (cancel, stopped, done) = (cancel.clone(), stopped.clone(), done.clone());
-            tokio::spawn(async move {
-                tokio::select! {
-                    () = cancel.cancelled() => stopped.store(true, Ordering::Relaxed),
-                    () = done.cancelled() => {}
-                }
-            });
-        }
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(1005)).await;
             cancel.cancel();
@@ -780,6 +536,24 @@ mod tests {
         let r = run(backend, Arc::new(Repeat(GET)), cfg, RunIo::default()).await;
         assert_eq!(r.recorder.count_where(|k| k.phase == 1), 1000);
         assert_eq!(r.recorder.count_where(|k| k.phase == 0), 200);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cancel_watcher_raises_the_stop_flag_on_cancellation_only() {
+        let (cancel, stopped) = (CancellationToken::new(), AtomicBool::new(false));
+        let done = CancellationToken::new();
+        done.cancel();
+        cancel_watcher(&cancel, &done, &stopped).await;
+        assert!(!stopped.load(Ordering::Relaxed), "the run ended first");
+
+        let done = CancellationToken::new();
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            c.cancel();
+        });
+        cancel_watcher(&cancel, &done, &stopped).await;
+        assert!(stopped.load(Ordering::Relaxed));
     }
 
     /// A writer whose bytes the test can read afterwards.
