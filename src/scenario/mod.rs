@@ -368,14 +368,16 @@ pub fn valid_prefix(p: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    /// A scenario text as read from `t.toml` (the fixture of the scenario module's tests).
+    pub(crate) fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         Scenario::parse(Path::new("t.toml"), text)
     }
 
-    const OK: &str = r#"
+    /// The smallest valid scenario.
+    pub(crate) const OK: &str = r#"
 name = "t"
 [population]
 tenants = 10

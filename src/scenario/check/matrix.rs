@@ -291,14 +291,8 @@ fn check_variants(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::scenario::Scenario;
-
-    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-        Scenario::parse(Path::new("t.toml"), text)
-    }
+    use crate::scenario::tests::parse;
 
     #[test]
     fn the_matrix_expands_to_the_cartesian_product_or_the_explicit_list() {

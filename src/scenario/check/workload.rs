@@ -264,22 +264,8 @@ fn check_overrun(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::scenario::Scenario;
-
-    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-        Scenario::parse(Path::new("t.toml"), text)
-    }
-
-    const OK: &str = r#"
-name = "t"
-[population]
-tenants = 10
-documents = 1000
-distribution = { zipf = { s = 1.0 } }
-"#;
+    use crate::scenario::tests::{OK, parse};
 
     #[test]
     fn workload_parses_closed_and_open_loops() {
