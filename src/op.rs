@@ -129,6 +129,9 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// Every kind, in the order results list their servers.
+    pub const ALL: [BackendKind; 2] = [BackendKind::Mongodb, BackendKind::Postgres];
+
     /// Name in scenarios and results.
     pub fn name(self) -> &'static str {
         match self {

@@ -265,7 +265,7 @@ fn servers_of(s: &Scenario, pop: &Population, kind: BackendKind) -> Vec<Server> 
 async fn new_results(plan: &RunPlan, pop: &Population, phases: &PhasePlan) -> Result<Results> {
     let s = &plan.scenario;
     let mut servers = Vec::new();
-    for kind in [BackendKind::Mongodb, BackendKind::Postgres] {
+    for kind in BackendKind::ALL {
         let used = servers_of(s, pop, kind);
         if !used.is_empty() {
             let driver = plan.driver(kind);

@@ -29,10 +29,7 @@ pub(super) struct Ctx<'a> {
 impl Ctx<'_> {
     /// A backend.
     pub(super) fn backend(&self, b: &Spanned<BackendKind>) -> Result<BackendKind, ScenarioError> {
-        match b.get_ref() {
-            BackendKind::Mongodb => Ok(BackendKind::Mongodb),
-            BackendKind::Postgres => Ok(BackendKind::Postgres),
-        }
+        Ok(*b.get_ref())
     }
 
     /// An index profile: built in or the scenario's.
