@@ -99,6 +99,15 @@ pub enum Command {
   # baseline first, current last: deltas per variant, op and class, curves overlaid
   tenantbench report reports/quickstart-20261120T090000Z reports/quickstart-20261125T204337Z -o /tmp/cmp")]
     Report(ReportArgs),
+    /// Judge a run against rules (absolute thresholds, relative to a baseline run with the
+    /// trials' noise taken into account, isolation, plans): a table, Markdown for a pull-request
+    /// comment, JUnit XML; exit 0 pass, 1 a rule failed, 2 bad input or runs that differ.
+    #[command(after_help = "EXAMPLES:
+  tenantbench gate reports/quickstart-20261201T101500Z --rules gates/default.toml
+  tenantbench gate reports/current --baseline ci/baseline/results.json --rules gates/default.toml \\
+      --markdown gate.md --junit gate.xml
+  # a failure exits 1; an inconclusive relative rule (trials overlap) warns, unless --strict")]
+    Gate(GateArgs),
     /// Print the JSON Schema of results.json (as committed in docs/results.schema.json).
     Schema,
 }
@@ -129,6 +138,32 @@ pub struct RunArgs {
     /// several machines run their phases aligned in time.
     #[arg(long, value_name = "UTC")]
     pub start_at: Option<String>,
+}
+
+/// `gate` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct GateArgs {
+    /// The run to judge: a run directory or its results.json.
+    #[arg(value_name = "CURRENT")]
+    pub current: PathBuf,
+    /// The run to compare with for relative rules: a run directory or a results.json.
+    #[arg(long, value_name = "BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// Rules file (TOML): [[absolute]], [[relative]], [[isolation]], [[plan]] rules.
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Write JUnit XML here (one test case per rule and selection).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the Markdown summary here (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Compare runs of different scenario text, scale, backends or server versions anyway.
+    #[arg(long)]
+    pub allow_mismatch: bool,
+    /// Fail (exit 1) on inconclusive findings too.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `report` arguments.

@@ -6,6 +6,7 @@ mod util;
 mod architecture;
 mod cli;
 mod datagen;
+mod gate;
 mod mongo;
 mod ops;
 mod postgres;

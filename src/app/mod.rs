@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod data;
+pub mod gate;
 pub mod merge;
 pub mod plan;
 pub mod run;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Plan(a) => plan::plan(&a),
         Command::Merge(a) => merge::merge(&a),
         Command::Report(a) => report(&a),
+        Command::Gate(a) => gate::gate(&a),
         Command::Schema => {
             print!("{}", crate::metrics::results::schema_json());
             Ok(0)

@@ -50,7 +50,23 @@ pub enum StoreError {
 /// # Errors
 /// Missing or unreadable file, JSON that is not a results file, or another format version.
 pub fn read_results(dir: &Path) -> Result<Results, StoreError> {
-    let path = dir.join("results.json");
+    read_file(&dir.join("results.json"))
+}
+
+/// Reads results from a run directory or from a results file itself.
+///
+/// # Errors
+/// As [`read_results`].
+pub fn read_dir_or_file(path: &Path) -> Result<Results, StoreError> {
+    if path.is_dir() {
+        read_results(path)
+    } else {
+        read_file(path)
+    }
+}
+
+fn read_file(path: &Path) -> Result<Results, StoreError> {
+    let path = path.to_path_buf();
     let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io {
         what: "reading",
         path: path.clone(),

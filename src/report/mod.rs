@@ -6,3 +6,11 @@ pub mod charts;
 pub mod fit;
 pub mod html;
 pub mod terminal;
+
+/// A text as a Markdown table cell: `|` escaped as `\|`, line breaks as spaces, so that no value
+/// can break a table.
+pub fn markdown_cell(text: &str) -> String {
+    text.replace("\r\n", " ")
+        .replace(['\r', '\n'], " ")
+        .replace('|', "\\|")
+}

@@ -10,12 +10,9 @@ use crate::metrics::results::Results;
 
 const TEMPLATE: &str = include_str!("../templates/summary.md");
 
-/// A value as a Markdown table cell: `|` escaped as `\|`, line breaks as spaces.
+/// A value as a Markdown table cell (see [`crate::report::markdown_cell`]).
 fn cell(v: &Value) -> String {
-    v.to_string()
-        .replace("\r\n", " ")
-        .replace(['\r', '\n'], " ")
-        .replace('|', "\\|")
+    crate::report::markdown_cell(&v.to_string())
 }
 
 /// The summary of `r`: its headline lines, its variants, the all-operations, all-classes

@@ -9,6 +9,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::scenario::ScenarioError;
+use crate::spans::locate;
 
 mod axes;
 mod layout;
@@ -58,40 +59,5 @@ impl Checker<'_> {
             message: message.into(),
             snippet,
         }
-    }
-}
-
-/// 1-based line and column of a byte offset, and the line with a caret under the span.
-fn locate(text: &str, span: Range<usize>) -> (usize, usize, String) {
-    let start = span.start.min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let line = text[..start].matches('\n').count() + 1;
-    let column = text[line_start..start].chars().count() + 1;
-    let source_line = &text[line_start..line_end];
-    let width = text[start..span.end.clamp(start, line_end)]
-        .chars()
-        .count()
-        .max(1);
-    let gutter = line.to_string();
-    let snippet = format!(
-        "{pad} |\n{gutter} | {source_line}\n{pad} | {spaces}{carets}",
-        pad = " ".repeat(gutter.len()),
-        spaces = " ".repeat(column - 1),
-        carets = "^".repeat(width),
-    );
-    (line, column, snippet)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locate_points_at_the_value() {
-        let (line, col, snip) = locate("a = 1\nbb = 22\n", 11..13);
-        assert_eq!((line, col), (2, 6));
-        assert!(snip.contains("bb = 22"), "{snip}");
-        assert!(snip.ends_with("     ^^"), "{snip}");
     }
 }
