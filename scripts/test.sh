@@ -19,6 +19,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# junitparser, a real JUnit consumer, reads the gate's JUnit XML in tests/gate.rs (PyPI).
+if ! python3 -c "import junitparser" >/dev/null 2>&1; then
+  echo "test.sh: installing junitparser for the gate's JUnit check (first time only)" >&2
+  python3 -m pip install -q junitparser >/dev/null 2>&1 || echo "test.sh: pip install junitparser failed; the JUnit check will fail with CI set" >&2
+fi
+
 # PostgreSQL for the postgres backend's tests: started when installed but not answering.
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   echo "test.sh: starting the local PostgreSQL" >&2

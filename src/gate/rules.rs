@@ -31,7 +31,7 @@ use crate::spans::locate;
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     /// The file could not be read.
-    #[error("cannot read gate rules {path}: {source}")]
+    #[error("cannot read gate rules {path}")]
     Io {
         /// The file as given.
         path: PathBuf,

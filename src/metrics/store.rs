@@ -10,7 +10,7 @@ use super::results::{self as res, Results, Spread, Summary, Trial};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file could not be read or written.
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}", path.display())]
     Io {
         /// What was being done (`reading`, `writing`, …).
         what: &'static str,
@@ -20,7 +20,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The file is not a tenantbench results file.
-    #[error("{}: not a tenantbench results file: {source}", path.display())]
+    #[error("{}: not a tenantbench results file", path.display())]
     NotResults {
         /// The file.
         path: PathBuf,

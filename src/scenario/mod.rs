@@ -40,7 +40,7 @@ pub use scale::{is_derived_prefix_of, scaled_prefix};
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read scenario {path}: {source}")]
+    #[error("cannot read scenario {path}")]
     Io {
         /// The scenario path as given.
         path: PathBuf,
