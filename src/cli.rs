@@ -138,6 +138,13 @@ pub struct RunArgs {
     /// several machines run their phases aligned in time.
     #[arg(long, value_name = "UTC")]
     pub start_at: Option<String>,
+    /// At the end, judge the run with this gate rules file (as `tenantbench gate`); the run then
+    /// exits with the gate's status (1 a rule failed, 2 runs that cannot be compared).
+    #[arg(long, value_name = "RULES")]
+    pub gate: Option<PathBuf>,
+    /// The baseline run for the gate's relative rules (a run directory or results.json).
+    #[arg(long, value_name = "BASELINE", requires = "gate")]
+    pub gate_baseline: Option<PathBuf>,
 }
 
 /// `gate` arguments.

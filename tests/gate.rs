@@ -265,3 +265,70 @@ fn junit_is_read_by_a_junit_consumer(path: &Path) {
         other => panic!("junitparser could not read {}: {other:?}", path.display()),
     }
 }
+
+/// A real pair of quickstart runs at `--scale 0.01` (3 trials each), with `{tenant: 1}` and
+/// with the index dropped (`--indexes none`): the default rules fail the second against the
+/// first and pass the first against itself.
+#[test]
+fn the_default_rules_fail_a_real_run_whose_tenant_index_was_dropped() {
+    let read = |name: &str| -> Results {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/gate")
+            .join(name);
+        tenantbench::metrics::store::read_dir_or_file(&p).expect("fixture reads")
+    };
+    let (with, without) = (
+        read("quickstart-s0p01-tenant.json"),
+        read("quickstart-s0p01-none.json"),
+    );
+    assert!(
+        mismatches(&without, &with).is_empty(),
+        "one setup, other flags"
+    );
+    let rules = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("gates/default.toml"))
+        .expect("default rules");
+    let g = Gate::evaluate(&rules, &without, Some(&with), Vec::new());
+    assert_eq!(g.exit_code(false), 1, "{}", g.table());
+    let failed: Vec<&str> = g
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Fail)
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert!(
+        failed.contains(&"tenant queries use an index"),
+        "{failed:?}"
+    );
+    assert!(
+        g.findings
+            .iter()
+            .any(|f| f.note.contains("paired by position")),
+        "the variants' ids differ (none vs tenant) and are paired by position"
+    );
+    let same = Gate::evaluate(&rules, &with, Some(&with), Vec::new());
+    assert_eq!(same.count(Verdict::Fail), 0, "{}", same.table());
+    assert_eq!(same.exit_code(true), 0);
+}
+
+#[test]
+fn run_reads_its_gate_rules_before_running() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("bad.toml");
+    std::fs::write(&rules, "[[plan]]\n").expect("write");
+    let out = bin()
+        .args(["run", "--scenario"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml"))
+        .arg("--gate")
+        .arg(&rules)
+        .arg("-o")
+        .arg(dir.path().join("run"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:1:1: expected forbid_stages or max_examined_per_returned"),
+        "{err}"
+    );
+    assert!(!dir.path().join("run").exists(), "nothing ran");
+}

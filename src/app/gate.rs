@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use crate::cli::GateArgs;
 use crate::gate::rules::Rules;
 use crate::gate::{EXIT_BAD_INPUT, Gate, mismatches};
+use crate::metrics::results::Results;
 use crate::metrics::store::read_dir_or_file;
 
 /// Runs the gate; returns its exit status (0 pass, 1 a rule failed, 2 runs that differ).
@@ -17,10 +18,18 @@ use crate::metrics::store::read_dir_or_file;
 pub fn gate(a: &GateArgs) -> Result<u8> {
     let rules = Rules::load(&a.rules)?;
     let current = read_dir_or_file(&a.current)?;
+    judge(&rules, &current, a)
+}
+
+/// Judges results already read (`gate`, and `run --gate` on the run it just wrote).
+///
+/// # Errors
+/// An unreadable baseline, an output file that cannot be written.
+pub fn judge(rules: &Rules, current: &Results, a: &GateArgs) -> Result<u8> {
     let baseline = a.baseline.as_deref().map(read_dir_or_file).transpose()?;
     let differ = baseline
         .as_ref()
-        .map(|b| mismatches(&current, b))
+        .map(|b| mismatches(current, b))
         .unwrap_or_default();
     if !differ.is_empty() && !a.allow_mismatch {
         eprintln!(
@@ -31,7 +40,7 @@ pub fn gate(a: &GateArgs) -> Result<u8> {
         }
         return Ok(EXIT_BAD_INPUT);
     }
-    let g = Gate::evaluate(&rules, &current, baseline.as_ref(), differ);
+    let g = Gate::evaluate(rules, current, baseline.as_ref(), differ);
     print!("{}", g.table());
     println!("{}", g.summary());
     if let Some(p) = &a.markdown {

@@ -42,6 +42,12 @@ fn data_key(v: &Variant) -> DataKey {
 /// Bad flags or scenario, an unwritable run directory, an unreachable server.
 pub async fn run(a: RunArgs) -> Result<u8> {
     let plan = RunPlan::resolve(&a)?;
+    // Read the gate's rules before hours of running, so a bad file fails at once.
+    let gate = a
+        .gate
+        .as_deref()
+        .map(crate::gate::rules::Rules::load)
+        .transpose()?;
     let scenario = &plan.scenario;
     let pop = scenario.build_population();
     let phases = PhasePlan::new(&scenario.workload, &scenario.phases);
@@ -131,7 +137,26 @@ pub async fn run(a: RunArgs) -> Result<u8> {
     results.finished_at = Some(rfc3339(SystemTime::now()));
     results.spread = spread(&results);
     write_results(&dir, &results)?;
-    Ok(finish(&plan, &results, &dir))
+    let status = finish(&plan, &results, &dir);
+    let Some(rules) = gate else {
+        return Ok(status);
+    };
+    let args = crate::cli::GateArgs {
+        current: dir.clone(),
+        baseline: a.gate_baseline.clone(),
+        rules: rules.path.clone(),
+        junit: Some(dir.join("gate.xml")),
+        markdown: Some(dir.join("gate.md")),
+        allow_mismatch: false,
+        strict: false,
+    };
+    let gated = super::gate::judge(&rules, &results, &args)?;
+    println!(
+        "gate: {} and gate.xml in {}",
+        dir.join("gate.md").display(),
+        dir.display()
+    );
+    Ok(status.max(gated))
 }
 
 /// First Ctrl-C: stop after the current trial's bookkeeping (`cancel`). Second: abort now
