@@ -20,6 +20,7 @@ fn help_lists_commands_with_examples() {
         "run",
         "plan",
         "merge",
+        "gate",
         "EXAMPLES",
         "TENANTBENCH_MONGO_URI",
     ] {
