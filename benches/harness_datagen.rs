@@ -1,7 +1,7 @@
 //! Harness benchmark: how fast the generator makes records (canonical form, BSON, hashing).
 //! The target: `orders` records at >= 300,000 per second on one core.
 //!
-//! Run: `cargo bench --bench datagen`
+//! Run: `cargo bench --bench harness_datagen`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;

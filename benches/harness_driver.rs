@@ -7,7 +7,7 @@
 //! Seeds `scenarios/quickstart.toml` (shared, `{tenant: 1}`) when needed. Prints a skip line
 //! when no server answers.
 //!
-//! Run: `cargo bench --bench driver` (server URI from `TENANTBENCH_MONGO_URI`).
+//! Run: `cargo bench --bench harness_driver` (server URI from `TENANTBENCH_MONGO_URI`).
 
 use std::path::Path;
 use std::sync::Arc;

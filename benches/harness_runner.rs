@@ -2,7 +2,7 @@
 //! backend against a bare loop calling the same backend, same task count, same runtime. The
 //! issue's target: runner >= 90% of the bare loop's operations per second.
 //!
-//! Run: `cargo bench --bench runner`
+//! Run: `cargo bench --bench harness_runner`
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //!
 //! Needs a server (`scripts/mongo-local.sh start`); prints a skip line when none answers.
 //!
-//! Run: `cargo bench --bench seeding`
+//! Run: `cargo bench --bench harness_seeding`
 //! Env: TENANTBENCH_MONGO_URI, TENANTBENCH_BENCH_SCENARIO (path), TENANTBENCH_BENCH_DOCS
 //! (override the document count), TENANTBENCH_BENCH_TRIALS (default 2).
 
