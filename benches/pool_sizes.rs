@@ -9,32 +9,21 @@
 //! Run: `cargo bench --bench pool_sizes` (about 2 minutes with both servers). A server that does
 //! not answer is skipped with one line saying how to start it.
 
-use std::path::Path;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tenantbench::backend::{AnyDriver, Backend, Driver, TrialSetup};
+use tenantbench::backend::{Backend, Driver, TrialSetup};
 use tenantbench::layout::Layout;
 use tenantbench::metrics::results::Evidence;
-use tenantbench::op::{BackendKind, Op};
+use tenantbench::op::Op;
 use tenantbench::pacing::Pacer;
 use tenantbench::runner::RequestSource;
-use tenantbench::scenario::{Scenario, Variant};
-use tenantbench::with_driver;
+use tenantbench::scenario::Variant;
 use tenantbench::workload::Workload;
-
-const SCENARIO: &str = r#"
-name = "bench"
-prefix = "tb_bench"
-[population]
-tenants = 40
-documents = 40000
-distribution = { zipf = { s = 1.1 } }
-[workload.mix]
-get_by_id = 1
-"#;
 
 const CONCURRENCY: [usize; 2] = [8, 64];
 const POOLS: [u32; 4] = [1, 2, 10, 100];
@@ -66,87 +55,65 @@ async fn concurrent<B: Backend>(
     t0.elapsed()
 }
 
-fn bench_kind<D: Driver>(c: &mut Criterion, rt: &tokio::runtime::Runtime, d: &D) {
-    let kind = d.kind().name();
-    let s = Scenario::parse(Path::new("bench.toml"), SCENARIO).expect("the bench scenario parses");
-    let pop = s.build_population();
-    let placement = s.placement(&pop, Layout::Shared);
-    let opts = tenantbench::backend::seed::SeedOptions {
-        layout: Layout::Shared,
-        indexes: "tenant".into(),
-        batch_size: s.load.batch_size,
-        workers: s.load.workers,
-        index_build: s.load.index_build,
-        reseed: false,
-        progress: false,
-    };
-    if let Err(e) = rt.block_on(d.seed(&s, &pop, &placement, &opts)) {
-        println!("SKIPPED {kind} pool_sizes: seeding failed: {e}");
-        return;
-    }
-    let phases = tenantbench::scenario::PhasePlan::new(&s.workload, &s.phases);
-    let w = Arc::new(Workload::from_scenario(&pop, &s, &phases));
-    assert!(s.workload.mix.iter().all(|(o, _)| *o == Op::GetById));
-    for concurrency in CONCURRENCY {
-        let mut g = c.benchmark_group(format!("{kind}/pool_sizes/c{concurrency}"));
-        for pool in POOLS {
-            let v = Variant {
-                backend: d.kind(),
-                indexes: "tenant".into(),
-                max_pool_size: pool,
-                pacer: Pacer::Closed {
-                    concurrency,
-                    think: Duration::ZERO,
-                },
-                ..s.matrix.variants[0].clone()
-            };
-            let setup = TrialSetup {
-                scenario: &s,
-                pop: &pop,
-                placement: &placement,
-                variant: &v,
-                worker: None,
-            };
-            let (backend, session) = match rt.block_on(async {
-                d.preflight(&setup).await?;
-                d.open(&setup).await
-            }) {
-                Ok(x) => x,
-                Err(e) => {
-                    println!("SKIPPED {kind} pool {pool}: {e}");
-                    continue;
-                }
-            };
-            g.bench_function(format!("pool{pool}"), |b| {
-                b.to_async(rt)
-                    .iter_custom(|iters| concurrent(&backend, &w, concurrency, iters))
-            });
-            rt.block_on(d.close(&setup, session, backend, &mut Evidence::default()));
+struct PoolSizes;
+
+impl common::KindBench for PoolSizes {
+    fn bench<D: Driver>(&self, c: &mut Criterion, rt: &tokio::runtime::Runtime, d: &D) {
+        let kind = d.kind().name();
+        let s = common::scenario();
+        let pop = s.build_population();
+        let placement = s.placement(&pop, Layout::Shared);
+        let opts = common::seed_options(&s, Layout::Shared, "tenant");
+        if let Err(e) = rt.block_on(d.seed(&s, &pop, &placement, &opts)) {
+            println!("SKIPPED {kind} pool_sizes: seeding failed: {e}");
+            return;
         }
-        g.finish();
+        let phases = tenantbench::scenario::PhasePlan::new(&s.workload, &s.phases);
+        let w = Arc::new(Workload::from_scenario(&pop, &s, &phases));
+        assert!(s.workload.mix.iter().all(|(o, _)| *o == Op::GetById));
+        for concurrency in CONCURRENCY {
+            let mut g = c.benchmark_group(format!("{kind}/pool_sizes/c{concurrency}"));
+            for pool in POOLS {
+                let v = Variant {
+                    backend: d.kind(),
+                    indexes: "tenant".into(),
+                    max_pool_size: pool,
+                    pacer: Pacer::Closed {
+                        concurrency,
+                        think: Duration::ZERO,
+                    },
+                    ..s.matrix.variants[0].clone()
+                };
+                let setup = TrialSetup {
+                    scenario: &s,
+                    pop: &pop,
+                    placement: &placement,
+                    variant: &v,
+                    worker: None,
+                };
+                let (backend, session) = match rt.block_on(async {
+                    d.preflight(&setup).await?;
+                    d.open(&setup).await
+                }) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        println!("SKIPPED {kind} pool {pool}: {e}");
+                        continue;
+                    }
+                };
+                g.bench_function(format!("pool{pool}"), |b| {
+                    b.to_async(rt)
+                        .iter_custom(|iters| concurrent(&backend, &w, concurrency, iters))
+                });
+                rt.block_on(d.close(&setup, session, backend, &mut Evidence::default()));
+            }
+            g.finish();
+        }
     }
 }
 
 fn pool_sizes(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    for kind in BackendKind::ALL {
-        let any = AnyDriver::new(kind, None);
-        with_driver!(&any, |d| {
-            let doctor = rt.block_on(d.doctor());
-            match doctor.unreachable {
-                Some(why) => println!(
-                    "SKIPPED {} pool_sizes: {} does not answer ({why}); {}",
-                    kind.name(),
-                    d.redacted_uri(),
-                    doctor.hints.first().map_or("", String::as_str)
-                ),
-                None => bench_kind(c, &rt, d),
-            }
-        });
-    }
+    common::each_kind(c, "pool_sizes", &PoolSizes);
 }
 
 criterion_group! {

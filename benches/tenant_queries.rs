@@ -13,32 +13,19 @@
 //! `TENANTBENCH_MONGO_URI` / `TENANTBENCH_PG_URI`; a server that does not answer is skipped with
 //! one line saying how to start it.
 
-use std::path::Path;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tenantbench::backend::{AnyDriver, Backend, Driver, TrialSetup};
+use tenantbench::backend::{Backend, Driver, TrialSetup};
 use tenantbench::layout::Layout;
 use tenantbench::metrics::results::Evidence;
-use tenantbench::op::{BackendKind, Op, Request};
+use tenantbench::op::{Op, Request};
 use tenantbench::population::Population;
 use tenantbench::scenario::{Scenario, Variant};
-use tenantbench::with_driver;
 use tenantbench::workload::collection_of;
-
-const SCENARIO: &str = r#"
-name = "bench"
-prefix = "tb_bench"
-question = "What does a tenant query cost by tenant size, index and layout?"
-[population]
-tenants = 40
-documents = 40000
-distribution = { zipf = { s = 1.1 } }
-[matrix]
-max_pool_size = [2]
-concurrency = [1]
-"#;
 
 /// Layout and index profile of each compared configuration, by name.
 const CONFIGS: [(&str, Layout, &str); 4] = [
@@ -64,15 +51,7 @@ async fn open<D: Driver>(
     v: &Variant,
 ) -> Result<(Arc<D::Backend>, D::Session), String> {
     let placement = s.placement(pop, v.layout);
-    let opts = tenantbench::backend::seed::SeedOptions {
-        layout: v.layout,
-        indexes: v.indexes.clone(),
-        batch_size: s.load.batch_size,
-        workers: s.load.workers,
-        index_build: s.load.index_build,
-        reseed: false,
-        progress: false,
-    };
+    let opts = common::seed_options(s, v.layout, &v.indexes);
     d.seed(s, pop, &placement, &opts)
         .await
         .map_err(|e| e.to_string())?;
@@ -88,70 +67,56 @@ async fn open<D: Driver>(
     Ok((b, session))
 }
 
-/// Benches every configuration of one database kind.
-fn bench_kind<D: Driver>(c: &mut Criterion, rt: &tokio::runtime::Runtime, d: &D) {
-    let kind = d.kind().name();
-    let s = Scenario::parse(Path::new("bench.toml"), SCENARIO).expect("the bench scenario parses");
-    let pop = s.build_population();
-    let base = s.matrix.variants[0].clone();
-    for op in OPS {
-        let mut g = c.benchmark_group(format!("{kind}/{}", op.name()));
-        for (name, layout, indexes) in CONFIGS {
-            let v = Variant {
-                backend: d.kind(),
-                layout,
-                indexes: indexes.to_string(),
-                ..base.clone()
-            };
-            let (backend, session) = match rt.block_on(open(d, &s, &pop, &v)) {
-                Ok(x) => x,
-                Err(e) => {
-                    println!("SKIPPED {kind}/{} {name}: {e}", op.name());
-                    continue;
+struct TenantQueries;
+
+impl common::KindBench for TenantQueries {
+    /// Benches every configuration of one database kind.
+    fn bench<D: Driver>(&self, c: &mut Criterion, rt: &tokio::runtime::Runtime, d: &D) {
+        let kind = d.kind().name();
+        let s = common::scenario();
+        let pop = s.build_population();
+        let base = s.matrix.variants[0].clone();
+        for op in OPS {
+            let mut g = c.benchmark_group(format!("{kind}/{}", op.name()));
+            for (name, layout, indexes) in CONFIGS {
+                let v = Variant {
+                    backend: d.kind(),
+                    layout,
+                    indexes: indexes.to_string(),
+                    ..base.clone()
+                };
+                let (backend, session) = match rt.block_on(open(d, &s, &pop, &v)) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        println!("SKIPPED {kind}/{} {name}: {e}", op.name());
+                        continue;
+                    }
+                };
+                for (who, tenant) in tenants(&pop) {
+                    let key = pop.tenants[tenant].count(collection_of(op)) / 2;
+                    let req = Request { tenant, op, key };
+                    g.bench_function(format!("{name}/{who}"), |b| {
+                        b.to_async(rt)
+                            .iter(|| async { std::hint::black_box(backend.execute(&req).await) })
+                    });
                 }
-            };
-            for (who, tenant) in tenants(&pop) {
-                let key = pop.tenants[tenant].count(collection_of(op)) / 2;
-                let req = Request { tenant, op, key };
-                g.bench_function(format!("{name}/{who}"), |b| {
-                    b.to_async(rt)
-                        .iter(|| async { std::hint::black_box(backend.execute(&req).await) })
-                });
+                let placement = s.placement(&pop, layout);
+                let setup = TrialSetup {
+                    scenario: &s,
+                    pop: &pop,
+                    placement: &placement,
+                    variant: &v,
+                    worker: None,
+                };
+                rt.block_on(d.close(&setup, session, backend, &mut Evidence::default()));
             }
-            let placement = s.placement(&pop, layout);
-            let setup = TrialSetup {
-                scenario: &s,
-                pop: &pop,
-                placement: &placement,
-                variant: &v,
-                worker: None,
-            };
-            rt.block_on(d.close(&setup, session, backend, &mut Evidence::default()));
+            g.finish();
         }
-        g.finish();
     }
 }
 
 fn tenant_queries(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    for kind in BackendKind::ALL {
-        let any = AnyDriver::new(kind, None);
-        with_driver!(&any, |d| {
-            let doctor = rt.block_on(d.doctor());
-            match doctor.unreachable {
-                Some(why) => println!(
-                    "SKIPPED {} benches: {} does not answer ({why}); {}",
-                    kind.name(),
-                    d.redacted_uri(),
-                    doctor.hints.first().map_or("", String::as_str)
-                ),
-                None => bench_kind(c, &rt, d),
-            }
-        });
-    }
+    common::each_kind(c, "tenant_queries", &TenantQueries);
 }
 
 criterion_group! {

@@ -341,7 +341,15 @@ fn relative(
                     "the baseline has no such variant".into(),
                 ));
             };
-            let base = figures(base_run, bid, &rule.select, m)?;
+            let Some(base) = figures(base_run, bid, &rule.select, m) else {
+                return Some(finding(
+                    rule,
+                    sel_text(v, rule),
+                    fmt(m, cur.merged),
+                    Verdict::Skipped,
+                    format!("the baseline's {bid} has no operations in this selection"),
+                ));
+            };
             let (verdict, x, why) = relative_verdict(ratio, &cur, &base);
             let mut note = format!(
                 "trials {} vs baseline {}",
