@@ -2,6 +2,38 @@
 //! a caret under it, for `file:line:column` errors (scenarios, gate rules). A leaf.
 
 use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A value at a place in a file that is not what was expected: `file:line:column: message`,
+/// then the line with a caret under the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}\n{snippet}")]
+pub struct Invalid {
+    /// The file as given.
+    pub path: PathBuf,
+    /// 1-based line of the value.
+    pub line: usize,
+    /// 1-based column of the value.
+    pub column: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+    /// The value's line with a caret under it.
+    pub snippet: String,
+}
+
+impl Invalid {
+    /// The error `message` at `span` of `text`, read from `path` (only used in messages).
+    pub fn at(path: &Path, text: &str, span: Range<usize>, message: impl Into<String>) -> Invalid {
+        let (line, column, snippet) = locate(text, span);
+        Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            snippet,
+        }
+    }
+}
 
 /// 1-based line and column of a byte offset, and the line with a caret under the span.
 pub fn locate(text: &str, span: Range<usize>) -> (usize, usize, String) {

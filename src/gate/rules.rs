@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::spans::locate;
+use crate::spans::{Invalid, locate};
 
 /// A rules file could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
@@ -38,20 +38,9 @@ pub enum RulesError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A value in it is wrong.
-    #[error("{path}:{line}:{column}: {message}\n{snippet}")]
-    Invalid {
-        /// The file as given.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What was wrong and what was expected.
-        message: String,
-        /// The line with a caret under the value.
-        snippet: String,
-    },
+    /// A value in it is wrong (at its line and column).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,14 +307,7 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> RulesError {
-        let (line, column, snippet) = locate(self.text, span);
-        RulesError::Invalid {
-            path: self.path.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-            snippet,
-        }
+        Invalid::at(self.path, self.text, span, message).into()
     }
 
     fn line(&self, span: Range<usize>) -> usize {

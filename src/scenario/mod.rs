@@ -47,20 +47,9 @@ pub enum ScenarioError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The file was read but a value in it is wrong.
-    #[error("{path}:{line}:{column}: {message}\n{snippet}")]
-    Invalid {
-        /// The scenario path as given.
-        path: PathBuf,
-        /// 1-based line of the offending value.
-        line: usize,
-        /// 1-based column of the offending value.
-        column: usize,
-        /// What was wrong and what was expected.
-        message: String,
-        /// The offending line with a caret under the value.
-        snippet: String,
-    },
+    /// The file was read but a value in it is wrong (at its line and column).
+    #[error(transparent)]
+    Invalid(#[from] crate::spans::Invalid),
 }
 
 /// When secondary indexes are built relative to the bulk load.

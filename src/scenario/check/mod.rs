@@ -9,7 +9,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::scenario::ScenarioError;
-use crate::spans::locate;
+use crate::spans::Invalid;
 
 mod axes;
 mod layout;
@@ -51,13 +51,6 @@ impl Checker<'_> {
 
     /// The error `message` at `span`: its line and column, and the line with a caret under it.
     pub(super) fn err(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
-        let (line, column, snippet) = locate(self.text, span);
-        ScenarioError::Invalid {
-            path: self.path.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-            snippet,
-        }
+        Invalid::at(self.path, self.text, span, message).into()
     }
 }
