@@ -107,7 +107,7 @@ fn metric_of(r: &Results, sel: &Select, trials: &[&Trial], m: Metric) -> Option<
     let n = ok.len();
     let latency = !matches!(m, Metric::Throughput | Metric::ErrorRate);
     // No successful operation has no latency (an empty histogram would say 0 ms and pass).
-    if (n == 0 && latency) || (n == 0 && errors == 0) {
+    if n == 0 && (latency || errors == 0) {
         return None;
     }
     let q = |p: f64| ok.value_at_quantile(p) as f64 / 1000.0;
