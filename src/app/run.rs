@@ -43,10 +43,10 @@ fn data_key(v: &Variant) -> DataKey {
 pub async fn run(a: RunArgs) -> Result<u8> {
     let plan = RunPlan::resolve(&a)?;
     // Read the gate's rules before hours of running, so a bad file fails at once.
-    let gate = a
+    let gate = plan
         .gate
-        .as_deref()
-        .map(crate::gate::rules::Rules::load)
+        .as_ref()
+        .map(|(rules, _)| crate::gate::rules::Rules::load(rules))
         .transpose()?;
     let scenario = &plan.scenario;
     let pop = scenario.build_population();
@@ -138,12 +138,12 @@ pub async fn run(a: RunArgs) -> Result<u8> {
     results.spread = spread(&results);
     write_results(&dir, &results)?;
     let status = finish(&plan, &results, &dir);
-    let Some(rules) = gate else {
+    let (Some(rules), Some((_, baseline))) = (gate, &plan.gate) else {
         return Ok(status);
     };
     let args = crate::cli::GateArgs {
         current: dir.clone(),
-        baseline: a.gate_baseline.clone(),
+        baseline: baseline.clone(),
         rules: rules.path.clone(),
         junit: Some(dir.join("gate.xml")),
         markdown: Some(dir.join("gate.md")),

@@ -139,6 +139,8 @@ pub struct RunPlan {
     pub report: bool,
     /// Which servers the drivers talk to.
     pub server: ServerArgs,
+    /// `--gate RULES [--gate-baseline B]`: judge the run at its end.
+    pub gate: Option<(PathBuf, Option<PathBuf>)>,
 }
 
 /// Time between aligned trials (`--start-at`) beyond their duration: data checks, explain,
@@ -202,6 +204,7 @@ impl RunPlan {
             progress: !a.seed.no_progress,
             report: !a.no_report,
             server: t.server.clone(),
+            gate: a.gate.clone().map(|r| (r, a.gate_baseline.clone())),
         })
     }
 
