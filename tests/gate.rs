@@ -165,6 +165,14 @@ fn runs_of_another_setup_are_named_as_such() {
     assert_eq!(d.len(), 2, "{d:?}");
     assert!(d[0].contains("scenario text differs") && d[1].contains("scale 0.1 vs baseline 1"));
     assert!(mismatches(&base, &base).is_empty());
+    let (mut debug, mut release) = (base.clone(), base.clone());
+    debug.environment.build = Some("debug".into());
+    release.environment.build = Some("release".into());
+    let d = mismatches(&debug, &release);
+    assert!(
+        d.len() == 1 && d[0].contains("harness built debug vs baseline release"),
+        "{d:?}"
+    );
 }
 
 #[test]

@@ -319,6 +319,7 @@ async fn new_results(plan: &RunPlan, pop: &Population, phases: &PhasePlan) -> Re
         environment: Environment {
             harness_version: env!("CARGO_PKG_VERSION").into(),
             git_commit: sys::git_commit(),
+            build: Some(sys::build_profile().into()),
             os: sys::os(),
             cores: sys::cores(),
             memory_bytes: sys::memory_bytes(),

@@ -195,7 +195,8 @@ impl Gate {
     }
 }
 
-/// Why two runs cannot be compared: other scenario text, scale, backends or server versions.
+/// Why two runs cannot be compared: other scenario text, harness build profile, scale,
+/// backends or server versions.
 pub fn mismatches(current: &Results, baseline: &Results) -> Vec<String> {
     let mut out = Vec::new();
     let (c, b) = (&current.scenario, &baseline.scenario);
@@ -203,6 +204,14 @@ pub fn mismatches(current: &Results, baseline: &Results) -> Vec<String> {
         out.push(format!(
             "scenario text differs: {} (hash {}) vs baseline {} (hash {})",
             c.name, c.hash, b.name, b.hash
+        ));
+    }
+    let (cb, bb) = (&current.environment.build, &baseline.environment.build);
+    if let (Some(x), Some(y)) = (cb, bb)
+        && x != y
+    {
+        out.push(format!(
+            "harness built {x} vs baseline {y} (a debug build can be the bottleneck it measures)"
         ));
     }
     if c.scale != b.scale {

@@ -178,6 +178,16 @@ pub fn os() -> String {
         .to_string()
 }
 
+/// The profile the harness was built with: `debug` builds are many times slower and can be the
+/// bottleneck a run measures.
+pub fn build_profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
 /// The git commit of the harness source this binary was built from (captured by `build.rs`),
 /// with `-dirty` when that work tree had uncommitted changes; `None` when it was built outside
 /// a git checkout.

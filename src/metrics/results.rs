@@ -104,6 +104,10 @@ pub struct Environment {
     pub harness_version: String,
     /// Git commit of the harness build, when known.
     pub git_commit: Option<String>,
+    /// The harness's build profile, `release` or `debug` (a debug build can be the bottleneck it
+    /// measures); absent in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
     /// Operating system and kernel.
     pub os: String,
     /// Logical CPUs of the load generator's machine.
