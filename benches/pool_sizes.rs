@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tenantbench::backend::seed::SeedOptions;
 use tenantbench::backend::{Backend, Driver, TrialSetup};
 use tenantbench::layout::Layout;
 use tenantbench::metrics::results::Evidence;
@@ -63,7 +64,7 @@ impl common::KindBench for PoolSizes {
         let s = common::scenario();
         let pop = s.build_population();
         let placement = s.placement(&pop, Layout::Shared);
-        let opts = common::seed_options(&s, Layout::Shared, "tenant");
+        let opts = SeedOptions::from_scenario(&s, Layout::Shared, "tenant");
         if let Err(e) = rt.block_on(d.seed(&s, &pop, &placement, &opts)) {
             println!("SKIPPED {kind} pool_sizes: seeding failed: {e}");
             return;

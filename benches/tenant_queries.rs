@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tenantbench::backend::seed::SeedOptions;
 use tenantbench::backend::{Backend, Driver, TrialSetup};
 use tenantbench::layout::Layout;
 use tenantbench::metrics::results::Evidence;
@@ -51,7 +52,7 @@ async fn open<D: Driver>(
     v: &Variant,
 ) -> Result<(Arc<D::Backend>, D::Session), String> {
     let placement = s.placement(pop, v.layout);
-    let opts = common::seed_options(s, v.layout, &v.indexes);
+    let opts = SeedOptions::from_scenario(s, v.layout, &v.indexes);
     d.seed(s, pop, &placement, &opts)
         .await
         .map_err(|e| e.to_string())?;

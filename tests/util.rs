@@ -102,21 +102,13 @@ impl Setup {
     }
 }
 
-/// Seed options for tests: no progress bar.
+/// Seed options for tests: the scenario's load settings, no progress bar.
 pub fn seed_opts(
     s: &Scenario,
     layout: Layout,
     indexes: &str,
 ) -> tenantbench::backend::seed::SeedOptions {
-    tenantbench::backend::seed::SeedOptions {
-        layout,
-        indexes: indexes.to_string(),
-        batch_size: s.load.batch_size,
-        workers: s.load.workers,
-        index_build: s.load.index_build,
-        reseed: false,
-        progress: false,
-    }
+    tenantbench::backend::seed::SeedOptions::from_scenario(s, layout, indexes)
 }
 
 /// Drops everything a test prefix left behind.

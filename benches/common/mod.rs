@@ -5,9 +5,7 @@
 use std::path::Path;
 
 use criterion::Criterion;
-use tenantbench::backend::seed::SeedOptions;
 use tenantbench::backend::{AnyDriver, Driver};
-use tenantbench::layout::Layout;
 use tenantbench::op::BackendKind;
 use tenantbench::scenario::Scenario;
 use tenantbench::with_driver;
@@ -32,19 +30,6 @@ concurrency = [1]
 /// The benches' scenario.
 pub fn scenario() -> Scenario {
     Scenario::parse(Path::new("bench.toml"), SCENARIO).expect("the bench scenario parses")
-}
-
-/// How the benches seed: the scenario's load settings, quietly, reusing what is there.
-pub fn seed_options(s: &Scenario, layout: Layout, indexes: &str) -> SeedOptions {
-    SeedOptions {
-        layout,
-        indexes: indexes.to_string(),
-        batch_size: s.load.batch_size,
-        workers: s.load.workers,
-        index_build: s.load.index_build,
-        reseed: false,
-        progress: false,
-    }
 }
 
 /// A bench over one database kind's driver.

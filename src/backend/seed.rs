@@ -33,6 +33,23 @@ pub struct SeedOptions {
     pub progress: bool,
 }
 
+impl SeedOptions {
+    /// A quiet seed into `layout` with index profile `indexes` by the scenario's `[load]`
+    /// settings, reusing what is there (tests and benches; commands merge flags over these in
+    /// `app::settings`).
+    pub fn from_scenario(s: &Scenario, layout: Layout, indexes: &str) -> SeedOptions {
+        SeedOptions {
+            layout,
+            indexes: indexes.to_string(),
+            batch_size: s.load.batch_size,
+            workers: s.load.workers,
+            index_build: s.load.index_build,
+            reseed: false,
+            progress: false,
+        }
+    }
+}
+
 /// What happened to one database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
