@@ -58,13 +58,25 @@ impl MongoDriver {
         &self.uri
     }
 
-    /// Clients for every server of a placement, with a pool for `workers` seeding workers.
-    async fn seeders(&self, placement: &Placement, workers: usize) -> Result<Servers, MongoError> {
-        let conn = ConnectOptions {
+    /// Runs `f` on clients for every server of a placement (`conn`), then shuts them down.
+    async fn with_servers<T>(
+        &self,
+        placement: &Placement,
+        conn: &ConnectOptions,
+        f: impl AsyncFnOnce(&Servers) -> Result<T, MongoError>,
+    ) -> Result<T, MongoError> {
+        let servers = Servers::for_placement(&self.uri, placement, conn).await?;
+        let r = f(&servers).await;
+        servers.shutdown().await;
+        r
+    }
+
+    /// Client options with a pool for `workers` seeding workers.
+    fn seeding(workers: usize) -> ConnectOptions {
+        ConnectOptions {
             max_pool_size: (workers as u32 + 4).max(16),
             ..Default::default()
-        };
-        Servers::for_placement(&self.uri, placement, &conn).await
+        }
     }
 
     /// A one-connection client of a server.
@@ -150,10 +162,11 @@ impl Driver for MongoDriver {
         placement: &Placement,
         opts: &SeedOptions,
     ) -> Result<SeedSummary, MongoError> {
-        let servers = self.seeders(placement, opts.workers).await?;
-        let r = seed(&servers, scenario, pop, placement, opts).await;
-        servers.shutdown().await;
-        r
+        let conn = Self::seeding(opts.workers);
+        self.with_servers(placement, &conn, async |s| {
+            seed(s, scenario, pop, placement, opts).await
+        })
+        .await
     }
 
     async fn check_ready(
@@ -163,10 +176,11 @@ impl Driver for MongoDriver {
         placement: &Placement,
         opts: &SeedOptions,
     ) -> Result<SeedSummary, MongoError> {
-        let servers = self.seeders(placement, opts.workers).await?;
-        let r = check_ready(&servers, scenario, pop, placement, opts).await;
-        servers.shutdown().await;
-        r
+        let conn = Self::seeding(opts.workers);
+        self.with_servers(placement, &conn, async |s| {
+            check_ready(s, scenario, pop, placement, opts).await
+        })
+        .await
     }
 
     async fn verify(
@@ -176,11 +190,10 @@ impl Driver for MongoDriver {
         placement: &Placement,
         progress: bool,
     ) -> Result<VerifyReport, MongoError> {
-        let servers =
-            Servers::for_placement(&self.uri, placement, &ConnectOptions::default()).await?;
-        let r = verify(&servers, scenario, pop, placement, progress).await;
-        servers.shutdown().await;
-        r
+        self.with_servers(placement, &ConnectOptions::default(), async |s| {
+            verify(s, scenario, pop, placement, progress).await
+        })
+        .await
     }
 
     async fn list(&self, prefix: Option<&str>) -> Result<Vec<MarkedDb>, MongoError> {
