@@ -52,7 +52,7 @@ const P99_SMALL: &str =
 fn verdict_of(g: &Gate, variant: &str) -> Verdict {
     g.findings
         .iter()
-        .find(|f| f.selection.starts_with(variant))
+        .find(|f| f.variant.as_deref() == Some(variant))
         .map(|f| f.verdict)
         .expect("a finding for the variant")
 }
@@ -86,7 +86,7 @@ fn a_dropped_index_fails_the_relative_and_the_plan_rules() {
     let f = g
         .findings
         .iter()
-        .find(|f| f.selection.starts_with(TENANT))
+        .find(|f| f.variant.as_deref() == Some(TENANT))
         .expect("finding");
     assert!(f.ratio.is_some_and(|x| x > 5.0), "{f:?}");
     assert_eq!(g.exit_code(false), 1);
@@ -124,7 +124,7 @@ fn overlapping_noise_is_inconclusive_and_says_how_many_trials_would_decide() {
     let f = g
         .findings
         .iter()
-        .find(|f| f.selection.starts_with(TENANT))
+        .find(|f| f.variant.as_deref() == Some(TENANT))
         .expect("finding");
     assert!(
         f.note.contains("trials per run would decide it"),

@@ -9,6 +9,7 @@ use tenantbench::metrics::results::Results;
 use tenantbench::op::Op;
 use tenantbench::report::analysis;
 use tenantbench::report::html::{Run, render, render_runs};
+use tenantbench::report::names::Names;
 
 fn fixture() -> Results {
     serde_json::from_str(include_str!("fixtures/quickstart-results.json")).expect("fixture parses")
@@ -40,6 +41,11 @@ fn swapped(r: &Results, a: &str, b: &str) -> Results {
 
 fn ids(r: &Results) -> Vec<String> {
     r.variants.iter().map(|v| v.id.clone()).collect()
+}
+
+/// The name the report gives variant `id` of `r`.
+fn name(r: &Results, id: &str) -> String {
+    Names::of(r).get(id).to_string()
 }
 
 #[test]
@@ -89,21 +95,28 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
             );
             continue;
         }
+        // Legends name variants by what differs between them, never by id.
+        assert!(
+            r.variants.iter().all(|v| !text.contains(&v.id)),
+            "{name}: an id in a legend"
+        );
         if name.starts_with("scaling-") {
             // Variants with too few sampled tenants for an op are left out; none twice.
             for v in &r.variants {
-                assert!(
-                    text.matches(&v.id).count() <= 1,
-                    "{name}: legend of {}",
-                    v.id
-                );
+                let n = self::name(&r, &v.id);
+                assert!(text.matches(&n).count() <= 1, "{name}: legend of {n}");
             }
             continue;
         }
         for v in &r.variants {
-            assert_eq!(text.matches(&v.id).count(), 1, "{name}: legend of {}", v.id);
+            let n = self::name(&r, &v.id);
+            assert_eq!(text.matches(&n).count(), 1, "{name}: legend of {n}");
         }
     }
+    assert_eq!(
+        ids(&r).iter().map(|v| name(&r, v)).collect::<Vec<_>>(),
+        ["no index", "tenant index", "compound index"]
+    );
     for v in &r.variants {
         assert!(
             out.charts
@@ -119,12 +132,17 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
                 .map(|td| td.text().collect())
                 .collect()
         })
-        .filter(|cells: &Vec<String>| cells.len() == 10)
+        .filter(|cells: &Vec<String>| cells.len() == 11)
         .collect();
     for v in &r.variants {
         let s = analysis::spread(&r, &v.id, "all").expect("spread");
-        let row = rows.iter().find(|c| c[0] == v.id).expect("variant row");
+        let row = rows
+            .iter()
+            .find(|c| c[0] == name(&r, &v.id))
+            .expect("variant row");
         assert_eq!(row[4], analysis::ms(s.merged.p99_us));
+        // The id stays, in one column of its own.
+        assert_eq!(row[10], v.id);
     }
     // Self-contained: no script, no external reference.
     let lower = out.html.to_lowercase();
@@ -140,7 +158,12 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
     }
     // The evidence says why: a collection scan without the index, an index scan with it.
     assert!(out.html.contains("SORT &gt; COLLSCAN") && out.html.contains("IXSCAN"));
-    assert!(out.markdown.contains("| shared-tenant-p100-single-c8 |"));
+    assert!(
+        out.markdown.contains("| tenant index | 2 |"),
+        "{}",
+        out.markdown
+    );
+    assert!(out.markdown.contains("| `shared-tenant-p100-single-c8` |"));
     assert!(out.html.contains("surrogate"), "the surrogate is named");
 }
 
@@ -158,7 +181,10 @@ fn the_headline_names_the_winner_with_the_results_numbers() {
         .expect("spreads");
     assert_eq!(winner, lowest.variant);
     let first = &a.lines[0];
-    assert!(first.starts_with(&winner), "{first}");
+    assert!(
+        first.starts_with(&format!("Lowest p99: {} —", name(&r, &winner))),
+        "{first}"
+    );
     assert!(
         first.contains(&format!("{} ms", analysis::ms(lowest.merged.p99_us))),
         "{first}"
@@ -191,7 +217,11 @@ fn fixtures_with_opposite_winners_give_opposite_headlines() {
     let b = analysis::answer(&twin);
     assert_eq!(b.winner.as_deref(), Some(ids[0].as_str()));
     assert!(
-        a.lines[0].starts_with(&won) && b.lines[0].starts_with(&format!("The baseline {}", ids[0])),
+        a.lines[0].starts_with(&format!("Lowest p99: {} —", name(&r, &won)))
+            && b.lines[0].starts_with(&format!(
+                "Lowest p99: the baseline, {} —",
+                name(&r, &ids[0])
+            )),
         "{}\n{}",
         a.lines[0],
         b.lines[0]
@@ -242,7 +272,7 @@ fn the_resources_table_has_a_row_per_trial() {
     for t in &r.trials {
         assert!(
             rows.iter()
-                .any(|row| row[0] == t.variant && row[1] == t.trial.to_string()),
+                .any(|row| row[0] == name(&r, &t.variant) && row[1] == t.trial.to_string()),
             "{} trial {}",
             t.variant,
             t.trial
@@ -281,7 +311,7 @@ fn an_open_loop_variant_whose_server_fell_behind_is_named_in_the_headline() {
         .iter()
         .find(|l| l.contains("fell behind"))
         .unwrap_or_else(|| panic!("no line names the backlog: {lines:?}"));
-    assert!(line.starts_with(&id), "{line}");
+    assert!(line.starts_with(&name(&r, &id)), "{line}");
     assert!(line.contains("500 operations/s in 2 of 2 trials"), "{line}");
     assert!(line.contains("up to 12 s past their 12 s"), "{line}");
     assert!(
@@ -311,7 +341,7 @@ fn plan_vs_reality_flags_the_compound_index_and_not_its_honest_twin() {
     let out = render(&r).expect("renders");
     assert!(
         out.html
-            .contains("Plan vs reality, list_recent on shared-compound")
+            .contains("Plan vs reality, list_recent on compound index")
     );
     // The same latencies with an explain that admits the work (every matching key examined):
     // the plan no longer claims bounded work, so nothing is flagged.
@@ -396,17 +426,18 @@ fn comparing_runs_colours_deltas_by_direction_and_overlays_the_curves() {
             })
             .expect("delta row")
     };
+    let (won, first) = (name(&r, &won), name(&r, &ids[0]));
     assert_eq!(row(&won).0, "worse", "{:?}", row(&won));
     assert!(row(&won).1.starts_with('+'));
-    assert_eq!(row(&ids[0]).0, "better", "{:?}", row(&ids[0]));
-    assert!(row(&ids[0]).1.starts_with('-'));
+    assert_eq!(row(&first).0, "better", "{:?}", row(&first));
+    assert!(row(&first).1.starts_with('-'));
     // Overlaid: each variant twice in the comparison chart, once per run.
     let (_, svg) = out
         .charts
         .iter()
         .find(|(n, _)| n == "compare-all.svg")
         .expect("comparison chart");
-    for v in &ids {
+    for v in ids.iter().map(|v| name(&r, v)) {
         assert!(svg.contains(&format!("{v} · before")) && svg.contains(&format!("{v} · after")));
     }
     assert!(svg.contains("stroke-dasharray") || svg.matches("<polyline").count() > 6);
@@ -434,6 +465,42 @@ fn a_numeric_knob_that_varies_gets_a_sweep_with_one_line_per_other_setting() {
             .any(|(n, _)| n == "sweep-max_pool_size.svg")
     );
     assert!(out.html.contains("<h2>Sweeps</h2>"));
+}
+
+/// Charts are drawn at the page's content width, so they are shown at the size they were drawn,
+/// and no text in them is smaller than a table's.
+#[test]
+fn charts_fill_the_page_width_with_text_a_person_reads_without_zooming() {
+    use tenantbench::report::charts::WIDTH;
+    let out = render(&fixture()).expect("renders");
+    // The page's content width: its max-width less the padding of 1em (16 px) a side.
+    let max_width: u32 = out
+        .html
+        .split("max-width: ")
+        .nth(1)
+        .and_then(|x| x.split("px").next())
+        .and_then(|x| x.parse().ok())
+        .expect("the page states its max-width in px");
+    assert!(
+        WIDTH <= max_width - 32 && WIDTH >= max_width - 64,
+        "charts {WIDTH} px wide on a page {max_width} px wide"
+    );
+    for (name, svg) in &out.charts {
+        assert!(
+            svg.contains(&format!("width=\"{WIDTH}\"")),
+            "{name} is not {WIDTH} px wide"
+        );
+        let sizes: Vec<f64> = svg
+            .split("font-size=\"")
+            .skip(1)
+            .filter_map(|x| x.split('"').next()?.parse().ok())
+            .collect();
+        assert!(!sizes.is_empty(), "{name} has no text");
+        let smallest = sizes.iter().copied().fold(f64::INFINITY, f64::min);
+        assert!(smallest >= 14.0, "{name}: text at {smallest} px");
+        let largest = sizes.iter().copied().fold(0.0, f64::max);
+        assert!(largest <= 24.0, "{name}: text at {largest} px");
+    }
 }
 
 /// Headless Chromium renders the report from `file://`: a screenshot that is not blank and

@@ -153,6 +153,18 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "appears twice",
     ),
     (
+        "matrix: an empty label",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[matrix.variant]]\nindexes = \"none\"\nlabel = \" \"\n",
+        "bad.toml:8:9",
+        "expected a label of 1 to 60 characters on one line",
+    ),
+    (
+        "matrix: one label for two variants",
+        "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[[matrix.variant]]\nindexes = \"none\"\nlabel = \"plain\"\n[[matrix.variant]]\nindexes = \"tenant\"\nlabel = \"plain\"\n",
+        "bad.toml:9:1",
+        "label \"plain\" names two variants",
+    ),
+    (
         "connections: min above max",
         "tenants = 10\ndocuments = 100\ndistribution = \"uniform\"\n[connections]\nmax_pool_size = 4\nmin_pool_size = 8\n",
         "bad.toml:8:17",

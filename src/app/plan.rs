@@ -103,7 +103,11 @@ fn variant_plan(s: &Scenario, pop: &Population, v: &Variant, time: &mut Time) ->
             n as f64 * list.len() as f64 * INDEX_ENTRY_BYTES
         })
         .sum();
-    let mut out = format!("\n  {}\n    {}\n", v.id(), v.label());
+    let name = v
+        .name
+        .as_deref()
+        .map_or(String::new(), |n| format!(" \"{n}\""));
+    let mut out = format!("\n  {}{name}\n    {}\n", v.id(), v.description());
     out.push_str(&format!(
         "    databases    {dbs} on {servers} server(s); {} tenant collections; {idx} secondary indexes per database, {} in all\n",
         dbs * Collection::COUNT as u64,

@@ -23,6 +23,7 @@ use crate::metrics::store::{read_results, spread, write_results};
 use crate::op::BackendKind;
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
+use crate::report::names::Names;
 use crate::scenario::{PhasePlan, Scenario, Variant};
 use crate::with_driver;
 
@@ -93,6 +94,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         repeat,
         dir.display()
     );
+    let names = Names::of(&results);
     let mut n = 0;
     'trials: for trial in 1..=repeat {
         for v in variants {
@@ -109,7 +111,7 @@ pub async fn run(a: RunArgs) -> Result<u8> {
             if cancel.is_cancelled() || !wait_for_slot(&plan, n, total, &cancel).await {
                 break 'trials;
             }
-            eprintln!("[{n}/{total}] {} · trial {trial}", v.label());
+            eprintln!("[{n}/{total}] {} · trial {trial}", names.with_id(&id));
             let trials = trials_of
                 .iter()
                 .find(|(k, _)| *k == data_key(v))
@@ -370,9 +372,11 @@ fn variant_info(v: &Variant, documents: u64) -> VariantInfo {
     };
     VariantInfo {
         id: v.id(),
-        label: v.label(),
+        label: v.description(),
+        name: v.name.clone(),
         backend: v.backend.name().into(),
         layout: v.layout.name().into(),
+        hybrid: v.hybrid.clone(),
         indexes: v.indexes.clone(),
         max_pool_size: v.max_pool_size,
         min_pool_size: v.min_pool_size,

@@ -15,6 +15,7 @@ use crate::metrics::histogram;
 use crate::metrics::results::{Group, Results, Trial, decode};
 use crate::op::Op;
 use crate::report::analysis::isolation;
+use crate::report::names::Names;
 
 use super::rules::{Bound, Check, Metric, Rule, Select, matches};
 
@@ -52,7 +53,9 @@ pub struct Finding {
     pub rule: String,
     /// The rule's line in its file.
     pub line: usize,
-    /// What was judged: the variant (and operation), then the rule's selection.
+    /// The id of the variant judged (`None`: the rule matched nothing).
+    pub variant: Option<String>,
+    /// What was judged: the variant's name (and operation), then the rule's selection.
     pub selection: String,
     /// The baseline's figure, for relative rules.
     pub baseline: Option<String>,
@@ -247,19 +250,27 @@ fn min_max(x: &[f64]) -> (f64, f64) {
 }
 
 /// Every finding of a rule over a run (and its baseline for relative rules).
-pub fn evaluate(rule: &Rule, current: &Results, baseline: Option<&Results>) -> Vec<Finding> {
+/// Variants are named by `names` (the current run's).
+pub fn evaluate(
+    rule: &Rule,
+    names: &Names,
+    current: &Results,
+    baseline: Option<&Results>,
+) -> Vec<Finding> {
+    let n = names;
     let mut out = match &rule.check {
-        Check::Absolute { metric, bound } => absolute(rule, current, *metric, *bound),
-        Check::Relative { metric, ratio } => relative(rule, current, baseline, *metric, *ratio),
-        Check::Isolation { max } => isolation_findings(rule, current, *max),
+        Check::Absolute { metric, bound } => absolute(rule, n, current, *metric, *bound),
+        Check::Relative { metric, ratio } => relative(rule, n, current, baseline, *metric, *ratio),
+        Check::Isolation { max } => isolation_findings(rule, n, current, *max),
         Check::Plan {
             forbid_stages,
             max_examined_per_returned,
-        } => plan(rule, current, forbid_stages, *max_examined_per_returned),
+        } => plan(rule, n, current, forbid_stages, *max_examined_per_returned),
     };
     if out.is_empty() {
         out.push(finding(
             rule,
+            None,
             rule.select.describe(),
             "—".into(),
             Verdict::Skipped,
@@ -271,6 +282,7 @@ pub fn evaluate(rule: &Rule, current: &Results, baseline: Option<&Results>) -> V
 
 fn finding(
     rule: &Rule,
+    variant: Option<&str>,
     selection: String,
     current: String,
     verdict: Verdict,
@@ -279,6 +291,7 @@ fn finding(
     Finding {
         rule: rule.name.clone(),
         line: rule.line,
+        variant: variant.map(str::to_string),
         selection,
         baseline: None,
         current,
@@ -288,14 +301,15 @@ fn finding(
     }
 }
 
-fn sel_text(variant: &str, rule: &Rule) -> String {
+/// A finding's selection text: the variant's name, then the rule's selection.
+fn sel_text(n: &Names, variant: &str, rule: &Rule) -> String {
     match rule.select.describe().as_str() {
-        "all" => variant.to_string(),
-        s => format!("{variant} · {s}"),
+        "all" => n.get(variant).to_string(),
+        s => format!("{} · {s}", n.get(variant)),
     }
 }
 
-fn absolute(rule: &Rule, r: &Results, m: Metric, bound: Bound) -> Vec<Finding> {
+fn absolute(rule: &Rule, n: &Names, r: &Results, m: Metric, bound: Bound) -> Vec<Finding> {
     variants(r, &rule.select)
         .filter_map(|v| {
             let f = figures(r, v, &rule.select, m)?;
@@ -306,7 +320,8 @@ fn absolute(rule: &Rule, r: &Results, m: Metric, bound: Bound) -> Vec<Finding> {
             };
             Some(finding(
                 rule,
-                sel_text(v, rule),
+                Some(v),
+                sel_text(n, v, rule),
                 fmt(m, f.merged),
                 verdict,
                 format!("trials {}", trials_text(m, &f)),
@@ -317,6 +332,7 @@ fn absolute(rule: &Rule, r: &Results, m: Metric, bound: Bound) -> Vec<Finding> {
 
 fn relative(
     rule: &Rule,
+    n: &Names,
     r: &Results,
     baseline: Option<&Results>,
     m: Metric,
@@ -328,7 +344,8 @@ fn relative(
             let Some(base_run) = baseline else {
                 return Some(finding(
                     rule,
-                    sel_text(v, rule),
+                    Some(v),
+                    sel_text(n, v, rule),
                     fmt(m, cur.merged),
                     Verdict::Skipped,
                     "no baseline given (--baseline)".into(),
@@ -337,7 +354,8 @@ fn relative(
             let Some((bid, by_position)) = paired(r, base_run, v) else {
                 return Some(finding(
                     rule,
-                    sel_text(v, rule),
+                    Some(v),
+                    sel_text(n, v, rule),
                     fmt(m, cur.merged),
                     Verdict::Skipped,
                     "the baseline has no such variant".into(),
@@ -346,7 +364,8 @@ fn relative(
             let Some(base) = figures(base_run, bid, &rule.select, m) else {
                 return Some(finding(
                     rule,
-                    sel_text(v, rule),
+                    Some(v),
+                    sel_text(n, v, rule),
                     fmt(m, cur.merged),
                     Verdict::Skipped,
                     format!("the baseline's {bid} has no operations in this selection"),
@@ -368,13 +387,20 @@ fn relative(
             Some(Finding {
                 baseline: Some(fmt(m, base.merged)),
                 ratio: Some(x),
-                ..finding(rule, sel_text(v, rule), fmt(m, cur.merged), verdict, note)
+                ..finding(
+                    rule,
+                    Some(v),
+                    sel_text(n, v, rule),
+                    fmt(m, cur.merged),
+                    verdict,
+                    note,
+                )
             })
         })
         .collect()
 }
 
-fn isolation_findings(rule: &Rule, r: &Results, max: f64) -> Vec<Finding> {
+fn isolation_findings(rule: &Rule, n: &Names, r: &Results, max: f64) -> Vec<Finding> {
     let names: Vec<&str> = variants(r, &rule.select).collect();
     isolation(r)
         .into_iter()
@@ -385,7 +411,12 @@ fn isolation_findings(rule: &Rule, r: &Results, max: f64) -> Vec<Finding> {
             let per: Vec<String> = i.per_trial.iter().map(|t| format!("{t:.2}×")).collect();
             finding(
                 rule,
-                format!("{} · phase {} vs solo, small tenants", i.variant, i.phase),
+                Some(&i.variant),
+                format!(
+                    "{} · phase {} vs solo, small tenants",
+                    n.get(&i.variant),
+                    i.phase
+                ),
                 format!("{x:.2}×"),
                 if x <= max {
                     Verdict::Pass
@@ -398,7 +429,7 @@ fn isolation_findings(rule: &Rule, r: &Results, max: f64) -> Vec<Finding> {
         .collect()
 }
 
-fn plan(rule: &Rule, r: &Results, forbid: &[String], max: Option<f64>) -> Vec<Finding> {
+fn plan(rule: &Rule, n: &Names, r: &Results, forbid: &[String], max: Option<f64>) -> Vec<Finding> {
     let mut out = Vec::new();
     for v in variants(r, &rule.select) {
         let Some(t) = r.trials_of(v).find(|t| !t.evidence.explain.is_empty()) else {
@@ -438,7 +469,8 @@ fn plan(rule: &Rule, r: &Results, forbid: &[String], max: Option<f64>) -> Vec<Fi
             }
             out.push(finding(
                 rule,
-                format!("{v} · {} · largest tenant {}", op.name(), e.tenant),
+                Some(v),
+                format!("{} · {} · largest tenant {}", n.get(v), op.name(), e.tenant),
                 format!("{plan} · {examined:.0} examined/returned"),
                 if why.is_empty() {
                     Verdict::Pass

@@ -10,6 +10,7 @@ pub mod rules;
 use std::fmt::Write as _;
 
 use crate::metrics::results::Results;
+use crate::report::names::Names;
 use eval::{Finding, Verdict};
 use rules::Rules;
 
@@ -43,6 +44,7 @@ impl Gate {
         baseline: Option<&Results>,
         mismatches: Vec<String>,
     ) -> Gate {
+        let names = Names::of(current);
         Gate {
             scenario: current.scenario.name.clone(),
             rules: rules.path.display().to_string(),
@@ -51,7 +53,7 @@ impl Gate {
             findings: rules
                 .rules
                 .iter()
-                .flat_map(|r| eval::evaluate(r, current, baseline))
+                .flat_map(|r| eval::evaluate(r, &names, current, baseline))
                 .collect(),
         }
     }
@@ -118,9 +120,13 @@ impl Gate {
             .iter()
             .filter(|f| matches!(f.verdict, Verdict::Fail | Verdict::Inconclusive))
         {
+            let id = f
+                .variant
+                .as_deref()
+                .map_or(String::new(), |v| format!("; {v}"));
             let _ = writeln!(
                 out,
-                "{} {} ({}): {}",
+                "{} {} ({}{id}): {}",
                 f.verdict.word(),
                 f.rule,
                 f.selection,

@@ -153,12 +153,19 @@ pub struct PhaseInfo {
 pub struct VariantInfo {
     /// Short, file-name-safe identifier (`shared-none-p16-single-c8`).
     pub id: String,
-    /// Human-readable label.
+    /// Every setting in words (`mongodb · shared · indexes none · pool 100 · …`).
     pub label: String,
+    /// The scenario's own short name for the variant (`label` in `[[matrix.variant]]`);
+    /// absent: reports name it by what differs from the other variants.
+    #[serde(default)]
+    pub name: Option<String>,
     /// `mongodb`.
     pub backend: String,
-    /// `shared`, `per-tenant` or `hybrid`.
+    /// `shared`, `per-tenant`, `hybrid`, `schema-per-tenant` or `rls`.
     pub layout: String,
+    /// The hybrid layout's named rule set; absent: the default rules (or not hybrid).
+    #[serde(default)]
+    pub hybrid: Option<String>,
     /// Index profile.
     pub indexes: String,
     /// Driver pool: most connections per client.

@@ -4,6 +4,55 @@
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
+/// Width of every chart, px: the report page's content width (its `max-width` less its
+/// padding), so a chart is shown at the size it was drawn and its text at the size set here.
+pub const WIDTH: u32 = 1060;
+
+// Font sizes in plotters' units: its SVG backend writes `font-size` as the size / 1.24, so
+// 19 shows as 15.3 px (the page's table text is about 14 px) and 24 as 19.4 px.
+
+/// Chart titles (19.4 px).
+const CAPTION_PX: u32 = 24;
+
+/// Axis tick labels and axis descriptions (15.3 px).
+pub const AXIS_PX: u32 = 19;
+
+/// Legend entries and phase names (15.3 px).
+pub const LEGEND_PX: u32 = 19;
+
+/// Right margin, px: room for the last x label (`99.99%`) centred on the axis's end.
+const RIGHT_MARGIN: u32 = 40;
+
+/// Light grid lines between two labelled ones: plotters' default (10) greys out a log decade.
+const LIGHT_LINES: usize = 1;
+
+/// A log axis's range widened, if need be, to hold a power of ten: plotters labels a log axis
+/// at its powers of ten and their multiples, and left none on a range inside one decade.
+fn with_decade(lo: f64, hi: f64) -> (f64, f64) {
+    let p = 10f64.powf(hi.log10().floor());
+    (lo.min(p * 0.9), hi)
+}
+
+/// A log axis's label at 1, 2 and 5 × a power of ten, none at its other key points (their grid
+/// lines stay): a decade reads 10 20 50 100, not ten crowded numbers.
+fn log_tick(v: f64, fmt: fn(f64) -> String) -> String {
+    if v <= 0.0 {
+        return fmt(v);
+    }
+    let m = v / 10f64.powf(v.log10().floor());
+    let lead = m.round();
+    if (m - lead).abs() < 0.05 && [1.0, 2.0, 5.0, 10.0].contains(&lead) {
+        fmt(v)
+    } else {
+        String::new()
+    }
+}
+
+/// The style of axis text.
+fn axis_text() -> TextStyle<'static> {
+    ("sans-serif", AXIS_PX).into_font().color(&BLACK)
+}
+
 /// The colour of variant `i`.
 pub fn colour(i: usize) -> RGBColor {
     const P: [RGBColor; 8] = [
@@ -33,6 +82,7 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart
         .configure_series_labels()
         .position(pos)
+        .label_font(("sans-serif", LEGEND_PX))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
@@ -147,18 +197,23 @@ pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, String>
     } else {
         (0.001, 1.0)
     };
+    let (lo, hi) = with_decade(lo, hi);
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 400)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 460)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
+            .margin_right(RIGHT_MARGIN)
+            .x_label_area_size(52)
+            .y_label_area_size(80)
             .build_cartesian_2d(0f64..max_x, (lo..hi).log_scale())
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .label_style(axis_text())
+            .max_light_lines(LIGHT_LINES)
+            .axis_desc_style(axis_text())
             .x_desc("percentile")
             .y_desc("response time, ms (log)")
             .x_labels(max_x as usize + 1)
@@ -170,7 +225,7 @@ pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, String>
                     format!("{}%", trim(q))
                 }
             })
-            .y_label_formatter(&|y| trim(*y))
+            .y_label_formatter(&|y| log_tick(*y, trim))
             .draw()
             .map_err(|e| e.to_string())?;
         lines(
@@ -215,7 +270,8 @@ pub fn class_bars(
         .flat_map(|s| s.2.iter().flatten().flat_map(|b| [b.value, b.lo, b.hi]))
         .filter(|v| *v > 0.0)
         .collect();
-    let hi = vals.iter().copied().fold(0.0f64, f64::max).max(0.01) * 2.0;
+    // Headroom above the tallest bar (a log decade and more) keeps the legend off the bars.
+    let hi = vals.iter().copied().fold(0.0f64, f64::max).max(0.01) * 12.0;
     let lo = vals
         .iter()
         .copied()
@@ -224,18 +280,22 @@ pub fn class_bars(
         / 2.0;
     let n = series.len().max(1) as f64;
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
+            .margin_right(RIGHT_MARGIN)
+            .x_label_area_size(52)
+            .y_label_area_size(80)
             .build_cartesian_2d(0f64..categories.len() as f64, (lo..hi).log_scale())
             .map_err(|e| e.to_string())?;
         let cats = categories.to_vec();
         chart
             .configure_mesh()
+            .label_style(axis_text())
+            .max_light_lines(LIGHT_LINES)
+            .axis_desc_style(axis_text())
             .disable_x_mesh()
             .x_labels(categories.len() * 2 + 1)
             .x_label_formatter(&move |x| {
@@ -248,7 +308,7 @@ pub fn class_bars(
             })
             .x_desc("tenant class (whiskers: lowest to highest trial)")
             .y_desc("ms (log)")
-            .y_label_formatter(&|y| trim(*y))
+            .y_label_formatter(&|y| log_tick(*y, trim))
             .draw()
             .map_err(|e| e.to_string())?;
         for (si, (i, label, values)) in series.iter().enumerate() {
@@ -316,7 +376,7 @@ pub fn sweep(
     let (p_lo, p_hi) = all
         .map(|p| p.2)
         .fold((f64::MAX, 0.01f64), |(a, b), y| (a.min(y), b.max(y)));
-    let (p_lo, p_hi) = (p_lo.clamp(0.001, p_hi) / 1.5, p_hi * 1.5);
+    let (p_lo, p_hi) = with_decade(p_lo.clamp(0.001, p_hi) / 1.5, p_hi * 1.5);
     let log_x = x0 > 0.0 && x1 / x0 >= 8.0;
     let line = |i: usize, label: &str, pts: Vec<(f64, f64)>| Line {
         colour: colour(i),
@@ -325,22 +385,26 @@ pub fn sweep(
         dashed: false,
     };
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 560)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 680)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let (upper, lower) = root.split_vertically(280);
+        let (upper, lower) = root.split_vertically(340);
         let tput = |s: &super::analysis::SweepLine| s.points.iter().map(|p| (p.0, p.1)).collect();
         let p99 = |s: &super::analysis::SweepLine| s.points.iter().map(|p| (p.0, p.2)).collect();
         // The same drawing on a linear or a logarithmic knob axis.
         macro_rules! panels {
             ($xr:expr) => {{
                 let mut a = ChartBuilder::on(&upper)
-                    .caption(title, ("sans-serif", 18))
+                    .caption(title, ("sans-serif", CAPTION_PX))
                     .margin(12)
-                    .x_label_area_size(24)
-                    .y_label_area_size(60)
+                    .margin_right(RIGHT_MARGIN)
+                    .x_label_area_size(30)
+                    .y_label_area_size(80)
                     .build_cartesian_2d($xr, 0f64..top)
                     .map_err(|e| e.to_string())?;
                 a.configure_mesh()
+                    .label_style(axis_text())
+                    .max_light_lines(LIGHT_LINES)
+                    .axis_desc_style(axis_text())
                     .y_desc("ok ops/s")
                     .x_label_formatter(&|x| trim(*x))
                     .y_label_formatter(&|y| format!("{y:.0}"))
@@ -356,15 +420,19 @@ pub fn sweep(
                 legend(&mut a, SeriesLabelPosition::UpperLeft)?;
                 let mut b = ChartBuilder::on(&lower)
                     .margin(12)
-                    .x_label_area_size(40)
-                    .y_label_area_size(60)
+                    .margin_right(RIGHT_MARGIN)
+                    .x_label_area_size(52)
+                    .y_label_area_size(80)
                     .build_cartesian_2d($xr, (p_lo..p_hi).log_scale())
                     .map_err(|e| e.to_string())?;
                 b.configure_mesh()
+                    .label_style(axis_text())
+                    .max_light_lines(LIGHT_LINES)
+                    .axis_desc_style(axis_text())
                     .x_desc(knob)
                     .y_desc("p99 response time, ms (log)")
                     .x_label_formatter(&|x| trim(*x))
-                    .y_label_formatter(&|y| trim(*y))
+                    .y_label_formatter(&|y| log_tick(*y, trim))
                     .draw()
                     .map_err(|e| e.to_string())?;
                 lines(
@@ -429,22 +497,27 @@ pub fn timeline(
         .collect();
     let hi = ys.iter().copied().fold(0.01f64, f64::max) * 1.5;
     let lo = ys.iter().copied().fold(f64::MAX, f64::min).clamp(0.001, hi) / 1.5;
+    let (lo, hi) = with_decade(lo, hi);
     let top = throughput.iter().map(|p| p.1).fold(1.0f64, f64::max) * 1.1;
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 580)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let (upper, lower) = root.split_vertically(330);
+        let (upper, lower) = root.split_vertically(400);
         let mut chart = ChartBuilder::on(&upper)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
-            .x_label_area_size(20)
-            .y_label_area_size(60)
+            .margin_right(RIGHT_MARGIN)
+            .x_label_area_size(26)
+            .y_label_area_size(80)
             .build_cartesian_2d(0f64..end, (lo..hi).log_scale())
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .label_style(axis_text())
+            .max_light_lines(LIGHT_LINES)
+            .axis_desc_style(axis_text())
             .y_desc("p99 response time, ms (log)")
-            .y_label_formatter(&|y| trim(*y))
+            .y_label_formatter(&|y| log_tick(*y, trim))
             .x_label_formatter(&|x| format!("{x:.0} s"))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -459,7 +532,7 @@ pub fn timeline(
                 .draw_series(std::iter::once(Text::new(
                     name.clone(),
                     (*a, hi / 1.3),
-                    ("sans-serif", 13),
+                    ("sans-serif", LEGEND_PX),
                 )))
                 .map_err(|e| e.to_string())?;
         }
@@ -475,13 +548,18 @@ pub fn timeline(
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         let mut tp = ChartBuilder::on(&lower)
             .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
+            .margin_right(RIGHT_MARGIN)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(|e| e.to_string())?;
         tp.configure_mesh()
+            .label_style(axis_text())
+            .max_light_lines(LIGHT_LINES)
+            .axis_desc_style(axis_text())
             .x_desc("seconds since the trial's start (by intended start)")
             .y_desc("ok ops/s")
+            .y_labels(4)
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .draw()
@@ -515,24 +593,28 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> 
     let (y0, y1) = pts
         .iter()
         .fold((f64::MAX, 0.01f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let (x0, x1) = (x0.clamp(1.0, x1) / 1.5, x1 * 1.5);
-    let (y0, y1) = (y0.clamp(0.001, y1) / 1.5, y1 * 1.5);
+    let (x0, x1) = with_decade(x0.clamp(1.0, x1) / 1.5, x1 * 1.5);
+    let (y0, y1) = with_decade(y0.clamp(0.001, y1) / 1.5, y1 * 1.5);
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 400)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 460)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
+            .margin_right(RIGHT_MARGIN)
+            .x_label_area_size(52)
+            .y_label_area_size(80)
             .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .label_style(axis_text())
+            .max_light_lines(LIGHT_LINES)
+            .axis_desc_style(axis_text())
             .x_desc("tenant documents (log)")
             .y_desc("p50 response time, ms (log)")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| trim(*y))
+            .x_label_formatter(&|x| log_tick(*x, |x| format!("{x:.0}")))
+            .y_label_formatter(&|y| log_tick(*y, trim))
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, label, points, fit) in series {
@@ -586,20 +668,24 @@ pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, String> {
     let x1 = all.clone().map(|p| p.0).fold(1.0f64, f64::max) * 1.5;
     let y1 = all.map(|p| p.1).fold(1.0f64, f64::max) * 1.1;
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
+            .margin_right(RIGHT_MARGIN)
+            .x_label_area_size(52)
+            .y_label_area_size(80)
             .build_cartesian_2d((0.05f64..x1).log_scale(), 0f64..y1)
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .label_style(axis_text())
+            .max_light_lines(LIGHT_LINES)
+            .axis_desc_style(axis_text())
             .x_desc("response time, ms (log; buckets double)")
             .y_desc("% of operations")
-            .x_label_formatter(&|x| trim(*x))
+            .x_label_formatter(&|x| log_tick(*x, trim))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .draw()
             .map_err(|e| e.to_string())?;

@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod charts;
 pub mod fit;
 pub mod html;
+pub mod names;
 pub mod terminal;
 
 /// A text as a Markdown table cell: `|` escaped as `\|`, line breaks as spaces, so that no value

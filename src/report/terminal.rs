@@ -4,11 +4,13 @@
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
 
 use super::analysis::ms;
+use super::names::Names;
 use crate::metrics::results::{PhaseInfo, Results, Spread};
 
 /// The end-of-run table: per variant, the measured phases' figures across trials, and the
 /// plan evidence of the median tenant.
 pub fn summary_table(r: &Results) -> String {
+    let n = Names::of(r);
     let mut out = String::new();
     for ph in r.phases.iter().filter(|p| p.measured) {
         let rows: Vec<&Spread> = r
@@ -23,12 +25,12 @@ pub fn summary_table(r: &Results) -> String {
             "\n{} — phase {}: response times of successful operations, trials merged (histograms added)\n{}\np99 ms by tenant class, phase {}:\n{}\n",
             r.scenario.name,
             ph.name,
-            phase_table(r, ph, &rows),
+            phase_table(r, &n, ph, &rows),
             ph.name,
-            class_table(r, ph, &rows)
+            class_table(r, &n, ph, &rows)
         ));
     }
-    if let Some(t) = plan_evidence(r) {
+    if let Some(t) = plan_evidence(r, &n) {
         out.push_str(&format!(
             "\nplan evidence (explain executionStats, before the load):\n{t}\n"
         ));
@@ -49,7 +51,7 @@ fn table() -> Table {
 }
 
 /// One phase's figures per variant: throughput and p99 per trial, merged percentiles, errors.
-fn phase_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
+fn phase_table(r: &Results, n: &Names, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
     let mut t = table();
     t.set_header(vec![
         "variant",
@@ -60,6 +62,7 @@ fn phase_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
         "max ms",
         "p99 ms per trial",
         "errors",
+        "id",
     ]);
     for s in rows {
         let errors: u64 = r
@@ -72,7 +75,7 @@ fn phase_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
             .sum();
         let per_trial = |xs: Vec<String>| xs.join(" / ");
         t.add_row(vec![
-            Cell::new(&s.variant),
+            Cell::new(n.get(&s.variant)),
             right(Cell::new(per_trial(
                 s.throughput.iter().map(|x| format!("{x:.0}")).collect(),
             ))),
@@ -84,13 +87,14 @@ fn phase_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
                 s.p99_us.iter().map(|x| ms(*x)).collect(),
             ))),
             right(Cell::new(errors)),
+            Cell::new(&s.variant),
         ]);
     }
     t
 }
 
 /// One phase's p99 per variant and tenant class, one column per class that ran.
-fn class_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
+fn class_table(r: &Results, n: &Names, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
     let classes: Vec<&String> = r
         .classes
         .iter()
@@ -105,7 +109,7 @@ fn class_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
     header.extend(classes.iter().map(|c| c.to_string()));
     tc.set_header(header);
     for s in rows {
-        let mut row = vec![Cell::new(&s.variant)];
+        let mut row = vec![Cell::new(n.get(&s.variant))];
         for c in &classes {
             let v = r
                 .spread
@@ -121,7 +125,7 @@ fn class_table(r: &Results, ph: &PhaseInfo, rows: &[&Spread]) -> Table {
 
 /// Plan evidence: the explained tenants' operations, per variant (its first trial with any),
 /// or `None` when nothing was explained.
-fn plan_evidence(r: &Results) -> Option<Table> {
+fn plan_evidence(r: &Results, n: &Names) -> Option<Table> {
     let mut t = table();
     t.set_header(vec![
         "variant",
@@ -145,7 +149,7 @@ fn plan_evidence(r: &Results) -> Option<Table> {
         for e in &tr.evidence.explain {
             any = true;
             t.add_row(vec![
-                Cell::new(&v.id),
+                Cell::new(n.get(&v.id)),
                 Cell::new(e.op.name()),
                 Cell::new(format!("{} ({})", e.tenant, e.class)),
                 Cell::new(e.stages.join(" > ")),

@@ -71,6 +71,9 @@ pub struct Variant {
     /// The hybrid layout's named rule set (`[[layout.hybrid.sets.NAME]]`); `None`: the
     /// default rules. Only set on hybrid variants.
     pub hybrid: Option<String>,
+    /// The scenario's own name for the variant (`label` in `[[matrix.variant]]`); `None`: the
+    /// report names it by what differs from the other variants.
+    pub name: Option<String>,
 }
 
 impl Variant {
@@ -99,8 +102,9 @@ impl Variant {
         id
     }
 
-    /// A readable label: `shared · indexes none · pool 100 · single-client · concurrency 8`.
-    pub fn label(&self) -> String {
+    /// Every setting in words: `mongodb · shared · indexes none · pool 100 · single-client ·
+    /// concurrency 8` (`plan` shows it; reports name variants by their short name).
+    pub fn description(&self) -> String {
         let load = match self.pacer {
             Pacer::Closed { concurrency, .. } => format!("concurrency {concurrency}"),
             Pacer::Open { rate, .. } => format!("rate {rate}/s"),

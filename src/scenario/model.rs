@@ -320,6 +320,8 @@ pub(super) struct VariantModel {
     pub(super) scale: Option<Spanned<f64>>,
     #[serde(default)]
     pub(super) hybrid: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) label: Option<Spanned<String>>,
 }
 
 /// One `[[phase]]`.

@@ -3,12 +3,13 @@
 
 use super::count;
 use crate::metrics::results::{self as res, Results};
+use crate::report::names::Names;
 
 /// Open-loop variants whose server fell behind the intended rate: trials that ran on past
 /// their scheduled duration by more than a tenth (plus a second) working off a backlog, or
 /// left operations unissued at their overrun limit. Their latencies include the backlog's
 /// queueing, and are a lower bound where operations went unissued.
-pub(super) fn behind(r: &Results) -> Vec<String> {
+pub(super) fn behind(r: &Results, n: &Names) -> Vec<String> {
     let mut out = Vec::new();
     let scheduled = r.scenario.duration_s;
     for v in &r.variants {
@@ -26,7 +27,7 @@ pub(super) fn behind(r: &Results) -> Vec<String> {
         let unissued: u64 = late.iter().map(|t| t.unissued).sum();
         let mut line = format!(
             "{}: the server fell behind the intended {rate:.0} operations/s in {} of {} trials, which ran up to {most:.0} s past their {:.0} s working off the backlog",
-            v.id,
+            n.get(&v.id),
             late.len(),
             trials.len(),
             scheduled.unwrap_or(0.0)

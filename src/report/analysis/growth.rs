@@ -10,6 +10,7 @@ use crate::metrics::histogram;
 use crate::metrics::results::{self as res, ExplainRecord, Results};
 use crate::op::Op;
 use crate::report::fit::loglog_fit_weighted;
+use crate::report::names::Names;
 
 /// How a variant's latency for one operation grows with the tenant's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +90,7 @@ pub struct Growth {
 
 /// Latency growth against tenant size per variant and operation, from the sampled tenants.
 pub fn growth(r: &Results) -> Vec<Growth> {
+    let names = Names::of(r);
     let mut out = Vec::new();
     for (index, v) in r.variants.iter().enumerate() {
         for op in ops_of(r) {
@@ -104,7 +106,7 @@ pub fn growth(r: &Results) -> Vec<Growth> {
             let class = classify(fit_p50, &plan);
             let plan_gap = match fit_p50 {
                 Some((s, _)) if plan.bounded && s > TENANT_SLOPE && bands >= 3 => {
-                    plan_gap(&v.id, op, &points, bands, s, &plan)
+                    plan_gap(names.get(&v.id), op, &points, bands, s, &plan)
                 }
                 _ => None,
             };

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::metrics::results::{self as res, Results, Spread};
 use crate::op::Op;
+use crate::report::names::Names;
 
 /// The headline: the answer in a few sentences and the variant that won.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +33,7 @@ pub fn answer(r: &Results) -> Answer {
     // Over several data sizes (the `scale` axis) the headline compares the variants at the
     // largest size, and says how each grew across sizes.
     let sizes = DataSizes::of(r);
+    let n = Names::of(r);
     let baseline = r
         .variants
         .iter()
@@ -61,7 +63,7 @@ pub fn answer(r: &Results) -> Answer {
     out.winner = Some(winner.to_string());
     let base = figures.iter().find(|(v, _)| *v == baseline).map(|x| x.1);
     // Scenarios with a `solo` phase ask about isolation first.
-    out.lines = isolation_lines(r);
+    out.lines = isolation_lines(r, &n);
     if let Some(largest) = sizes.largest() {
         out.lines.push(format!(
             "At the largest data size ({} documents):",
@@ -69,17 +71,19 @@ pub fn answer(r: &Results) -> Answer {
         ));
     }
     out.lines.extend(match base {
-        Some(b) if winner != baseline => winner_against_baseline(r, (winner, w), (&baseline, b)),
-        _ => baseline_against_next(r, &figures, (winner, w)),
+        Some(b) if winner != baseline => {
+            winner_against_baseline(r, &n, (winner, w), (&baseline, b))
+        }
+        _ => baseline_against_next(r, &n, &figures, (winner, w)),
     });
     if sizes.largest().is_some() {
         out.lines.extend(growth_across_sizes(r));
     }
     if let Some(b) = base {
         out.lines
-            .extend(others_against_baseline(&figures, winner, &baseline, b));
+            .extend(others_against_baseline(&n, &figures, winner, &baseline, b));
     }
-    out.lines.extend(behind(r));
+    out.lines.extend(behind(r, &n));
     out
 }
 
@@ -121,10 +125,16 @@ fn p99_range(s: &Spread) -> String {
 
 /// The headline when a variant other than the baseline wins: by how much, the spread of both,
 /// and where it shows.
-fn winner_against_baseline(r: &Results, (winner, w): Figure, (baseline, b): Figure) -> Vec<String> {
+fn winner_against_baseline(
+    r: &Results,
+    n: &Names,
+    (winner_id, w): Figure,
+    (baseline_id, b): Figure,
+) -> Vec<String> {
+    let (winner, baseline) = (n.get(winner_id), n.get(baseline_id));
     let mut lines = vec![
         format!(
-            "{winner} has the lowest p99: {} ms against {} ms for the baseline {baseline} ({:.2}×), at {:.0} against {:.0} successful operations/s ({:.2}×).",
+            "Lowest p99: {winner} — {} ms against {} ms for the baseline, {baseline} ({:.2}×); {:.0} against {:.0} successful operations/s ({:.2}×).",
             ms(w.merged.p99_us),
             ms(b.merged.p99_us),
             w.merged.p99_us as f64 / b.merged.p99_us.max(1) as f64,
@@ -138,23 +148,30 @@ fn winner_against_baseline(r: &Results, (winner, w): Figure, (baseline, b): Figu
             p99_range(b)
         ),
     ];
-    lines.extend(where_it_shows(r, winner, baseline));
+    lines.extend(where_it_shows(r, n, winner_id, baseline_id));
     lines
 }
 
 /// The headline when the baseline wins (or there is no baseline to compare with): against the
 /// next best variant, if any.
-fn baseline_against_next(r: &Results, figures: &[Figure], (winner, w): Figure) -> Vec<String> {
+fn baseline_against_next(
+    r: &Results,
+    names: &Names,
+    figures: &[Figure],
+    (winner_id, w): Figure,
+) -> Vec<String> {
     let next = figures
         .iter()
-        .filter(|(v, _)| *v != winner)
+        .filter(|(v, _)| *v != winner_id)
         .min_by_key(|(_, s)| s.merged.p99_us);
+    let winner = names.get(winner_id);
     let mut lines = vec![match next {
         Some((n, s)) => format!(
-            "The baseline {winner} has the lowest p99: {} ms; the next best, {n}, has {} ms ({:.2}×).",
+            "Lowest p99: the baseline, {winner} — {} ms; the next best, {n}, has {} ms ({:.2}×).",
             ms(w.merged.p99_us),
             ms(s.merged.p99_us),
-            s.merged.p99_us as f64 / w.merged.p99_us.max(1) as f64
+            s.merged.p99_us as f64 / w.merged.p99_us.max(1) as f64,
+            n = names.get(n),
         ),
         None => format!(
             "{winner}: p99 {} ms at {:.0} successful operations/s (one variant, nothing to compare).",
@@ -167,7 +184,7 @@ fn baseline_against_next(r: &Results, figures: &[Figure], (winner, w): Figure) -
         p99_range(w)
     ));
     if let Some((n, _)) = next {
-        lines.extend(where_it_shows(r, n, winner));
+        lines.extend(where_it_shows(r, names, n, winner_id));
     }
     lines
 }
@@ -198,6 +215,7 @@ fn growth_across_sizes(r: &Results) -> Vec<String> {
 
 /// Every variant other than the winner and the baseline, against the baseline.
 fn others_against_baseline(
+    n: &Names,
     figures: &[Figure],
     winner: &str,
     baseline: &str,
@@ -208,7 +226,8 @@ fn others_against_baseline(
         .filter(|(v, _)| *v != winner && *v != baseline)
         .map(|(v, s)| {
             format!(
-                "{v}: p99 {} ms ({:.2}× the baseline), {:.0} successful operations/s ({:.2}×).",
+                "{}: p99 {} ms ({:.2}× the baseline), {:.0} successful operations/s ({:.2}×).",
+                n.get(v),
                 ms(s.merged.p99_us),
                 s.merged.p99_us as f64 / b.merged.p99_us.max(1) as f64,
                 mean_throughput(s),
@@ -220,7 +239,7 @@ fn others_against_baseline(
 
 /// For small tenants, the operation whose p99 changes most from `from` to `to`, with the
 /// documents examined per call of the smallest explained tenant.
-fn where_it_shows(r: &Results, to: &str, from: &str) -> Option<String> {
+fn where_it_shows(r: &Results, n: &Names, to: &str, from: &str) -> Option<String> {
     let small = small_classes(r);
     let p99 = |v: &str, op: Op| {
         let h = merged(r, v, |g| g.op == op && small.contains(&g.class));
@@ -240,7 +259,8 @@ fn where_it_shows(r: &Results, to: &str, from: &str) -> Option<String> {
         "tenants'".to_string()
     };
     let mut line = format!(
-        "With {to}, {who} p99 for {} {verb} from {} ms to {} ms",
+        "With {}, {who} p99 for {} {verb} from {} ms to {} ms",
+        n.get(to),
         op.name(),
         ms(a),
         ms(b)

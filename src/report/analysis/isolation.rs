@@ -3,6 +3,7 @@
 
 use super::{added, merged, ms, small_classes};
 use crate::metrics::results::{Group, Results};
+use crate::report::names::Names;
 
 /// The phase whose latency is the baseline of relative latency: small tenants alone.
 pub const SOLO_PHASE: &str = "solo";
@@ -75,7 +76,7 @@ pub fn isolation(r: &Results) -> Vec<Isolation> {
 
 /// The isolation sentences of the headline: the best and worst relative latency, each with
 /// its spread over trials.
-pub(super) fn isolation_lines(r: &Results) -> Vec<String> {
+pub(super) fn isolation_lines(r: &Results, n: &Names) -> Vec<String> {
     let iso = isolation(r);
     let mut phases: Vec<&str> = iso.iter().map(|i| i.phase.as_str()).collect();
     phases.dedup();
@@ -95,7 +96,7 @@ pub(super) fn isolation_lines(r: &Results) -> Vec<String> {
                 };
                 format!(
                     "{} {:.2}× ({} → {} ms{spread})",
-                    i.variant,
+                    n.get(&i.variant),
                     i.relative(),
                     ms(i.solo_p99_us),
                     ms(i.phase_p99_us)
@@ -105,7 +106,7 @@ pub(super) fn isolation_lines(r: &Results) -> Vec<String> {
         if let Some(best) = list.first() {
             out.push(format!(
                 "Isolation (small tenants' p99 during `{ph}` relative to `{SOLO_PHASE}`, 1× = untouched): best {}, at {:.2}×. All: {}.",
-                best.variant,
+                n.get(&best.variant),
                 best.relative(),
                 each.join("; ")
             ));

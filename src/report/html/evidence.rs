@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::metrics::results::{Evidence, ExplainRecord, Results, Trial, VariantInfo};
+use crate::metrics::results::{Evidence, ExplainRecord, Results, Trial};
 use crate::op::Op;
 use crate::report::analysis::{self as an, count, ms};
+use crate::report::names::Names;
 
 /// A variant's plan for one operation, with the smallest and largest tenant's work.
 #[derive(Serialize)]
@@ -23,7 +24,7 @@ pub(super) struct ExplainRow {
 
 /// Per variant and operation: the plan, and the work of the smallest and largest tenant
 /// explained.
-pub(super) fn explain_rows(r: &Results) -> Vec<ExplainRow> {
+pub(super) fn explain_rows(r: &Results, n: &Names) -> Vec<ExplainRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
         for op in Op::ALL {
@@ -55,7 +56,7 @@ pub(super) fn explain_rows(r: &Results) -> Vec<ExplainRow> {
             let mut plans: Vec<String> = ex.iter().map(|e| e.stages.join(" > ")).collect();
             plans.dedup();
             rows.push(ExplainRow {
-                variant: v.id.clone(),
+                variant: n.get(&v.id).to_string(),
                 op: op.name().into(),
                 plan: plans.join(" | "),
                 small: work(small),
@@ -80,7 +81,7 @@ pub(super) struct StrategyRow {
 
 /// Client-per-tenant registries, per trial: clients created, evicted and held, the latency of
 /// cold starts, and the harness's memory.
-pub(super) fn strategy_rows(r: &Results) -> Vec<StrategyRow> {
+pub(super) fn strategy_rows(r: &Results, n: &Names) -> Vec<StrategyRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
         for t in r.trials_of(&v.id) {
@@ -88,7 +89,7 @@ pub(super) fn strategy_rows(r: &Results) -> Vec<StrategyRow> {
                 continue;
             };
             rows.push(StrategyRow {
-                variant: v.id.clone(),
+                variant: n.get(&v.id).to_string(),
                 trial: t.trial,
                 clients: format!(
                     "created {}, evicted {} (LRU) + {} (idle), at most {} held of {}",
@@ -139,18 +140,18 @@ pub(super) struct ResourceRow {
 
 /// Per variant and trial that ran, its resources: later trials differ (data reused, connections
 /// left by earlier variants, the harness's memory).
-pub(super) fn resources(r: &Results) -> Vec<ResourceRow> {
+pub(super) fn resources(r: &Results, n: &Names) -> Vec<ResourceRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
         for t in r.trials_of(&v.id) {
-            rows.push(resource_row(v, t));
+            rows.push(resource_row(n.get(&v.id), t));
         }
     }
     rows
 }
 
 /// One trial's resources.
-fn resource_row(v: &VariantInfo, t: &Trial) -> ResourceRow {
+fn resource_row(name: &str, t: &Trial) -> ResourceRow {
     let ev = &t.evidence;
     let share = if ev.cpu.wall_s > 0.0 {
         ev.cpu.harness_s / ev.cpu.wall_s
@@ -158,7 +159,7 @@ fn resource_row(v: &VariantInfo, t: &Trial) -> ResourceRow {
         0.0
     };
     ResourceRow {
-        variant: v.id.clone(),
+        variant: name.to_string(),
         trial: t.trial,
         checkout: format!(
             "{} checkouts, p50 {} ms, p99 {} ms, {} failed",

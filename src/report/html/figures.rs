@@ -13,6 +13,7 @@ use crate::metrics::results::{Results, Spread};
 use crate::op::Op;
 use crate::report::analysis::{self as an, Growth};
 use crate::report::charts::{self, Bar, Curve};
+use crate::report::names::Names;
 
 /// A chart as the page inlines it.
 #[derive(Serialize, Clone)]
@@ -49,22 +50,22 @@ impl Charts {
 
 /// Every chart of the report of the last of `runs` (compared with the first when there are
 /// two or more), in the order the files are written.
-pub(super) fn draw(runs: &[Run], growth: &[Growth]) -> Result<Charts> {
+pub(super) fn draw(runs: &[Run], n: &Names, growth: &[Growth]) -> Result<Charts> {
     let r = runs.last().expect("runs").results;
     let mut charts = Charts::default();
-    distribution_charts(r, &mut charts)?;
-    class_charts(r, &mut charts)?;
-    timeline_charts(r, &mut charts)?;
+    distribution_charts(r, n, &mut charts)?;
+    class_charts(r, n, &mut charts)?;
+    timeline_charts(r, n, &mut charts)?;
     sweep_charts(r, &mut charts)?;
-    scaling_charts(r, growth, &mut charts)?;
+    scaling_charts(r, n, growth, &mut charts)?;
     if runs.len() >= 2 {
-        compare_charts(runs, &mut charts)?;
+        compare_charts(runs, n, &mut charts)?;
     }
     Ok(charts)
 }
 
 /// Histogram and percentile curves, all operations then each operation, one line per variant.
-fn distribution_charts(r: &Results, charts: &mut Charts) -> Result<()> {
+fn distribution_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
     let curves_of = |op: Option<Op>| -> Vec<(usize, String, Histogram<u64>)> {
         r.variants
             .iter()
@@ -72,7 +73,7 @@ fn distribution_charts(r: &Results, charts: &mut Charts) -> Result<()> {
             .map(|(i, v)| {
                 (
                     i,
-                    v.id.clone(),
+                    n.get(&v.id).to_string(),
                     an::merged(r, &v.id, |g| op.is_none_or(|o| o == g.op)),
                 )
             })
@@ -110,7 +111,7 @@ fn distribution_charts(r: &Results, charts: &mut Charts) -> Result<()> {
 }
 
 /// p50 and p99 by class and variant, trials merged, with each trial's lowest and highest.
-fn class_charts(r: &Results, charts: &mut Charts) -> Result<()> {
+fn class_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
     let Some(phase) = an::headline_phase(r) else {
         return Ok(());
     };
@@ -142,7 +143,7 @@ fn class_charts(r: &Results, charts: &mut Charts) -> Result<()> {
                         })
                     })
                     .collect();
-                (i, v.id.clone(), bars)
+                (i, n.get(&v.id).to_string(), bars)
             })
             .collect();
         charts.add(
@@ -159,7 +160,7 @@ fn class_charts(r: &Results, charts: &mut Charts) -> Result<()> {
 }
 
 /// The noisy-neighbour chart of each variant's first trial that ran.
-fn timeline_charts(r: &Results, charts: &mut Charts) -> Result<()> {
+fn timeline_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
     let shaded: Vec<(String, f64, f64)> = r
         .phases
         .iter()
@@ -199,7 +200,11 @@ fn timeline_charts(r: &Results, charts: &mut Charts) -> Result<()> {
             "timelines",
             format!("timeline-{}.svg", v.id),
             charts::timeline(
-                &format!("p99 per class per second, {} trial {}", v.id, t.trial),
+                &format!(
+                    "p99 per class per second, {} trial {}",
+                    n.get(&v.id),
+                    t.trial
+                ),
                 &classes,
                 &shaded,
                 &tput,
@@ -226,7 +231,7 @@ fn sweep_charts(r: &Results, charts: &mut Charts) -> Result<()> {
 }
 
 /// Per operation, the sampled tenants' p50 against their size with each variant's fit.
-fn scaling_charts(r: &Results, growth: &[Growth], charts: &mut Charts) -> Result<()> {
+fn scaling_charts(r: &Results, n: &Names, growth: &[Growth], charts: &mut Charts) -> Result<()> {
     for op in an::ops_of(r) {
         let series: Vec<charts::ScalingSeries> = growth
             .iter()
@@ -234,7 +239,7 @@ fn scaling_charts(r: &Results, growth: &[Growth], charts: &mut Charts) -> Result
             .map(|g| {
                 (
                     g.index,
-                    g.variant.clone(),
+                    n.get(&g.variant).to_string(),
                     g.points
                         .iter()
                         .map(|p| (p.documents as f64, p.p50_ms))
@@ -260,7 +265,7 @@ fn scaling_charts(r: &Results, growth: &[Growth], charts: &mut Charts) -> Result
 
 /// Per operation, each variant's percentile curve in the baseline run (dashed) and in every
 /// later run (solid), same colour per variant.
-fn compare_charts(runs: &[Run], charts: &mut Charts) -> Result<()> {
+fn compare_charts(runs: &[Run], n: &Names, charts: &mut Charts) -> Result<()> {
     let cur = runs.last().expect("runs").results;
     let mut ops: Vec<Option<Op>> = vec![None];
     ops.extend(an::ops_of(cur).into_iter().map(Some));
@@ -273,7 +278,7 @@ fn compare_charts(runs: &[Run], charts: &mut Charts) -> Result<()> {
                 };
                 let h = an::merged(run.results, &v.id, |g| op.is_none_or(|o| o == g.op));
                 if !h.is_empty() {
-                    hs.push((i, format!("{} · {}", v.id, run.name), h, ri == 0));
+                    hs.push((i, format!("{} · {}", n.get(&v.id), run.name), h, ri == 0));
                 }
             }
         }

@@ -16,6 +16,7 @@ use anyhow::{Context as _, Result};
 
 use super::analysis::{self as an, Answer, Growth};
 use crate::metrics::results::Results;
+use crate::report::names::Names;
 use evidence::ResourceRow;
 use figures::Charts;
 use tables::{DeltaRow, VariantRow};
@@ -61,18 +62,20 @@ pub fn render(r: &Results) -> Result<Rendered> {
 pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
     let cur = runs.last().context("no run to report")?;
     let r = cur.results;
+    let names = Names::of(r);
     let answer = an::answer(r);
     let growth = an::growth(r);
-    let resources = evidence::resources(r);
+    let resources = evidence::resources(r, &names);
     let shown = Shown {
-        variants: tables::variant_rows(r, &answer.baseline),
+        variants: tables::variant_rows(r, &names, &answer.baseline),
         caveats: caveats::caveats(r, &growth, &resources),
-        deltas: tables::delta_rows(runs),
+        deltas: tables::delta_rows(runs, &names),
         answer,
         growth,
         resources,
+        names,
     };
-    let charts = figures::draw(runs, &shown.growth)?;
+    let charts = figures::draw(runs, &shown.names, &shown.growth)?;
     let html = page(runs, &shown, &charts)?;
     let markdown = markdown::summary(
         r,
@@ -97,6 +100,7 @@ struct Shown {
     resources: Vec<ResourceRow>,
     caveats: Vec<String>,
     deltas: Vec<DeltaRow>,
+    names: Names,
 }
 
 /// The HTML page of the last of `runs`, from the template.
@@ -111,17 +115,17 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
         .render(minijinja::context! {
             scenario => &r.scenario,
             headline => &shown.answer.lines,
-            winner => &shown.answer.winner,
+            winner => shown.answer.winner.as_deref().map(|w| shown.names.get(w)),
             caveats => &shown.caveats,
-            baseline => &shown.answer.baseline,
+            baseline => shown.names.with_id(&shown.answer.baseline),
             variants => &shown.variants,
             charts => &charts.sections,
-            phase_rows => &tables::phase_rows(r),
-            growth => &tables::growth_rows(&shown.growth),
-            explain => &evidence::explain_rows(r),
+            phase_rows => &tables::phase_rows(r, &shown.names),
+            growth => &tables::growth_rows(&shown.names, &shown.growth),
+            explain => &evidence::explain_rows(r, &shown.names),
             resources => &shown.resources,
-            strategy => &evidence::strategy_rows(r),
-            isolation => &tables::isolation_rows(r),
+            strategy => &evidence::strategy_rows(r, &shown.names),
+            isolation => &tables::isolation_rows(r, &shown.names),
             deltas => &shown.deltas,
             compared => runs.len() >= 2,
             baseline_run => runs.first().map(|x| x.name),

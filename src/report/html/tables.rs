@@ -8,10 +8,12 @@ use super::Run;
 use crate::metrics::results::Results;
 use crate::report::analysis::{self as an, Growth, ms};
 use crate::report::charts;
+use crate::report::names::Names;
 
 /// A variant's figures against the baseline variant.
 #[derive(Serialize)]
 pub(super) struct VariantRow {
+    name: String,
     id: String,
     colour: String,
     trials: usize,
@@ -27,7 +29,7 @@ pub(super) struct VariantRow {
 
 /// Per variant (the matrix's order): trials, throughput, percentiles, the ratios to the
 /// `baseline` variant, and errors.
-pub(super) fn variant_rows(r: &Results, baseline: &str) -> Vec<VariantRow> {
+pub(super) fn variant_rows(r: &Results, n: &Names, baseline: &str) -> Vec<VariantRow> {
     let base = an::spread(r, baseline, "all");
     let mut rows = Vec::new();
     for (i, v) in r.variants.iter().enumerate() {
@@ -48,6 +50,7 @@ pub(super) fn variant_rows(r: &Results, baseline: &str) -> Vec<VariantRow> {
             None => (1.0, 1.0),
         };
         rows.push(VariantRow {
+            name: n.get(&v.id).to_string(),
             id: v.id.clone(),
             colour: charts::css_colour(i),
             trials: s.p99_us.len(),
@@ -88,11 +91,11 @@ pub(super) struct GrowthRow {
 }
 
 /// The growth table: per variant and operation, the fitted slopes and the growth class.
-pub(super) fn growth_rows(growth: &[Growth]) -> Vec<GrowthRow> {
+pub(super) fn growth_rows(n: &Names, growth: &[Growth]) -> Vec<GrowthRow> {
     growth
         .iter()
         .map(|g| GrowthRow {
-            variant: g.variant.clone(),
+            variant: n.get(&g.variant).to_string(),
             op: g.op.name().into(),
             tenants: g.points.len(),
             bands: g.bands,
@@ -116,7 +119,7 @@ pub(super) struct PhaseRow {
 }
 
 /// Each measured phase against steady, per class: the noisy-neighbour ratio.
-pub(super) fn phase_rows(r: &Results) -> Vec<PhaseRow> {
+pub(super) fn phase_rows(r: &Results, n: &Names) -> Vec<PhaseRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
         for ph in r.phases.iter().filter(|p| p.measured && p.name != "steady") {
@@ -130,7 +133,7 @@ pub(super) fn phase_rows(r: &Results) -> Vec<PhaseRow> {
                 };
                 if let (Some(base), Some(x)) = (find("steady"), find(&ph.name)) {
                     rows.push(PhaseRow {
-                        variant: v.id.clone(),
+                        variant: n.get(&v.id).to_string(),
                         phase: ph.name.clone(),
                         class: class.clone(),
                         steady_p99: ms(base),
@@ -156,11 +159,11 @@ pub(super) struct IsolationRow {
 }
 
 /// Relative latency per variant (small tenants' p99 in a phase over their p99 in `solo`).
-pub(super) fn isolation_rows(r: &Results) -> Vec<IsolationRow> {
+pub(super) fn isolation_rows(r: &Results, n: &Names) -> Vec<IsolationRow> {
     an::isolation(r)
         .iter()
         .map(|i| IsolationRow {
-            variant: i.variant.clone(),
+            variant: n.get(&i.variant).to_string(),
             phase: i.phase.clone(),
             solo: ms(i.solo_p99_us),
             during: ms(i.phase_p99_us),
@@ -189,8 +192,8 @@ pub(super) struct DeltaRow {
 }
 
 /// With two runs or more, every later run's p99 against the first's, per variant, operation
-/// and class (each also `all`); none for one run.
-pub(super) fn delta_rows(runs: &[Run]) -> Vec<DeltaRow> {
+/// and class (each also `all`); none for one run. Variants go by the current run's names.
+pub(super) fn delta_rows(runs: &[Run], n: &Names) -> Vec<DeltaRow> {
     let mut rows = Vec::new();
     let Some((first, later)) = runs.split_first() else {
         return rows;
@@ -200,7 +203,7 @@ pub(super) fn delta_rows(runs: &[Run]) -> Vec<DeltaRow> {
             let c = d.change();
             rows.push(DeltaRow {
                 run: run.name.to_string(),
-                variant: d.variant.clone(),
+                variant: n.get(&d.variant).to_string(),
                 op: d.op.clone(),
                 class: d.class.clone(),
                 base: ms(d.base_p99_us),

@@ -296,6 +296,7 @@ fn expand_point(
                             pacer: *pacer,
                             scale: *f,
                             hybrid: if l == Layout::Hybrid { h.clone() } else { None },
+                            name: None,
                         };
                         out.push((v, at.clone()));
                     }

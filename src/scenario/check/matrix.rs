@@ -18,6 +18,9 @@ use crate::scenario::{
     profile_on,
 };
 
+/// Longest `label` of a `[[matrix.variant]]`: it heads legends and table rows.
+const MAX_LABEL: usize = 60;
+
 /// Most variants a matrix may expand to.
 const MAX_VARIANTS: usize = 1000;
 
@@ -110,6 +113,7 @@ pub(in crate::scenario) fn check_matrix(
         pacer: workload.pacer,
         scale: 1.0,
         hybrid: None,
+        name: None,
     };
     let Some(ms) = m else {
         return Ok(MatrixSpec {
@@ -223,6 +227,16 @@ fn explicit_variant(
         }
         out.hybrid = x.hybrid(h)?;
     }
+    if let Some(l) = &vm.label {
+        let text = l.get_ref().trim();
+        if text.is_empty() || text.chars().count() > MAX_LABEL || text.contains(['\n', '\r']) {
+            return Err(c.err(
+                l.span(),
+                format!("expected a label of 1 to {MAX_LABEL} characters on one line"),
+            ));
+        }
+        out.name = Some(text.to_string());
+    }
     Ok((out, v.span()))
 }
 
@@ -252,7 +266,7 @@ fn check_exists(c: &Checker, out: &Variant, span: Range<usize>) -> Result<(), Sc
     Ok(())
 }
 
-/// The expanded matrix: at most [`MAX_VARIANTS`], no variant twice, at least one.
+/// The expanded matrix: at most [`MAX_VARIANTS`], no variant or label twice, at least one.
 fn check_variants(
     c: &Checker,
     span: Range<usize>,
@@ -268,12 +282,20 @@ fn check_variants(
             ),
         ));
     }
-    let mut seen = BTreeSet::new();
+    let (mut seen, mut labels) = (BTreeSet::new(), BTreeSet::new());
     for (v, span) in variants {
         if !seen.insert(v.id()) {
             return Err(c.err(
                 span.clone(),
                 format!("variant `{}` appears twice in the matrix", v.id()),
+            ));
+        }
+        if let Some(n) = &v.name
+            && !labels.insert(n.clone())
+        {
+            return Err(c.err(
+                span.clone(),
+                format!("label \"{n}\" names two variants; expected each label once"),
             ));
         }
     }
