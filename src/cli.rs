@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive) and nothing else.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -108,6 +109,26 @@ pub enum Command {
       --markdown gate.md --junit gate.xml
   # a failure exits 1; an inconclusive relative rule (trials overlap) warns, unless --strict")]
     Gate(GateArgs),
+    /// Serve the reference multi-tenant API (HTTP, JSON) over the data `seed` made, in one
+    /// configuration: the layout and indexes `seed` uses (or the flags'), the pool size and
+    /// strategy of the scenario's first variant (or the flags'). The tenant comes from the /t/{tenant}/… path or the X-Tenant-ID header
+    /// (under /api/…). Ctrl-C or SIGTERM stops it after answering the requests in flight.
+    #[command(after_help = "EXAMPLES:
+  tenantbench seed --scenario scenarios/quickstart.toml --layout per-tenant
+  tenantbench serve --scenario scenarios/quickstart.toml --layout per-tenant --listen 127.0.0.1:8080
+  curl 'http://127.0.0.1:8080/t/t00001/orders?status=paid'           # list_recent
+  curl -H 'X-Tenant-ID: t00042' http://127.0.0.1:8080/api/orders/7    # get_by_id
+  curl -X PATCH -H 'content-type: application/json' -d '{\"status\":\"refunded\"}' \\
+       http://127.0.0.1:8080/t/t00042/orders/7                        # update_status
+
+ENDPOINTS (tenant T, record number N, order status S):
+  GET   /healthz                         GET  /admin/orders-per-tenant
+  GET   /t/T/orders?status=S             POST /t/T/orders  {\"n\": N}
+  GET   /t/T/orders/count?status=S       GET  /t/T/orders/N
+  PATCH /t/T/orders/N {\"status\": \"refunded\"}
+  GET   /t/T/users/lookup?n=N            GET  /t/T/revenue
+  (the same under /api/… with the X-Tenant-ID header)")]
+    Serve(ServeArgs),
     /// Print the JSON Schema of results.json (as committed in docs/results.schema.json).
     Schema,
 }
@@ -326,4 +347,25 @@ pub struct DropArgs {
     /// Server.
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// `serve` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Scenario, layout, prefix and server.
+    #[command(flatten)]
+    pub target: Target,
+    /// Index profile the data was seeded with (default: the scenario's `[load] indexes`, as
+    /// for `seed`).
+    #[arg(long, short = 'i', value_name = "PROFILE")]
+    pub indexes: Option<String>,
+    /// Connection strategy (default: the scenario's first variant's).
+    #[arg(long, value_enum)]
+    pub strategy: Option<crate::scenario::Strategy>,
+    /// Most connections per driver client (default: the scenario's first variant's).
+    #[arg(long, value_name = "N")]
+    pub max_pool_size: Option<u32>,
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
 }

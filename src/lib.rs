@@ -12,6 +12,7 @@ pub mod backend;
 pub mod cli;
 pub mod datagen;
 pub mod gate;
+pub mod http;
 pub mod layout;
 pub mod metrics;
 pub mod op;

@@ -21,6 +21,7 @@ fn help_lists_commands_with_examples() {
         "plan",
         "merge",
         "gate",
+        "serve",
         "EXAMPLES",
         "TENANTBENCH_MONGO_URI",
     ] {
@@ -219,4 +220,87 @@ fn report_compares_a_baseline_run_with_a_current_one_and_refuses_other_formats()
         stderr.contains("results.json") && stderr.contains("format 1, expected 2"),
         "{stderr}"
     );
+}
+
+#[test]
+fn serve_refuses_unseeded_data_then_serves_seeded_data_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let Some(client) = rt.block_on(crate::util::server()) else {
+        return;
+    };
+    rt.block_on(crate::util::clean(&client, "tbt_cli_serve"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("serve.toml");
+    std::fs::write(
+        &path,
+        "name = \"servesmoke\"\nprefix = \"tbt_cli_serve\"\n[population]\ntenants = 10\ndocuments = 2000\n\
+         distribution = { zipf = { s = 1.0 } }\n",
+    )
+    .expect("write");
+    let uri = crate::util::uri();
+    let serve = |listen: &str| {
+        let mut c = bin();
+        c.args(["serve", "--uri", &uri, "--listen", listen, "--scenario"])
+            .arg(&path);
+        c
+    };
+    // Nothing seeded: a clear error that says how to seed, never a panic.
+    let out = serve("127.0.0.1:0").output().expect("serve");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("seed it first with `tenantbench seed"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let seeded = bin()
+        .args(["seed", "--no-progress", "--uri", &uri, "--scenario"])
+        .arg(&path)
+        .output()
+        .expect("seed");
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let mut child = serve("127.0.0.1:0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            // "serving NAME on http://127.0.0.1:PORT: …"
+            let rest = l.split("on http://").nth(1)?.to_string();
+            let mut parts = rest.splitn(3, ':');
+            Some(format!("{}:{}", parts.next()?, parts.next()?))
+        })
+        .expect("serve prints its address");
+    let body = rt.block_on(async {
+        reqwest::get(format!("http://{addr}/t/t00001/orders/count?status=paid"))
+            .await
+            .expect("answers")
+            .text()
+            .await
+            .expect("body")
+    });
+    assert!(body.contains("\"count\""), "{body}");
+    // SAFETY: kill(2) with a pid this test spawned and a valid signal number.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let status = child.wait().expect("exits");
+    assert!(status.success(), "SIGTERM ends serve cleanly: {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("requests in flight were answered")),
+        "{rest:?}"
+    );
+    rt.block_on(crate::util::clean(&client, "tbt_cli_serve"));
 }

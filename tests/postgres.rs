@@ -16,7 +16,7 @@ use crate::util::{seed_opts, tiny};
 
 /// The PostgreSQL URI under test, or `None` (with a skip line) when the server does not answer;
 /// with `CI` set a missing server fails the test instead.
-async fn pg() -> Option<String> {
+pub(crate) async fn pg() -> Option<String> {
     let uri = postgres::resolve_uri(None);
     match tokio::time::timeout(Duration::from_secs(5), postgres::connect(&uri, None)).await {
         Ok(Ok(_)) => Some(uri),

@@ -7,6 +7,7 @@ mod architecture;
 mod cli;
 mod datagen;
 mod gate;
+mod http;
 mod mongo;
 mod ops;
 mod postgres;

@@ -9,6 +9,7 @@ pub mod gate;
 pub mod merge;
 pub mod plan;
 pub mod run;
+pub mod serve;
 pub mod settings;
 pub mod trial;
 
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Merge(a) => merge::merge(&a),
         Command::Report(a) => report(&a),
         Command::Gate(a) => gate::gate(&a),
+        Command::Serve(a) => serve::serve(a).await,
         Command::Schema => {
             print!("{}", crate::metrics::results::schema_json());
             Ok(0)

@@ -61,6 +61,23 @@ pub trait Backend: Send + Sync + 'static {
     /// Executes one operation. Called by every runner worker, concurrently, once per operation;
     /// must not panic on a failed operation but return [`Outcome::Error`].
     fn execute(&self, req: &Request) -> impl Future<Output = Outcome> + Send;
+
+    /// Executes one operation and returns its answer: the same database work as
+    /// [`Backend::execute`], for callers that hand the answer on (the reference HTTP API, one
+    /// call per request) and tests that compare it. A failure is its countable kind only: a
+    /// driver's message can name servers, and callers pass this on to clients.
+    fn respond(&self, req: &Request) -> impl Future<Output = Result<Answer, ErrorKind>> + Send;
+}
+
+impl Answer {
+    /// What [`Backend::execute`] counts this answer as: nothing found or written is
+    /// `NotFound`, anything else `Ok`.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Answer::One(None) | Answer::Written(0) => Outcome::NotFound,
+            _ => Outcome::Ok,
+        }
+    }
 }
 
 /// What a trial runs on: the data's scenario and population, where the tenants live, and the

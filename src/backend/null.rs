@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Backend, ErrorKind, Outcome, Request};
+use super::{Answer, Backend, ErrorKind, Outcome, Request};
 
 /// A backend that sleeps instead of querying.
 #[derive(Debug)]
@@ -79,6 +79,14 @@ impl Backend for NullBackend {
             Outcome::Error(ErrorKind::Server)
         } else {
             Outcome::Ok
+        }
+    }
+
+    /// The outcome of [`NullBackend::execute`] as an answer: a count of the calls so far.
+    async fn respond(&self, req: &Request) -> Result<Answer, ErrorKind> {
+        match self.execute(req).await {
+            Outcome::Error(k) => Err(k),
+            _ => Ok(Answer::Count(self.calls())),
         }
     }
 }

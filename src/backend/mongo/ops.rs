@@ -393,9 +393,11 @@ pub fn error_kind(e: &mongodb::error::Error) -> ErrorKind {
     }
 }
 
-impl Backend for MongoBackend {
-    async fn execute(&self, req: &Request) -> Outcome {
-        let r = match &self.routing {
+impl MongoBackend {
+    /// [`MongoBackend::answer`], timing a client-per-tenant request that had to open its
+    /// tenant's client (a cold start) into the registry's histogram.
+    async fn counted_answer(&self, req: &Request) -> mongodb::error::Result<Answer> {
+        match &self.routing {
             Routing::SingleClient => self.answer(req).await,
             Routing::ClientPerTenant(_) => {
                 let t0 = std::time::Instant::now();
@@ -412,11 +414,19 @@ impl Backend for MongoBackend {
                 }
                 r
             }
-        };
-        match r {
-            Ok(Answer::One(None)) | Ok(Answer::Written(0)) => Outcome::NotFound,
-            Ok(_) => Outcome::Ok,
+        }
+    }
+}
+
+impl Backend for MongoBackend {
+    async fn execute(&self, req: &Request) -> Outcome {
+        match self.counted_answer(req).await {
+            Ok(a) => a.outcome(),
             Err(e) => Outcome::Error(error_kind(&e)),
         }
+    }
+
+    async fn respond(&self, req: &Request) -> Result<Answer, ErrorKind> {
+        self.counted_answer(req).await.map_err(|e| error_kind(&e))
     }
 }

@@ -9,8 +9,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    PgBackend, PgError, connect, doctor, drop_marked, list_marked, pool, seed, settings, verify,
-    warm,
+    PgBackend, PgError, check_ready, connect, doctor, drop_marked, list_marked, pool, seed,
+    settings, verify, warm,
 };
 use crate::backend::marker::{DropOutcome, MarkedDb};
 use crate::backend::seed::{SeedOptions, SeedSummary};
@@ -129,15 +129,13 @@ impl Driver for PgDriver {
 
     async fn check_ready(
         &self,
-        _: &Scenario,
-        _: &Population,
-        _: &Placement,
-        _: &SeedOptions,
+        scenario: &Scenario,
+        pop: &Population,
+        placement: &Placement,
+        opts: &SeedOptions,
     ) -> Result<SeedSummary, PgError> {
-        // `preflight` refuses load generators of several before a trial gets here.
-        Err(PgError::State(
-            "--worker is not supported on the postgres backend yet: run one generator".into(),
-        ))
+        // `serve` calls it; `preflight` still refuses `run --worker` on PostgreSQL.
+        check_ready(&self.uri, scenario, pop, placement, opts).await
     }
 
     async fn verify(

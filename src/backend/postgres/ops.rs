@@ -533,9 +533,12 @@ pub fn error_kind(e: &PgError) -> ErrorKind {
 impl Backend for PgBackend {
     async fn execute(&self, req: &Request) -> Outcome {
         match self.answer(req).await {
-            Ok(Answer::One(None)) | Ok(Answer::Written(0)) => Outcome::NotFound,
-            Ok(_) => Outcome::Ok,
+            Ok(a) => a.outcome(),
             Err(e) => Outcome::Error(error_kind(&e)),
         }
+    }
+
+    async fn respond(&self, req: &Request) -> Result<Answer, ErrorKind> {
+        self.answer(req).await.map_err(|e| error_kind(&e))
     }
 }

@@ -425,6 +425,19 @@ pub async fn seed(
     shared::seed(&t, scenario, pop, opts).await
 }
 
+/// `serve` (and later `run --worker`): checks, without writing, that `seed` left a
+/// placement's data complete, clean and of this definition and index profile.
+pub async fn check_ready(
+    uri: &str,
+    scenario: &Scenario,
+    pop: &Population,
+    placement: &Placement,
+    opts: &SeedOptions,
+) -> Result<SeedSummary, PgError> {
+    let t = PgSeeder::connect(uri, scenario, pop, placement, opts).await?;
+    shared::check_ready(&t, scenario, &opts.indexes).await
+}
+
 /// Units handed out one at a time to the COPY workers.
 struct Queue {
     q: tokio::sync::Mutex<std::vec::IntoIter<Unit>>,
