@@ -18,16 +18,7 @@ use tenantbench::scenario::Scenario;
 use tenantbench::with_driver;
 use tokio_util::sync::CancellationToken;
 
-use crate::util::{seed_opts, tiny};
-
-const READS: [Op; 6] = [
-    Op::ListRecent,
-    Op::GetById,
-    Op::CountByStatus,
-    Op::FindUserByEmail,
-    Op::RevenueByDay,
-    Op::AdminCrossTenant,
-];
+use crate::util::{READS, seed_opts, tiny};
 
 /// Sends `call` to the API at `base`; returns the status and the JSON body.
 async fn send(

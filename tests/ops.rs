@@ -7,16 +7,7 @@ use tenantbench::datagen::Collection;
 use tenantbench::layout::Layout;
 use tenantbench::op::{Op, Outcome, Request};
 
-use crate::util::{clean, server, setup, tiny};
-
-const READS: [Op; 6] = [
-    Op::ListRecent,
-    Op::GetById,
-    Op::CountByStatus,
-    Op::FindUserByEmail,
-    Op::RevenueByDay,
-    Op::AdminCrossTenant,
-];
+use crate::util::{READS, clean, server, setup, tiny};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_gives_the_same_answer_in_every_layout() {

@@ -7,8 +7,19 @@ use mongodb::Client;
 use tenantbench::backend::mongo::{self, ConnectOptions, Servers};
 use tenantbench::layout::Layout;
 use tenantbench::layout::Placement;
+use tenantbench::op::Op;
 use tenantbench::population::Population;
 use tenantbench::scenario::Scenario;
+
+/// The read operations of the catalogue: what layouts and tiers must answer alike.
+pub const READS: [Op; 6] = [
+    Op::ListRecent,
+    Op::GetById,
+    Op::CountByStatus,
+    Op::FindUserByEmail,
+    Op::RevenueByDay,
+    Op::AdminCrossTenant,
+];
 
 /// The URI of the server under test.
 pub fn uri() -> String {

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use super::settings::{driver, load_scenario, narrow};
+use super::trial::seed_first;
 use crate::backend::seed::SeedOptions;
 use crate::backend::{Driver, TrialSetup};
 use crate::cli::ServeArgs;
@@ -106,14 +107,7 @@ pub async fn serve_with<D: Driver>(
     let opts = SeedOptions::from_scenario(s, v.layout, &v.indexes);
     d.check_ready(s, &pop, &placement, &opts)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{e}; seed it first with `tenantbench seed --scenario {} --layout {} --indexes {}`",
-                s.path.display(),
-                v.layout,
-                v.indexes
-            )
-        })?;
+        .map_err(|e| seed_first(e, s, v))?;
     let (backend, session) = d.open(&setup).await?;
     let ids = pop.tenants.iter().map(|t| t.id.clone()).collect();
     let app = router(Arc::new(Api::new(backend.clone(), ids)));

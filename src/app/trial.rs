@@ -122,14 +122,7 @@ impl<'a> Trials<'a> {
         let sum = if self.plan.worker.is_some() {
             d.check_ready(s, self.pop, &placement, &opts)
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "{e}; seed it first with `tenantbench seed --scenario {} --layout {} --indexes {}`",
-                        s.path.display(),
-                        v.layout,
-                        v.indexes
-                    )
-                })?
+                .map_err(|e| seed_first(e, s, v))?
         } else {
             d.seed(s, self.pop, &placement, &opts).await?
         };
@@ -418,4 +411,15 @@ fn groups(rec: &Recorder, phases: &[String], classes: &[String], phase_secs: &[f
             })
         })
         .collect()
+}
+
+/// A `check_ready` failure with the `seed` command that makes the data ready (`run --worker`
+/// and `serve` never seed).
+pub(super) fn seed_first(e: impl std::fmt::Display, s: &Scenario, v: &Variant) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{e}; seed it first with `tenantbench seed --scenario {} --layout {} --indexes {}`",
+        s.path.display(),
+        v.layout,
+        v.indexes
+    )
 }

@@ -248,55 +248,44 @@ fn ordinal(params: &HashMap<String, String>) -> Result<u64, Reject> {
     })
 }
 
+/// Runs `op` for `tenant` with the key the request gave, or answers why it gave none.
+async fn run_op<B: Backend>(
+    api: &Api<B>,
+    tenant: usize,
+    op: Op,
+    key: Result<u64, Reject>,
+    created: bool,
+) -> Response {
+    match key {
+        Ok(key) => api.answer(OpRequest { tenant, op, key }, created).await,
+        Err(r) => r.into_response(),
+    }
+}
+
 async fn list_recent<B: Backend>(
     State(api): State<Arc<Api<B>>>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(Tenant(t)): Extension<Tenant>,
     q: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Response {
-    let key = match query(q).and_then(|q| status_key(&q.status)) {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let req = OpRequest {
-        tenant,
-        op: Op::ListRecent,
-        key,
-    };
-    api.answer(req, false).await
+    let key = query(q).and_then(|q| status_key(&q.status));
+    run_op(&api, t, Op::ListRecent, key, false).await
 }
 
 async fn count_by_status<B: Backend>(
     State(api): State<Arc<Api<B>>>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(Tenant(t)): Extension<Tenant>,
     q: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Response {
-    let key = match query(q).and_then(|q| status_key(&q.status)) {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let req = OpRequest {
-        tenant,
-        op: Op::CountByStatus,
-        key,
-    };
-    api.answer(req, false).await
+    let key = query(q).and_then(|q| status_key(&q.status));
+    run_op(&api, t, Op::CountByStatus, key, false).await
 }
 
 async fn get_by_id<B: Backend>(
     State(api): State<Arc<Api<B>>>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(Tenant(t)): Extension<Tenant>,
     Path(params): Path<HashMap<String, String>>,
 ) -> Response {
-    let key = match ordinal(&params) {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    let req = OpRequest {
-        tenant,
-        op: Op::GetById,
-        key,
-    };
-    api.answer(req, false).await
+    run_op(&api, t, Op::GetById, ordinal(&params), false).await
 }
 
 /// `PATCH /orders/{n}`: `{"status": "refunded"}` (the one change the catalogue makes).
@@ -308,33 +297,21 @@ struct StatusChange {
 
 async fn update_status<B: Backend>(
     State(api): State<Arc<Api<B>>>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(Tenant(t)): Extension<Tenant>,
     Path(params): Path<HashMap<String, String>>,
     b: Result<Json<StatusChange>, JsonRejection>,
 ) -> Response {
-    let key = match ordinal(&params) {
-        Ok(k) => k,
-        Err(r) => return r.into_response(),
-    };
-    match body(b) {
-        Ok(c) if c.status == "refunded" => {}
-        Ok(c) => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "status {:?}: an order can only be changed to \"refunded\"",
-                    c.status
-                ),
-            );
-        }
-        Err(r) => return r.into_response(),
-    }
-    let req = OpRequest {
-        tenant,
-        op: Op::UpdateStatus,
-        key,
-    };
-    api.answer(req, false).await
+    let key = ordinal(&params).and_then(|k| match body(b)? {
+        c if c.status == "refunded" => Ok(k),
+        c => Err(Reject(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "status {:?}: an order can only be changed to \"refunded\"",
+                c.status
+            ),
+        )),
+    });
+    run_op(&api, t, Op::UpdateStatus, key, false).await
 }
 
 /// `POST /orders`: `{"n": K}`, the new order made from the tenant's K-th generated order.
@@ -346,19 +323,10 @@ struct NewOrder {
 
 async fn insert_one<B: Backend>(
     State(api): State<Arc<Api<B>>>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(Tenant(t)): Extension<Tenant>,
     b: Result<Json<NewOrder>, JsonRejection>,
 ) -> Response {
-    let key = match body(b) {
-        Ok(o) => o.n,
-        Err(r) => return r.into_response(),
-    };
-    let req = OpRequest {
-        tenant,
-        op: Op::InsertOne,
-        key,
-    };
-    api.answer(req, true).await
+    run_op(&api, t, Op::InsertOne, body(b).map(|o| o.n), true).await
 }
 
 /// `?n=K` of the user lookup: the tenant's K-th user's email, as the runner asks.
@@ -369,40 +337,21 @@ struct UserQuery {
 
 async fn find_user<B: Backend>(
     State(api): State<Arc<Api<B>>>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(Tenant(t)): Extension<Tenant>,
     q: Result<Query<UserQuery>, QueryRejection>,
 ) -> Response {
-    let key = match query(q) {
-        Ok(q) => q.n,
-        Err(r) => return r.into_response(),
-    };
-    let req = OpRequest {
-        tenant,
-        op: Op::FindUserByEmail,
-        key,
-    };
-    api.answer(req, false).await
+    run_op(&api, t, Op::FindUserByEmail, query(q).map(|q| q.n), false).await
 }
 
 async fn revenue<B: Backend>(
     State(api): State<Arc<Api<B>>>,
-    Extension(Tenant(tenant)): Extension<Tenant>,
+    Extension(Tenant(t)): Extension<Tenant>,
 ) -> Response {
-    let req = OpRequest {
-        tenant,
-        op: Op::RevenueByDay,
-        key: 0,
-    };
-    api.answer(req, false).await
+    run_op(&api, t, Op::RevenueByDay, Ok(0), false).await
 }
 
 async fn cross_tenant<B: Backend>(State(api): State<Arc<Api<B>>>) -> Response {
-    let req = OpRequest {
-        tenant: 0,
-        op: Op::AdminCrossTenant,
-        key: 0,
-    };
-    api.answer(req, false).await
+    run_op(&api, 0, Op::AdminCrossTenant, Ok(0), false).await
 }
 
 /// The JSON body of an answer.
