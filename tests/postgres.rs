@@ -120,21 +120,13 @@ async fn every_read_answers_the_same_in_every_layout_and_on_mongodb() {
     let prefix = "tbt_pg_same";
     clean(&uri, prefix).await;
     let s = tiny(prefix, 12, 6000, "");
-    let reads = [
-        Op::ListRecent,
-        Op::GetById,
-        Op::CountByStatus,
-        Op::FindUserByEmail,
-        Op::RevenueByDay,
-        Op::AdminCrossTenant,
-    ];
     let mut answers: Vec<Vec<(Request, Answer)>> = Vec::new();
     for layout in LAYOUTS {
         let placement = seeded(&uri, &s, layout, "compound").await;
         let b = backend(&uri, &s, &placement);
         let mut these = Vec::new();
         for tenant in [0usize, 3, 11] {
-            for op in reads {
+            for op in crate::util::READS {
                 for key in [0u64, 1, 2] {
                     let req = Request { tenant, op, key };
                     these.push((req, b.answer(&req).await.expect("answer")));
