@@ -15,7 +15,7 @@ use crate::backend::{Driver, TrialSetup};
 use crate::cli::ServeArgs;
 use crate::http::api::{Api, router};
 use crate::metrics::results::Evidence;
-use crate::scenario::{Scenario, Variant};
+use crate::scenario::{MAX_POOL, Scenario, Variant};
 use crate::with_driver;
 
 /// The configuration `serve` runs: the scenario's data (a variant's scaled or rule-set copy)
@@ -44,8 +44,8 @@ impl ServePlan {
         let s = narrow(&s, t.server.backend, Some(layout), Some(&indexes), None)?;
         let mut v = s.matrix.variants[0].clone();
         if let Some(p) = a.max_pool_size {
-            if !(1..=10_000).contains(&p) {
-                bail!("--max-pool-size {p}: expected 1 to 10,000 connections");
+            if !(1..=MAX_POOL).contains(&i64::from(p)) {
+                bail!("--max-pool-size {p}: expected 1 to {MAX_POOL} connections");
             }
             v.max_pool_size = p;
             v.min_pool_size = v.min_pool_size.min(p);
