@@ -180,6 +180,10 @@ fn trials_text(m: Metric, f: &Figures) -> String {
     v.join(" / ")
 }
 
+/// More trials a decision would need than a run should repeat: the difference is within the
+/// noise, and the finding says to reduce the noise instead.
+const NOISE_SIZED: usize = 100;
+
 /// Trials per run that would separate a merged ratio `r` from the bound `b`, given the trials'
 /// values (see the module doc); `None` when the runs have no spread to judge by.
 pub fn trials_needed(cur: &[f64], base: &[f64], r: f64, b: f64) -> Option<usize> {
@@ -231,6 +235,9 @@ pub fn relative_verdict(ratio: Bound, cur: &Figures, base: &Figures) -> (Verdict
     }
     let why = if spread {
         match trials_needed(&cur.per_trial, &base.per_trial, r, b) {
+            Some(n) if n > NOISE_SIZED => format!(
+                "beyond the bound merged, but the trials overlap; about {n} trials per run would decide it: the difference is noise-sized, so longer trials or a quieter runner help more than more trials"
+            ),
             Some(n) => format!(
                 "beyond the bound merged, but the trials overlap; about {n} trials per run would decide it"
             ),
@@ -509,6 +516,11 @@ mod tests {
         let (v, _, why) = relative_verdict(Bound::Max(1.15), &f(&[11.0, 20.0], 15.0), &base);
         assert_eq!(v, Verdict::Inconclusive);
         assert!(why.contains("trials per run would decide it"), "{why}");
+        assert!(!why.contains("noise-sized"), "{why}");
+        // Merged just past the bound on noisy trials: hundreds of trials, said to be noise.
+        let (v, _, why) = relative_verdict(Bound::Max(1.15), &f(&[10.0, 15.0], 12.7), &base);
+        assert_eq!(v, Verdict::Inconclusive);
+        assert!(why.contains("noise-sized"), "{why}");
         // One trial a side: never a failure.
         let (v, ..) = relative_verdict(Bound::Max(1.15), &f(&[40.0], 40.0), &f(&[10.0], 10.0));
         assert_eq!(v, Verdict::Inconclusive);
