@@ -129,6 +129,22 @@ ENDPOINTS (tenant T, record number N, order status S):
   GET   /t/T/users/lookup?n=N            GET  /t/T/revenue
   (the same under /api/… with the X-Tenant-ID header)")]
     Serve(ServeArgs),
+    /// Run the matrix through the tenant API with goose: for each variant `load` seeds (or
+    /// reuses) its data, starts `serve` in that configuration, attacks it and stops it; same
+    /// results, interval logs, report and gate as `run`, plus goose's own reports.
+    #[command(after_help = "EXAMPLES:
+  tenantbench load --scenario scenarios/http-layouts.toml --scale 0.1   # serve per variant, report
+  tenantbench load --scenario scenarios/http-layouts.toml --repeat 1 --layout per-tenant
+  # an API already running (one configuration: narrow the matrix to it)
+  tenantbench serve --scenario scenarios/quickstart.toml --layout per-tenant --listen 127.0.0.1:8080 &
+  tenantbench load --scenario scenarios/quickstart.toml --layout per-tenant --indexes compound \\
+      --host http://127.0.0.1:8080
+
+Each goose user is bound to a tenant drawn by the scenario's tenant choice (again at each new
+phase); closed-loop variants run `concurrency` users, open-loop variants `workers` users under
+goose's throttle at `rate` requests/s. Timings run from each request's start to its last body
+byte; goose users are closed loops: docs/http.md says what that means for coordinated omission.")]
+    Load(LoadArgs),
     /// Print the JSON Schema of results.json (as committed in docs/results.schema.json).
     Schema,
 }
@@ -169,6 +185,21 @@ pub struct RunArgs {
 }
 
 /// `gate` arguments.
+/// `load` arguments: `run`'s, and where the API is.
+#[derive(Debug, Args, Clone)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Attack the API at this base URL instead of starting `serve` per variant; the matrix
+    /// must then be one server-side configuration (narrow it with --layout and --indexes).
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+    /// Send the writes (POST, PUT, PATCH, DELETE) of a scenario's `[http]` endpoints; without
+    /// it, `load` refuses a staging mix that writes.
+    #[arg(long)]
+    pub allow_writes: bool,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct GateArgs {
     /// The run to judge: a run directory or its results.json.
@@ -368,4 +399,11 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port, printed at start).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve exactly this matrix variant (its id, as `plan` lists them): `load` starts one
+    /// `serve` per variant this way.
+    #[arg(long, value_name = "ID", hide = true, conflicts_with_all = ["indexes", "strategy", "max_pool_size"])]
+    pub variant: Option<String>,
+    /// On shutdown, write the API's connection evidence (JSON) to this file: for `load`.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub evidence: Option<PathBuf>,
 }

@@ -296,17 +296,11 @@ pub fn classes(pop: &Population) -> (Vec<String>, Vec<u16>) {
     (names, index)
 }
 
-impl RequestSource for Workload {
-    type Worker = WyRand;
-
-    fn worker(&self, index: usize) -> WyRand {
-        WyRand::new(self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-    }
-
-    fn next(&self, rng: &mut WyRand, phase: u16) -> (Request, u16) {
-        let rules = self.phases.get(usize::from(phase));
-        let mut tenant = None;
-        if let Some(r) = rules
+impl Workload {
+    /// A tenant drawn by the scenario's tenant choice in a phase: a phase's share of a class or
+    /// role first, else the workload's choice (by size, uniform or hot).
+    pub fn tenant(&self, rng: &mut WyRand, phase: u16) -> usize {
+        if let Some(r) = self.phases.get(usize::from(phase))
             && let Some((total, _)) = r.shares.last()
         {
             let u = unit(rng);
@@ -316,10 +310,16 @@ impl RequestSource for Workload {
                     .partition_point(|(c, _)| *c <= u)
                     .min(r.shares.len() - 1);
                 let ct = &r.shares[i].1;
-                tenant = Some(ct.tenants[ct.weights.next(rng)]);
+                return ct.tenants[ct.weights.next(rng)];
             }
         }
-        let tenant = tenant.unwrap_or_else(|| self.tenants.next(rng));
+        self.tenants.next(rng)
+    }
+
+    /// The next operation of `tenant` in a phase (by its class's mix in the phase, else the
+    /// workload's) and the tenant's class index.
+    pub fn request(&self, rng: &mut WyRand, phase: u16, tenant: usize) -> (Request, u16) {
+        let rules = self.phases.get(usize::from(phase));
         let class = self.classes[tenant];
         let op = match rules.and_then(|r| r.mixes.get(usize::from(class))) {
             Some(Some(m)) => m.next(rng),
@@ -328,6 +328,19 @@ impl RequestSource for Workload {
         let n = self.counts[tenant][collection_of(op) as usize];
         let key = self.keys.next(rng, n);
         (Request { tenant, op, key }, class)
+    }
+}
+
+impl RequestSource for Workload {
+    type Worker = WyRand;
+
+    fn worker(&self, index: usize) -> WyRand {
+        WyRand::new(self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn next(&self, rng: &mut WyRand, phase: u16) -> (Request, u16) {
+        let tenant = self.tenant(rng, phase);
+        self.request(rng, phase, tenant)
     }
 }
 

@@ -69,6 +69,7 @@ async fn same_answers<D: Driver>(d: &D, s: &Scenario, kind: BackendKind, layout:
         scenario: s.clone(),
         variant: v.clone(),
         listen: "127.0.0.1:0".parse().expect("addr"),
+        evidence: None,
     };
     let listener = tokio::net::TcpListener::bind(plan.listen)
         .await

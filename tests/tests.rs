@@ -8,6 +8,7 @@ mod cli;
 mod datagen;
 mod gate;
 mod http;
+mod load;
 mod mongo;
 mod ops;
 mod postgres;

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod data;
 pub mod gate;
+pub mod load;
 pub mod merge;
 pub mod plan;
 pub mod run;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Report(a) => report(&a),
         Command::Gate(a) => gate::gate(&a),
         Command::Serve(a) => serve::serve(a).await,
+        Command::Load(a) => load::load(a).await,
         Command::Schema => {
             print!("{}", crate::metrics::results::schema_json());
             Ok(0)

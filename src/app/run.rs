@@ -42,7 +42,14 @@ fn data_key(v: &Variant) -> DataKey {
 /// # Errors
 /// Bad flags or scenario, an unwritable run directory, an unreachable server.
 pub async fn run(a: RunArgs) -> Result<u8> {
-    let plan = RunPlan::resolve(&a)?;
+    run_plan(RunPlan::resolve(&a)?).await
+}
+
+/// Runs a resolved plan (`run`'s, or `load`'s through the API); returns the exit status.
+///
+/// # Errors
+/// A bad gate rules file, an unwritable run directory, an unreachable server.
+pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     // Read the gate's rules before hours of running, so a bad file fails at once.
     let gate = plan
         .gate
@@ -50,7 +57,10 @@ pub async fn run(a: RunArgs) -> Result<u8> {
         .map(|(rules, _)| crate::gate::rules::Rules::load(rules))
         .transpose()?;
     let scenario = &plan.scenario;
-    let pop = scenario.build_population();
+    let pop = match plan.http.as_ref().and_then(|h| h.staging.as_ref()) {
+        Some((_, staging_tenants)) => staging_tenants.clone(),
+        None => scenario.build_population(),
+    };
     let phases = PhasePlan::new(&scenario.workload, &scenario.phases);
     // Variants of the matrix's `scale` axis or with a hybrid rule set of their own run on a
     // derived copy of the scenario, in databases of their own where the data differs.
@@ -74,7 +84,13 @@ pub async fn run(a: RunArgs) -> Result<u8> {
     results.worker = plan.worker.map(|(i, n)| format!("{i}/{n}"));
 
     let (cancel, abort) = (CancellationToken::new(), CancellationToken::new());
-    tokio::spawn(watch_ctrl_c(cancel.clone(), abort.clone()));
+    if plan.http.is_some() {
+        // goose takes SIGINT over (its `ctrlc` handler replaces tokio's): install ours in
+        // its place first, which also stops an attack under way.
+        super::load::on_ctrl_c(cancel.clone(), abort.clone());
+    } else {
+        tokio::spawn(watch_ctrl_c(cancel.clone(), abort.clone()));
+    }
 
     let base = Trials::new(&plan, scenario, &pop, &phases, dir.clone(), cancel.clone());
     let trials_of: Vec<(DataKey, Trials)> = derived
@@ -161,13 +177,14 @@ pub async fn run(a: RunArgs) -> Result<u8> {
     Ok(status.max(gated))
 }
 
+/// What the first Ctrl-C prints.
+pub(super) const INTERRUPTED: &str = "\ninterrupted: finishing the current trial's bookkeeping and writing what ran (Ctrl-C again to abort)";
+
 /// First Ctrl-C: stop after the current trial's bookkeeping (`cancel`). Second: abort now
 /// (`abort`; the run returns [`EXIT_ABORTED`]).
 async fn watch_ctrl_c(cancel: CancellationToken, abort: CancellationToken) {
     if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!(
-            "\ninterrupted: finishing the current trial's bookkeeping and writing what ran (Ctrl-C again to abort)"
-        );
+        eprintln!("{INTERRUPTED}");
         cancel.cancel();
         if tokio::signal::ctrl_c().await.is_ok() {
             abort.cancel();
@@ -292,7 +309,9 @@ fn servers_of(s: &Scenario, pop: &Population, kind: BackendKind) -> Vec<Server> 
 async fn new_results(plan: &RunPlan, pop: &Population, phases: &PhasePlan) -> Result<Results> {
     let s = &plan.scenario;
     let mut servers = Vec::new();
-    for kind in BackendKind::ALL {
+    // A staging API's databases are the team's: none of ours is used.
+    let staging = plan.http.as_ref().is_some_and(|h| h.staging.is_some());
+    for kind in BackendKind::ALL.into_iter().filter(|_| !staging) {
         let used = servers_of(s, pop, kind);
         if !used.is_empty() {
             let driver = plan.driver(kind);

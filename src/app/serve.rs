@@ -3,6 +3,7 @@
 //! or SIGTERM, which drain the requests in flight.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
@@ -27,6 +28,8 @@ pub struct ServePlan {
     pub variant: Variant,
     /// Where to listen.
     pub listen: SocketAddr,
+    /// Where to write the connection evidence on shutdown (`load`).
+    pub evidence: Option<PathBuf>,
 }
 
 impl ServePlan {
@@ -38,6 +41,29 @@ impl ServePlan {
     pub fn resolve(a: &ServeArgs) -> Result<ServePlan> {
         let t = &a.target;
         let s = load_scenario(&t.scenario, t.prefix.as_deref(), t.scale)?;
+        if let Some(id) = &a.variant {
+            let Some(v) = s.matrix.variants.iter().find(|v| v.id() == *id).cloned() else {
+                bail!(
+                    "--variant {id:?}: no such variant in {}; expected one of {}",
+                    s.path.display(),
+                    s.matrix
+                        .variants
+                        .iter()
+                        .map(|v| v.id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            return Ok(ServePlan {
+                scenario: s
+                    .for_variant(&v)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .unwrap_or(s),
+                variant: v,
+                listen: a.listen,
+                evidence: a.evidence.clone(),
+            });
+        }
         // The data `seed` makes by default: the scenario's default layout and `[load]` indexes.
         let layout = t.layout.unwrap_or(s.default_layout);
         let indexes = a.indexes.clone().unwrap_or_else(|| s.load.indexes.clone());
@@ -61,6 +87,7 @@ impl ServePlan {
             scenario,
             variant: v,
             listen: a.listen,
+            evidence: a.evidence.clone(),
         })
     }
 }
@@ -126,6 +153,10 @@ pub async fn serve_with<D: Driver>(
     eprintln!("serve: stopped; requests in flight were answered");
     let mut evidence = Evidence::default();
     d.close(&setup, session, backend, &mut evidence).await;
+    if let Some(f) = &plan.evidence {
+        let json = serde_json::to_vec_pretty(&evidence).context("the API's evidence")?;
+        std::fs::write(f, json).with_context(|| format!("writing {}", f.display()))?;
+    }
     served.context("serving HTTP")?;
     Ok(())
 }

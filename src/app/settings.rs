@@ -141,6 +141,25 @@ pub struct RunPlan {
     pub server: ServerArgs,
     /// `--gate RULES [--gate-baseline B]`: judge the run at its end.
     pub gate: Option<(PathBuf, Option<PathBuf>)>,
+    /// `load`: the workload goes through the tenant API, driven by goose (`None`: `run`).
+    pub http: Option<HttpPlan>,
+}
+
+/// How `load` reaches the tenant API.
+#[derive(Debug, Clone)]
+pub struct HttpPlan {
+    /// The binary that serves the API (this one): `load` starts `serve --variant` per trial.
+    pub exe: PathBuf,
+    /// The `serve` flags that name the data: scenario, prefix, scale, the server's backend
+    /// and URI come through the environment (never the command line, which `ps` shows).
+    pub serve_args: Vec<String>,
+    /// `--host`: attack the API there instead of starting `serve`.
+    pub host: Option<String>,
+    /// `[http]`: a team's own API, and its tenants file's population.
+    pub staging: Option<(
+        std::sync::Arc<crate::http::staging::Staging>,
+        crate::population::Population,
+    )>,
 }
 
 /// Time between aligned trials (`--start-at`) beyond their duration: data checks, explain,
@@ -205,6 +224,7 @@ impl RunPlan {
             report: !a.no_report,
             server: t.server.clone(),
             gate: a.gate.clone().map(|r| (r, a.gate_baseline.clone())),
+            http: None,
         })
     }
 

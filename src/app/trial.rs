@@ -105,6 +105,14 @@ impl<'a> Trials<'a> {
 
     /// The steps of a trial, in order.
     async fn steps<D: Driver>(&self, d: &D, v: &Variant, t: &mut Trial) -> Result<()> {
+        if let Some(api) = &self.plan.http
+            && api.staging.is_some()
+        {
+            // A team's own API over its own data: nothing of ours to seed, explain or sample.
+            let report = super::load::measure(self, api, v, t, &[], |_| None).await?;
+            self.figures(t, report);
+            return Ok(());
+        }
         let s = self.scenario;
         let placement = s.placement(self.pop, v.layout);
         let setup = TrialSetup {
@@ -132,6 +140,14 @@ impl<'a> Trials<'a> {
         // Plan evidence before the load, on the data as seeded.
         t.evidence.explain = self.explain(d, &backend).await;
         let local = d.local_servers(&placement);
+        if let Some(api) = &self.plan.http {
+            // Through the API: these clients only explained; the API opens its own.
+            d.close(&setup, session, backend, &mut Evidence::default())
+                .await;
+            let report = super::load::measure(self, api, v, t, &local, |pid| d.server_cpu(pid));
+            self.figures(t, report.await?);
+            return Ok(());
+        }
         let report = self
             .measure(v, t, backend.clone(), &local, |pid| d.server_cpu(pid))
             .await;
@@ -182,26 +198,39 @@ impl<'a> Trials<'a> {
         servers: &[(String, u32)],
         server_cpu: impl Fn(u32) -> Option<f64>,
     ) -> Result<RunReport> {
-        let mem0 = sys::memory_mark();
-        let cpu0: Vec<Option<f64>> = servers.iter().map(|(_, p)| server_cpu(*p)).collect();
-        let harness0 = sys::harness_cpu_seconds();
-        let wall0 = std::time::Instant::now();
+        let mark = CpuMark::take(servers, &server_cpu);
+        let source = Arc::new(self.workload());
+        let (cfg, io, live_bar) = self.run_setup(v, t, v.pacer)?;
+        let report = crate::runner::run(backend, source, cfg, io).await;
+        live_bar.finish_and_clear();
+        mark.evidence(t, servers, &server_cpu, Vec::new());
+        Ok(report)
+    }
 
+    /// The workload of this dataset (a `run --worker`'s own stream of it).
+    pub(super) fn workload(&self) -> Workload {
+        let stream = self.plan.worker.map_or(0, |(i, _)| i);
+        Workload::from_scenario(self.pop, self.scenario, self.phases).with_stream(u64::from(stream))
+    }
+
+    /// A trial's run configuration for `pacer` and its I/O: the interval log (named in `t`),
+    /// the live line and Ctrl-C; the live line's bar, to clear when the run ends.
+    pub(super) fn run_setup(
+        &self,
+        v: &Variant,
+        t: &mut Trial,
+        pacer: crate::pacing::Pacer,
+    ) -> Result<(RunConfig, RunIo, indicatif::ProgressBar)> {
         let hlog_name = format!("{}-t{}.hlog", v.id(), t.trial);
         let hlog_path = self.dir.join(&hlog_name);
         let hlog_file = std::fs::File::create(&hlog_path)
             .with_context(|| format!("creating {}", hlog_path.display()))?;
         t.hlog = Some(hlog_name);
-
         let s = self.scenario;
-        let stream = self.plan.worker.map_or(0, |(i, _)| i);
-        let source = Arc::new(
-            Workload::from_scenario(self.pop, s, self.phases).with_stream(u64::from(stream)),
-        );
         let cfg = RunConfig {
-            pacer: v.pacer,
+            pacer,
             stop: s.workload.stop,
-            overrun: s.workload.overrun_for(v.pacer),
+            overrun: s.workload.overrun_for(pacer),
             windows: self.phases.windows.clone(),
             measured: self.phases.measured.clone(),
             classes: self.class_names.clone(),
@@ -218,39 +247,11 @@ impl<'a> Trials<'a> {
                 self.phases.names.clone(),
             )),
         };
-        let report = crate::runner::run(backend, source, cfg, io).await;
-        live_bar.finish_and_clear();
-        let harness_s = round3(sys::harness_cpu_seconds() - harness0);
-        let per_server: Vec<res::ServerCpu> = servers
-            .iter()
-            .zip(cpu0)
-            .filter_map(|((role, pid), a)| {
-                Some(res::ServerCpu {
-                    role: role.clone(),
-                    cpu_s: round3(server_cpu(*pid)? - a?),
-                    cpus: sys::cpus_allowed(*pid),
-                })
-            })
-            .collect();
-        t.evidence.cpu = CpuEvidence {
-            wall_s: round3(wall0.elapsed().as_secs_f64()),
-            harness_s,
-            server_s: per_server.first().map(|x| x.cpu_s),
-            cores: sys::cores(),
-            servers: per_server,
-            harness_cpus: sys::cpus_allowed(std::process::id()),
-        };
-        if let (Some(start_bytes), Some(peak_bytes)) = (mem0, sys::memory_peak()) {
-            t.evidence.memory = Some(res::MemoryEvidence {
-                start_bytes,
-                peak_bytes,
-            });
-        }
-        Ok(report)
+        Ok((cfg, io, live_bar))
     }
 
     /// The trial's figures from the runner's report: groups, tenant sample, timeline, status.
-    fn figures(&self, t: &mut Trial, report: RunReport) {
+    pub(super) fn figures(&self, t: &mut Trial, report: RunReport) {
         let rec = &report.recorder;
         t.elapsed_s = round3(report.elapsed.as_secs_f64());
         t.operations = rec.count();
@@ -301,6 +302,66 @@ impl<'a> Trials<'a> {
     }
 }
 
+/// CPU and memory readings at a measurement's start: the harness, each local server, the wall
+/// clock, and the memory mark.
+pub(super) struct CpuMark {
+    mem: Option<u64>,
+    servers: Vec<Option<f64>>,
+    harness: f64,
+    wall: std::time::Instant,
+}
+
+impl CpuMark {
+    /// Reads them now; `server_cpu` reads a server's CPU seconds by pid.
+    pub(super) fn take(servers: &[(String, u32)], server_cpu: impl Fn(u32) -> Option<f64>) -> Self {
+        CpuMark {
+            mem: sys::memory_mark(),
+            servers: servers.iter().map(|(_, p)| server_cpu(*p)).collect(),
+            harness: sys::harness_cpu_seconds(),
+            wall: std::time::Instant::now(),
+        }
+    }
+
+    /// The CPU (and memory) evidence since the mark into `t`: each server's CPU seconds, with
+    /// `more` (other processes measured apart, such as the API's) listed after them.
+    pub(super) fn evidence(
+        self,
+        t: &mut Trial,
+        servers: &[(String, u32)],
+        server_cpu: impl Fn(u32) -> Option<f64>,
+        more: Vec<res::ServerCpu>,
+    ) {
+        let harness_s = round3(sys::harness_cpu_seconds() - self.harness);
+        let mut per_server: Vec<res::ServerCpu> = servers
+            .iter()
+            .zip(self.servers)
+            .filter_map(|((role, pid), a)| {
+                Some(res::ServerCpu {
+                    role: role.clone(),
+                    cpu_s: round3(server_cpu(*pid)? - a?),
+                    cpus: sys::cpus_allowed(*pid),
+                })
+            })
+            .collect();
+        let server_s = per_server.first().map(|x| x.cpu_s);
+        per_server.extend(more);
+        t.evidence.cpu = CpuEvidence {
+            wall_s: round3(self.wall.elapsed().as_secs_f64()),
+            harness_s,
+            server_s,
+            cores: sys::cores(),
+            servers: per_server,
+            harness_cpus: sys::cpus_allowed(std::process::id()),
+        };
+        if let (Some(start_bytes), Some(peak_bytes)) = (self.mem, sys::memory_peak()) {
+            t.evidence.memory = Some(res::MemoryEvidence {
+                start_bytes,
+                peak_bytes,
+            });
+        }
+    }
+}
+
 /// The data evidence of a seed, printed as the trial's `data:` line.
 fn data_evidence(sum: &SeedSummary) -> DataEvidence {
     eprintln!(
@@ -320,7 +381,7 @@ fn data_evidence(sum: &SeedSummary) -> DataEvidence {
     }
 }
 
-fn round3(x: f64) -> f64 {
+pub(super) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

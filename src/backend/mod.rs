@@ -234,6 +234,14 @@ impl AnyDriver {
     }
 }
 
+/// The environment variable that names a kind's default server (`--uri` overrides it).
+pub fn uri_env(kind: BackendKind) -> &'static str {
+    match kind {
+        BackendKind::Mongodb => mongo::URI_ENV,
+        BackendKind::Postgres => postgres::URI_ENV,
+    }
+}
+
 /// Runs `$body` with `$d` bound to the concrete driver inside an [`AnyDriver`]: the one place
 /// the app branches on the database kind. `$body` is compiled once per kind (static dispatch).
 #[macro_export]

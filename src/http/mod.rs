@@ -2,3 +2,5 @@
 //! the database questions can be asked through an application tier too.
 
 pub mod api;
+pub mod attack;
+pub mod staging;

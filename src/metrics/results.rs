@@ -373,6 +373,44 @@ pub struct Evidence {
     /// The harness's own resident memory during the measurement.
     #[serde(default)]
     pub memory: Option<MemoryEvidence>,
+    /// `load`: the trial went through the tenant API, driven by goose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpEvidence>,
+}
+
+/// A trial run through the tenant API (`tenantbench load`): who generated the load, how, and
+/// what goose itself counted.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct HttpEvidence {
+    /// The load generator (`goose 0.19.0`).
+    pub engine: String,
+    /// The API's base URL (credentials removed): `serve` on loopback, or `--host`.
+    pub base_url: String,
+    /// Whether `load` started the API (`serve --variant`) for this trial.
+    pub started_api: bool,
+    /// Goose users (each bound to one tenant per phase).
+    pub users: u64,
+    /// Goose's throttle: the most requests per second across all users (open-loop variants).
+    pub throttle_rps: Option<u64>,
+    /// Goose's test plan (`users,time;…`).
+    pub test_plan: String,
+    /// Goose's coordinated-omission mitigation (`average`, …, `disabled`).
+    pub co_mitigation: String,
+    /// Requests goose sent (its own count).
+    pub requests: u64,
+    /// Requests goose counted as failed (including its synthetic copies).
+    pub goose_failures: u64,
+    /// Synthetic requests goose's mitigation added to its own figures (never sent, never in
+    /// tenantbench's histograms).
+    pub synthetic_requests: u64,
+    /// Stalls goose's mitigation detected (a user's iteration over twice its cadence).
+    pub co_events: u64,
+    /// Goose's own p99 of all requests, µs: measured (raw) and with its synthetic backfill.
+    pub goose_p99_us: Option<u64>,
+    /// The same with goose's backfill.
+    pub goose_p99_backfilled_us: Option<u64>,
+    /// Goose's own report files, in the run directory.
+    pub reports: Vec<String>,
 }
 
 /// The data a trial ran on.

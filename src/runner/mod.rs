@@ -20,6 +20,7 @@
 //!
 //! Time is read through `tokio::time::Instant`, so tests run on paused, simulated time.
 
+pub mod external;
 mod flusher;
 mod shared;
 mod worker;

@@ -23,6 +23,7 @@ use crate::pacing::{Pacer, StopCondition};
 use crate::population::{Population, PopulationSpec};
 
 mod check;
+pub mod http;
 mod matrix;
 mod model;
 mod phases;
@@ -188,6 +189,8 @@ pub struct Scenario {
     pub phases: Vec<PhaseSpec>,
     /// `[connections]`: pool and strategy defaults.
     pub connections: ConnectionsSpec,
+    /// `[http]`: a team's own API, which `load` attacks instead of `serve`.
+    pub http: Option<http::HttpSpec>,
     /// The matrix of variants and the number of trials.
     pub matrix: MatrixSpec,
     /// 1 as written; a copy made by [`Scenario::scaled`] with durations scaled records its
@@ -287,6 +290,11 @@ impl Scenario {
         };
         let phases = check::check_phases(&c, &model.phase, &population, &workload)?;
         let connections = check::check_connections(&c, &model.connections)?;
+        let http = model
+            .http
+            .as_ref()
+            .map(|h| check::check_http(&c, h))
+            .transpose()?;
         let default_layout = model.layout.default.unwrap_or(Layout::Shared);
         let profile_names: Vec<String> = BUILTIN_PROFILES
             .iter()
@@ -326,6 +334,7 @@ impl Scenario {
             phases,
             connections,
             matrix,
+            http,
             scale: 1.0,
         })
     }

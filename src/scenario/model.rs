@@ -42,6 +42,42 @@ pub(super) struct FileModel {
     pub(super) connections: ConnectionsModel,
     #[serde(default)]
     pub(super) matrix: Option<Spanned<MatrixModel>>,
+    #[serde(default)]
+    pub(super) http: Option<Spanned<HttpModel>>,
+}
+
+/// `[http]`: a team's own API for `load`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HttpModel {
+    pub(super) base_url_env: Spanned<String>,
+    pub(super) tenants: Spanned<String>,
+    #[serde(default)]
+    pub(super) headers: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(super) max_record: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) endpoint: Vec<Spanned<EndpointModel>>,
+}
+
+/// One `[[http.endpoint]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EndpointModel {
+    pub(super) op: Spanned<String>,
+    pub(super) request: Spanned<String>,
+    #[serde(default)]
+    pub(super) body: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) expect: Option<Spanned<ExpectModel>>,
+}
+
+/// An endpoint's expected status: one, or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum ExpectModel {
+    One(i64),
+    Many(Vec<i64>),
 }
 
 /// `[workload]`.

@@ -120,6 +120,63 @@ pub(super) fn strategy_rows(r: &Results, n: &Names) -> Vec<StrategyRow> {
     rows
 }
 
+/// One trial run through the tenant API (`load`).
+#[derive(Serialize)]
+pub(super) struct HttpRow {
+    variant: String,
+    trial: u32,
+    users: String,
+    requests: String,
+    goose_p99: String,
+    backfill: String,
+    api_cpu: String,
+    reports: Vec<String>,
+}
+
+/// Trials run through the API: goose's users and throttle, its request count beside ours,
+/// its own p99 measured and with its coordinated-omission backfill, the API's CPU, and its
+/// report files.
+pub(super) fn http_rows(r: &Results, n: &Names) -> Vec<HttpRow> {
+    let mut rows = Vec::new();
+    for v in &r.variants {
+        for t in r.trials_of(&v.id) {
+            let Some(h) = &t.evidence.http else {
+                continue;
+            };
+            let api = t.evidence.cpu.servers.iter().find(|s| s.role == "api");
+            rows.push(HttpRow {
+                variant: n.get(&v.id).to_string(),
+                trial: t.trial,
+                users: match h.throttle_rps {
+                    Some(r) => format!("{} users, throttle {r}/s", h.users),
+                    None => format!("{} users", h.users),
+                },
+                requests: format!(
+                    "goose sent {}, tenantbench recorded {}",
+                    count(h.requests),
+                    count(t.operations)
+                ),
+                goose_p99: h.goose_p99_us.map_or("-".into(), ms),
+                backfill: format!(
+                    "{} with {} synthetic requests from {} stalls",
+                    h.goose_p99_backfilled_us.map_or("-".into(), ms),
+                    count(h.synthetic_requests),
+                    count(h.co_events)
+                ),
+                api_cpu: api.map_or("-".into(), |a| {
+                    format!(
+                        "{:.1} s ({:.0}% of a core)",
+                        a.cpu_s,
+                        100.0 * a.cpu_s / t.evidence.cpu.wall_s.max(1e-9)
+                    )
+                }),
+                reports: h.reports.clone(),
+            });
+        }
+    }
+    rows
+}
+
 /// One trial's resources.
 #[derive(Serialize)]
 pub(super) struct ResourceRow {

@@ -125,6 +125,7 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
             explain => &evidence::explain_rows(r, &shown.names),
             resources => &shown.resources,
             strategy => &evidence::strategy_rows(r, &shown.names),
+            http => &evidence::http_rows(r, &shown.names),
             isolation => &tables::isolation_rows(r, &shown.names),
             deltas => &shown.deltas,
             compared => runs.len() >= 2,

@@ -12,6 +12,7 @@ use crate::scenario::ScenarioError;
 use crate::spans::Invalid;
 
 mod axes;
+mod http;
 mod layout;
 mod load;
 mod matrix;
@@ -19,6 +20,7 @@ mod phases;
 mod population;
 mod workload;
 
+pub(super) use http::check_http;
 pub(super) use layout::check_hybrid;
 pub(super) use load::{check_load, check_profiles};
 pub(super) use matrix::{MatrixInputs, check_connections, check_matrix};
@@ -40,6 +42,16 @@ impl<'a> Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// The scenario file's path.
+    pub(super) fn path(&self) -> &Path {
+        self.path
+    }
+
+    /// The scenario file's text.
+    pub(super) fn text(&self) -> &str {
+        self.text
+    }
+
     /// A non-negative, finite number of seconds (below 10^7) as a duration.
     pub(super) fn seconds(&self, v: &Spanned<f64>, what: &str) -> Result<Duration, ScenarioError> {
         let x = *v.get_ref();

@@ -1,0 +1,360 @@
+//! `tenantbench load` as a user runs it: `serve` started per variant, a goose attack on it, and
+//! the same results, interval logs and report as `run`, plus goose's own reports.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+}
+
+const SCENARIO: &str = "name = \"loadsmoke\"\nprefix = \"tbt_load\"\nseed = 5\n\
+    [population]\ntenants = 10\ndocuments = 2000\ndistribution = { zipf = { s = 1.0 } }\n\
+    [load]\nindexes = \"compound\"\n\
+    [workload]\nconcurrency = 2\nduration_s = 3\nwarmup_s = 1\n\
+    mix = { list_recent = 2, get_by_id = 2, update_status = 1 }\n\
+    [[matrix.variant]]\nlayout = \"shared\"\n[[matrix.variant]]\nlayout = \"per-tenant\"\n\
+    [matrix]\nrepeat = 1\n";
+
+#[test]
+fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let Some(client) = rt.block_on(crate::util::server()) else {
+        return;
+    };
+    rt.block_on(crate::util::clean(&client, "tbt_load"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("load.toml");
+    std::fs::write(&path, SCENARIO).expect("write");
+    let run = tmp.path().join("run");
+    let out = bin()
+        .args([
+            "load",
+            "--no-progress",
+            "--uri",
+            &crate::util::uri(),
+            "--out",
+        ])
+        .arg(&run)
+        .arg("--scenario")
+        .arg(&path)
+        .output()
+        .expect("load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains("users launched"),
+        "goose's chatter: {stdout}"
+    );
+
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("results.json")).expect("results.json"),
+    )
+    .expect("json");
+    let trials = results["trials"].as_array().expect("trials");
+    assert_eq!(trials.len(), 2, "one trial per variant");
+    for t in trials {
+        let id = t["variant"].as_str().expect("id");
+        assert_eq!(t["status"], "complete", "{id}: {}", t["error"]);
+        let ops = t["operations"].as_u64().expect("operations");
+        assert!(ops > 0, "{id}: no operations");
+        assert_eq!(t["errors"], 0, "{id}");
+        let http = &t["evidence"]["http"];
+        assert_eq!(
+            http["requests"].as_u64(),
+            Some(ops),
+            "{id}: every request goose sent is recorded once"
+        );
+        assert_eq!(http["started_api"], true);
+        assert_eq!(http["users"], 2);
+        assert_eq!(http["test_plan"], "2,1s;2,2s;0,0s");
+        let roles: Vec<&str> = t["evidence"]["cpu"]["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .filter_map(|s| s["role"].as_str())
+            .collect();
+        assert!(roles.contains(&"api"), "{id}: API CPU apart: {roles:?}");
+        assert!(
+            !t["evidence"]["connections"]
+                .as_array()
+                .expect("connections")
+                .is_empty(),
+            "{id}: the API's server-connection samples"
+        );
+        let ops_seen: Vec<&str> = t["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .filter(|g| g["outcome"] == "ok")
+            .filter_map(|g| g["op"].as_str())
+            .collect();
+        for op in ["list_recent", "get_by_id", "update_status"] {
+            assert!(ops_seen.contains(&op), "{id}: {op} missing: {ops_seen:?}");
+        }
+        // The interval log holds the measured seconds.
+        let hlog = std::fs::read(run.join(t["hlog"].as_str().expect("hlog"))).expect("hlog");
+        let intervals = hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&hlog)
+            .filter(|e| {
+                matches!(
+                    e,
+                    Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(_))
+                )
+            })
+            .count();
+        assert!(intervals >= 2, "{id}: {intervals} intervals");
+        for f in http["reports"].as_array().expect("reports") {
+            let f = f.as_str().expect("file");
+            let meta = std::fs::metadata(run.join(f)).expect("goose's report");
+            assert!(meta.len() > 0, "{f} is empty");
+        }
+        let log = std::fs::read_to_string(run.join(format!("{id}-t1-api.log"))).expect("api log");
+        assert!(log.contains("serving loadsmoke"), "{log}");
+        assert!(log.contains("requests in flight were answered"), "{log}");
+    }
+    let html = std::fs::read_to_string(run.join("index.html")).expect("index.html");
+    assert!(html.contains("<h2>Through the API</h2>"));
+    let goose_html = trials[0]["evidence"]["http"]["reports"][0]
+        .as_str()
+        .expect("html report");
+    assert!(
+        html.contains(&format!("href=\"{goose_html}\"")),
+        "links goose's report"
+    );
+
+    // What goose cannot run is refused up front, by name.
+    let counted = tmp.path().join("counted.toml");
+    std::fs::write(
+        &counted,
+        SCENARIO.replace("duration_s = 3\nwarmup_s = 1", "count = 100"),
+    )
+    .expect("write");
+    let out = bin()
+        .args(["load", "--scenario"])
+        .arg(&counted)
+        .output()
+        .expect("load");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("counted.toml") && err.contains("for a duration"),
+        "{err}"
+    );
+    rt.block_on(crate::util::clean(&client, "tbt_load"));
+}
+
+/// A team's staging API as the test stands it up: it answers only requests that carry the
+/// bearer token and a known tenant, and counts what it saw.
+mod stub {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::{Path, Query, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::get;
+
+    #[derive(Default)]
+    pub struct Seen {
+        pub by_tenant: BTreeMap<String, u64>,
+        pub writes: u64,
+        pub refused: u64,
+        pub statuses: Vec<String>,
+    }
+
+    pub type Shared = Arc<Mutex<Seen>>;
+
+    fn allowed(h: &HeaderMap, token: &str, seen: &Shared) -> Result<(), StatusCode> {
+        let auth = h.get("authorization").and_then(|v| v.to_str().ok());
+        let tenant = h.get("x-tenant-id").and_then(|v| v.to_str().ok());
+        let mut s = seen.lock().expect("lock");
+        match (auth, tenant) {
+            (Some(a), Some(t)) if a == format!("Bearer {token}") && t.starts_with("acct-") => {
+                *s.by_tenant.entry(t.to_string()).or_default() += 1;
+                Ok(())
+            }
+            _ => {
+                s.refused += 1;
+                Err(StatusCode::UNAUTHORIZED)
+            }
+        }
+    }
+
+    /// Serves on a free port on a thread of its own; returns its base URL and what it saw.
+    pub fn start(token: &'static str) -> (String, Shared) {
+        let seen: Shared = Arc::default();
+        let state = (token, seen.clone());
+        let app = axum::Router::new()
+            .route(
+                "/v2/orders",
+                get(
+                    |State((tok, seen)): State<(&'static str, Shared)>,
+                     h: HeaderMap,
+                     Query(q): Query<BTreeMap<String, String>>| async move {
+                        allowed(&h, tok, &seen)?;
+                        let status = q.get("status").cloned().unwrap_or_default();
+                        seen.lock().expect("lock").statuses.push(status);
+                        Ok::<_, StatusCode>("{\"orders\": []}")
+                    },
+                ),
+            )
+            .route(
+                "/v2/orders/{n}",
+                get(
+                    |State((tok, seen)): State<(&'static str, Shared)>,
+                     h: HeaderMap,
+                     Path(n): Path<u64>| async move {
+                        allowed(&h, tok, &seen)?;
+                        if n >= 50 {
+                            Err(StatusCode::NOT_FOUND)
+                        } else {
+                            Ok("{\"id\": 1}")
+                        }
+                    },
+                )
+                .patch(
+                    |State((tok, seen)): State<(&'static str, Shared)>,
+                     h: HeaderMap,
+                     body: String| async move {
+                        allowed(&h, tok, &seen)?;
+                        assert_eq!(body, "{\"status\": \"refunded\"}");
+                        seen.lock().expect("lock").writes += 1;
+                        Ok::<_, StatusCode>("{\"written\": 1}")
+                    },
+                ),
+            )
+            .with_state(state);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::from_std(listener).expect("listener");
+                axum::serve(l, app).await.expect("stub serves");
+            });
+        });
+        (format!("http://{addr}/v2/"), seen)
+    }
+}
+
+const TOKEN: &str = "tb-s3cret-7f1c9a";
+
+const STAGING: &str = "name = \"stagingsmoke\"\nseed = 3\n\
+    [population]\ntenants = 10\ndocuments = 100\n\
+    [workload]\nconcurrency = 3\nduration_s = 2\nwarmup_s = 0\n\
+    mix = { list_recent = 2, get_by_id = 2, update_status = 1 }\n\
+    [http]\nbase_url_env = \"TB_TEST_STAGING_URL\"\ntenants = \"tenants.csv\"\nmax_record = 100\n\
+    headers = { X-Tenant-ID = \"{tenant}\", Authorization = \"Bearer {env:TB_TEST_STAGING_TOKEN}\" }\n\
+    [[http.endpoint]]\nop = \"list_recent\"\nrequest = \"GET /orders?status={status}\"\n\
+    [[http.endpoint]]\nop = \"get_by_id\"\nrequest = \"GET /orders/{n}\"\nexpect = [200, 404]\n\
+    [[http.endpoint]]\nop = \"update_status\"\nrequest = \"PATCH /orders/{n}\"\n\
+    body = '{\"status\": \"refunded\"}'\n";
+
+#[test]
+fn load_against_staging_renders_its_templates_reads_only_by_default_and_never_writes_the_token() {
+    let (base, seen) = stub::start(TOKEN);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("staging.toml");
+    std::fs::write(&path, STAGING).expect("write");
+    std::fs::write(
+        tmp.path().join("tenants.csv"),
+        "tenant,weight,class\nacct-big,50,enterprise\nacct-mid,5,premium\nacct-small,1,\n",
+    )
+    .expect("tenants");
+    let load = |extra: &[&str], out: &std::path::Path| {
+        bin()
+            .arg("load")
+            .args(extra)
+            .arg("--no-progress")
+            .arg("--out")
+            .arg(out)
+            .arg("--scenario")
+            .arg(&path)
+            .env("TB_TEST_STAGING_URL", &base)
+            .env("TB_TEST_STAGING_TOKEN", TOKEN)
+            .output()
+            .expect("load")
+    };
+
+    // Read-only by default: the write is refused before anything is sent, by its line.
+    let refused = load(&[], &tmp.path().join("refused"));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("staging.toml:25:") && err.contains("--allow-writes"),
+        "{err}"
+    );
+    assert!(
+        seen.lock().expect("lock").by_tenant.is_empty(),
+        "nothing sent"
+    );
+
+    let run = tmp.path().join("run");
+    let out = load(&["--allow-writes"], &run);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let s = seen.lock().expect("lock");
+    assert_eq!(s.refused, 0, "every request carried the token and a tenant");
+    assert!(s.writes > 0, "--allow-writes sends the PATCH");
+    let tenants: Vec<&str> = s.by_tenant.keys().map(String::as_str).collect();
+    assert!(
+        tenants
+            .iter()
+            .all(|t| ["acct-big", "acct-mid", "acct-small"].contains(t)),
+        "{tenants:?}"
+    );
+    assert!(
+        s.statuses
+            .iter()
+            .all(|st| !st.is_empty() && !st.contains('{'))
+    );
+    drop(s);
+
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("results.json")).expect("results.json"),
+    )
+    .expect("json");
+    let t = &results["trials"][0];
+    assert_eq!(t["status"], "complete", "{}", t["error"]);
+    assert_eq!(t["errors"], 0, "{t}");
+    assert_eq!(t["evidence"]["http"]["started_api"], false);
+    let outcomes: Vec<&str> = t["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["outcome"].as_str())
+        .collect();
+    assert!(outcomes.contains(&"ok"), "{outcomes:?}");
+    assert_eq!(
+        results["scenario"]["tenants"], 3,
+        "the tenants file's tenants"
+    );
+
+    // The token is in no output: stdout, stderr, and every file of the run directory
+    // (results, interval logs, the report, goose's reports).
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    let mut files = 0;
+    for e in std::fs::read_dir(&run).expect("run dir") {
+        let p = e.expect("entry").path();
+        let bytes = std::fs::read(&p).expect("read");
+        files += 1;
+        assert!(
+            !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+            "{} holds the token",
+            p.display()
+        );
+    }
+    assert!(
+        files >= 5,
+        "results, hlog, index.html, goose html + json: {files}"
+    );
+}
