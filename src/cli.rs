@@ -184,10 +184,10 @@ pub struct RunArgs {
     pub gate_baseline: Option<PathBuf>,
 }
 
-/// `gate` arguments.
 /// `load` arguments: `run`'s, and where the API is.
 #[derive(Debug, Args, Clone)]
 pub struct LoadArgs {
+    /// `run`'s flags.
     #[command(flatten)]
     pub run: RunArgs,
     /// Attack the API at this base URL instead of starting `serve` per variant; the matrix
@@ -200,6 +200,7 @@ pub struct LoadArgs {
     pub allow_writes: bool,
 }
 
+/// `gate` arguments.
 #[derive(Debug, Args, Clone)]
 pub struct GateArgs {
     /// The run to judge: a run directory or its results.json.

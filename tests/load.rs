@@ -47,10 +47,6 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        !stdout.contains("users launched"),
-        "goose's chatter: {stdout}"
-    );
 
     let results: Value = serde_json::from_str(
         &std::fs::read_to_string(run.join("results.json")).expect("results.json"),
@@ -248,7 +244,7 @@ mod stub {
 const TOKEN: &str = "tb-s3cret-7f1c9a";
 
 const STAGING: &str = "name = \"stagingsmoke\"\nseed = 3\n\
-    [population]\ntenants = 10\ndocuments = 100\n\
+    [population]\ntenants = 10\ndocuments = 1000\ndistribution = \"uniform\"\n\
     [workload]\nconcurrency = 3\nduration_s = 2\nwarmup_s = 0\n\
     mix = { list_recent = 2, get_by_id = 2, update_status = 1 }\n\
     [http]\nbase_url_env = \"TB_TEST_STAGING_URL\"\ntenants = \"tenants.csv\"\nmax_record = 100\n\
@@ -289,7 +285,7 @@ fn load_against_staging_renders_its_templates_reads_only_by_default_and_never_wr
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("staging.toml:25:") && err.contains("--allow-writes"),
+        err.contains("staging.toml:26:") && err.contains("--allow-writes"),
         "{err}"
     );
     assert!(

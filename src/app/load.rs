@@ -59,6 +59,17 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
         Some(spec) => Some(open_staging(&plan.scenario, spec, a.allow_writes)?),
         None => None,
     };
+    if staging.is_some() {
+        // Layouts and indexes are the team's: a staging variant is its load.
+        for v in &mut plan.scenario.matrix.variants {
+            if v.name.is_none() {
+                v.name = Some(match v.pacer {
+                    Pacer::Closed { concurrency, .. } => format!("staging · {concurrency} users"),
+                    Pacer::Open { rate, .. } => format!("staging · {rate}/s"),
+                });
+            }
+        }
+    }
     let t = &a.run.seed.target;
     let mut serve_args = vec![
         "serve".to_string(),
@@ -250,6 +261,7 @@ pub(super) async fn measure(
         test_plan: test_plan.clone(),
         reports: reports.iter().map(|r| tr.dir.join(r)).collect(),
         seed: s.seed,
+        session_ops: s.workload.session_ops,
         timeout: REQUEST_TIMEOUT,
         staging,
     };

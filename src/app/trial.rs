@@ -144,8 +144,9 @@ impl<'a> Trials<'a> {
             // Through the API: these clients only explained; the API opens its own.
             d.close(&setup, session, backend, &mut Evidence::default())
                 .await;
-            let report = super::load::measure(self, api, v, t, &local, |pid| d.server_cpu(pid));
-            self.figures(t, report.await?);
+            let report =
+                super::load::measure(self, api, v, t, &local, |pid| d.server_cpu(pid)).await?;
+            self.figures(t, report);
             return Ok(());
         }
         let report = self

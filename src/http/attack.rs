@@ -66,6 +66,8 @@ pub struct AttackPlan {
     pub reports: Vec<PathBuf>,
     /// Seed of the users' random streams.
     pub seed: u64,
+    /// A user draws a new tenant after this many operations (`None`: once per phase).
+    pub session_ops: Option<u64>,
     /// Per-request timeout.
     pub timeout: Duration,
     /// A team's own API: requests from its `[http]` templates (`None`: the reference API's
@@ -147,12 +149,16 @@ fn merged_p99<'a>(
     (!all.is_empty()).then(|| all.value_at_quantile(0.99))
 }
 
-/// A user's state: its random stream, its tenant, and the phase it drew the tenant in.
+/// A user's state: its random streams (one for its tenants, so every variant and trial binds
+/// user `i` to the same tenants; one for its operations), its tenant, the phase it drew the
+/// tenant in, and the operations sent for it.
 #[derive(Debug, Clone)]
 struct UserState {
-    rng: WyRand,
+    tenants: WyRand,
+    ops: WyRand,
     tenant: usize,
     phase: u16,
+    sent: u64,
 }
 
 /// What every user's transaction shares.
@@ -161,6 +167,7 @@ struct Shared {
     ids: Vec<String>,
     run: Arc<External>,
     seed: u64,
+    session_ops: Option<u64>,
     staging: Option<Arc<Staging>>,
 }
 
@@ -243,6 +250,7 @@ pub async fn attack(
         ids,
         run,
         seed: plan.seed,
+        session_ops: plan.session_ops,
         staging: plan.staging.clone(),
     });
     let on_start: TransactionFunction = {
@@ -285,19 +293,26 @@ pub async fn attack(
     Ok(GooseCounts::of(&metrics))
 }
 
-/// On start: the user's random stream and its tenant, drawn by the scenario's tenant choice
+/// On start: the user's random streams and its tenant, drawn by the scenario's tenant choice
 /// in the phase it starts in.
 fn bind_tenant(user: &mut GooseUser, sh: &Shared) {
     let index = user.weighted_users_index as u64;
-    let mut rng = WyRand::new(sh.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mix = |k: u64| WyRand::new(sh.seed ^ k ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut tenants = mix(0x7e4a_47c5);
     let phase = sh.run.phase_now();
-    let tenant = sh.workload.tenant(&mut rng, phase);
-    user.set_session_data(UserState { rng, tenant, phase });
+    let tenant = sh.workload.tenant(&mut tenants, phase);
+    user.set_session_data(UserState {
+        tenants,
+        ops: mix(0),
+        tenant,
+        phase,
+        sent: 0,
+    });
 }
 
 /// One operation: the user's tenant (drawn again when a new phase begins, so a phase's shares
-/// hold), the workload's next operation for it, the call, the answer read to its end, and
-/// the record.
+/// hold, and after `session_ops` operations), the workload's next operation for it, the call,
+/// the answer read to its end, and the record.
 async fn operation(user: &mut GooseUser, sh: &Shared) -> TransactionResult {
     let mut st = match user.get_session_data::<UserState>() {
         Some(s) => s.clone(),
@@ -307,11 +322,13 @@ async fn operation(user: &mut GooseUser, sh: &Shared) -> TransactionResult {
         }
     };
     let phase = sh.run.phase_now();
-    if phase != st.phase {
-        st.tenant = sh.workload.tenant(&mut st.rng, phase);
+    if phase != st.phase || sh.session_ops.is_some_and(|n| st.sent >= n) {
+        st.tenant = sh.workload.tenant(&mut st.tenants, phase);
         st.phase = phase;
+        st.sent = 0;
     }
-    let (req, class) = sh.workload.request(&mut st.rng, phase, st.tenant);
+    st.sent += 1;
+    let (req, class) = sh.workload.request(&mut st.ops, phase, st.tenant);
     user.set_session_data(st);
     let id = &sh.ids[req.tenant];
     let (request, expect) = match &sh.staging {
@@ -343,7 +360,7 @@ async fn operation(user: &mut GooseUser, sh: &Shared) -> TransactionResult {
                 rb = rb.header("content-type", "application/json").body(body);
             }
             let mut r = GooseRequest::builder()
-                .name(&e.route)
+                .name(e.route.as_str())
                 .set_request_builder(rb);
             if let [one] = e.expect[..] {
                 r = r.expect_status_code(one);

@@ -114,6 +114,9 @@ pub struct WorkloadSpec {
     /// operations still owed are counted as unissued (`overrun_s`); `None`: as long as the
     /// duration, so an overloaded trial takes at most twice its length.
     pub overrun: Option<Duration>,
+    /// `load`: a goose user draws a new tenant after this many operations (`session_ops`), as
+    /// a new session would; `None`: once per phase.
+    pub session_ops: Option<u64>,
 }
 
 impl WorkloadSpec {
@@ -146,6 +149,7 @@ pub fn default_workload() -> WorkloadSpec {
         stop: StopCondition::Duration(Duration::from_secs(10)),
         warmup: Duration::from_secs(2),
         overrun: None,
+        session_ops: None,
     }
 }
 

@@ -106,6 +106,8 @@ pub(super) struct WorkloadModel {
     pub(super) warmup_s: Option<Spanned<f64>>,
     #[serde(default)]
     pub(super) overrun_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) session_ops: Option<Spanned<i64>>,
 }
 
 /// An operation mix: a weight per operation (`[workload] mix`, `[phase.mix.CLASS]`).

@@ -72,6 +72,16 @@ pub(in crate::scenario) fn check_workload(
     let stop = check_stop(c, m, d.stop)?;
     let warmup = check_warmup(c, m.warmup_s.as_ref(), stop, d.warmup)?;
     let overrun = check_overrun(c, m.overrun_s.as_ref(), stop)?;
+    let session_ops = match &m.session_ops {
+        Some(x) if !(1..=1_000_000_000).contains(x.get_ref()) => {
+            return Err(c.err(
+                x.span(),
+                "expected session_ops, the operations a goose user sends for one tenant, from 1 to 10^9",
+            ));
+        }
+        Some(x) => Some(*x.get_ref() as u64),
+        None => None,
+    };
     Ok(WorkloadSpec {
         mix,
         tenants,
@@ -79,6 +89,7 @@ pub(in crate::scenario) fn check_workload(
         stop,
         warmup,
         overrun,
+        session_ops,
     })
 }
 
