@@ -3,7 +3,8 @@
 # report (index.html, charts inline), its Markdown summary, the charts FINDINGS.md shows as SVG
 # files (percentiles and histogram of all operations, p50/p99 by class, sweeps, list_recent's
 # scaling, comparisons, and per-variant timelines when there are at most 6 variants), and
-# machine.md with the run's machine and servers.
+# machine.md with the run's machine and servers; for a `load` run, goose's report of each
+# variant's first trial.
 # results.json and the .hlog files stay in the run directory (large; reproducible by re-running).
 #
 # usage: scripts/publish-results.sh RUN_DIR [NAME]   (NAME defaults to the scenario's name)
@@ -25,6 +26,10 @@ for f in "$run"/*.svg; do
       cp "$f" "$out/" ;;
   esac
 done
+# A `load` run: goose's own report of each variant's first trial (the report links them).
+for f in "$run"/*-t1-goose.html; do
+  [ -e "$f" ] && cp "$f" "$out/"
+done
 python3 - "$run/results.json" > "$out/machine.md" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -41,7 +46,8 @@ for t in r["trials"]:
     for s in t["evidence"]["cpu"].get("servers", []):
         cpus.setdefault((backend.get(t["variant"]), s["role"]), s.get("cpus"))
 for (b, role), c in cpus.items():
-    print(f"- {b} server {role} ran on CPUs {c} (its Cpus_allowed_list; a single CPU means pinned with taskset)")
+    what = "the API (`serve`, before " + b + ")" if role == "api" else f"{b} server {role}"
+    print(f"- {what} ran on CPUs {c} (its Cpus_allowed_list; a single CPU means pinned with taskset)")
 print(f"- {len(r['variants'])} variants × {r['repeat']} trials, interleaved; scale {r['scenario'].get('scale', 1)}")
 PY
 du -sh "$out"

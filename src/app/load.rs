@@ -264,6 +264,7 @@ pub(super) async fn measure(
         session_ops: s.workload.session_ops,
         timeout: REQUEST_TIMEOUT,
         staging,
+        fixed_path: None,
     };
     let pid = started.as_ref().map(ApiProcess::pid);
     let started_api = started.is_some();

@@ -73,6 +73,9 @@ pub struct AttackPlan {
     /// A team's own API: requests from its `[http]` templates (`None`: the reference API's
     /// endpoints).
     pub staging: Option<Arc<Staging>>,
+    /// Send every request to this path instead of its endpoint, after building it as usual:
+    /// the overhead benchmark's static `/healthz` (`benches/harness_http.rs`).
+    pub fixed_path: Option<String>,
 }
 
 /// The test plan of `users` over a run of `duration`, ramped up over its `warmup`, ending with
@@ -169,6 +172,7 @@ struct Shared {
     seed: u64,
     session_ops: Option<u64>,
     staging: Option<Arc<Staging>>,
+    fixed_path: Option<String>,
 }
 
 /// The HTTP status class of an answer as an outcome: 2xx done, 404 not found, other 4xx a
@@ -252,6 +256,7 @@ pub async fn attack(
         seed: plan.seed,
         session_ops: plan.session_ops,
         staging: plan.staging.clone(),
+        fixed_path: plan.fixed_path.clone(),
     });
     let on_start: TransactionFunction = {
         let sh = shared.clone();
@@ -334,7 +339,12 @@ async fn operation(user: &mut GooseUser, sh: &Shared) -> TransactionResult {
     let (request, expect) = match &sh.staging {
         None => {
             let call = call_of(&req, id);
-            let mut rb = user.get_request_builder(&method_of(call.method), &call.path)?;
+            let path = sh.fixed_path.as_deref().unwrap_or(&call.path);
+            let method = match sh.fixed_path {
+                Some(_) => GooseMethod::Get,
+                None => method_of(call.method),
+            };
+            let mut rb = user.get_request_builder(&method, path)?;
             if let Some(body) = &call.body {
                 rb = rb.json(body);
             }
