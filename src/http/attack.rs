@@ -125,7 +125,7 @@ impl GooseCounts {
         GooseCounts {
             requests,
             failures: m.requests.values().map(|r| r.fail_count as u64).sum(),
-            synthetic: co.map_or(0, |c| c.synthetic_requests as u64),
+            synthetic: co.map_or(0, |c| c.synthetic_requests),
             co_events: co.map_or(0, |c| c.co_events.len() as u64),
             p99_us: merged_p99(m.requests.values().map(|r| Some(&r.raw_data))),
             p99_backfilled_us: merged_p99(

@@ -160,7 +160,7 @@ pub fn tenants_file(path: &Path, dir: &Path, max_record: u64) -> Result<Populati
         }
     }
     let mut rows = rows;
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     let tenants = rows
         .into_iter()
         .enumerate()
