@@ -272,16 +272,7 @@ fn serve_refuses_unseeded_data_then_serves_seeded_data_and_stops_on_sigterm() {
         .spawn()
         .expect("serve");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            // "serving NAME on http://127.0.0.1:PORT: …"
-            let rest = l.split("on http://").nth(1)?.to_string();
-            let mut parts = rest.splitn(3, ':');
-            Some(format!("{}:{}", parts.next()?, parts.next()?))
-        })
-        .expect("serve prints its address");
+    let addr = crate::util::served_address(&mut lines);
     let body = rt.block_on(async {
         reqwest::get(format!("http://{addr}/t/t00001/orders/count?status=paid"))
             .await

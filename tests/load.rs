@@ -123,6 +123,115 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
         "links goose's report"
     );
 
+    // An HTTP run is a run: the gate judges it and `report` compares it with another.
+    let gate = bin()
+        .arg("gate")
+        .arg(&run)
+        .args([
+            "--rules",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/gates/default.toml"),
+        ])
+        .output()
+        .expect("gate");
+    assert!(
+        matches!(gate.status.code(), Some(0 | 1)),
+        "the gate judged it: {}",
+        String::from_utf8_lossy(&gate.stderr)
+    );
+
+    // `--host`: an API already up (the data is seeded now), one configuration of the matrix.
+    let uri = crate::util::uri();
+    let mut serve = bin()
+        .args([
+            "serve",
+            "--uri",
+            &uri,
+            "--layout",
+            "shared",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--scenario")
+        .arg(&path)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let addr = {
+        use std::io::{BufRead, BufReader};
+        let mut lines = BufReader::new(serve.stderr.take().expect("stderr")).lines();
+        crate::util::served_address(&mut lines)
+    };
+    let hosted = tmp.path().join("hosted");
+    let both = bin()
+        .args([
+            "load",
+            "--no-progress",
+            "--uri",
+            &uri,
+            "--host",
+            &format!("http://{addr}"),
+        ])
+        .arg("--scenario")
+        .arg(&path)
+        .arg("--out")
+        .arg(&hosted)
+        .output()
+        .expect("load --host");
+    let err = String::from_utf8_lossy(&both.stderr);
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "two configurations refused: {err}"
+    );
+    assert!(err.contains("runs one configuration"), "{err}");
+    let one = bin()
+        .args(["load", "--no-progress", "--uri", &uri, "--layout", "shared"])
+        .args(["--host", &format!("http://{addr}")])
+        .arg("--scenario")
+        .arg(&path)
+        .arg("--out")
+        .arg(&hosted)
+        .output()
+        .expect("load --host");
+    // SAFETY: kill(2) with a pid this test spawned and a valid signal number.
+    unsafe { libc::kill(serve.id() as libc::pid_t, libc::SIGTERM) };
+    let _ = serve.wait();
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let hosted_results: Value = serde_json::from_str(
+        &std::fs::read_to_string(hosted.join("results.json")).expect("results.json"),
+    )
+    .expect("json");
+    let t = &hosted_results["trials"][0];
+    assert_eq!(t["status"], "complete", "{}", t["error"]);
+    assert_eq!(t["evidence"]["http"]["started_api"], false);
+    assert!(t["operations"].as_u64().expect("operations") > 0);
+    let cmp = tmp.path().join("cmp");
+    let report = bin()
+        .arg("report")
+        .arg(&run)
+        .arg(&hosted)
+        .arg("-o")
+        .arg(&cmp)
+        .output()
+        .expect("report");
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let bad = bin()
+        .args(["load", "--host", "http://me:pw@127.0.0.1:1", "--scenario"])
+        .arg(&path)
+        .output()
+        .expect("load");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(err.contains("credentials") && !err.contains("pw@"), "{err}");
+
     // What goose cannot run is refused up front, by name.
     let counted = tmp.path().join("counted.toml");
     std::fs::write(

@@ -17,6 +17,11 @@ fn bin() -> Command {
 /// Runs `scenarios/<name>.toml` at scale 0.01 under `prefix`, checks the facts every smoke run
 /// must show, drops what it created, and returns the results for scenario-specific checks.
 async fn smoke(name: &str, prefix: &str) -> Option<Results> {
+    smoke_with("run", name, prefix).await
+}
+
+/// [`smoke`] with `command` (`run`, or `load` through the API).
+async fn smoke_with(command: &str, name: &str, prefix: &str) -> Option<Results> {
     crate::util::server().await?;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("run");
@@ -24,7 +29,7 @@ async fn smoke(name: &str, prefix: &str) -> Option<Results> {
         .join("scenarios")
         .join(format!("{name}.toml"));
     let run = bin()
-        .arg("run")
+        .arg(command)
         .arg("--scenario")
         .arg(&scenario)
         .args([
@@ -90,6 +95,28 @@ async fn smoke(name: &str, prefix: &str) -> Option<Results> {
         "{name}: the headline's variant is missing"
     );
     Some(r)
+}
+
+#[tokio::test]
+async fn http_layouts_smoke_goes_through_the_api_of_each_variant() {
+    let Some(r) = smoke_with("load", "http-layouts", "tbs_httplay").await else {
+        return;
+    };
+    assert_eq!(r.variants.len(), 7);
+    for t in &r.trials {
+        let h = t.evidence.http.as_ref().expect("through the API");
+        assert!(h.started_api, "{}: load started serve", t.variant);
+        assert_eq!(
+            h.requests, t.operations,
+            "{}: every request recorded",
+            t.variant
+        );
+        assert!(
+            t.evidence.cpu.servers.iter().any(|s| s.role == "api"),
+            "{}: the API's CPU apart",
+            t.variant
+        );
+    }
 }
 
 #[tokio::test]

@@ -128,3 +128,16 @@ pub async fn clean(client: &Client, prefix: &str) {
         .await
         .expect("clean up");
 }
+
+/// The address a `serve` child prints on stderr (`serving NAME on http://ADDR: …`), read from
+/// its lines; the lines after it stay in the iterator.
+pub fn served_address(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
+    lines
+        .map_while(Result::ok)
+        .find_map(|l| {
+            let rest = l.split("on http://").nth(1)?.to_string();
+            let mut parts = rest.splitn(3, ':');
+            Some(format!("{}:{}", parts.next()?, parts.next()?))
+        })
+        .expect("serve prints its address")
+}

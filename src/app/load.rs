@@ -277,7 +277,20 @@ pub(super) async fn measure(
     let (cfg, io, live_bar) = tr.run_setup(v, t, users_pacer)?;
     let run = Arc::new(External::start(&cfg, io));
     let ids = tr.pop.tenants.iter().map(|x| x.id.clone()).collect();
-    let counts = attack::attack(&plan, tr.workload(), ids, run.clone()).await;
+    // Ctrl-C before the attack: none starts. During it: goose's kill switch, also when the
+    // press came while goose was starting (it clears the switch when it starts).
+    let counts = if tr.cancel.is_cancelled() {
+        Ok(attack::GooseCounts::default())
+    } else {
+        let cancel = tr.cancel.clone();
+        let stopper = tokio::spawn(async move {
+            cancel.cancelled().await;
+            attack::stop("Ctrl-C");
+        });
+        let c = attack::attack(&plan, tr.workload(), ids, run.clone()).await;
+        stopper.abort();
+        c
+    };
     let run = Arc::into_inner(run).context("goose's users still hold the run")?;
     let report = run.finish().await;
     live_bar.finish_and_clear();

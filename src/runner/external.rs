@@ -180,8 +180,9 @@ mod tests {
         assert_eq!(r.recorder.count_where(|k| k.outcome == Outcome::Ok), 300);
         assert_eq!(r.recorder.count_where(|k| k.phase == 1), 200);
         let ok = r.recorder.merged(|k| k.outcome == Outcome::Ok).response;
-        assert_eq!(ok.max(), ok.min(), "every operation took the same 10 ms");
-        assert!((9_990..=10_010).contains(&ok.max()), "{}", ok.max());
+        // Every operation took the same 10 ms (one HDR bucket: 3 significant digits).
+        assert!(ok.max() - ok.min() < 10, "{} .. {}", ok.min(), ok.max());
+        assert!((9_990..=10_010).contains(&ok.min()), "{}", ok.min());
         let seconds: Vec<u64> = r.timeline.summaries.iter().map(|s| s.t).collect();
         assert_eq!(seconds, [0, 1, 2]);
         assert!(r.timeline.summaries.iter().all(|s| s.response.count == 100));
