@@ -3,9 +3,11 @@
 //! [`crate::with_driver!`]). `main` calls [`run`] and turns its status into the exit code; tests
 //! call the library functions directly.
 
+mod api_process;
 pub mod clock;
 pub mod data;
 pub mod gate;
+mod interrupt;
 pub mod load;
 pub mod merge;
 pub mod plan;

@@ -87,9 +87,12 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     if plan.http.is_some() {
         // goose takes SIGINT over (its `ctrlc` handler replaces tokio's): install ours in
         // its place first, which also stops an attack under way.
-        super::load::on_ctrl_c(cancel.clone(), abort.clone());
+        super::interrupt::for_goose(cancel.clone(), abort.clone());
     } else {
-        tokio::spawn(watch_ctrl_c(cancel.clone(), abort.clone()));
+        tokio::spawn(super::interrupt::watch_ctrl_c(
+            cancel.clone(),
+            abort.clone(),
+        ));
     }
 
     let base = Trials::new(&plan, scenario, &pop, &phases, dir.clone(), cancel.clone());
@@ -175,21 +178,6 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         dir.display()
     );
     Ok(status.max(gated))
-}
-
-/// What the first Ctrl-C prints.
-pub(super) const INTERRUPTED: &str = "\ninterrupted: finishing the current trial's bookkeeping and writing what ran (Ctrl-C again to abort)";
-
-/// First Ctrl-C: stop after the current trial's bookkeeping (`cancel`). Second: abort now
-/// (`abort`; the run returns [`EXIT_ABORTED`]).
-async fn watch_ctrl_c(cancel: CancellationToken, abort: CancellationToken) {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("{INTERRUPTED}");
-        cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            abort.cancel();
-        }
-    }
 }
 
 /// With `--start-at`: waits until trial `n` of the sequence is due (`at + (n − 1) × slot` on

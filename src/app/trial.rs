@@ -7,25 +7,33 @@
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use super::settings::RunPlan;
+use super::api_process::ApiProcess;
+use super::settings::{HttpPlan, RunPlan};
 use crate::backend::seed::SeedSummary;
 use crate::backend::{Backend, Driver, TrialSetup};
+use crate::http::attack::{self, AttackPlan};
 use crate::metrics::collector::tenant_sample;
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{
-    self as res, CpuEvidence, DataEvidence, Evidence, ExplainRecord, Group, Summary, TenantSample,
-    Trial, TrialStatus,
+    self as res, CpuEvidence, DataEvidence, Evidence, ExplainRecord, Group, HttpEvidence,
+    ServerCpu, Summary, TenantSample, Trial, TrialStatus,
 };
 use crate::metrics::{Key, Recorder};
 use crate::op::{Op, Outcome, Request};
+use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
+use crate::runner::external::External;
 use crate::runner::{Live, RunConfig, RunIo, RunReport};
 use crate::scenario::{PhasePlan, Scenario, Variant};
 use crate::workload::{Workload, classes, collection_of};
+
+/// Per-request timeout of goose's users (`load`).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Tenants kept individually: the largest this many, then log-spaced ranks.
 const SAMPLE_LARGEST: usize = 10;
@@ -109,7 +117,7 @@ impl<'a> Trials<'a> {
             && api.staging.is_some()
         {
             // A team's own API over its own data: nothing of ours to seed, explain or sample.
-            let report = super::load::measure(self, api, v, t, &[], |_| None).await?;
+            let report = self.measure_http(api, v, t, &[], |_| None).await?;
             self.figures(t, report);
             return Ok(());
         }
@@ -144,8 +152,9 @@ impl<'a> Trials<'a> {
             // Through the API: these clients only explained; the API opens its own.
             d.close(&setup, session, backend, &mut Evidence::default())
                 .await;
-            let report =
-                super::load::measure(self, api, v, t, &local, |pid| d.server_cpu(pid)).await?;
+            let report = self
+                .measure_http(api, v, t, &local, |pid| d.server_cpu(pid))
+                .await?;
             self.figures(t, report);
             return Ok(());
         }
@@ -208,19 +217,142 @@ impl<'a> Trials<'a> {
         Ok(report)
     }
 
+    /// One trial through the API: start it (unless `--host`), attack it, stop it; the runner's
+    /// report, with the API's CPU, connections and goose's counts in `t.evidence`.
+    async fn measure_http(
+        &self,
+        api: &HttpPlan,
+        v: &Variant,
+        t: &mut Trial,
+        servers: &[(String, u32)],
+        server_cpu: impl Fn(u32) -> Option<f64>,
+    ) -> Result<RunReport> {
+        let stem = format!("{}-t{}", v.id(), t.trial);
+        let staging = api.staging.as_ref().map(|(s, _)| s.clone());
+        let started = match (&api.host, &staging) {
+            (None, None) => {
+                Some(ApiProcess::start(api, &self.dir, self.uri(), &v.id(), &stem).await?)
+            }
+            _ => None,
+        };
+        let base_url = match (&api.host, &staging, &started) {
+            (_, Some(s), _) => s.base_url.clone(),
+            (Some(h), None, _) => h.trim_end_matches('/').to_string(),
+            (None, None, Some(p)) => p.base_url.clone(),
+            (None, None, None) => bail!("no API to attack"),
+        };
+        let (users, throttle, think) = match v.pacer {
+            Pacer::Closed { concurrency, think } => (concurrency, None, think),
+            Pacer::Open { rate, workers, .. } => (
+                workers,
+                Some(rate.round().max(1.0) as usize),
+                Duration::ZERO,
+            ),
+        };
+        let s = self.scenario;
+        let StopCondition::Duration(duration) = s.workload.stop else {
+            bail!("`load` runs for a duration");
+        };
+        let test_plan =
+            attack::test_plan(users, s.workload.warmup, duration).map_err(anyhow::Error::msg)?;
+        let reports = vec![format!("{stem}-goose.html"), format!("{stem}-goose.json")];
+        let plan = AttackPlan {
+            base_url: base_url.clone(),
+            users,
+            throttle,
+            think,
+            test_plan: test_plan.clone(),
+            reports: reports.iter().map(|r| self.dir.join(r)).collect(),
+            seed: s.seed,
+            session_ops: s.workload.session_ops,
+            timeout: REQUEST_TIMEOUT,
+            staging,
+            fixed_path: None,
+        };
+        let pid = started.as_ref().map(ApiProcess::pid);
+        let started_api = started.is_some();
+        let api0 = pid.and_then(sys::process_cpu_seconds);
+        let mark = CpuMark::take(servers, &server_cpu);
+        let users_pacer = Pacer::Closed {
+            concurrency: users,
+            think: Duration::ZERO,
+        };
+        let (cfg, io, live_bar) = self.run_setup(v, t, users_pacer)?;
+        let run = Arc::new(External::start(&cfg, io));
+        let ids = self.pop.tenants.iter().map(|x| x.id.clone()).collect();
+        // Ctrl-C before the attack: none starts. During it: goose's kill switch, also when the
+        // press came while goose was starting (it clears the switch when it starts).
+        let counts = if self.cancel.is_cancelled() {
+            Ok(attack::GooseCounts::default())
+        } else {
+            let cancel = self.cancel.clone();
+            let stopper = tokio::spawn(async move {
+                cancel.cancelled().await;
+                attack::stop("Ctrl-C");
+            });
+            let c = attack::attack(&plan, self.workload(), ids, run.clone()).await;
+            stopper.abort();
+            c
+        };
+        let run = Arc::into_inner(run).context("goose's users still hold the run")?;
+        let report = run.finish().await;
+        live_bar.finish_and_clear();
+        let api_cpu = match (pid.and_then(sys::process_cpu_seconds), api0) {
+            (Some(b), Some(a)) => vec![ServerCpu {
+                role: "api".into(),
+                cpu_s: round3(b - a),
+                cpus: pid.and_then(sys::cpus_allowed),
+            }],
+            _ => Vec::new(),
+        };
+        mark.evidence(t, servers, &server_cpu, api_cpu);
+        if let Some(p) = started {
+            let ev = p.stop().await?;
+            t.evidence.connections = ev.connections;
+            t.evidence.checkout = ev.checkout;
+            t.evidence.registry = ev.registry;
+        }
+        let counts = counts.map_err(anyhow::Error::msg)?;
+        t.evidence.http = Some(HttpEvidence {
+            engine: attack::ENGINE.into(),
+            base_url: crate::backend::redact_uri(&base_url),
+            started_api,
+            users: users as u64,
+            throttle_rps: throttle.map(|r| r as u64),
+            test_plan,
+            co_mitigation: "average".into(),
+            requests: counts.requests,
+            goose_failures: counts.failures,
+            synthetic_requests: counts.synthetic,
+            co_events: counts.co_events,
+            goose_p99_us: counts.p99_us,
+            goose_p99_backfilled_us: counts.p99_backfilled_us,
+            reports,
+        });
+        Ok(report)
+    }
+
+    /// The server's URI for the API's environment: `--uri`'s variable and value.
+    fn uri(&self) -> Option<(&'static str, &str)> {
+        let s = &self.plan.server;
+        s.uri
+            .as_deref()
+            .map(|u| (crate::backend::uri_env(s.backend()), u))
+    }
+
     /// The workload of this dataset (a `run --worker`'s own stream of it).
-    pub(super) fn workload(&self) -> Workload {
+    fn workload(&self) -> Workload {
         let stream = self.plan.worker.map_or(0, |(i, _)| i);
         Workload::from_scenario(self.pop, self.scenario, self.phases).with_stream(u64::from(stream))
     }
 
     /// A trial's run configuration for `pacer` and its I/O: the interval log (named in `t`),
     /// the live line and Ctrl-C; the live line's bar, to clear when the run ends.
-    pub(super) fn run_setup(
+    fn run_setup(
         &self,
         v: &Variant,
         t: &mut Trial,
-        pacer: crate::pacing::Pacer,
+        pacer: Pacer,
     ) -> Result<(RunConfig, RunIo, indicatif::ProgressBar)> {
         let hlog_name = format!("{}-t{}.hlog", v.id(), t.trial);
         let hlog_path = self.dir.join(&hlog_name);
@@ -252,7 +384,7 @@ impl<'a> Trials<'a> {
     }
 
     /// The trial's figures from the runner's report: groups, tenant sample, timeline, status.
-    pub(super) fn figures(&self, t: &mut Trial, report: RunReport) {
+    fn figures(&self, t: &mut Trial, report: RunReport) {
         let rec = &report.recorder;
         t.elapsed_s = round3(report.elapsed.as_secs_f64());
         t.operations = rec.count();
@@ -305,7 +437,7 @@ impl<'a> Trials<'a> {
 
 /// CPU and memory readings at a measurement's start: the harness, each local server, the wall
 /// clock, and the memory mark.
-pub(super) struct CpuMark {
+struct CpuMark {
     mem: Option<u64>,
     servers: Vec<Option<f64>>,
     harness: f64,
@@ -314,7 +446,7 @@ pub(super) struct CpuMark {
 
 impl CpuMark {
     /// Reads them now; `server_cpu` reads a server's CPU seconds by pid.
-    pub(super) fn take(servers: &[(String, u32)], server_cpu: impl Fn(u32) -> Option<f64>) -> Self {
+    fn take(servers: &[(String, u32)], server_cpu: impl Fn(u32) -> Option<f64>) -> Self {
         CpuMark {
             mem: sys::memory_mark(),
             servers: servers.iter().map(|(_, p)| server_cpu(*p)).collect(),
@@ -325,7 +457,7 @@ impl CpuMark {
 
     /// The CPU (and memory) evidence since the mark into `t`: each server's CPU seconds, with
     /// `more` (other processes measured apart, such as the API's) listed after them.
-    pub(super) fn evidence(
+    fn evidence(
         self,
         t: &mut Trial,
         servers: &[(String, u32)],
@@ -382,7 +514,7 @@ fn data_evidence(sum: &SeedSummary) -> DataEvidence {
     }
 }
 
-pub(super) fn round3(x: f64) -> f64 {
+fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
