@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result, bail};
 use super::settings::{HttpPlan, RunPlan};
 use crate::cli::LoadArgs;
 use crate::http::attack;
-use crate::http::staging::{Staging, tenants_file};
+use crate::http::staging::{Staging, check_base_url, tenants_file};
 use crate::op::Op;
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
@@ -38,7 +38,7 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
                 plan.scenario.path.display()
             );
         }
-        check_host(host)?;
+        check_base_url(host, "--host").map_err(anyhow::Error::msg)?;
         one_configuration(&plan.scenario, &format!("--host {host}: the API there"))?;
     }
     let staging = match &plan.scenario.http {
@@ -93,22 +93,6 @@ fn check_scenario(s: &Scenario) -> Result<()> {
             "{}: phase {:?} sets its own rate; goose's throttle holds one rate for a whole attack, so `load` cannot change it mid-run (`run` can)",
             s.path.display(),
             p.name
-        );
-    }
-    Ok(())
-}
-
-/// `--host`: an http(s) URL without credentials.
-fn check_host(host: &str) -> Result<()> {
-    let url = reqwest::Url::parse(host).map_err(|e| {
-        anyhow::anyhow!("--host {host:?}: not a URL ({e}); expected http://host:port")
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        bail!("--host {host:?}: expected an http:// or https:// base URL");
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        bail!(
-            "--host: credentials in the URL would end up in results and logs; pass the API's address only"
         );
     }
     Ok(())

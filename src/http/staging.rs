@@ -56,16 +56,7 @@ impl Staging {
                 "[http] base_url_env: ${var} is not set; export it to the staging API's base URL"
             )
         })?;
-        let parsed = reqwest::Url::parse(&url)
-            .map_err(|_| format!("${var} is not a URL; expected https://host[:port][/prefix]"))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(format!("${var}: expected an http:// or https:// base URL"));
-        }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(format!(
-                "${var} holds credentials; put them in a header from {{env:NAME}} instead, so they stay out of results and logs"
-            ));
-        }
+        check_base_url(&url, &format!("${var}"))?;
         let mut env = Vec::new();
         for (name, t) in &spec.headers {
             for v in t.env_vars() {
@@ -123,6 +114,25 @@ impl Staging {
                 .collect(),
         }
     }
+}
+
+/// An API's base URL: http(s), a host, no credentials. Messages name `what` (a flag or a
+/// variable), never the URL, which may hold a secret.
+///
+/// # Errors
+/// Not a URL, not http(s), or credentials in it.
+pub fn check_base_url(url: &str, what: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("{what}: not a URL ({e}); expected http[s]://host[:port][/prefix]"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "{what}: the URL holds credentials, which would end up in results and logs; give the API's address only (a token goes in a header from {{env:NAME}})"
+        ));
+    }
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("{what}: expected an http:// or https:// base URL"));
+    }
+    Ok(())
 }
 
 /// The tenants of a tenants file (relative paths from `dir`): CSV with a header naming
@@ -281,6 +291,17 @@ fn json_rows(text: &str) -> Result<Vec<Row>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_with_credentials_are_refused_without_echoing_them() {
+        assert!(check_base_url("https://api.example.com/v2", "$X").is_ok());
+        let e = check_base_url("https://me:hunter2@api.example.com", "$X").unwrap_err();
+        assert!(e.contains("credentials") && !e.contains("hunter2"), "{e}");
+        let e = check_base_url("ftp://me:hunter2@h", "--host").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = check_base_url("not a url", "--host").unwrap_err();
+        assert!(e.starts_with("--host: not a URL"), "{e}");
+    }
 
     #[test]
     fn tenants_files_rank_by_weight_and_name_the_bad_line() {
