@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod datagen;
