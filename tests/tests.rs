@@ -4,6 +4,7 @@
 mod util;
 
 mod architecture;
+mod audit;
 mod cli;
 mod datagen;
 mod gate;

@@ -2,6 +2,7 @@
 //! is ours, seeding, verification, listing, dropping and the doctor's checks.
 
 mod admin;
+pub mod audit;
 mod driver;
 mod evidence;
 mod ops;
