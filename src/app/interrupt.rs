@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 const INTERRUPTED: &str = "\ninterrupted: finishing the current trial's bookkeeping and writing what ran (Ctrl-C again to abort)";
 
 /// First Ctrl-C: stop after the current trial's bookkeeping (`cancel`). Second: abort now
-/// (`abort`; the run returns [`EXIT_ABORTED`]).
+/// (`abort`; the run returns [`EXIT_ABORTED`](super::run::EXIT_ABORTED)).
 pub(super) async fn watch_ctrl_c(cancel: CancellationToken, abort: CancellationToken) {
     if tokio::signal::ctrl_c().await.is_ok() {
         eprintln!("{INTERRUPTED}");
@@ -22,15 +22,15 @@ pub(super) async fn watch_ctrl_c(cancel: CancellationToken, abort: CancellationT
 }
 
 /// Installs the Ctrl-C handler of a `load` run before goose installs its own (which then
-/// fails harmlessly): the first press stops the attack under way and the run after it
-/// (`cancel`), the second aborts (`abort`).
+/// fails harmlessly): the first press stops the run after the trial under way, whose attack
+/// stops at once (`cancel`), the second aborts (`abort`).
 pub(super) fn for_goose(cancel: CancellationToken, abort: CancellationToken) {
     let presses = AtomicU8::new(0);
     let installed = ctrlc::set_handler(move || {
         if presses.fetch_add(1, Ordering::SeqCst) == 0 {
             eprintln!("{INTERRUPTED}");
+            // The trial under way stops its attack on this token (`Trials::measure_http`).
             cancel.cancel();
-            crate::http::attack::stop("Ctrl-C");
         } else {
             abort.cancel();
         }

@@ -2,7 +2,7 @@
 //! tenant API — the plan `run` resolves, with what `load` needs checked (a duration, no phase
 //! rates, `--host`'s one configuration, a staging API's endpoints, secrets and read-only
 //! default). Each trial's measurement through the API is `app::trial`'s (`measure_http`):
-//! `serve --variant` as a child ([`super::api_process`]) or `--host`'s API, and a goose attack
+//! `serve --variant` as a child (`app::api_process`) or `--host`'s API, and a goose attack
 //! ([`crate::http::attack`]).
 
 use std::path::Path;
@@ -32,13 +32,14 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
     let mut plan = RunPlan::resolve(&a.run)?;
     check_scenario(&plan.scenario)?;
     if let Some(host) = &a.host {
+        // First, so no message below can print credentials in it.
+        check_base_url(host, "--host").map_err(anyhow::Error::msg)?;
         if plan.scenario.http.is_some() {
             bail!(
                 "--host {host}: {} has an [http] table, whose base_url_env names the API; --host is for the reference API (`serve`)",
                 plan.scenario.path.display()
             );
         }
-        check_base_url(host, "--host").map_err(anyhow::Error::msg)?;
         one_configuration(&plan.scenario, &format!("--host {host}: the API there"))?;
     }
     let staging = match &plan.scenario.http {

@@ -280,15 +280,19 @@ impl<'a> Trials<'a> {
         let (cfg, io, live_bar) = self.run_setup(v, t, users_pacer)?;
         let run = Arc::new(External::start(&cfg, io));
         let ids = self.pop.tenants.iter().map(|x| x.id.clone()).collect();
-        // Ctrl-C before the attack: none starts. During it: goose's kill switch, also when the
-        // press came while goose was starting (it clears the switch when it starts).
+        // Ctrl-C before the attack: none starts. During it: goose's kill switch, pulled again
+        // every 100 ms until the attack returns, because goose clears the switch when it
+        // starts and a press while it was starting would otherwise be lost.
         let counts = if self.cancel.is_cancelled() {
             Ok(attack::GooseCounts::default())
         } else {
             let cancel = self.cancel.clone();
             let stopper = tokio::spawn(async move {
                 cancel.cancelled().await;
-                attack::stop("Ctrl-C");
+                loop {
+                    attack::stop("Ctrl-C");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             });
             let c = attack::attack(&plan, self.workload(), ids, run.clone()).await;
             stopper.abort();
@@ -320,7 +324,7 @@ impl<'a> Trials<'a> {
             users: users as u64,
             throttle_rps: throttle.map(|r| r as u64),
             test_plan,
-            co_mitigation: "average".into(),
+            co_mitigation: attack::co_mitigation_name(),
             requests: counts.requests,
             goose_failures: counts.failures,
             synthetic_requests: counts.synthetic,

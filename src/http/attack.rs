@@ -2,7 +2,7 @@
 //! open-loop worker, under goose's throttle), each bound to a tenant drawn by the scenario's
 //! tenant choice, issuing the workload's operations as the API's endpoints and recording each
 //! one, timed to its last body byte, into tenantbench's histograms through
-//! [`External`](crate::runner::external::External).
+//! [`External`].
 //!
 //! One transaction, not one per operation: the mix can differ by phase and by tenant class,
 //! and goose's transaction weights are fixed for a whole attack. Its requests are named by
@@ -22,6 +22,15 @@ use crate::datagen::WyRand;
 use crate::op::{ErrorKind, Outcome};
 use crate::runner::external::External;
 use crate::workload::Workload;
+
+/// Goose's coordinated-omission mitigation in every attack (`average` cadence).
+const CO_MITIGATION: GooseCoordinatedOmissionMitigation =
+    GooseCoordinatedOmissionMitigation::Average;
+
+/// The name of the mitigation every attack runs with, as results record it (`average`).
+pub fn co_mitigation_name() -> String {
+    format!("{CO_MITIGATION:?}").to_lowercase()
+}
 
 /// The goose engine's name and version, as results record it.
 pub const ENGINE: &str = "goose 0.19.0";
@@ -239,7 +248,7 @@ pub async fn attack(
     let mut c = GooseConfiguration::default();
     c.host = Some(plan.base_url.clone());
     c.throttle_requests = plan.throttle;
-    c.co_mitigation = Some(GooseCoordinatedOmissionMitigation::Average);
+    c.co_mitigation = Some(CO_MITIGATION);
     c.no_telnet = true;
     c.quiet = 1;
     c.no_print_metrics = true;
@@ -417,6 +426,11 @@ mod tests {
         let (w, d) = (Duration::from_millis(200), Duration::from_millis(1200));
         assert_eq!(test_plan(8, w, d).unwrap(), "8,0s;8,2s;0,0s");
         assert!(test_plan(8, s(5), s(5)).unwrap_err().contains("shorter"));
+    }
+
+    #[test]
+    fn results_name_the_mitigation_goose_runs_with() {
+        assert_eq!(co_mitigation_name(), "average");
     }
 
     #[test]

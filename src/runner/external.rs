@@ -1,6 +1,6 @@
 //! A run whose operations another load generator issues (goose's users, `tenantbench load`):
 //! the same collector, per-second timeline, interval log and live line as [`run`](super::run),
-//! fed by [`External::begin`] and [`Started::end`] around each operation.
+//! fed by [`External::begin`] and [`External::end_timed`] around each operation.
 //!
 //! Such a generator is a closed loop per user: an operation's time is measured from its
 //! actual start, so a stall delays the next operations instead of timing them (coordinated
