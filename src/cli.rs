@@ -145,8 +145,85 @@ phase); closed-loop variants run `concurrency` users, open-loop variants `worker
 goose's throttle at `rate` requests/s. Timings run from each request's start to its last body
 byte; goose users are closed loops: docs/http.md says what that means for coordinated omission.")]
     Load(LoadArgs),
-    /// Print the JSON Schema of results.json (as committed in docs/results.schema.json).
-    Schema,
+    /// Audit a database you did not seed with tenantbench, read-only: per collection or table,
+    /// whether documents carry the tenant field, which indexes it leads, the plan of the
+    /// largest tenant's query, unique indexes that are not tenant-scoped, a verdict and the
+    /// command that fixes it.
+    #[command(after_help = "EXAMPLES:
+  tenantbench audit --uri mongodb://127.0.0.1:27017 --db app
+  tenantbench audit --db app --tenant-field companyId --json audit.json --markdown audit.md
+  tenantbench audit --backend postgres --uri postgres://reader@db.internal/app --schema public
+  tenantbench audit --db app --fail-on missing      # CI: exit 1 when a tenant index is missing
+
+The tenant field is detected when not given: of the fields named like one (tenant, tenantId,
+tenant_id, companyId, orgId, organizationId, accountId, workspaceId, customerId, teamId), the one
+the most sampled documents carry. Only reads are sent: listDatabases, listCollections,
+listIndexes, count, $sample and explain (the largest tenant's query runs once per collection);
+on PostgreSQL the catalogs, pg_stats, a sample of rows and EXPLAIN without ANALYZE, in READ ONLY
+sessions. Run it as a role that can only read.")]
+    Audit(AuditArgs),
+    /// Print the JSON Schema of results.json (as committed in docs/results.schema.json), or of
+    /// another file the harness writes.
+    Schema(SchemaArgs),
+}
+
+/// `schema` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct SchemaArgs {
+    /// Which file: results (results.json) or audit (`audit --json`).
+    #[arg(value_enum, default_value = "results")]
+    pub file: SchemaFile,
+}
+
+/// A file with a JSON Schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaFile {
+    /// results.json of a run (docs/results.schema.json).
+    Results,
+    /// The audit file (docs/audit.schema.json).
+    Audit,
+}
+
+/// Verdicts `audit --fail-on` exits 1 for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A collection with the tenant field but no index led by it.
+    Missing,
+    /// A unique index that is not tenant-scoped.
+    Unique,
+    /// Either.
+    Any,
+}
+
+/// `audit` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// Server.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// A database to audit (repeat for several). Default: MongoDB every database but admin,
+    /// local and config; PostgreSQL the URI's database.
+    #[arg(long = "db", value_name = "NAME")]
+    pub databases: Vec<String>,
+    /// PostgreSQL: a schema to audit (repeat for several). Default: every schema but the
+    /// system's.
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+    /// The tenant field or column (default: detected).
+    #[arg(long, value_name = "FIELD")]
+    pub tenant_field: Option<String>,
+    /// Documents or rows sampled per collection or table.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub sample: u64,
+    /// Write the audit as JSON here (schema: `tenantbench schema audit`).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the audit as Markdown here.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Exit 1 when a finding of this kind is found (repeat or comma-separate for several).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
+    pub fail_on: Vec<FailOn>,
 }
 
 /// `run` arguments.

@@ -4,6 +4,7 @@
 //! call the library functions directly.
 
 mod api_process;
+pub mod audit;
 pub mod clock;
 pub mod data;
 pub mod gate;
@@ -43,8 +44,15 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Gate(a) => gate::gate(&a),
         Command::Serve(a) => serve::serve(a).await,
         Command::Load(a) => load::load(a).await,
-        Command::Schema => {
-            print!("{}", crate::metrics::results::schema_json());
+        Command::Audit(a) => audit::audit(&a).await,
+        Command::Schema(a) => {
+            print!(
+                "{}",
+                match a.file {
+                    crate::cli::SchemaFile::Results => crate::metrics::results::schema_json(),
+                    crate::cli::SchemaFile::Audit => crate::audit::schema_json(),
+                }
+            );
             Ok(0)
         }
     }

@@ -1,14 +1,20 @@
 //! The audit's judgement over a team's own database (issue 16): which field is the tenant field,
 //! which collections or tables lack an index led by it or keep a unique index that is not
 //! tenant-scoped, and the exact command that fixes each — from facts a reader gathered
-//! read-only; no I/O here.
+//! read-only; the report's types (`tenantbench audit --json`, schema in
+//! docs/audit.schema.json) and their rendering ([`render`]). No I/O here.
+
+pub mod render;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::op::BackendKind;
 
+/// Version of the audit file's format; bumped when a field changes meaning or goes.
+pub const AUDIT_SCHEMA_VERSION: u32 = 1;
 /// Tenant field names the audit looks for when none is given, compared without case and
 /// underscores (`tenant_id`, `tenantId` and `TenantID` are one name).
 pub const TENANT_FIELDS: [&str; 9] = [
@@ -23,38 +29,107 @@ pub const TENANT_FIELDS: [&str; 9] = [
     "teamid",
 ];
 
+/// What to audit, as the command line gave it.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Databases (MongoDB: every one but the server's own when empty; PostgreSQL: the URI's
+    /// when empty).
+    pub databases: Vec<String>,
+    /// PostgreSQL schemas (every one but the system's when empty).
+    pub schemas: Vec<String>,
+    /// The tenant field (detected when `None`).
+    pub field: Option<String>,
+    /// Documents or rows read per collection or table to tell which fields it carries.
+    pub sample: u64,
+}
+
+/// What a reader gathered: the server, the databases, the tenant field and each collection's
+/// facts with its probe.
+#[derive(Debug, Clone, Default)]
+pub struct Gathered {
+    /// The server's version (a surrogate named).
+    pub server_version: String,
+    /// The databases read.
+    pub databases: Vec<String>,
+    /// The tenant field: the one given, else the one detected ([`detect_field`]); `None` when
+    /// none was given and no field is named like one.
+    pub field: Option<String>,
+    /// Each collection or table, with its largest tenant's query explained (none without the
+    /// tenant field).
+    pub collections: Vec<(CollectionFacts, Option<Probe>)>,
+}
+
 /// An index as a reader found it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IndexFacts {
     /// Its name.
     pub name: String,
-    /// Its key fields or columns, in order.
+    /// Its key fields or columns, in order (an expression key as PostgreSQL prints it).
     pub keys: Vec<String>,
     /// Whether it is unique.
     pub unique: bool,
     /// The primary key (`_id_` on MongoDB): never judged as a unique index to scope.
     pub primary: bool,
+    /// A partial index: PostgreSQL's predicate, MongoDB's `partialFilterExpression`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
 }
 
 /// A collection or table as a reader found it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CollectionFacts {
-    /// Database (MongoDB) or schema (PostgreSQL).
-    pub namespace: String,
+    /// Database.
+    pub database: String,
+    /// PostgreSQL: the table's schema.
+    pub schema: Option<String>,
     /// Collection or table.
     pub name: String,
     /// Documents or rows (the server's count or estimate).
     pub documents: u64,
     /// Documents or rows sampled.
     pub sampled: u64,
-    /// Per field or column: how many sampled documents carry it (a column: all of them).
+    /// Per field or column: how many sampled documents carry it (a column: rows where it is
+    /// not null).
     pub fields: BTreeMap<String, u64>,
     /// Its indexes.
     pub indexes: Vec<IndexFacts>,
 }
 
+/// The tenant query of a collection's largest tenant, explained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Probe {
+    /// The largest tenant's value of the tenant field, as text.
+    pub tenant: String,
+    /// How it was found: `sample` (most frequent in the sampled documents) or `pg_stats`
+    /// (PostgreSQL's most common value).
+    pub tenant_from: String,
+    /// The query explained.
+    pub query: String,
+    /// Plan stages, outermost first (`COLLSCAN`, `FETCH > IXSCAN`, `Seq Scan`, `Index Scan
+    /// (orders_company_idx)`).
+    pub stages: Vec<String>,
+    /// Whether the server ran the query (MongoDB `executionStats`) or only planned it
+    /// (PostgreSQL EXPLAIN without ANALYZE: the rows are the planner's estimate).
+    pub executed: bool,
+    /// Index keys examined (executed only).
+    pub keys_examined: Option<u64>,
+    /// Documents examined (executed only).
+    pub docs_examined: Option<u64>,
+    /// Documents returned, or rows the planner expects.
+    pub rows: u64,
+}
+
+impl Probe {
+    /// Whether the plan reads the whole collection (no index serves the tenant filter).
+    pub fn scans(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|s| s == "COLLSCAN" || s.starts_with("Seq Scan"))
+    }
+}
+
 /// What the audit says of one collection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// An index is led by the tenant field, and no unique index ignores it.
@@ -74,22 +149,121 @@ pub enum Verdict {
     },
 }
 
-/// One finding: the collection, its verdict, the evidence, and the fix.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+impl Verdict {
+    /// The verdict's word in tables and `--fail-on`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::NoTenantField => "no tenant field",
+            Verdict::MissingTenantIndex => "missing tenant index",
+            Verdict::UniqueNotTenantScoped { .. } => "unique not tenant-scoped",
+        }
+    }
+}
+
+/// One finding of a collection: its verdict and the command that fixes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
-    /// Database or schema.
-    pub namespace: String,
-    /// Collection or table.
-    pub collection: String,
     /// The verdict.
     #[serde(flatten)]
     pub verdict: Verdict,
-    /// Share of the sampled documents that carry the tenant field.
-    pub share: f64,
-    /// Indexes led by the tenant field.
-    pub tenant_indexes: Vec<String>,
     /// The command that fixes it (none for `ok` and `no_tenant_field`).
     pub fix: Option<String>,
+}
+
+/// One collection or table in the audit file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Audited {
+    /// Database.
+    pub database: String,
+    /// PostgreSQL: the table's schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Collection or table.
+    pub name: String,
+    /// Documents or rows (the server's count or estimate).
+    pub documents: u64,
+    /// Documents or rows sampled.
+    pub sampled: u64,
+    /// Share of the sampled documents that carry the tenant field.
+    pub share: f64,
+    /// Its indexes.
+    pub indexes: Vec<IndexFacts>,
+    /// Indexes led by the tenant field.
+    pub tenant_indexes: Vec<String>,
+    /// The tenant query of its largest sampled tenant, explained (none without a tenant field).
+    pub probe: Option<Probe>,
+    /// Its findings: one verdict for the tenant index, one per unique index to scope.
+    pub findings: Vec<Finding>,
+}
+
+/// How many findings of each verdict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    /// Collections that are fine.
+    pub ok: u32,
+    /// Collections without an index led by the tenant field.
+    pub missing_tenant_index: u32,
+    /// Unique indexes that are not tenant-scoped.
+    pub unique_not_tenant_scoped: u32,
+    /// Collections without the tenant field.
+    pub no_tenant_field: u32,
+}
+
+/// The audit file (`tenantbench audit --json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Audit {
+    /// [`AUDIT_SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// tenantbench's version.
+    pub harness_version: String,
+    /// `mongodb` or `postgres`.
+    pub backend: String,
+    /// The server's version.
+    pub server_version: String,
+    /// When the audit ran (UTC, RFC 3339).
+    pub audited_at: String,
+    /// The databases audited (never with credentials: names only).
+    pub databases: Vec<String>,
+    /// The tenant field.
+    pub tenant_field: String,
+    /// Whether it was given (`--tenant-field`) or detected.
+    pub tenant_field_detected: bool,
+    /// Documents or rows sampled per collection or table.
+    pub sample: u64,
+    /// Every collection or table, in database, schema and name order.
+    pub collections: Vec<Audited>,
+    /// Findings per verdict.
+    pub counts: Counts,
+}
+
+/// The JSON Schema of the audit file, as committed in docs/audit.schema.json.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Audit);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
+impl Audit {
+    /// Every finding with its collection, in file order.
+    pub fn findings(&self) -> impl Iterator<Item = (&Audited, &Finding)> {
+        self.collections
+            .iter()
+            .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
+    }
+}
+
+/// Counts the findings per verdict.
+pub fn count(colls: &[Audited]) -> Counts {
+    let mut n = Counts::default();
+    for f in colls.iter().flat_map(|c| &c.findings) {
+        match f.verdict {
+            Verdict::Ok => n.ok += 1,
+            Verdict::NoTenantField => n.no_tenant_field += 1,
+            Verdict::MissingTenantIndex => n.missing_tenant_index += 1,
+            Verdict::UniqueNotTenantScoped { .. } => n.unique_not_tenant_scoped += 1,
+        }
+    }
+    n
 }
 
 /// A field name without case and underscores.
@@ -118,34 +292,60 @@ pub fn detect_field(colls: &[CollectionFacts]) -> Option<String> {
         .map(|(f, _)| f.to_string())
 }
 
+/// Share of a collection's sampled documents that carry `field`.
+pub fn share(c: &CollectionFacts, field: &str) -> f64 {
+    match c.sampled {
+        0 => 0.0,
+        n => c.fields.get(field).copied().unwrap_or(0) as f64 / n as f64,
+    }
+}
+
+/// One collection judged for tenant field `field`, with its probe.
+pub fn assess(
+    c: &CollectionFacts,
+    field: &str,
+    kind: BackendKind,
+    probe: Option<Probe>,
+) -> Audited {
+    Audited {
+        database: c.database.clone(),
+        schema: c.schema.clone(),
+        name: c.name.clone(),
+        documents: c.documents,
+        sampled: c.sampled,
+        share: share(c, field),
+        indexes: c.indexes.clone(),
+        tenant_indexes: c
+            .indexes
+            .iter()
+            .filter(|i| i.keys.first().is_some_and(|k| k == field))
+            .map(|i| i.name.clone())
+            .collect(),
+        probe,
+        findings: judge(c, field, kind),
+    }
+}
+
 /// The findings of one collection for tenant field `field`: a verdict for its tenant index
 /// (or its lack of a tenant field) and one per unique index that is not tenant-scoped.
 pub fn judge(c: &CollectionFacts, field: &str, kind: BackendKind) -> Vec<Finding> {
-    let share = match c.sampled {
-        0 => 0.0,
-        n => c.fields.get(field).copied().unwrap_or(0) as f64 / n as f64,
-    };
-    let tenant_indexes: Vec<String> = c
-        .indexes
-        .iter()
-        .filter(|i| i.keys.first().is_some_and(|k| k == field))
-        .map(|i| i.name.clone())
-        .collect();
-    let finding = |verdict, fix| Finding {
-        namespace: c.namespace.clone(),
-        collection: c.name.clone(),
-        verdict,
-        share,
-        tenant_indexes: tenant_indexes.clone(),
-        fix,
-    };
-    if share == 0.0 {
-        return vec![finding(Verdict::NoTenantField, None)];
+    if share(c, field) == 0.0 {
+        return vec![Finding {
+            verdict: Verdict::NoTenantField,
+            fix: None,
+        }];
     }
     let mut out = Vec::new();
-    if tenant_indexes.is_empty() {
-        let fix = create_index(kind, c, &[field], false);
-        out.push(finding(Verdict::MissingTenantIndex, Some(fix)));
+    // A partial index serves only the queries its predicate covers: not a tenant index.
+    let led = c
+        .indexes
+        .iter()
+        .any(|i| i.partial.is_none() && i.keys.first().is_some_and(|k| k == field));
+    if !led {
+        out.push(Finding {
+            verdict: Verdict::MissingTenantIndex,
+            fix: Some(create_index(kind, c, &[field], false)),
+        });
     }
     for i in c
         .indexes
@@ -159,16 +359,19 @@ pub fn judge(c: &CollectionFacts, field: &str, kind: BackendKind) -> Vec<Finding
             create_index(kind, c, &keys, true),
             drop_index(kind, c, &i.name)
         );
-        out.push(finding(
-            Verdict::UniqueNotTenantScoped {
+        out.push(Finding {
+            verdict: Verdict::UniqueNotTenantScoped {
                 index: i.name.clone(),
                 keys: i.keys.clone(),
             },
-            Some(fix),
-        ));
+            fix: Some(fix),
+        });
     }
     if out.is_empty() {
-        out.push(finding(Verdict::Ok, None));
+        out.push(Finding {
+            verdict: Verdict::Ok,
+            fix: None,
+        });
     }
     out
 }
@@ -190,7 +393,7 @@ fn create_index(kind: BackendKind, c: &CollectionFacts, keys: &[&str], unique: b
             let spec: Vec<String> = keys.iter().map(|k| format!("{}: 1", js(k))).collect();
             format!(
                 "db.getSiblingDB({}).getCollection({}).createIndex({{ {} }}{});",
-                js(&c.namespace),
+                js(&c.database),
                 js(&c.name),
                 spec.join(", "),
                 if unique { ", { unique: true }" } else { "" }
@@ -201,7 +404,7 @@ fn create_index(kind: BackendKind, c: &CollectionFacts, keys: &[&str], unique: b
             format!(
                 "CREATE {}INDEX CONCURRENTLY ON {}.{} ({});",
                 if unique { "UNIQUE " } else { "" },
-                ident(&c.namespace),
+                ident(c.schema.as_deref().unwrap_or("public")),
                 ident(&c.name),
                 cols.join(", ")
             )
@@ -214,13 +417,13 @@ fn drop_index(kind: BackendKind, c: &CollectionFacts, name: &str) -> String {
     match kind {
         BackendKind::Mongodb => format!(
             "db.getSiblingDB({}).getCollection({}).dropIndex({});",
-            js(&c.namespace),
+            js(&c.database),
             js(&c.name),
             js(name)
         ),
         BackendKind::Postgres => format!(
             "DROP INDEX CONCURRENTLY {}.{};",
-            ident(&c.namespace),
+            ident(c.schema.as_deref().unwrap_or("public")),
             ident(name)
         ),
     }
@@ -232,7 +435,8 @@ mod tests {
 
     fn coll(name: &str, fields: &[(&str, u64)], indexes: Vec<IndexFacts>) -> CollectionFacts {
         CollectionFacts {
-            namespace: "app".into(),
+            database: "app".into(),
+            schema: Some("app".into()),
             name: name.into(),
             documents: 1000,
             sampled: 100,
@@ -247,6 +451,7 @@ mod tests {
             keys: keys.iter().map(|k| k.to_string()).collect(),
             unique,
             primary: name == "_id_",
+            partial: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod verify;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::audit::{Gathered, Scope};
 use crate::layout::{Layout, Placement, Server};
 use crate::metrics::results::{Evidence, ExplainRecord, ServerInfo};
 use crate::op::{BackendKind, ErrorKind, Outcome, Request};
@@ -174,6 +175,11 @@ pub trait Driver {
 
     /// `doctor`: reachability, version and settings of the default server.
     async fn doctor(&self) -> Doctor;
+
+    /// `audit`: the collections or tables of a team's own databases, their tenant field, and
+    /// the explained tenant query of each one's largest tenant — read-only (reads, catalogs,
+    /// explain; PostgreSQL sessions are `READ ONLY`).
+    async fn audit(&self, scope: &Scope) -> Result<Gathered, Self::Error>;
 
     /// `run`, once at its start: the facts of every server the matrix's placements use.
     async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, Self::Error>;

@@ -1,18 +1,37 @@
 //! The MongoDB reader of `audit` (issue 16): the facts of a team's own databases, read-only —
 //! `listDatabases`, `listCollections`, `listIndexes`, the estimated count and a `$sample` of
-//! documents (a plain `find` where the server has no `$sample`). Nothing is written.
+//! documents (a plain `find` where the server has no `$sample`), and per tenant collection the
+//! `explain` of its largest sampled tenant's query. Nothing is written.
 
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
 use mongodb::Client;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::results::CollectionType;
 
-use crate::audit::{CollectionFacts, IndexFacts};
+use super::MARKER_COLLECTION;
+use super::ops::explain_find;
+use crate::audit::{CollectionFacts, IndexFacts, Probe};
 
 /// Databases the server keeps for itself.
 const SYSTEM_DBS: [&str; 3] = ["admin", "local", "config"];
+
+/// The databases to audit: `dbs`, or every database but the server's own when empty.
+///
+/// # Errors
+/// The server's errors (unreachable, not authorised to list databases).
+pub async fn databases(client: &Client, dbs: &[String]) -> mongodb::error::Result<Vec<String>> {
+    if !dbs.is_empty() {
+        return Ok(dbs.to_vec());
+    }
+    Ok(client
+        .list_database_names()
+        .await?
+        .into_iter()
+        .filter(|d| !SYSTEM_DBS.contains(&d.as_str()))
+        .collect())
+}
 
 /// The facts of every collection of `dbs` (every database but the server's own when empty),
 /// with up to `sample` documents read from each.
@@ -23,25 +42,16 @@ pub async fn facts(
     client: &Client,
     dbs: &[String],
     sample: u64,
-) -> Result<Vec<CollectionFacts>, mongodb::error::Error> {
-    let names = if dbs.is_empty() {
-        client
-            .list_database_names()
-            .await?
-            .into_iter()
-            .filter(|d| !SYSTEM_DBS.contains(&d.as_str()))
-            .collect()
-    } else {
-        dbs.to_vec()
-    };
+) -> mongodb::error::Result<Vec<CollectionFacts>> {
     let mut out = Vec::new();
-    for dbn in names {
+    for dbn in databases(client, dbs).await? {
         let db = client.database(&dbn);
         let mut specs: Vec<_> = db.list_collections().await?.try_collect().await?;
         specs.sort_by(|a, b| a.name.cmp(&b.name));
         for spec in specs {
             if spec.collection_type != CollectionType::Collection
                 || spec.name.starts_with("system.")
+                || spec.name == MARKER_COLLECTION
             {
                 continue;
             }
@@ -57,20 +67,21 @@ pub async fn facts(
             let mut indexes = Vec::new();
             let mut ix = coll.list_indexes().await?;
             while let Some(m) = ix.try_next().await? {
-                let name = m
-                    .options
-                    .as_ref()
-                    .and_then(|o| o.name.clone())
-                    .unwrap_or_default();
+                let o = m.options.as_ref();
+                let name = o.and_then(|o| o.name.clone()).unwrap_or_default();
                 indexes.push(IndexFacts {
                     primary: name == "_id_",
                     keys: m.keys.keys().cloned().collect(),
-                    unique: m.options.as_ref().and_then(|o| o.unique).unwrap_or(false),
+                    unique: o.and_then(|o| o.unique).unwrap_or(false),
+                    partial: o
+                        .and_then(|o| o.partial_filter_expression.clone())
+                        .map(|p| Bson::Document(p).into_relaxed_extjson().to_string()),
                     name,
                 });
             }
             out.push(CollectionFacts {
-                namespace: dbn.clone(),
+                database: dbn.clone(),
+                schema: None,
                 name: spec.name,
                 documents,
                 sampled: docs.len() as u64,
@@ -86,10 +97,66 @@ pub async fn facts(
 async fn sampled(
     coll: &mongodb::Collection<Document>,
     n: u64,
-) -> Result<Vec<Document>, mongodb::error::Error> {
+) -> mongodb::error::Result<Vec<Document>> {
     let size = i64::try_from(n).unwrap_or(i64::MAX);
     match coll.aggregate([doc! {"$sample": {"size": size}}]).await {
         Ok(c) => c.try_collect().await,
         Err(_) => coll.find(doc! {}).limit(size).await?.try_collect().await,
     }
+}
+
+/// The tenant query of the collection's largest tenant (the most frequent value of `field` in
+/// a sample of `sample` documents), explained with `executionStats`: the server runs it once.
+/// `None` when no sampled document carries the field.
+///
+/// # Errors
+/// The server's errors.
+pub async fn probe(
+    client: &Client,
+    c: &CollectionFacts,
+    field: &str,
+    sample: u64,
+) -> mongodb::error::Result<Option<Probe>> {
+    let db = client.database(&c.database);
+    let coll = db.collection::<Document>(&c.name);
+    let size = i64::try_from(sample).unwrap_or(i64::MAX);
+    let path = format!("${field}");
+    let tally = [
+        doc! {"$match": {field: {"$exists": true}}},
+        doc! {"$group": {"_id": &path, "n": {"$sum": 1}}},
+        doc! {"$sort": {"n": -1, "_id": 1}},
+        doc! {"$limit": 1},
+    ];
+    let mut pipeline = vec![doc! {"$sample": {"size": size}}];
+    pipeline.extend(tally.iter().cloned());
+    let top: Vec<Document> = match coll.aggregate(pipeline).await {
+        Ok(cur) => cur.try_collect().await?,
+        Err(_) => {
+            let mut p = vec![doc! {"$limit": size}];
+            p.extend(tally);
+            coll.aggregate(p).await?.try_collect().await?
+        }
+    };
+    let Some(value) = top.first().and_then(|d| d.get("_id")).cloned() else {
+        return Ok(None);
+    };
+    let filter = doc! {field: value.clone()};
+    let e = explain_find(&db, doc! {"find": &c.name, "filter": filter.clone()}).await?;
+    Ok(Some(Probe {
+        tenant: match &value {
+            Bson::String(s) => s.clone(),
+            v => v.clone().into_relaxed_extjson().to_string(),
+        },
+        tenant_from: "sample".into(),
+        query: format!(
+            "db.getCollection({}).find({})",
+            serde_json::Value::String(c.name.clone()),
+            Bson::Document(filter).into_relaxed_extjson()
+        ),
+        stages: e.stages,
+        executed: true,
+        keys_examined: Some(e.keys_examined),
+        docs_examined: Some(e.docs_examined),
+        rows: e.returned,
+    }))
 }

@@ -16,6 +16,7 @@ use super::{
     check_ready, client, doctor, drop_marked, list_marked, sample_connections, seed,
     server_connections, verify,
 };
+use crate::audit::{Gathered, Scope, detect_field, share};
 use crate::backend::marker::{DropOutcome, MarkedDb};
 use crate::backend::seed::{SeedOptions, SeedSummary};
 use crate::backend::verify::VerifyReport;
@@ -115,6 +116,51 @@ impl MongoDriver {
             local: local_port(&uri).and_then(sys::local_listener_pid).is_some(),
         })
     }
+}
+
+/// [`Driver::audit`] on one client.
+async fn audit_with(c: &mongodb::Client, scope: &Scope) -> Result<Gathered, MongoError> {
+    let d = doctor(c).await;
+    if !d.reachable {
+        return Err(MongoError::State(format!(
+            "MongoDB does not answer: {} (is the URI right? `tenantbench doctor` checks it)",
+            d.error.unwrap_or_default()
+        )));
+    }
+    let server_version = match (&d.version, &d.surrogate) {
+        (Some(v), Some(s)) => format!("{v} (SecantusDB {s})"),
+        (Some(v), None) => v.clone(),
+        _ => "unknown".into(),
+    };
+    let ctx = |context: &str| {
+        let context = context.to_string();
+        move |source| MongoError::Driver { context, source }
+    };
+    let databases = super::audit::databases(c, &scope.databases)
+        .await
+        .map_err(ctx("listing databases"))?;
+    let facts = super::audit::facts(c, &databases, scope.sample)
+        .await
+        .map_err(ctx("reading collections and indexes"))?;
+    let field = scope.field.clone().or_else(|| detect_field(&facts));
+    let mut collections = Vec::new();
+    for f in facts {
+        let probe = match &field {
+            Some(field) if share(&f, field) > 0.0 => {
+                super::audit::probe(c, &f, field, scope.sample)
+                    .await
+                    .map_err(ctx(&format!("explaining {}.{}", f.database, f.name)))?
+            }
+            _ => None,
+        };
+        collections.push((f, probe));
+    }
+    Ok(Gathered {
+        server_version,
+        databases,
+        field,
+        collections,
+    })
 }
 
 /// A server's name in results: `default`, or the variable holding its URI.
@@ -262,6 +308,13 @@ impl Driver for MongoDriver {
             ));
         }
         out
+    }
+
+    async fn audit(&self, scope: &Scope) -> Result<Gathered, MongoError> {
+        let c = self.admin(&Server::Default).await?;
+        let r = audit_with(&c, scope).await;
+        c.shutdown().await;
+        r
     }
 
     async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, MongoError> {

@@ -352,34 +352,44 @@ impl MongoBackend {
         if let Some(l) = limit {
             find.insert("limit", l);
         }
-        let out = self
-            .db(req.tenant)
-            .run_command(doc! {"explain": find, "verbosity": "executionStats"})
-            .await?;
-        let stats = out
-            .get_document("executionStats")
-            .cloned()
-            .unwrap_or_default();
-        let mut stages = Vec::new();
-        let mut plan = out
-            .get_document("queryPlanner")
-            .and_then(|q| q.get_document("winningPlan"))
-            .ok()
-            .cloned();
-        while let Some(p) = plan {
-            if let Ok(s) = p.get_str("stage") {
-                stages.push(s.to_string());
-            }
-            plan = p.get_document("inputStage").ok().cloned();
-        }
-        Ok(Some(Explain {
-            stages,
-            keys_examined: bson_i64(stats.get("totalKeysExamined")) as u64,
-            docs_examined: bson_i64(stats.get("totalDocsExamined")) as u64,
-            returned: bson_i64(stats.get("nReturned")) as u64,
-            limit: limit.map(|l| l.unsigned_abs()),
-        }))
+        let mut e = explain_find(self.db(req.tenant), find).await?;
+        e.limit = limit.map(|l| l.unsigned_abs());
+        Ok(Some(e))
     }
+}
+
+/// `explain` (executionStats) of a `find` command on `db`: the winning plan's stages and the
+/// work done (the limit is left to the caller).
+///
+/// # Errors
+/// The driver's error.
+pub async fn explain_find(db: &Database, find: Document) -> mongodb::error::Result<Explain> {
+    let out = db
+        .run_command(doc! {"explain": find, "verbosity": "executionStats"})
+        .await?;
+    let stats = out
+        .get_document("executionStats")
+        .cloned()
+        .unwrap_or_default();
+    let mut stages = Vec::new();
+    let mut plan = out
+        .get_document("queryPlanner")
+        .and_then(|q| q.get_document("winningPlan"))
+        .ok()
+        .cloned();
+    while let Some(p) = plan {
+        if let Ok(s) = p.get_str("stage") {
+            stages.push(s.to_string());
+        }
+        plan = p.get_document("inputStage").ok().cloned();
+    }
+    Ok(Explain {
+        stages,
+        keys_examined: bson_i64(stats.get("totalKeysExamined")) as u64,
+        docs_examined: bson_i64(stats.get("totalDocsExamined")) as u64,
+        returned: bson_i64(stats.get("nReturned")) as u64,
+        limit: None,
+    })
 }
 
 /// The countable kind of a driver error.

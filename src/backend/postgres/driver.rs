@@ -12,6 +12,7 @@ use super::{
     PgBackend, PgError, check_ready, connect, doctor, drop_marked, list_marked, pool, seed,
     settings, verify, warm,
 };
+use crate::audit::{Gathered, Scope, detect_field, share};
 use crate::backend::marker::{DropOutcome, MarkedDb};
 use crate::backend::seed::{SeedOptions, SeedSummary};
 use crate::backend::verify::VerifyReport;
@@ -204,6 +205,44 @@ impl Driver for PgDriver {
             ));
         }
         out
+    }
+
+    async fn audit(&self, scope: &Scope) -> Result<Gathered, PgError> {
+        let dbs: Vec<Option<&str>> = if scope.databases.is_empty() {
+            vec![None]
+        } else {
+            scope.databases.iter().map(|d| Some(d.as_str())).collect()
+        };
+        let mut sessions = Vec::new();
+        let mut facts = Vec::new();
+        for db in dbs {
+            let c = super::audit::session(&self.uri, db).await?;
+            facts.extend(super::audit::facts(&c, &scope.schemas, scope.sample).await?);
+            sessions.push((super::audit::current_database(&c).await?, c));
+        }
+        let st = settings(&sessions[0].1).await?;
+        let field = scope.field.clone().or_else(|| detect_field(&facts));
+        let mut collections = Vec::new();
+        for f in facts {
+            let probe = match &field {
+                Some(field) if share(&f, field) > 0.0 => {
+                    let c = &sessions
+                        .iter()
+                        .find(|(d, _)| *d == f.database)
+                        .unwrap_or(&sessions[0])
+                        .1;
+                    super::audit::probe(c, &f, field, scope.sample).await?
+                }
+                _ => None,
+            };
+            collections.push((f, probe));
+        }
+        Ok(Gathered {
+            server_version: st.version,
+            databases: sessions.into_iter().map(|(d, _)| d).collect(),
+            field,
+            collections,
+        })
     }
 
     async fn server_infos(&self, _: &[Server]) -> Result<Vec<ServerInfo>, PgError> {

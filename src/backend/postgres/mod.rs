@@ -14,6 +14,7 @@
 //! verifies against the same checksums as on MongoDB.
 
 pub mod admin;
+pub mod audit;
 pub mod driver;
 pub mod ops;
 pub mod schema;

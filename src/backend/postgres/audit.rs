@@ -1,0 +1,279 @@
+//! The PostgreSQL reader of `audit` (issue 16): the facts of a team's own tables, read-only —
+//! the catalogs (`pg_class`, `pg_attribute`, `pg_index`), a sample of rows (`TABLESAMPLE`
+//! where the table is large), `pg_stats`' most common tenant, and `EXPLAIN` without `ANALYZE`
+//! of its tenant query. Every session is `READ ONLY`, so even a superuser's audit cannot write.
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use super::{Context as _, MARKER_TABLE, PgError, connect, ident};
+use crate::audit::{CollectionFacts, IndexFacts, Probe};
+
+/// A read-only session on database `db` (the URI's when `None`).
+///
+/// # Errors
+/// The URI does not parse or the server refuses.
+pub async fn session(uri: &str, db: Option<&str>) -> Result<Client, PgError> {
+    let c = connect(uri, db).await?;
+    c.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        .await
+        .ctx(|| "making the audit's session read-only".to_string())?;
+    Ok(c)
+}
+
+/// The name of the connected database.
+///
+/// # Errors
+/// Server errors.
+pub async fn current_database(c: &Client) -> Result<String, PgError> {
+    Ok(c.query_one("SELECT current_database()", &[])
+        .await
+        .ctx(|| "reading the database name".to_string())?
+        .get(0))
+}
+
+/// The facts of every table of the connected database in `schemas` (every schema but the
+/// system's when empty), with up to `sample` rows read from each.
+///
+/// # Errors
+/// Server errors (a table the role may not read included).
+pub async fn facts(
+    c: &Client,
+    schemas: &[String],
+    sample: u64,
+) -> Result<Vec<CollectionFacts>, PgError> {
+    let database = current_database(c).await?;
+    let tables = c
+        .query(
+            "SELECT n.nspname, c.relname, c.oid, c.reltuples::float8
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+                AND c.relname <> $2
+                AND (cardinality($1::text[]) = 0 OR n.nspname = ANY($1::text[]))
+              ORDER BY 1, 2",
+            &[&schemas, &MARKER_TABLE],
+        )
+        .await
+        .ctx(|| "listing tables".to_string())?;
+    let mut out = Vec::new();
+    for t in &tables {
+        let (schema, name): (String, String) = (t.get(0), t.get(1));
+        let oid: u32 = t.get(2);
+        let reltuples: f64 = t.get(3);
+        let table = format!("{}.{}", ident(&schema), ident(&name));
+        let columns: Vec<String> = c
+            .query(
+                "SELECT attname::text FROM pg_attribute
+                  WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                &[&oid],
+            )
+            .await
+            .ctx(|| format!("listing the columns of {table}"))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        // Never analysed (reltuples < 0): count, once.
+        let documents = if reltuples >= 0.0 {
+            reltuples as u64
+        } else {
+            let n: i64 = c
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .ctx(|| format!("counting {table}"))?
+                .get(0);
+            n as u64
+        };
+        let (sampled, fields) = sample_columns(c, &table, &columns, documents, sample).await?;
+        out.push(CollectionFacts {
+            database: database.clone(),
+            schema: Some(schema),
+            name,
+            documents,
+            sampled,
+            fields,
+            indexes: indexes(c, oid, &table).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// How many of up to `n` sampled rows have each column not null: pages sampled at random
+/// (`TABLESAMPLE SYSTEM`) when the table holds many more rows than `n`, else its first rows.
+async fn sample_columns(
+    c: &Client,
+    table: &str,
+    columns: &[String],
+    rows: u64,
+    n: u64,
+) -> Result<(u64, BTreeMap<String, u64>), PgError> {
+    let counts: Vec<String> = std::iter::once("count(*)".to_string())
+        .chain(columns.iter().map(|col| format!("count({})", ident(col))))
+        .collect();
+    let select = |from: &str| {
+        format!(
+            "SELECT {} FROM (SELECT * FROM {from} LIMIT {n}) s",
+            counts.join(", ")
+        )
+    };
+    let mut row = None;
+    if rows > 4 * n.max(1) {
+        let pct = (200.0 * n as f64 / rows as f64).min(100.0);
+        let r = c
+            .query_one(&select(&format!("{table} TABLESAMPLE SYSTEM ({pct})")), &[])
+            .await
+            .ctx(|| format!("sampling {table}"))?;
+        if r.get::<_, i64>(0) > 0 {
+            row = Some(r);
+        }
+    }
+    let row = match row {
+        Some(r) => r,
+        None => c
+            .query_one(&select(table), &[])
+            .await
+            .ctx(|| format!("sampling {table}"))?,
+    };
+    let fields = columns
+        .iter()
+        .enumerate()
+        .map(|(i, col)| (col.clone(), row.get::<_, i64>(i + 1) as u64))
+        .collect();
+    Ok((row.get::<_, i64>(0) as u64, fields))
+}
+
+/// The indexes of table `oid`: key columns (expressions as the server prints them), unique,
+/// primary, partial predicate.
+async fn indexes(c: &Client, oid: u32, table: &str) -> Result<Vec<IndexFacts>, PgError> {
+    let rows = c
+        .query(
+            "SELECT ic.relname::text, ix.indisunique, ix.indisprimary,
+                    ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true)
+                            FROM generate_series(1, ix.indnkeyatts) k ORDER BY k),
+                    pg_get_expr(ix.indpred, ix.indrelid)
+               FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid
+              WHERE ix.indrelid = $1 ORDER BY 1",
+            &[&oid],
+        )
+        .await
+        .ctx(|| format!("listing the indexes of {table}"))?;
+    Ok(rows
+        .iter()
+        .map(|r| IndexFacts {
+            name: r.get(0),
+            unique: r.get(1),
+            primary: r.get(2),
+            keys: r
+                .get::<_, Vec<String>>(3)
+                .iter()
+                .map(|k| unquote(k))
+                .collect(),
+            partial: r.get(4),
+        })
+        .collect())
+}
+
+/// A column name as `pg_get_indexdef` prints it, without its quotes.
+fn unquote(k: &str) -> String {
+    match k.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => k.to_string(),
+    }
+}
+
+/// The tenant query of the table's largest tenant — `pg_stats`' most common value of `field`,
+/// else the most frequent one in `sample` rows — explained without running it.
+/// `None` when no row carries the field.
+///
+/// # Errors
+/// Server errors, or a plan that does not parse.
+pub async fn probe(
+    c: &Client,
+    t: &CollectionFacts,
+    field: &str,
+    sample: u64,
+) -> Result<Option<Probe>, PgError> {
+    let schema = t.schema.as_deref().unwrap_or("public");
+    let table = format!("{}.{}", ident(schema), ident(&t.name));
+    let stats = c
+        .query_opt(
+            "SELECT (most_common_vals::text::text[])[1] FROM pg_stats
+              WHERE schemaname = $1 AND tablename = $2 AND attname = $3
+                AND most_common_vals IS NOT NULL",
+            &[&schema, &t.name, &field],
+        )
+        .await
+        .ctx(|| format!("reading pg_stats of {table}"))?
+        .and_then(|r| r.get::<_, Option<String>>(0));
+    let (tenant, from) = match stats {
+        Some(v) => (v, "pg_stats"),
+        None => {
+            let col = ident(field);
+            let top = c
+                .query_opt(
+                    &format!(
+                        "SELECT v FROM (SELECT {col}::text AS v FROM {table} LIMIT {sample}) s
+                          WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT 1"
+                    ),
+                    &[],
+                )
+                .await
+                .ctx(|| format!("finding the largest tenant of {table}"))?;
+            match top {
+                Some(r) => (r.get(0), "sample"),
+                None => return Ok(None),
+            }
+        }
+    };
+    let literal: String = c
+        .query_one("SELECT quote_literal($1::text)", &[&tenant])
+        .await
+        .ctx(|| "quoting a tenant value".to_string())?
+        .get(0);
+    let query = format!("SELECT * FROM {table} WHERE {} = {literal}", ident(field));
+    let msgs = c
+        .simple_query(&format!("EXPLAIN (FORMAT JSON) {query}"))
+        .await
+        .ctx(|| format!("EXPLAIN of {table}'s tenant query"))?;
+    let json = msgs
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .ok_or_else(|| PgError::State("EXPLAIN returned no plan".into()))?;
+    let v: serde_json::Value = serde_json::from_str(&json)
+        .map_err(|e| PgError::State(format!("EXPLAIN output does not parse: {e}")))?;
+    let plan = &v[0]["Plan"];
+    let mut stages = Vec::new();
+    let mut node = Some(plan);
+    while let Some(n) = node {
+        let ty = n["Node Type"].as_str().unwrap_or("?");
+        stages.push(match n["Index Name"].as_str() {
+            Some(i) => format!("{ty} ({i})"),
+            None => ty.to_string(),
+        });
+        node = n["Plans"].as_array().and_then(|p| p.first());
+    }
+    Ok(Some(Probe {
+        tenant,
+        tenant_from: from.into(),
+        query,
+        stages,
+        executed: false,
+        keys_examined: None,
+        docs_examined: None,
+        rows: plan["Plan Rows"].as_f64().unwrap_or(0.0) as u64,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn index_keys_lose_their_quotes() {
+        assert_eq!(super::unquote(r#""companyId""#), "companyId");
+        assert_eq!(super::unquote(r#""a""b""#), r#"a"b"#);
+        assert_eq!(super::unquote("lower(email)"), "lower(email)");
+    }
+}
