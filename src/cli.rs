@@ -162,9 +162,50 @@ listIndexes, count, $sample and explain (the largest tenant's query runs once pe
 on PostgreSQL the catalogs, pg_stats, a sample of rows and EXPLAIN without ANALYZE, in READ ONLY
 sessions. Run it as a role that can only read.")]
     Audit(AuditArgs),
+    /// Profile the tenants of a database you did not seed with tenantbench, read-only:
+    /// documents per tenant per collection, the size distribution fitted to them (with the
+    /// fit's error), the collection mix; write a scenario that reproduces the population
+    /// synthetically (no document, value or tenant id copied).
+    #[command(after_help = "EXAMPLES:
+  tenantbench profile --db app -o scenarios/app-profile.toml
+  tenantbench profile --backend postgres --uri postgres://reader@db.internal/app -o app.toml
+  tenantbench run --scenario scenarios/app-profile.toml --scale 0.01 --repeat 1   # then run it
+
+Collections of up to --exact-up-to documents are counted exactly ($group / GROUP BY); larger
+ones from a random sample of that many, scaled to their size (tenants the sample misses are
+missing from the profile).")]
+    Profile(ProfileArgs),
     /// Print the JSON Schema of results.json (as committed in docs/results.schema.json), or of
     /// another file the harness writes.
     Schema(SchemaArgs),
+}
+
+/// `profile` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct ProfileArgs {
+    /// Server.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// A database to profile (repeat for several). Default: MongoDB every database but
+    /// admin, local and config; PostgreSQL the URI's database.
+    #[arg(long = "db", value_name = "NAME")]
+    pub databases: Vec<String>,
+    /// PostgreSQL: a schema to profile (repeat for several). Default: every schema but the
+    /// system's.
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+    /// The tenant field or column (default: detected, as for `audit`).
+    #[arg(long, value_name = "FIELD")]
+    pub tenant_field: Option<String>,
+    /// Count collections of up to this many documents exactly; sample larger ones.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub exact_up_to: u64,
+    /// The scenario file to write.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `schema` arguments.

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod op;
 pub mod pacing;
 pub mod population;
+pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod scenario;

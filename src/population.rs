@@ -206,8 +206,8 @@ pub fn tier_counts(n: u32, percent: &[f64; 3]) -> [u64; 4] {
     out
 }
 
-/// Relative weights of each rank under a distribution (not normalised).
-fn weights(d: &Distribution, n: usize) -> Vec<f64> {
+/// Relative weights of each rank under a distribution (not normalised); `profile` fits them.
+pub fn weights(d: &Distribution, n: usize) -> Vec<f64> {
     match d {
         Distribution::Zipf { s } => (1..=n).map(|i| (i as f64).powf(-s)).collect(),
         // Expected order statistics of a Pareto(alpha) sample, by the quantile function at the

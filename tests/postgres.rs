@@ -35,13 +35,13 @@ fn skip(uri: &str, why: &str) -> Option<String> {
     None
 }
 
-async fn clean(uri: &str, prefix: &str) {
+pub(crate) async fn clean(uri: &str, prefix: &str) {
     postgres::drop_marked(uri, prefix, None)
         .await
         .expect("clean up");
 }
 
-async fn seeded(uri: &str, s: &Scenario, layout: Layout, indexes: &str) -> Placement {
+pub(crate) async fn seeded(uri: &str, s: &Scenario, layout: Layout, indexes: &str) -> Placement {
     let pop = s.build_population();
     let placement = s.placement(&pop, layout);
     postgres::seed(uri, s, &pop, &placement, &seed_opts(s, layout, indexes))

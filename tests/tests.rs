@@ -13,6 +13,7 @@ mod load;
 mod mongo;
 mod ops;
 mod postgres;
+mod profile;
 mod report;
 mod run;
 mod scenario_errors;

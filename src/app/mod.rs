@@ -12,6 +12,7 @@ mod interrupt;
 pub mod load;
 pub mod merge;
 pub mod plan;
+pub mod profile;
 pub mod run;
 pub mod serve;
 pub mod settings;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Serve(a) => serve::serve(a).await,
         Command::Load(a) => load::load(a).await,
         Command::Audit(a) => audit::audit(&a).await,
+        Command::Profile(a) => profile::profile(&a).await,
         Command::Schema(a) => {
             print!(
                 "{}",

@@ -20,6 +20,7 @@ use crate::layout::{Layout, Placement, Server};
 use crate::metrics::results::{Evidence, ExplainRecord, ServerInfo};
 use crate::op::{BackendKind, ErrorKind, Outcome, Request};
 use crate::population::Population;
+use crate::profile::Profiled;
 use crate::scenario::{Scenario, Variant};
 use marker::{DropOutcome, MarkedDb};
 use seed::{SeedOptions, SeedSummary};
@@ -180,6 +181,12 @@ pub trait Driver {
     /// the explained tenant query of each one's largest tenant — read-only (reads, catalogs,
     /// explain; PostgreSQL sessions are `READ ONLY`).
     async fn audit(&self, scope: &Scope) -> Result<Gathered, Self::Error>;
+
+    /// `profile`: documents per tenant of each collection or table of a team's own databases
+    /// that carries the tenant field (detected from a sample of `scope.sample` when not
+    /// given) — exact up to `exact_up_to` documents a collection, scaled from a sample of that
+    /// many above; read-only.
+    async fn profile(&self, scope: &Scope, exact_up_to: u64) -> Result<Profiled, Self::Error>;
 
     /// `run`, once at its start: the facts of every server the matrix's placements use.
     async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, Self::Error>;

@@ -1,7 +1,8 @@
-//! The MongoDB reader of `audit` (issue 16): the facts of a team's own databases, read-only —
-//! `listDatabases`, `listCollections`, `listIndexes`, the estimated count and a `$sample` of
-//! documents (a plain `find` where the server has no `$sample`), and per tenant collection the
-//! `explain` of its largest sampled tenant's query. Nothing is written.
+//! The MongoDB reader of `audit` and `profile` (issue 16): the facts of a team's own databases,
+//! read-only — `listDatabases`, `listCollections`, `listIndexes`, the estimated count and a
+//! `$sample` of documents (a plain `find` where the server has no `$sample`), per tenant
+//! collection the `explain` of its largest sampled tenant's query, and documents per tenant
+//! (`$group`). Nothing is written.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use mongodb::results::CollectionType;
 use super::MARKER_COLLECTION;
 use super::ops::explain_find;
 use crate::audit::{CollectionFacts, IndexFacts, Probe};
+use crate::profile::Counted;
 
 /// Databases the server keeps for itself.
 const SYSTEM_DBS: [&str; 3] = ["admin", "local", "config"];
@@ -159,4 +161,59 @@ pub async fn probe(
         docs_examined: Some(e.docs_examined),
         rows: e.returned,
     }))
+}
+
+/// Documents per tenant of a collection: `$group` on `field` over all of it when it holds at
+/// most `exact_up_to` documents, else over a `$sample` of that many, scaled to its size.
+///
+/// # Errors
+/// The server's errors.
+pub async fn counts(
+    client: &Client,
+    c: &CollectionFacts,
+    field: &str,
+    exact_up_to: u64,
+) -> mongodb::error::Result<Counted> {
+    let coll = client.database(&c.database).collection::<Document>(&c.name);
+    let group = [
+        doc! {"$match": {field: {"$exists": true, "$ne": null}}},
+        doc! {"$group": {"_id": format!("${field}"), "n": {"$sum": 1}}},
+    ];
+    let sampled = c.documents > exact_up_to;
+    let mut pipeline = Vec::new();
+    if sampled {
+        let size = i64::try_from(exact_up_to).unwrap_or(i64::MAX);
+        pipeline.push(doc! {"$sample": {"size": size}});
+    }
+    pipeline.extend(group);
+    let rows: Vec<Document> = coll.aggregate(pipeline).await?.try_collect().await?;
+    let seen: u64 = rows
+        .iter()
+        .map(|r| super::seed::bson_i64(r.get("n")).max(0) as u64)
+        .sum();
+    let scale = if sampled && seen > 0 {
+        c.documents as f64 / seen as f64
+    } else {
+        1.0
+    };
+    let per_tenant = rows
+        .iter()
+        .filter_map(|r| {
+            let v = r.get("_id")?;
+            let name = match v {
+                Bson::String(s) => s.clone(),
+                v => v.clone().into_relaxed_extjson().to_string(),
+            };
+            let n = super::seed::bson_i64(r.get("n")).max(0) as f64 * scale;
+            Some((name, n.round() as u64))
+        })
+        .collect();
+    Ok(Counted {
+        database: c.database.clone(),
+        schema: None,
+        name: c.name.clone(),
+        documents: c.documents,
+        sampled: sampled.then_some(seen),
+        per_tenant,
+    })
 }

@@ -29,6 +29,7 @@ use crate::metrics::results::{
 };
 use crate::op::{BackendKind, Request};
 use crate::population::Population;
+use crate::profile::Profiled;
 use crate::scenario::{Scenario, Strategy};
 
 /// MongoDB through the default server's URI (other servers by their variables).
@@ -118,8 +119,15 @@ impl MongoDriver {
     }
 }
 
-/// [`Driver::audit`] on one client.
-async fn audit_with(c: &mongodb::Client, scope: &Scope) -> Result<Gathered, MongoError> {
+/// A driver error with what was being done.
+fn ctx(context: &str) -> impl FnOnce(mongodb::error::Error) -> MongoError {
+    let context = context.to_string();
+    move |source| MongoError::Driver { context, source }
+}
+
+/// The server's version for an audit or profile (the surrogate named), or why it does not
+/// answer.
+async fn version_of(c: &mongodb::Client) -> Result<String, MongoError> {
     let d = doctor(c).await;
     if !d.reachable {
         return Err(MongoError::State(format!(
@@ -127,15 +135,51 @@ async fn audit_with(c: &mongodb::Client, scope: &Scope) -> Result<Gathered, Mong
             d.error.unwrap_or_default()
         )));
     }
-    let server_version = match (&d.version, &d.surrogate) {
+    Ok(match (&d.version, &d.surrogate) {
         (Some(v), Some(s)) => format!("{v} (SecantusDB {s})"),
         (Some(v), None) => v.clone(),
         _ => "unknown".into(),
-    };
-    let ctx = |context: &str| {
-        let context = context.to_string();
-        move |source| MongoError::Driver { context, source }
-    };
+    })
+}
+
+/// [`Driver::profile`] on one client.
+async fn profile_with(
+    c: &mongodb::Client,
+    scope: &Scope,
+    exact_up_to: u64,
+) -> Result<Profiled, MongoError> {
+    let server_version = version_of(c).await?;
+    let databases = super::audit::databases(c, &scope.databases)
+        .await
+        .map_err(ctx("listing databases"))?;
+    let facts = super::audit::facts(c, &databases, scope.sample)
+        .await
+        .map_err(ctx("reading collections"))?;
+    let field = scope.field.clone().or_else(|| detect_field(&facts));
+    let mut collections = Vec::new();
+    if let Some(field) = &field {
+        for f in facts.iter().filter(|f| share(f, field) > 0.0) {
+            collections.push(
+                super::audit::counts(c, f, field, exact_up_to)
+                    .await
+                    .map_err(ctx(&format!(
+                        "counting {}.{} per tenant",
+                        f.database, f.name
+                    )))?,
+            );
+        }
+    }
+    Ok(Profiled {
+        server_version,
+        databases,
+        field,
+        collections,
+    })
+}
+
+/// [`Driver::audit`] on one client.
+async fn audit_with(c: &mongodb::Client, scope: &Scope) -> Result<Gathered, MongoError> {
+    let server_version = version_of(c).await?;
     let databases = super::audit::databases(c, &scope.databases)
         .await
         .map_err(ctx("listing databases"))?;
@@ -313,6 +357,13 @@ impl Driver for MongoDriver {
     async fn audit(&self, scope: &Scope) -> Result<Gathered, MongoError> {
         let c = self.admin(&Server::Default).await?;
         let r = audit_with(&c, scope).await;
+        c.shutdown().await;
+        r
+    }
+
+    async fn profile(&self, scope: &Scope, exact_up_to: u64) -> Result<Profiled, MongoError> {
+        let c = self.admin(&Server::Default).await?;
+        let r = profile_with(&c, scope, exact_up_to).await;
         c.shutdown().await;
         r
     }

@@ -1,7 +1,8 @@
-//! The PostgreSQL reader of `audit` (issue 16): the facts of a team's own tables, read-only —
-//! the catalogs (`pg_class`, `pg_attribute`, `pg_index`), a sample of rows (`TABLESAMPLE`
-//! where the table is large), `pg_stats`' most common tenant, and `EXPLAIN` without `ANALYZE`
-//! of its tenant query. Every session is `READ ONLY`, so even a superuser's audit cannot write.
+//! The PostgreSQL reader of `audit` and `profile` (issue 16): the facts of a team's own tables,
+//! read-only — the catalogs (`pg_class`, `pg_attribute`, `pg_index`), a sample of rows
+//! (`TABLESAMPLE` where the table is large), `pg_stats`' most common tenant, `EXPLAIN` without
+//! `ANALYZE` of its tenant query, and rows per tenant (`GROUP BY`). Every session is
+//! `READ ONLY`, so even a superuser's audit cannot write.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::{Context as _, MARKER_TABLE, PgError, connect, ident};
 use crate::audit::{CollectionFacts, IndexFacts, Probe};
+use crate::profile::Counted;
 
 /// A read-only session on database `db` (the URI's when `None`).
 ///
@@ -266,6 +268,57 @@ pub async fn probe(
         docs_examined: None,
         rows: plan["Plan Rows"].as_f64().unwrap_or(0.0) as u64,
     }))
+}
+
+/// Rows per tenant of a table: `GROUP BY` over all of it when it holds at most `exact_up_to`
+/// rows, else over about that many pages' worth sampled (`TABLESAMPLE SYSTEM`), scaled to its
+/// size.
+///
+/// # Errors
+/// Server errors.
+pub async fn counts(
+    c: &Client,
+    t: &CollectionFacts,
+    field: &str,
+    exact_up_to: u64,
+) -> Result<Counted, PgError> {
+    let schema = t.schema.as_deref().unwrap_or("public");
+    let table = format!("{}.{}", ident(schema), ident(&t.name));
+    let sampled = t.documents > exact_up_to;
+    let from = if sampled {
+        let pct = (100.0 * exact_up_to as f64 / t.documents as f64).min(100.0);
+        format!("{table} TABLESAMPLE SYSTEM ({pct})")
+    } else {
+        table.clone()
+    };
+    let col = ident(field);
+    let rows = c
+        .query(
+            &format!("SELECT {col}::text, count(*) FROM {from} WHERE {col} IS NOT NULL GROUP BY 1"),
+            &[],
+        )
+        .await
+        .ctx(|| format!("counting rows per tenant of {table}"))?;
+    let seen: u64 = rows.iter().map(|r| r.get::<_, i64>(1) as u64).sum();
+    let scale = if sampled && seen > 0 {
+        t.documents as f64 / seen as f64
+    } else {
+        1.0
+    };
+    Ok(Counted {
+        database: t.database.clone(),
+        schema: t.schema.clone(),
+        name: t.name.clone(),
+        documents: t.documents,
+        sampled: sampled.then_some(seen),
+        per_tenant: rows
+            .iter()
+            .map(|r| {
+                let n = r.get::<_, i64>(1) as f64 * scale;
+                (r.get::<_, String>(0), n.round() as u64)
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::metrics::evidence as sys;
 use crate::metrics::results::{ConnectionSample, Evidence, ExplainRecord, ServerInfo};
 use crate::op::{BackendKind, Request};
 use crate::population::Population;
+use crate::profile::Profiled;
 use crate::scenario::{Scenario, Strategy};
 
 /// Connections the harness keeps for itself on PostgreSQL beyond the pools (sampler, admin).
@@ -57,6 +58,49 @@ impl PgDriver {
     /// be in flight at once.
     fn per_pool(t: &TrialSetup<'_>) -> usize {
         (t.variant.max_pool_size as usize).min(t.in_flight()).max(1)
+    }
+}
+
+/// Read-only sessions on the databases of an audit or profile, with their tables' facts.
+struct ReadOnly {
+    version: String,
+    sessions: Vec<(String, tokio_postgres::Client)>,
+    facts: Vec<crate::audit::CollectionFacts>,
+    field: Option<String>,
+}
+
+impl ReadOnly {
+    /// The session of database `db`.
+    fn session(&self, db: &str) -> &tokio_postgres::Client {
+        let s = self.sessions.iter().find(|(d, _)| d == db);
+        &s.unwrap_or(&self.sessions[0]).1
+    }
+}
+
+impl PgDriver {
+    /// Opens a `READ ONLY` session per database of `scope` (the URI's when none) and reads
+    /// their tables' facts and the tenant field.
+    async fn read_only(&self, scope: &Scope) -> Result<ReadOnly, PgError> {
+        let dbs: Vec<Option<&str>> = if scope.databases.is_empty() {
+            vec![None]
+        } else {
+            scope.databases.iter().map(|d| Some(d.as_str())).collect()
+        };
+        let mut sessions = Vec::new();
+        let mut facts = Vec::new();
+        for db in dbs {
+            let c = super::audit::session(&self.uri, db).await?;
+            facts.extend(super::audit::facts(&c, &scope.schemas, scope.sample).await?);
+            sessions.push((super::audit::current_database(&c).await?, c));
+        }
+        let version = settings(&sessions[0].1).await?.version;
+        let field = scope.field.clone().or_else(|| detect_field(&facts));
+        Ok(ReadOnly {
+            version,
+            sessions,
+            facts,
+            field,
+        })
     }
 }
 
@@ -208,39 +252,39 @@ impl Driver for PgDriver {
     }
 
     async fn audit(&self, scope: &Scope) -> Result<Gathered, PgError> {
-        let dbs: Vec<Option<&str>> = if scope.databases.is_empty() {
-            vec![None]
-        } else {
-            scope.databases.iter().map(|d| Some(d.as_str())).collect()
-        };
-        let mut sessions = Vec::new();
-        let mut facts = Vec::new();
-        for db in dbs {
-            let c = super::audit::session(&self.uri, db).await?;
-            facts.extend(super::audit::facts(&c, &scope.schemas, scope.sample).await?);
-            sessions.push((super::audit::current_database(&c).await?, c));
-        }
-        let st = settings(&sessions[0].1).await?;
-        let field = scope.field.clone().or_else(|| detect_field(&facts));
+        let mut r = self.read_only(scope).await?;
         let mut collections = Vec::new();
-        for f in facts {
-            let probe = match &field {
+        for f in std::mem::take(&mut r.facts) {
+            let probe = match &r.field {
                 Some(field) if share(&f, field) > 0.0 => {
-                    let c = &sessions
-                        .iter()
-                        .find(|(d, _)| *d == f.database)
-                        .unwrap_or(&sessions[0])
-                        .1;
-                    super::audit::probe(c, &f, field, scope.sample).await?
+                    super::audit::probe(r.session(&f.database), &f, field, scope.sample).await?
                 }
                 _ => None,
             };
             collections.push((f, probe));
         }
         Ok(Gathered {
-            server_version: st.version,
-            databases: sessions.into_iter().map(|(d, _)| d).collect(),
-            field,
+            server_version: r.version,
+            databases: r.sessions.into_iter().map(|(d, _)| d).collect(),
+            field: r.field,
+            collections,
+        })
+    }
+
+    async fn profile(&self, scope: &Scope, exact_up_to: u64) -> Result<Profiled, PgError> {
+        let r = self.read_only(scope).await?;
+        let mut collections = Vec::new();
+        if let Some(field) = &r.field {
+            for f in r.facts.iter().filter(|f| share(f, field) > 0.0) {
+                collections.push(
+                    super::audit::counts(r.session(&f.database), f, field, exact_up_to).await?,
+                );
+            }
+        }
+        Ok(Profiled {
+            server_version: r.version,
+            databases: r.sessions.into_iter().map(|(d, _)| d).collect(),
+            field: r.field,
             collections,
         })
     }
