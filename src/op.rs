@@ -5,42 +5,53 @@
 
 use serde::Deserialize;
 
-/// The tenant-app operation catalogue (ARCHITECTURE.md's `op` list).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Op {
-    /// A tenant's newest N records with a status filter.
-    ListRecent,
-    /// One record by its derivable `_id`.
-    GetById,
-    /// Count of a tenant's records with a status.
-    CountByStatus,
-    /// Insert one new record (marks the data dirty).
-    InsertOne,
-    /// Change one record's status (marks the data dirty).
-    UpdateStatus,
-    /// A user by email within a tenant.
-    FindUserByEmail,
-    /// Aggregation over one tenant's orders in a date range: the heavy operation.
-    RevenueByDay,
-    /// Counts per tenant across all tenants.
-    AdminCrossTenant,
-}
+/// An operation: one of the tenant-app catalogue's built-ins (ARCHITECTURE.md's `op` list), or
+/// an operation a scenario defines (`[[operation]]`), known by its name.
+///
+/// A small copyable index. Built-ins are the constants below, in catalogue order; a scenario's
+/// own operations are interned by name ([`Op::named`]) after them, once per process, so every
+/// module keeps naming operations by value and results name them by their names.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Op(u16);
 
+/// Names of the built-in operations, in [`Op::ALL`] order.
+const BUILTIN: [&str; 8] = [
+    "list_recent",
+    "get_by_id",
+    "count_by_status",
+    "insert_one",
+    "update_status",
+    "find_user_by_email",
+    "revenue_by_day",
+    "admin_cross_tenant",
+];
+
+/// Names of the operations scenarios defined, interned in order (index − 8).
+static CUSTOM: std::sync::RwLock<Vec<&'static str>> = std::sync::RwLock::new(Vec::new());
+
+/// Most distinct operation names a process interns.
+pub const MAX_OPS: usize = 1024;
+
+#[allow(non_upper_case_globals)]
 impl Op {
-    /// Every operation, in a fixed order.
+    /// A tenant's newest N records with a status filter.
+    pub const ListRecent: Op = Op(0);
+    /// One record by its derivable `_id`.
+    pub const GetById: Op = Op(1);
+    /// Count of a tenant's records with a status.
+    pub const CountByStatus: Op = Op(2);
+    /// Insert one new record (marks the data dirty).
+    pub const InsertOne: Op = Op(3);
+    /// Change one record's status (marks the data dirty).
+    pub const UpdateStatus: Op = Op(4);
+    /// A user by email within a tenant.
+    pub const FindUserByEmail: Op = Op(5);
+    /// Aggregation over one tenant's orders in a date range: the heavy operation.
+    pub const RevenueByDay: Op = Op(6);
+    /// Counts per tenant across all tenants.
+    pub const AdminCrossTenant: Op = Op(7);
+
+    /// Every built-in operation, in catalogue order.
     pub const ALL: [Op; 8] = [
         Op::ListRecent,
         Op::GetById,
@@ -52,18 +63,101 @@ impl Op {
         Op::AdminCrossTenant,
     ];
 
+    /// The built-in of this name.
+    pub fn builtin(name: &str) -> Option<Op> {
+        BUILTIN
+            .iter()
+            .position(|b| *b == name)
+            .map(|i| Op(i as u16))
+    }
+
+    /// The operation of this name: a built-in, else a scenario's own, interned on first use.
+    /// Past [`MAX_OPS`] names every new name is the last one interned (never reached by a
+    /// checked scenario, which defines at most 64).
+    pub fn named(name: &str) -> Op {
+        if let Some(op) = Op::builtin(name) {
+            return op;
+        }
+        let find = |v: &[&'static str]| v.iter().position(|n| *n == name);
+        {
+            let v = CUSTOM.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = find(&v) {
+                return Op((BUILTIN.len() + i) as u16);
+            }
+        }
+        let mut v = CUSTOM.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = find(&v) {
+            return Op((BUILTIN.len() + i) as u16);
+        }
+        if BUILTIN.len() + v.len() >= MAX_OPS {
+            return Op((BUILTIN.len() + v.len() - 1) as u16);
+        }
+        v.push(Box::leak(name.to_string().into_boxed_str()));
+        Op((BUILTIN.len() + v.len() - 1) as u16)
+    }
+
     /// The name used in scenarios and results.
     pub fn name(self) -> &'static str {
-        match self {
-            Op::ListRecent => "list_recent",
-            Op::GetById => "get_by_id",
-            Op::CountByStatus => "count_by_status",
-            Op::InsertOne => "insert_one",
-            Op::UpdateStatus => "update_status",
-            Op::FindUserByEmail => "find_user_by_email",
-            Op::RevenueByDay => "revenue_by_day",
-            Op::AdminCrossTenant => "admin_cross_tenant",
+        let i = self.0 as usize;
+        if i < BUILTIN.len() {
+            return BUILTIN[i];
         }
+        let v = CUSTOM.read().unwrap_or_else(|p| p.into_inner());
+        v.get(i - BUILTIN.len()).copied().unwrap_or("?")
+    }
+
+    /// Whether this is one of the catalogue's built-ins.
+    pub fn is_builtin(self) -> bool {
+        (self.0 as usize) < BUILTIN.len()
+    }
+
+    /// Its index: built-ins first, in catalogue order, then the interned ones.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// How many operations exist so far (built-ins and interned): every [`Op::index`] is
+    /// below it.
+    pub fn count() -> usize {
+        BUILTIN.len() + CUSTOM.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Op {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(Op::named(&name))
+    }
+}
+
+impl schemars::JsonSchema for Op {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Op".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An operation: a built-in (list_recent, get_by_id, count_by_status, insert_one, update_status, find_user_by_email, revenue_by_day, admin_cross_tenant) or a scenario's own `[[operation]]` by its name.",
+            "type": "string"
+        })
     }
 }
 

@@ -11,6 +11,7 @@ mod gate;
 mod http;
 mod load;
 mod mongo;
+mod operations;
 mod ops;
 mod postgres;
 mod profile;

@@ -96,6 +96,17 @@ fn check_scenario(s: &Scenario) -> Result<()> {
             p.name
         );
     }
+    let mixes = s.workload.mix.iter().chain(
+        s.phases
+            .iter()
+            .flat_map(|p| p.mixes.iter().flat_map(|(_, m)| m)),
+    );
+    if let Some((op, _)) = mixes.into_iter().find(|(op, _)| !op.is_builtin()) {
+        bail!(
+            "{}: operation `{op}` is the scenario's own ([[operation]]); the API has no endpoint for it, so `load` cannot send it (`run` can)",
+            s.path.display()
+        );
+    }
     Ok(())
 }
 

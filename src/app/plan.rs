@@ -7,7 +7,7 @@ use crate::backend::mongo::raw_document;
 use crate::cli::PlanArgs;
 use crate::datagen::{Collection, generate};
 use crate::layout::Layout;
-use crate::op::{BackendKind, Op};
+use crate::op::BackendKind;
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
 use crate::scenario::{Scenario, Strategy, Variant};
@@ -197,11 +197,7 @@ struct Time {
 impl Time {
     fn new(s: &Scenario) -> Time {
         Time {
-            writes: s
-                .workload
-                .mix
-                .iter()
-                .any(|(o, _)| matches!(o, Op::InsertOne | Op::UpdateStatus)),
+            writes: s.workload.mix.iter().any(|(o, _)| s.writes(*o)),
             trial_s: match s.workload.stop {
                 StopCondition::Duration(d) => Some(d.as_secs_f64()),
                 StopCondition::Count(_) => None,

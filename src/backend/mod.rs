@@ -5,6 +5,7 @@
 //! measure no latency; they report facts (counts, sizes, build times) as data. No database
 //! folder (`mongo/`, `postgres/`) imports another.
 
+pub mod custom;
 pub mod marker;
 pub mod mongo;
 pub mod null;
@@ -48,6 +49,9 @@ pub enum Answer {
     PerTenant(Vec<(String, u64)>),
     /// Documents written.
     Written(u64),
+    /// Rows of values as text, in result order (a scenario's own operations: each document's
+    /// values in field order, each row's columns).
+    Rows(Vec<Vec<String>>),
 }
 
 /// The status an operation filters on (`list_recent`, `count_by_status`): derived from the

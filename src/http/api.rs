@@ -367,6 +367,7 @@ pub fn body_of(a: &Answer) -> Value {
             "tenants": ts.iter().map(|(t, n)| json!({"tenant": t, "orders": n})).collect::<Vec<_>>()
         }),
         Answer::Written(n) => json!({ "written": n }),
+        Answer::Rows(rows) => json!({ "rows": rows }),
     }
 }
 
@@ -435,6 +436,14 @@ pub fn call_of(req: &OpRequest, id: &str) -> Call {
             "/admin/orders-per-tenant".to_string(),
             None,
             "/admin/orders-per-tenant",
+        ),
+        // A scenario's own operations have no endpoint (`load` refuses them): the API
+        // answers 404, counted as not found.
+        op => (
+            "GET",
+            format!("/t/{id}/operations/{}", op.name()),
+            None,
+            "/t/{tenant}/operations/{name}",
         ),
     };
     Call {

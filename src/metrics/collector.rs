@@ -163,7 +163,10 @@ impl Collector {
 
         // The tenant sample, measured phases only.
         let slot = self.tenant_slot.get(tenant).copied().unwrap_or(NO_SLOT);
+        // The tenant sample tallies the built-ins (a scenario's own operations are in the
+        // histograms by class, not per sampled tenant).
         if slot != NO_SLOT
+            && key.op.is_builtin()
             && self
                 .measured
                 .get(usize::from(key.phase))
@@ -173,7 +176,7 @@ impl Collector {
             if s.tenants.is_empty() {
                 s.tenants = vec![TenantTally::default(); self.slots * Op::ALL.len()];
             }
-            let tt = &mut s.tenants[slot as usize * Op::ALL.len() + key.op as usize];
+            let tt = &mut s.tenants[slot as usize * Op::ALL.len() + key.op.index()];
             if ok {
                 put(&mut tt.ok, us);
             } else if failed {
@@ -305,7 +308,7 @@ mod tests {
         c.record(1, list, 9, ms(2600), ms(9), ms(9));
         let (rec, tenants) = c.finish();
         assert_eq!(rec.count(), 5);
-        let at = |slot: usize, op: Op| &tenants[slot * Op::ALL.len() + op as usize];
+        let at = |slot: usize, op: Op| &tenants[slot * Op::ALL.len() + op.index()];
         assert_eq!(tenants.len(), 2 * Op::ALL.len());
         assert_eq!(at(0, Op::GetById).ok.len(), 1, "the warm-up op is left out");
         assert_eq!(at(1, Op::GetById).ok.len(), 1);

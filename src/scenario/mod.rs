@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::datagen::Collection;
 use crate::layout::{Layout, Matcher, Placement, PlacementKind, Rule};
-use crate::op::Op;
+use crate::op::{BackendKind, Op};
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::{Population, PopulationSpec};
 
@@ -26,6 +26,7 @@ mod check;
 pub mod http;
 mod matrix;
 mod model;
+pub mod operation;
 mod phases;
 mod profiles;
 mod scale;
@@ -195,6 +196,8 @@ pub struct Scenario {
     pub connections: ConnectionsSpec,
     /// `[http]`: a team's own API, which `load` attacks instead of `serve`.
     pub http: Option<http::HttpSpec>,
+    /// The scenario's own operations (`[[operation]]`), in file order.
+    pub operations: Vec<operation::OperationSpec>,
     /// The matrix of variants and the number of trials.
     pub matrix: MatrixSpec,
     /// 1 as written; a copy made by [`Scenario::scaled`] with durations scaled records its
@@ -234,6 +237,15 @@ pub fn default_hybrid_rules() -> Vec<Rule> {
 }
 
 impl Scenario {
+    /// Whether operation `op` writes: the built-in writes, and the scenario's own that are
+    /// not `read_only`.
+    pub fn writes(&self, op: Op) -> bool {
+        match op {
+            Op::InsertOne | Op::UpdateStatus => true,
+            op => self.operations.iter().any(|o| o.op == op && !o.read_only),
+        }
+    }
+
     /// Reads and validates a scenario file.
     ///
     /// # Errors
@@ -288,11 +300,12 @@ impl Scenario {
         let (hybrid_rules, hybrid_sets) = check::check_hybrid(&c, &model.layout, &population)?;
         let index_profiles = check::check_profiles(&c, &model.index_profile)?;
         let load = check::check_load(&c, &model.load, &index_profiles)?;
+        let operations = check::check_operations(&c, &model.operation)?;
         let workload = match &model.workload {
-            Some(w) => check::check_workload(&c, w, &population)?,
+            Some(w) => check::check_workload(&c, w, &population, &operations)?,
             None => default_workload(),
         };
-        let phases = check::check_phases(&c, &model.phase, &population, &workload)?;
+        let phases = check::check_phases(&c, &model.phase, &population, &workload, &operations)?;
         let connections = check::check_connections(&c, &model.connections)?;
         let http = model
             .http
@@ -319,6 +332,43 @@ impl Scenario {
             },
         )?;
 
+        // Every operation of the scenario's own a mix uses has a form for each backend the
+        // matrix runs it on.
+        let used: Vec<Op> = workload
+            .mix
+            .iter()
+            .chain(
+                phases
+                    .iter()
+                    .flat_map(|p| p.mixes.iter().flat_map(|(_, m)| m)),
+            )
+            .map(|(op, _)| *op)
+            .collect();
+        for (o, m) in operations.iter().zip(&model.operation) {
+            if !used.contains(&o.op) {
+                continue;
+            }
+            for v in &matrix.variants {
+                let missing = match v.backend {
+                    BackendKind::Mongodb => o
+                        .mongodb
+                        .is_none()
+                        .then_some("MongoDB form (filter, pipeline, update or insert)"),
+                    BackendKind::Postgres => o.sql.is_none().then_some("`sql`"),
+                };
+                if let Some(what) = missing {
+                    return Err(c.err(
+                        m.span(),
+                        format!(
+                            "operation `{}` is in the mix of {} variants but has no {what}",
+                            o.op,
+                            v.backend.name()
+                        ),
+                    ));
+                }
+            }
+        }
+
         Ok(Scenario {
             path: path.to_path_buf(),
             source: text.to_string(),
@@ -339,6 +389,7 @@ impl Scenario {
             connections,
             matrix,
             http,
+            operations,
             scale: 1.0,
         })
     }

@@ -44,6 +44,8 @@ pub(super) struct FileModel {
     pub(super) matrix: Option<Spanned<MatrixModel>>,
     #[serde(default)]
     pub(super) http: Option<Spanned<HttpModel>>,
+    #[serde(default)]
+    pub(super) operation: Vec<Spanned<OperationModel>>,
 }
 
 /// `[http]`: a team's own API for `load`.
@@ -110,26 +112,36 @@ pub(super) struct WorkloadModel {
     pub(super) session_ops: Option<Spanned<i64>>,
 }
 
-/// An operation mix: a weight per operation (`[workload] mix`, `[phase.mix.CLASS]`).
+/// An operation mix: a weight per operation, built-in or a scenario's own (`[workload] mix`,
+/// `[phase.mix.CLASS]`).
+pub(super) type OpMixModel = BTreeMap<Spanned<String>, Spanned<f64>>;
+
+/// One `[[operation]]`: a scenario's own query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct OpMixModel {
+pub(super) struct OperationModel {
+    pub(super) name: Spanned<String>,
+    pub(super) collection: Spanned<String>,
     #[serde(default)]
-    pub(super) list_recent: Option<Spanned<f64>>,
+    pub(super) read_only: Option<Spanned<bool>>,
     #[serde(default)]
-    pub(super) get_by_id: Option<Spanned<f64>>,
+    pub(super) filter: Option<Spanned<String>>,
     #[serde(default)]
-    pub(super) count_by_status: Option<Spanned<f64>>,
+    pub(super) sort: Option<Spanned<String>>,
     #[serde(default)]
-    pub(super) insert_one: Option<Spanned<f64>>,
+    pub(super) projection: Option<Spanned<String>>,
     #[serde(default)]
-    pub(super) update_status: Option<Spanned<f64>>,
+    pub(super) limit: Option<Spanned<i64>>,
     #[serde(default)]
-    pub(super) find_user_by_email: Option<Spanned<f64>>,
+    pub(super) count: Option<Spanned<bool>>,
     #[serde(default)]
-    pub(super) revenue_by_day: Option<Spanned<f64>>,
+    pub(super) pipeline: Option<Spanned<String>>,
     #[serde(default)]
-    pub(super) admin_cross_tenant: Option<Spanned<f64>>,
+    pub(super) update: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) insert: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) sql: Option<Spanned<String>>,
 }
 
 /// `[workload] tenants`.

@@ -407,7 +407,8 @@ impl Driver for MongoDriver {
             ..Default::default()
         };
         let servers = Servers::for_placement(&self.uri, t.placement, &conn).await?;
-        let mut backend = MongoBackend::new(&servers, t.placement, t.pop, t.scenario.seed);
+        let mut backend = MongoBackend::new(&servers, t.placement, t.pop, t.scenario.seed)
+            .with_operations(t.scenario.operations.clone());
         if v.strategy == Strategy::ClientPerTenant {
             let mut regs = BTreeMap::new();
             for srv in t.placement.servers() {

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod audit;
+mod custom;
 mod driver;
 mod evidence;
 mod ops;

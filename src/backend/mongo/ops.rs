@@ -49,8 +49,10 @@ pub struct MongoBackend {
     servers: Vec<crate::layout::Server>,
     routing: Routing,
     tenant_db: Vec<usize>,
-    ids: Vec<String>,
-    seed: u64,
+    pub(super) ids: Vec<String>,
+    pub(super) seed: u64,
+    /// The scenario's own operations (`[[operation]]`).
+    pub(super) operations: Vec<crate::scenario::operation::OperationSpec>,
     dirty: Vec<AtomicBool>,
     inserted: AtomicU64,
     /// Client-per-tenant: response times (µs) of the operations that created their tenant's
@@ -93,7 +95,18 @@ impl MongoBackend {
                 .collect(),
             inserted: AtomicU64::new(0),
             cold: std::sync::Mutex::new(crate::metrics::histogram()),
+            operations: Vec::new(),
         }
+    }
+
+    /// Runs the scenario's own operations (`[[operation]]`) besides the built-ins.
+    #[must_use]
+    pub fn with_operations(
+        mut self,
+        operations: Vec<crate::scenario::operation::OperationSpec>,
+    ) -> MongoBackend {
+        self.operations = operations;
+        self
     }
 
     /// Response times (µs) of cold-start operations: those that created their tenant's client.
@@ -118,7 +131,7 @@ impl MongoBackend {
     }
 
     /// The tenant's database handle for an operation, through the routing.
-    async fn route(&self, tenant: usize) -> mongodb::error::Result<Database> {
+    pub(super) async fn route(&self, tenant: usize) -> mongodb::error::Result<Database> {
         let i = self.tenant_db[tenant];
         match &self.routing {
             Routing::SingleClient => Ok(self.dbs[i].clone()),
@@ -184,7 +197,7 @@ impl MongoBackend {
     }
 
     /// Marks a database dirty in its marker, once, before its first write.
-    async fn mark_dirty(&self, tenant: usize) -> mongodb::error::Result<()> {
+    pub(super) async fn mark_dirty(&self, tenant: usize) -> mongodb::error::Result<()> {
         let i = self.tenant_db[tenant];
         // Relaxed: a second marker update in a race is harmless (idempotent $set). Through the
         // backend's own client: the marker is the harness's business, not the tenant's.
@@ -285,6 +298,7 @@ impl MongoBackend {
                     .await?;
                 Ok(Answer::Written(r.matched_count))
             }
+            _ => self.custom(req, &db).await,
         }
     }
 
@@ -342,6 +356,9 @@ impl MongoBackend {
     /// # Errors
     /// The driver's error.
     pub async fn explain(&self, req: &Request) -> mongodb::error::Result<Option<Explain>> {
+        if !req.op.is_builtin() {
+            return self.explain_custom(req).await;
+        }
         let Some((coll, filter, sort, limit)) = self.find_spec(req) else {
             return Ok(None);
         };

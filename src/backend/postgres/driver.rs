@@ -368,7 +368,8 @@ impl Driver for PgDriver {
         if t.variant.min_pool_size > 0 {
             warm(&pools, t.variant.min_pool_size as usize).await?;
         }
-        let backend = PgBackend::new(pools, t.placement, t.pop, t.scenario.seed);
+        let backend = PgBackend::new(pools, t.placement, t.pop, t.scenario.seed)
+            .with_operations(t.scenario.operations.clone());
         Ok((Arc::new(backend), PgSession { sampling, sampler }))
     }
 

@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod audit;
+mod custom;
 pub mod driver;
 pub mod ops;
 pub mod schema;

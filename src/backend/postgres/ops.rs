@@ -57,6 +57,8 @@ pub struct PgBackend {
     read_sql: Vec<Vec<String>>,
     /// Each tenant's index into `read_sql`.
     schema_ix: Vec<usize>,
+    /// The scenario's own operations (`[[operation]]`).
+    operations: Vec<crate::scenario::operation::OperationSpec>,
 }
 
 /// The SQL text of a read operation on the tables of quoted schema `s`.
@@ -128,7 +130,48 @@ impl PgBackend {
             inserted: AtomicU64::new(0),
             rls_role: (placement.layout == Layout::Rls)
                 .then(|| super::rls_role(&placement.databases[0].name)),
+            operations: Vec::new(),
         }
+    }
+
+    /// Runs the scenario's own operations (`[[operation]]`) besides the built-ins.
+    #[must_use]
+    pub fn with_operations(
+        mut self,
+        operations: Vec<crate::scenario::operation::OperationSpec>,
+    ) -> PgBackend {
+        self.operations = operations;
+        self
+    }
+
+    /// The scenario's own operations.
+    pub(super) fn operations(&self) -> &[crate::scenario::operation::OperationSpec] {
+        &self.operations
+    }
+
+    /// Tenant `t`'s id.
+    pub(super) fn tenant_id(&self, t: usize) -> &str {
+        &self.ids[t]
+    }
+
+    /// The data's seed.
+    pub(super) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// `schema-per-tenant`: puts tenant `t`'s schema first on the connection's `search_path`,
+    /// so a scenario's own SQL names its tables unqualified (one more round trip per call).
+    pub(super) async fn search_path(
+        &self,
+        c: &deadpool_postgres::Object,
+        t: usize,
+    ) -> Result<(), PgError> {
+        if self.layout == Layout::SchemaPerTenant {
+            c.batch_execute(&format!("SET search_path TO {}, public", self.schemas[t]))
+                .await
+                .map_err(|e| db_err("setting the tenant's search_path", e))?;
+        }
+        Ok(())
     }
 
     /// The pools, one per database (for evidence: their sizes and states).
@@ -142,7 +185,10 @@ impl PgBackend {
 
     /// The SQL and parameters of a read operation (for the call and for EXPLAIN).
     fn read_spec(&self, req: &Request) -> Option<(&str, Vec<Param>, Option<u64>)> {
-        let sql = self.read_sql[self.schema_ix[req.tenant]][req.op as usize].as_str();
+        if !req.op.is_builtin() {
+            return None;
+        }
+        let sql = self.read_sql[self.schema_ix[req.tenant]][req.op.index()].as_str();
         let tenant = Param::Text(self.ids[req.tenant].clone());
         let (params, limit) = match req.op {
             Op::ListRecent => (
@@ -179,7 +225,7 @@ impl PgBackend {
     }
 
     /// Marks a database dirty in its marker, once, before its first write.
-    async fn mark_dirty(&self, tenant: usize) -> Result<(), PgError> {
+    pub(super) async fn mark_dirty(&self, tenant: usize) -> Result<(), PgError> {
         let i = self.tenant_db[tenant];
         if !self.dirty[i].swap(true, Ordering::Relaxed) {
             let c = self.pools[i].get().await.map_err(pool_err)?;
@@ -233,6 +279,9 @@ impl PgBackend {
         c: &deadpool_postgres::Object,
         req: &Request,
     ) -> Result<Answer, PgError> {
+        if !req.op.is_builtin() {
+            return self.custom(c, req).await;
+        }
         let s = &self.schemas[req.tenant];
         let tenant = self.ids[req.tenant].as_str();
         let what = req.op.name();
@@ -380,16 +429,25 @@ impl PgBackend {
     /// # Errors
     /// Pool and server errors, or a plan that does not parse.
     pub async fn explain(&self, req: &Request) -> Result<Option<PgExplain>, PgError> {
-        let Some((sql, params, limit)) = self.read_spec(req) else {
-            return Ok(None);
-        };
-        let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
         // EXPLAIN returns json, which this build reads as text through the simple protocol:
         // the parameters are inlined as literals (values the harness generated).
-        let mut text = sql.to_string();
-        for (i, p) in params.iter().enumerate().rev() {
-            text = text.replace(&format!("${}", i + 1), &p.literal());
-        }
+        let (text, limit) = if req.op.is_builtin() {
+            let Some((sql, params, limit)) = self.read_spec(req) else {
+                return Ok(None);
+            };
+            let mut text = sql.to_string();
+            for (i, p) in params.iter().enumerate().rev() {
+                text = text.replace(&format!("${}", i + 1), &p.literal());
+            }
+            (text, limit)
+        } else {
+            let Some(text) = self.explain_text(req) else {
+                return Ok(None);
+            };
+            (text, None)
+        };
+        let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
+        self.search_path(&c, req.tenant).await?;
         let msgs = c
             .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {text}"))
             .await
@@ -510,7 +568,7 @@ fn pool_err(e: deadpool_postgres::PoolError) -> PgError {
     PgError::State(format!("no pooled connection: {e}"))
 }
 
-fn db_err(what: &str, source: tokio_postgres::Error) -> PgError {
+pub(super) fn db_err(what: &str, source: tokio_postgres::Error) -> PgError {
     PgError::Db {
         what: what.to_string(),
         source,

@@ -12,6 +12,7 @@ use crate::op::Op;
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::{PopulationSpec, Tier};
 use crate::scenario::model::{OpMixModel, PhaseModel};
+use crate::scenario::operation::OperationSpec;
 use crate::scenario::{PhaseSpec, ScenarioError, WorkloadSpec};
 
 /// The names a class key may take: tiers and the population's roles.
@@ -29,6 +30,7 @@ pub(in crate::scenario) fn check_phases(
     list: &[Spanned<PhaseModel>],
     p: &PopulationSpec,
     w: &WorkloadSpec,
+    ops: &[OperationSpec],
 ) -> Result<Vec<PhaseSpec>, ScenarioError> {
     let classes = class_names(p);
     let run_end = match w.stop {
@@ -54,7 +56,7 @@ pub(in crate::scenario) fn check_phases(
         last_end = duration.map_or(Duration::MAX, |d| start + d);
         let rate = check_phase_rate(c, m.rate.as_ref(), w.pacer)?;
         let shares = check_shares(c, &m.share, &classes)?;
-        let mixes = check_mixes(c, &m.mix, &classes)?;
+        let mixes = check_mixes(c, &m.mix, &classes, ops)?;
         out.push(PhaseSpec {
             name,
             start,
@@ -181,10 +183,11 @@ fn check_mixes(
     c: &Checker,
     mix: &BTreeMap<Spanned<String>, Spanned<OpMixModel>>,
     classes: &[String],
+    ops: &[OperationSpec],
 ) -> Result<ClassMixes, ScenarioError> {
     let mut mixes = Vec::new();
     for (k, v) in mix {
-        mixes.push((check_class(c, k, classes)?, check_op_mix(c, v)?));
+        mixes.push((check_class(c, k, classes)?, check_op_mix(c, v, ops)?));
     }
     Ok(mixes)
 }

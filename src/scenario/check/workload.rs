@@ -10,37 +10,41 @@ use crate::op::Op;
 use crate::pacing::{Arrivals, Pacer, StopCondition};
 use crate::population::{PopulationSpec, rank_of};
 use crate::scenario::model::{ArrivalsModel, OpMixModel, TenantChoiceModel, WorkloadModel};
+use crate::scenario::operation::OperationSpec;
 use crate::scenario::{ScenarioError, TenantChoiceSpec, WorkloadSpec, default_workload};
 
-/// An operation mix: weights >= 0, at least one > 0; only positive weights are kept.
+/// An operation mix: weights >= 0 for built-ins and the scenario's own operations (`ops`), at
+/// least one > 0; only positive weights are kept, built-ins first in catalogue order, then the
+/// scenario's in file order.
 pub(in crate::scenario) fn check_op_mix(
     c: &Checker,
     mix: &Spanned<OpMixModel>,
+    ops: &[OperationSpec],
 ) -> Result<Vec<(Op, f64)>, ScenarioError> {
-    let x = mix.get_ref();
-    let fields = [
-        &x.list_recent,
-        &x.get_by_id,
-        &x.count_by_status,
-        &x.insert_one,
-        &x.update_status,
-        &x.find_user_by_email,
-        &x.revenue_by_day,
-        &x.admin_cross_tenant,
-    ];
     let mut out = Vec::new();
-    for (op, f) in Op::ALL.iter().zip(fields) {
-        if let Some(v) = f {
-            let w = *v.get_ref();
-            if !(w >= 0.0 && w.is_finite()) {
-                return Err(c.err(
-                    v.span(),
-                    format!("expected a weight >= 0 for `{}`", op.name()),
-                ));
-            }
-            if w > 0.0 {
-                out.push((*op, w));
-            }
+    for (k, v) in mix.get_ref() {
+        let name = k.get_ref();
+        let Some(op) = Op::builtin(name).or_else(|| {
+            ops.iter()
+                .find(|o| o.op.name() == name.as_str())
+                .map(|o| o.op)
+        }) else {
+            let mut names: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
+            names.extend(ops.iter().map(|o| o.op.name()));
+            return Err(c.err(
+                k.span(),
+                format!(
+                    "unknown operation `{name}`; expected one of {} (or an [[operation]] of this file)",
+                    names.join(", ")
+                ),
+            ));
+        };
+        let w = *v.get_ref();
+        if !(w >= 0.0 && w.is_finite()) {
+            return Err(c.err(v.span(), format!("expected a weight >= 0 for `{name}`")));
+        }
+        if w > 0.0 {
+            out.push((op, w));
         }
     }
     if out.is_empty() {
@@ -49,6 +53,7 @@ pub(in crate::scenario) fn check_op_mix(
             "expected at least one operation with a weight > 0",
         ));
     }
+    out.sort_by_key(|(op, _)| op.index());
     Ok(out)
 }
 
@@ -57,12 +62,13 @@ pub(in crate::scenario) fn check_workload(
     c: &Checker,
     w: &Spanned<WorkloadModel>,
     p: &PopulationSpec,
+    ops: &[OperationSpec],
 ) -> Result<WorkloadSpec, ScenarioError> {
     let m = w.get_ref();
     let d = default_workload();
     let mix = match &m.mix {
         None => d.mix,
-        Some(mix) => check_op_mix(c, mix)?,
+        Some(mix) => check_op_mix(c, mix, ops)?,
     };
     let tenants = match &m.tenants {
         None => d.tenants,

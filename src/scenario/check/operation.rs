@@ -1,0 +1,266 @@
+//! `[[operation]]`: a scenario's own operations — names, the MongoDB form (JSON templates) and
+//! the PostgreSQL form (SQL), each error at the `file:line:column` of the bad character inside
+//! the JSON or SQL string.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::Checker;
+use crate::op::Op;
+use crate::scenario::ScenarioError;
+use crate::scenario::model::OperationModel;
+use crate::scenario::operation::{MongoQuery, OperationSpec, Tpl, compile_sql};
+
+/// Most operations a scenario defines.
+pub const MAX_OPERATIONS: usize = 64;
+
+/// Where the text of a TOML string value starts in the file: after its opening quotes (and
+/// the newline a multi-line string drops).
+fn content_start(text: &str, span: &Range<usize>) -> usize {
+    let s = &text[span.start.min(text.len())..];
+    let open = if s.starts_with("'''") || s.starts_with("\"\"\"") {
+        3
+    } else {
+        1
+    };
+    let after = span.start + open;
+    match text.get(after..after + 1) {
+        Some("\n") if open == 3 => after + 1,
+        _ if text.get(after..after + 2) == Some("\r\n") && open == 3 => after + 2,
+        _ => after,
+    }
+}
+
+/// The file span of byte `offset` of a string value's text (exact in literal strings,
+/// `'…'`; in basic strings escapes before it shift it).
+fn inside(c: &Checker, v: &Spanned<String>, offset: usize) -> Range<usize> {
+    let at = (content_start(c.text(), &v.span()) + offset).min(v.span().end);
+    at..at + 1
+}
+
+/// Byte offset of 1-based (line, column) in `s`.
+fn offset_of(s: &str, line: usize, column: usize) -> usize {
+    let start: usize = s
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(s.len())
+}
+
+/// A JSON template: parsed with its placeholders, errors at their place in the file.
+fn json(c: &Checker, v: &Spanned<String>, what: &str) -> Result<Tpl, ScenarioError> {
+    let src = v.get_ref();
+    serde_json::from_str::<Tpl>(src).map_err(|e| {
+        let mut off = offset_of(src, e.line(), e.column());
+        let msg = e.to_string();
+        // A bad placeholder is reported at the end of its string: point at the placeholder.
+        if let Some(start) = msg.find("placeholder") {
+            let _ = start;
+            if let Some(p) = first_bad_placeholder(src) {
+                off = p;
+            }
+        }
+        let text = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        c.err(inside(c, v, off), format!("{what}: {text}"))
+    })
+}
+
+/// Offset of the first `{{…}}` in `s` that is not a valid placeholder.
+fn first_bad_placeholder(s: &str) -> Option<usize> {
+    let mut at = 0;
+    while let Some(i) = s[at..].find("{{") {
+        let i = at + i;
+        match s[i + 2..].find("}}") {
+            Some(j) if crate::scenario::operation::Hole::parse(&s[i + 2..i + 2 + j]).is_ok() => {
+                at = i + 4 + j;
+            }
+            _ => return Some(i),
+        }
+    }
+    None
+}
+
+/// Whether a name can be an operation's: a lower-case letter, then letters, digits and `_`.
+fn valid_name(n: &str) -> bool {
+    n.len() <= 40
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Every `[[operation]]`, in file order; their names are interned as operations.
+pub(in crate::scenario) fn check_operations(
+    c: &Checker,
+    ops: &[Spanned<OperationModel>],
+) -> Result<Vec<OperationSpec>, ScenarioError> {
+    if let Some(o) = ops.get(MAX_OPERATIONS) {
+        return Err(c.err(
+            o.span(),
+            format!("expected at most {MAX_OPERATIONS} operations"),
+        ));
+    }
+    let mut out: Vec<OperationSpec> = Vec::new();
+    for o in ops {
+        let m = o.get_ref();
+        let name = m.name.get_ref();
+        if !valid_name(name) {
+            return Err(c.err(
+                m.name.span(),
+                "expected an operation name of at most 40 lower-case letters, digits and '_', starting with a letter",
+            ));
+        }
+        if Op::builtin(name).is_some() {
+            return Err(c.err(
+                m.name.span(),
+                format!("`{name}` is a built-in operation; give yours another name"),
+            ));
+        }
+        if out.iter().any(|x| x.op.name() == name) {
+            return Err(c.err(m.name.span(), format!("a second operation named `{name}`")));
+        }
+        let coll = m.collection.get_ref();
+        if coll.is_empty() || coll.len() > 120 || coll.contains('\0') {
+            return Err(c.err(
+                m.collection.span(),
+                "expected a collection or table name of 1 to 120 characters",
+            ));
+        }
+        let read_only = m.read_only.as_ref().is_none_or(|r| *r.get_ref());
+        let mongodb = mongo_form(c, m, read_only)?;
+        let sql = match &m.sql {
+            None => None,
+            Some(s) => {
+                let text = s.get_ref();
+                let compiled =
+                    compile_sql(text).map_err(|(off, msg)| c.err(inside(c, s, off), msg))?;
+                let head = text.trim_start().to_ascii_lowercase();
+                if read_only && !(head.starts_with("select") || head.starts_with("with")) {
+                    return Err(c.err(
+                        s.span(),
+                        "a read-only operation's SQL must be a query (SELECT or WITH); set read_only = false for a write",
+                    ));
+                }
+                if let Some(i) = text.trim_end().trim_end_matches(';').find(';') {
+                    return Err(c.err(
+                        inside(c, s, i),
+                        "expected one SQL statement (a prepared statement holds one)",
+                    ));
+                }
+                Some(compiled)
+            }
+        };
+        if mongodb.is_none() && sql.is_none() {
+            return Err(c.err(
+                o.span(),
+                "expected a MongoDB form (filter, pipeline, update or insert) or `sql`, or both",
+            ));
+        }
+        out.push(OperationSpec {
+            op: Op::named(name),
+            collection: coll.clone(),
+            read_only,
+            mongodb,
+            sql,
+        });
+    }
+    Ok(out)
+}
+
+/// The MongoDB form: `filter` (with `sort`, `projection`, `limit`: a find; with `count =
+/// true`: a count; with `update`: an update), `pipeline`, or `insert` — one of them.
+fn mongo_form(
+    c: &Checker,
+    m: &OperationModel,
+    read_only: bool,
+) -> Result<Option<MongoQuery>, ScenarioError> {
+    let tpl =
+        |v: &Option<Spanned<String>>, what: &str| v.as_ref().map(|v| json(c, v, what)).transpose();
+    let is_doc = |t: &Tpl| matches!(t, Tpl::Map(_));
+    let filter = tpl(&m.filter, "filter")?;
+    if let (Some(f), Some(v)) = (&filter, &m.filter)
+        && !is_doc(f)
+    {
+        return Err(c.err(v.span(), "expected the filter as a JSON object"));
+    }
+    let counted = m.count.as_ref().is_some_and(|c| *c.get_ref());
+    let find_keys = [
+        m.sort.as_ref().map(Spanned::span),
+        m.projection.as_ref().map(Spanned::span),
+        m.limit.as_ref().map(Spanned::span),
+    ];
+    let writes = m.update.is_some() || m.insert.is_some();
+    if writes && read_only {
+        let at = m.update.as_ref().or(m.insert.as_ref()).map(Spanned::span);
+        return Err(c.err(
+            at.unwrap_or(0..0),
+            "an update or insert writes; set read_only = false",
+        ));
+    }
+    let forms = [
+        filter.is_some() && m.update.is_none(),
+        m.pipeline.is_some(),
+        m.update.is_some(),
+        m.insert.is_some(),
+    ];
+    if forms.iter().filter(|f| **f).count() > 1 {
+        let at = m
+            .pipeline
+            .as_ref()
+            .or(m.insert.as_ref())
+            .map_or(0..0, Spanned::span);
+        return Err(c.err(
+            at,
+            "expected one MongoDB form: filter (a find or, with count = true, a count), pipeline, filter with update, or insert",
+        ));
+    }
+    if (counted || m.update.is_some())
+        && let Some(at) = find_keys.iter().flatten().next()
+    {
+        return Err(c.err(
+            at.clone(),
+            "sort, projection and limit belong to a find (no count, no update)",
+        ));
+    }
+    if let Some(l) = &m.limit
+        && !(1..=100_000).contains(l.get_ref())
+    {
+        return Err(c.err(l.span(), "expected a limit of 1 to 100000"));
+    }
+    if let Some(p) = &m.pipeline {
+        let pipeline = json(c, p, "pipeline")?;
+        if !matches!(&pipeline, Tpl::List(v) if v.iter().all(is_doc)) {
+            return Err(c.err(p.span(), "expected the pipeline as a JSON array of stages"));
+        }
+        return Ok(Some(MongoQuery::Aggregate { pipeline }));
+    }
+    if let Some(d) = &m.insert {
+        let document = json(c, d, "insert")?;
+        if !is_doc(&document) {
+            return Err(c.err(d.span(), "expected the document as a JSON object"));
+        }
+        return Ok(Some(MongoQuery::Insert { document }));
+    }
+    let Some(filter) = filter else {
+        if let Some(at) = find_keys.iter().flatten().next() {
+            return Err(c.err(at.clone(), "sort, projection and limit need a filter"));
+        }
+        return Ok(None);
+    };
+    if let Some(u) = &m.update {
+        return Ok(Some(MongoQuery::Update {
+            filter,
+            update: json(c, u, "update")?,
+        }));
+    }
+    if counted {
+        return Ok(Some(MongoQuery::Count { filter }));
+    }
+    Ok(Some(MongoQuery::Find {
+        filter,
+        sort: tpl(&m.sort, "sort")?,
+        projection: tpl(&m.projection, "projection")?,
+        limit: m.limit.as_ref().map(|l| *l.get_ref()),
+    }))
+}
