@@ -15,14 +15,7 @@ pub fn utc_stamp(t: SystemTime) -> String {
     timestamp(t).strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
-/// A UTC time as RFC 3339 with milliseconds, e.g. `2025-11-25T19:04:05.123Z`.
-pub fn rfc3339(t: SystemTime) -> String {
-    let ms = timestamp(t).as_millisecond();
-    format!(
-        "{:.3}",
-        Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-    )
-}
+pub use crate::metrics::rfc3339;
 
 /// Parses an RFC 3339 time (`yyyy-mm-ddThh:mm:ss[.fff]Z`, or with an offset).
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {

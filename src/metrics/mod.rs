@@ -209,6 +209,15 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
+/// A UTC time as RFC 3339 with milliseconds, e.g. `2025-11-25T19:04:05.123Z` (results' times).
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let ms = jiff::Timestamp::try_from(t).map_or(0, |t| t.as_millisecond());
+    format!(
+        "{:.3}",
+        jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use super::ops::{PgBackend, db_err};
 use super::{PgError, time_of};
 use crate::backend::Answer;
 use crate::backend::custom::{Filled, fill, spec_of};
+use crate::metrics::rfc3339;
 use crate::op::Request;
 use crate::scenario::operation::OperationSpec;
 
@@ -53,7 +54,7 @@ impl ToSql for Bound {
                 Ok(IsNull::No)
             }
             (Filled::Time(ms), &Type::TEXT | &Type::VARCHAR) => {
-                crate::app::clock::rfc3339(time_of(*ms)).to_sql(ty, out)
+                rfc3339(time_of(*ms)).to_sql(ty, out)
             }
             (Filled::Time(ms), _) => time_of(*ms).to_sql(ty, out),
         }
@@ -77,9 +78,9 @@ fn cell(r: &tokio_postgres::Row, i: usize) -> String {
         Type::FLOAT4 => r.get::<_, Option<f32>>(i).map(|v| v.to_string()),
         Type::FLOAT8 => r.get::<_, Option<f64>>(i).map(|v| v.to_string()),
         Type::BOOL => r.get::<_, Option<bool>>(i).map(|v| v.to_string()),
-        Type::TIMESTAMPTZ | Type::TIMESTAMP => r
-            .get::<_, Option<std::time::SystemTime>>(i)
-            .map(crate::app::clock::rfc3339),
+        Type::TIMESTAMPTZ | Type::TIMESTAMP => {
+            r.get::<_, Option<std::time::SystemTime>>(i).map(rfc3339)
+        }
         _ => Some(format!("<{}>", ty.name())),
     };
     s.unwrap_or_else(|| "null".into())
