@@ -11,15 +11,14 @@ use crate::datagen::Collection;
 use crate::op::BackendKind;
 use crate::population::tenant_id;
 use crate::profile::{
-    Profile, Profiled, choose, distribution_toml, fits, mix, prefix_of, scenario_toml, sizes,
+    Profile, Profiled, best_per_family, choose, distribution_toml, fits, mix, prefix_of,
+    scenario_toml, sizes,
 };
 use crate::scenario::Scenario;
 use crate::with_driver;
 
 /// Documents sampled per collection to tell which fields it carries.
 const FIELD_SAMPLE: u64 = 200;
-/// Candidate fits listed in the file and on the terminal.
-const CANDIDATES: usize = 6;
 
 /// Runs the profile; returns 0.
 ///
@@ -103,9 +102,8 @@ pub fn render(kind: BackendKind, p: &Profiled, name: &str) -> Result<(String, St
     let best = choose(&candidates).context("no distribution fits")?;
     let (pct, mapping) = mix(&p.collections);
     let documents: u64 = obs.iter().sum();
-    let described: Vec<String> = candidates
-        .iter()
-        .take(CANDIDATES)
+    let described: Vec<String> = best_per_family(&candidates)
+        .into_iter()
         .map(|f| format!("{}: {:.2}% misplaced", f.describe(), f.error * 100.0))
         .collect();
     let profile = Profile {

@@ -227,6 +227,22 @@ pub fn fits(obs: &[u64]) -> Vec<Fit> {
     out
 }
 
+/// The best fit of each family (uniform, Zipf, Pareto, explicit shares), best first: what the
+/// candidates list shows.
+pub fn best_per_family(fits: &[Fit]) -> Vec<&Fit> {
+    let family = |d: &Distribution| std::mem::discriminant(d);
+    let mut out: Vec<&Fit> = Vec::new();
+    for f in fits {
+        if !out
+            .iter()
+            .any(|o| family(&o.distribution) == family(&f.distribution))
+        {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// The fit to write: the best single-parameter one (uniform, Zipf, Pareto), unless an
 /// explicit fit has under three quarters of its error and the simple fit misplaces more than
 /// 1% of the documents — a simpler model wins when it is nearly as good.
