@@ -180,23 +180,31 @@ missing from the profile).")]
     Schema(SchemaArgs),
 }
 
-/// `profile` arguments.
+/// A team's own database, as `audit` and `profile` read it.
 #[derive(Debug, Args, Clone)]
-pub struct ProfileArgs {
+pub struct OwnDatabase {
     /// Server.
     #[command(flatten)]
     pub server: ServerArgs,
-    /// A database to profile (repeat for several). Default: MongoDB every database but
-    /// admin, local and config; PostgreSQL the URI's database.
+    /// A database to read (repeat for several). Default: MongoDB every database but admin,
+    /// local and config; PostgreSQL the URI's database.
     #[arg(long = "db", value_name = "NAME")]
     pub databases: Vec<String>,
-    /// PostgreSQL: a schema to profile (repeat for several). Default: every schema but the
+    /// PostgreSQL: a schema to read (repeat for several). Default: every schema but the
     /// system's.
     #[arg(long = "schema", value_name = "NAME")]
     pub schemas: Vec<String>,
-    /// The tenant field or column (default: detected, as for `audit`).
+    /// The tenant field or column (default: detected).
     #[arg(long, value_name = "FIELD")]
     pub tenant_field: Option<String>,
+}
+
+/// `profile` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct ProfileArgs {
+    /// The database to profile.
+    #[command(flatten)]
+    pub own: OwnDatabase,
     /// Count collections of up to this many documents exactly; sample larger ones.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub exact_up_to: u64,
@@ -239,20 +247,9 @@ pub enum FailOn {
 /// `audit` arguments.
 #[derive(Debug, Args, Clone)]
 pub struct AuditArgs {
-    /// Server.
+    /// The database to audit.
     #[command(flatten)]
-    pub server: ServerArgs,
-    /// A database to audit (repeat for several). Default: MongoDB every database but admin,
-    /// local and config; PostgreSQL the URI's database.
-    #[arg(long = "db", value_name = "NAME")]
-    pub databases: Vec<String>,
-    /// PostgreSQL: a schema to audit (repeat for several). Default: every schema but the
-    /// system's.
-    #[arg(long = "schema", value_name = "NAME")]
-    pub schemas: Vec<String>,
-    /// The tenant field or column (default: detected).
-    #[arg(long, value_name = "FIELD")]
-    pub tenant_field: Option<String>,
+    pub own: OwnDatabase,
     /// Documents or rows sampled per collection or table.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub sample: u64,

@@ -14,7 +14,7 @@ use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, IndexModel};
 use tenantbench::audit::{Audit, Verdict, detect_field, judge};
-use tenantbench::cli::{AuditArgs, FailOn, ServerArgs};
+use tenantbench::cli::{AuditArgs, FailOn, OwnDatabase, ServerArgs};
 use tenantbench::op::BackendKind;
 
 const DB: &str = "tbt_audit_app";
@@ -132,13 +132,15 @@ async fn audit_command(
 ) -> (u8, Audit) {
     let json = dir.join("audit.json");
     let a = AuditArgs {
-        server: ServerArgs {
-            backend: Some(backend),
-            uri: Some(uri),
+        own: OwnDatabase {
+            server: ServerArgs {
+                backend: Some(backend),
+                uri: Some(uri),
+            },
+            databases,
+            schemas: Vec::new(),
+            tenant_field: None,
         },
-        databases,
-        schemas: Vec::new(),
-        tenant_field: None,
         sample: 1000,
         json: Some(json.clone()),
         markdown: Some(dir.join("audit.md")),

@@ -4,7 +4,7 @@
 //! another rank, with the same tenants, documents and collection mix (within half a point);
 //! counted from a sample instead, s stays within 0.1. The written file loads as any scenario.
 
-use tenantbench::cli::{ProfileArgs, ServerArgs};
+use tenantbench::cli::{OwnDatabase, ProfileArgs, ServerArgs};
 use tenantbench::layout::Layout;
 use tenantbench::op::BackendKind;
 use tenantbench::population::Distribution;
@@ -17,13 +17,15 @@ async fn profiled(backend: BackendKind, uri: String, db: &str, exact_up_to: u64)
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("team.toml");
     let a = ProfileArgs {
-        server: ServerArgs {
-            backend: Some(backend),
-            uri: Some(uri),
+        own: OwnDatabase {
+            server: ServerArgs {
+                backend: Some(backend),
+                uri: Some(uri),
+            },
+            databases: vec![db.into()],
+            schemas: Vec::new(),
+            tenant_field: None,
         },
-        databases: vec![db.into()],
-        schemas: Vec::new(),
-        tenant_field: None,
         exact_up_to,
         out: out.clone(),
         force: false,

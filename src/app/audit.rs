@@ -8,7 +8,7 @@ use super::EXIT_FINDINGS;
 use super::settings::driver;
 use crate::audit::{AUDIT_SCHEMA_VERSION, Audit, Gathered, Scope, TENANT_FIELDS, assess, count};
 use crate::backend::Driver;
-use crate::cli::{AuditArgs, FailOn};
+use crate::cli::{AuditArgs, FailOn, OwnDatabase};
 use crate::op::BackendKind;
 use crate::with_driver;
 
@@ -24,17 +24,8 @@ pub async fn audit(a: &AuditArgs) -> Result<u8> {
     if !(1..=MAX_SAMPLE).contains(&a.sample) {
         bail!("--sample {}: expected 1 to {MAX_SAMPLE}", a.sample);
     }
-    let kind = a.server.backend();
-    if kind == BackendKind::Mongodb && !a.schemas.is_empty() {
-        bail!("--schema: PostgreSQL only (MongoDB databases have no schemas; use --db)");
-    }
-    let scope = Scope {
-        databases: a.databases.clone(),
-        schemas: a.schemas.clone(),
-        field: a.tenant_field.clone(),
-        sample: a.sample,
-    };
-    let any = driver(&a.server, kind);
+    let (kind, scope) = scope_of(&a.own, a.sample)?;
+    let any = driver(&a.own.server, kind);
     let g = with_driver!(&any, |d| d.audit(&scope).await.map_err(anyhow::Error::from))
         .context("auditing")?;
     let report = build(kind, &scope, g)?;
@@ -54,6 +45,26 @@ pub async fn audit(a: &AuditArgs) -> Result<u8> {
         FailOn::Any => c.missing_tenant_index + c.unique_not_tenant_scoped > 0,
     });
     Ok(if failed { EXIT_FINDINGS } else { 0 })
+}
+
+/// The database kind and what to read of a team's own database (`audit`, `profile`).
+///
+/// # Errors
+/// `--schema` on MongoDB.
+pub(super) fn scope_of(own: &OwnDatabase, sample: u64) -> Result<(BackendKind, Scope)> {
+    let kind = own.server.backend();
+    if kind == BackendKind::Mongodb && !own.schemas.is_empty() {
+        bail!("--schema: PostgreSQL only (MongoDB databases have no schemas; use --db)");
+    }
+    Ok((
+        kind,
+        Scope {
+            databases: own.databases.clone(),
+            schemas: own.schemas.clone(),
+            field: own.tenant_field.clone(),
+            sample,
+        },
+    ))
 }
 
 /// The audit file of what the reader gathered.

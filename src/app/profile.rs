@@ -4,7 +4,7 @@
 use anyhow::{Context as _, Result, bail};
 
 use super::settings::driver;
-use crate::audit::{Scope, TENANT_FIELDS};
+use crate::audit::TENANT_FIELDS;
 use crate::backend::Driver;
 use crate::cli::ProfileArgs;
 use crate::datagen::Collection;
@@ -35,17 +35,8 @@ pub async fn profile(a: &ProfileArgs) -> Result<u8> {
             a.out.display()
         );
     }
-    let kind = a.server.backend();
-    if kind == BackendKind::Mongodb && !a.schemas.is_empty() {
-        bail!("--schema: PostgreSQL only (MongoDB databases have no schemas; use --db)");
-    }
-    let scope = Scope {
-        databases: a.databases.clone(),
-        schemas: a.schemas.clone(),
-        field: a.tenant_field.clone(),
-        sample: FIELD_SAMPLE,
-    };
-    let any = driver(&a.server, kind);
+    let (kind, scope) = super::audit::scope_of(&a.own, FIELD_SAMPLE)?;
+    let any = driver(&a.own.server, kind);
     let p = with_driver!(&any, |d| d
         .profile(&scope, a.exact_up_to)
         .await

@@ -142,20 +142,38 @@ async fn version_of(c: &mongodb::Client) -> Result<String, MongoError> {
     })
 }
 
-/// [`Driver::profile`] on one client.
-async fn profile_with(
+/// The server's version, the databases of `scope`, their collections' facts and the tenant
+/// field (given or detected): what `audit` and `profile` read first.
+async fn read_facts(
     c: &mongodb::Client,
     scope: &Scope,
-    exact_up_to: u64,
-) -> Result<Profiled, MongoError> {
+) -> Result<
+    (
+        String,
+        Vec<String>,
+        Vec<crate::audit::CollectionFacts>,
+        Option<String>,
+    ),
+    MongoError,
+> {
     let server_version = version_of(c).await?;
     let databases = super::audit::databases(c, &scope.databases)
         .await
         .map_err(ctx("listing databases"))?;
     let facts = super::audit::facts(c, &databases, scope.sample)
         .await
-        .map_err(ctx("reading collections"))?;
+        .map_err(ctx("reading collections and indexes"))?;
     let field = scope.field.clone().or_else(|| detect_field(&facts));
+    Ok((server_version, databases, facts, field))
+}
+
+/// [`Driver::profile`] on one client.
+async fn profile_with(
+    c: &mongodb::Client,
+    scope: &Scope,
+    exact_up_to: u64,
+) -> Result<Profiled, MongoError> {
+    let (server_version, databases, facts, field) = read_facts(c, scope).await?;
     let mut collections = Vec::new();
     if let Some(field) = &field {
         for f in facts.iter().filter(|f| share(f, field) > 0.0) {
@@ -179,14 +197,7 @@ async fn profile_with(
 
 /// [`Driver::audit`] on one client.
 async fn audit_with(c: &mongodb::Client, scope: &Scope) -> Result<Gathered, MongoError> {
-    let server_version = version_of(c).await?;
-    let databases = super::audit::databases(c, &scope.databases)
-        .await
-        .map_err(ctx("listing databases"))?;
-    let facts = super::audit::facts(c, &databases, scope.sample)
-        .await
-        .map_err(ctx("reading collections and indexes"))?;
-    let field = scope.field.clone().or_else(|| detect_field(&facts));
+    let (server_version, databases, facts, field) = read_facts(c, scope).await?;
     let mut collections = Vec::new();
     for f in facts {
         let probe = match &field {
