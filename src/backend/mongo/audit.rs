@@ -95,6 +95,15 @@ pub async fn facts(
     Ok(out)
 }
 
+/// A value as text: a string as it is, anything else as relaxed extended JSON (a tenant id in
+/// the audit and profile, an answer's cell).
+pub(super) fn value_text(v: &Bson) -> String {
+    match v {
+        Bson::String(s) => s.clone(),
+        v => v.clone().into_relaxed_extjson().to_string(),
+    }
+}
+
 /// Up to `n` documents: a random `$sample`, or the first `n` where the server has none.
 async fn sampled(
     coll: &mongodb::Collection<Document>,
@@ -145,10 +154,7 @@ pub async fn probe(
     let filter = doc! {field: value.clone()};
     let e = explain_find(&db, doc! {"find": &c.name, "filter": filter.clone()}).await?;
     Ok(Some(Probe {
-        tenant: match &value {
-            Bson::String(s) => s.clone(),
-            v => v.clone().into_relaxed_extjson().to_string(),
-        },
+        tenant: value_text(&value),
         tenant_from: "sample".into(),
         query: format!(
             "db.getCollection({}).find({})",
@@ -200,10 +206,7 @@ pub async fn counts(
         .iter()
         .filter_map(|r| {
             let v = r.get("_id")?;
-            let name = match v {
-                Bson::String(s) => s.clone(),
-                v => v.clone().into_relaxed_extjson().to_string(),
-            };
+            let name = value_text(v);
             let n = super::seed::bson_i64(r.get("n")).max(0) as f64 * scale;
             Some((name, n.round() as u64))
         })

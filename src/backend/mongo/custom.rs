@@ -8,6 +8,7 @@ use mongodb::Database;
 use mongodb::bson::{self, Bson, Document, doc};
 
 use super::MongoBackend;
+use super::audit::value_text;
 use super::ops::{Explain, explain_find};
 use crate::backend::Answer;
 use crate::backend::custom::{Filled, fill, spec_of};
@@ -58,14 +59,12 @@ fn document(t: &Tpl, f: &dyn Fn(crate::scenario::operation::Hole) -> Filled) -> 
     }
 }
 
-/// A value as answer text: strings as they are, anything else as relaxed extended JSON.
+/// A value as answer text: a whole double as an integer (a `$sum` of integers may come back as
+/// one), anything else as [`value_text`].
 fn text(v: &Bson) -> String {
     match v {
-        Bson::String(s) => s.clone(),
-        Bson::Int32(i) => i.to_string(),
-        Bson::Int64(i) => i.to_string(),
         Bson::Double(x) if x.fract() == 0.0 && x.abs() < 1e15 => (*x as i64).to_string(),
-        v => v.clone().into_relaxed_extjson().to_string(),
+        v => value_text(v),
     }
 }
 

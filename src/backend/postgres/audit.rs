@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::Client;
 
 use super::{Context as _, MARKER_TABLE, PgError, connect, ident};
 use crate::audit::{CollectionFacts, IndexFacts, Probe};
@@ -234,19 +234,12 @@ pub async fn probe(
         .ctx(|| "quoting a tenant value".to_string())?
         .get(0);
     let query = format!("SELECT * FROM {table} WHERE {} = {literal}", ident(field));
-    let msgs = c
-        .simple_query(&format!("EXPLAIN (FORMAT JSON) {query}"))
-        .await
-        .ctx(|| format!("EXPLAIN of {table}'s tenant query"))?;
-    let json = msgs
-        .iter()
-        .find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-            _ => None,
-        })
-        .ok_or_else(|| PgError::State("EXPLAIN returned no plan".into()))?;
-    let v: serde_json::Value = serde_json::from_str(&json)
-        .map_err(|e| PgError::State(format!("EXPLAIN output does not parse: {e}")))?;
+    let v = super::explain_json(
+        c,
+        &format!("EXPLAIN (FORMAT JSON) {query}"),
+        &format!("{table}'s tenant query"),
+    )
+    .await?;
     let plan = &v[0]["Plan"];
     let mut stages = Vec::new();
     let mut node = Some(plan);

@@ -326,6 +326,27 @@ pub async fn foreign_schemas(c: &Client) -> Result<Vec<String>, PgError> {
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// The JSON plan of `EXPLAIN (…, FORMAT JSON) …` text `sql`, read as text through the simple
+/// protocol (this build's driver has no json type); `what` names the query in errors.
+///
+/// # Errors
+/// Server errors, no plan, or a plan that does not parse.
+pub async fn explain_json(c: &Client, sql: &str, what: &str) -> Result<serde_json::Value, PgError> {
+    let msgs = c
+        .simple_query(sql)
+        .await
+        .ctx(|| format!("EXPLAIN of {what}"))?;
+    let json = msgs
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .ok_or_else(|| PgError::State("EXPLAIN returned no plan".into()))?;
+    serde_json::from_str(&json)
+        .map_err(|e| PgError::State(format!("EXPLAIN output does not parse: {e}")))
+}
+
 /// Whether database `name` exists on the server.
 ///
 /// # Errors

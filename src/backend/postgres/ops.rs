@@ -448,19 +448,12 @@ impl PgBackend {
         };
         let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
         self.search_path(&c, req.tenant).await?;
-        let msgs = c
-            .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {text}"))
-            .await
-            .map_err(|e| db_err("EXPLAIN", e))?;
-        let json = msgs
-            .iter()
-            .find_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                _ => None,
-            })
-            .ok_or_else(|| PgError::State("EXPLAIN returned no plan".into()))?;
-        let v: serde_json::Value = serde_json::from_str(&json)
-            .map_err(|e| PgError::State(format!("EXPLAIN output does not parse: {e}")))?;
+        let v = super::explain_json(
+            &c,
+            &format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {text}"),
+            req.op.name(),
+        )
+        .await?;
         let plan = &v[0]["Plan"];
         let mut e = PgExplain {
             limit,

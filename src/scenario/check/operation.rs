@@ -10,7 +10,7 @@ use super::Checker;
 use crate::op::Op;
 use crate::scenario::ScenarioError;
 use crate::scenario::model::OperationModel;
-use crate::scenario::operation::{MongoQuery, OperationSpec, Tpl, compile_sql};
+use crate::scenario::operation::{MongoQuery, OperationSpec, Tpl, compile_sql, pieces};
 
 /// Most operations a scenario defines.
 pub const MAX_OPERATIONS: usize = 64;
@@ -53,33 +53,16 @@ fn offset_of(s: &str, line: usize, column: usize) -> usize {
 fn json(c: &Checker, v: &Spanned<String>, what: &str) -> Result<Tpl, ScenarioError> {
     let src = v.get_ref();
     serde_json::from_str::<Tpl>(src).map_err(|e| {
-        let mut off = offset_of(src, e.line(), e.column());
         let msg = e.to_string();
-        // A bad placeholder is reported at the end of its string: point at the placeholder.
-        if let Some(start) = msg.find("placeholder") {
-            let _ = start;
-            if let Some(p) = first_bad_placeholder(src) {
-                off = p;
-            }
-        }
+        // serde reports a bad placeholder at the end of its string: point at the placeholder,
+        // found in the raw text as the string's own scan finds it.
+        let off = match pieces(src) {
+            Err((at, _)) if msg.contains("placeholder") => at,
+            _ => offset_of(src, e.line(), e.column()),
+        };
         let text = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         c.err(inside(c, v, off), format!("{what}: {text}"))
     })
-}
-
-/// Offset of the first `{{…}}` in `s` that is not a valid placeholder.
-fn first_bad_placeholder(s: &str) -> Option<usize> {
-    let mut at = 0;
-    while let Some(i) = s[at..].find("{{") {
-        let i = at + i;
-        match s[i + 2..].find("}}") {
-            Some(j) if crate::scenario::operation::Hole::parse(&s[i + 2..i + 2 + j]).is_ok() => {
-                at = i + 4 + j;
-            }
-            _ => return Some(i),
-        }
-    }
-    None
 }
 
 /// Whether a name can be an operation's: a lower-case letter, then letters, digits and `_`.
