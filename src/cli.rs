@@ -297,6 +297,11 @@ pub struct RunArgs {
     /// The baseline run for the gate's relative rules (a run directory or results.json).
     #[arg(long, value_name = "BASELINE", requires = "gate")]
     pub gate_baseline: Option<PathBuf>,
+    /// Send the writes of a mix to data that is not tenantbench's: a `[target]` database's
+    /// own operations that are not `read_only`, a staging API's POST, PUT, PATCH and DELETE
+    /// endpoints (`load`). Without it, such a mix is refused before anything is sent.
+    #[arg(long)]
+    pub allow_writes: bool,
 }
 
 /// `load` arguments: `run`'s, and where the API is.
@@ -309,10 +314,6 @@ pub struct LoadArgs {
     /// must then be one server-side configuration (narrow it with --layout and --indexes).
     #[arg(long, value_name = "URL")]
     pub host: Option<String>,
-    /// Send the writes (POST, PUT, PATCH, DELETE) of a scenario's `[http]` endpoints; without
-    /// it, `load` refuses a staging mix that writes.
-    #[arg(long)]
-    pub allow_writes: bool,
 }
 
 /// `gate` arguments.

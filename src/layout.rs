@@ -168,6 +168,17 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// A team's own database (`[target] existing = true`): every one of `n` tenants in it,
+    /// on the default server, as in the shared layout.
+    pub fn existing(database: &str, n: usize) -> Placement {
+        let (databases, tenant_db) = one_database(database.to_string(), n);
+        Placement {
+            layout: Layout::Shared,
+            databases,
+            tenant_db,
+        }
+    }
+
     /// Places a population with an explicit prefix and hybrid rules.
     pub fn with_prefix(
         prefix: &str,

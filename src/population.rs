@@ -114,7 +114,7 @@ impl Tenant {
 }
 
 /// All tenants of a scenario, largest first.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Population {
     /// Tenants in rank order (index `i` has rank `i + 1`).
     pub tenants: Vec<Tenant>,
@@ -130,15 +130,7 @@ impl Population {
         for (i, &documents) in sizes.iter().enumerate() {
             let rank = i as u32 + 1;
             let id = tenant_id(rank, n);
-            let mut bound = 0;
-            let mut tier = Tier::Free;
-            for (t, &count) in Tier::ALL.iter().zip(&tier_counts) {
-                bound += count;
-                if (i as u64) < bound {
-                    tier = *t;
-                    break;
-                }
-            }
+            let tier = tier_of(i as u64, &tier_counts);
             let role = spec
                 .roles
                 .iter()
@@ -159,6 +151,55 @@ impl Population {
         Population { tenants }
     }
 
+    /// Tenants the data already has (a tenants file, an existing database), ranked by weight,
+    /// heaviest first (ties keep their order). A row's class, when given, is its tier if it
+    /// names one and its role otherwise. Without one, `by_rank` gives each tenant the role and
+    /// tier of its rank (`t00001` in `[population.roles]` names the heaviest); without
+    /// `by_rank`, it is `basic`. `counts` gives each tenant's documents per collection.
+    pub fn ranked(
+        rows: Vec<(String, u64, Option<String>)>,
+        by_rank: Option<&PopulationSpec>,
+        counts: impl Fn(&str) -> [u64; Collection::COUNT],
+    ) -> Population {
+        let mut rows = rows;
+        rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+        let n = rows.len() as u32;
+        let tiers = by_rank.map(|s| tier_counts(n, &s.tier_percent));
+        let tenants = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, weight, class))| {
+                let rank = i as u32 + 1;
+                let (tier, role) = match (class, by_rank, &tiers) {
+                    (Some(c), _, _) => match Tier::parse(&c) {
+                        Some(t) => (t, None),
+                        None => (Tier::Basic, Some(c)),
+                    },
+                    (None, Some(spec), Some(cuts)) => {
+                        let role = spec
+                            .roles
+                            .iter()
+                            .find(|(_, ids)| {
+                                ids.iter().any(|x| rank_of(x, spec.tenants) == Some(rank))
+                            })
+                            .map(|(r, _)| r.clone());
+                        (tier_of(i as u64, cuts), role)
+                    }
+                    _ => (Tier::Basic, None),
+                };
+                Tenant {
+                    rank,
+                    counts: counts(&id),
+                    id,
+                    documents: weight,
+                    tier,
+                    role,
+                }
+            })
+            .collect();
+        Population { tenants }
+    }
+
     /// Looks a tenant up by id.
     pub fn get(&self, id: &str) -> Option<&Tenant> {
         rank_of(id, self.tenants.len() as u32).map(|r| &self.tenants[r as usize - 1])
@@ -168,6 +209,18 @@ impl Population {
     pub fn documents(&self) -> u64 {
         self.tenants.iter().map(|t| t.documents).sum()
     }
+}
+
+/// The tier of the tenant at index `i` (rank − 1) under per-tier counts.
+fn tier_of(i: u64, counts: &[u64; 4]) -> Tier {
+    let mut bound = 0;
+    for (t, &count) in Tier::ALL.iter().zip(counts) {
+        bound += count;
+        if i < bound {
+            return *t;
+        }
+    }
+    Tier::Free
 }
 
 /// Width of the numeric part of tenant ids: at least 5 digits, more for larger populations.

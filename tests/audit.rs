@@ -29,9 +29,11 @@ fn company(i: i32) -> String {
     }
 }
 
-/// A team's own database, made with the driver (no tenantbench marker).
-async fn team_database(c: &Client) {
-    let db = c.database(DB);
+/// A team's own database `name`, made with the driver (no tenantbench marker): orders and
+/// events of six companies by `companyId` (acme 60 of 300, co0 … co4 48 each), users, and
+/// settings without a tenant field.
+pub(crate) async fn team_database(c: &Client, name: &str) {
+    let db = c.database(name);
     let _ = db.drop().await;
     let orders: Vec<_> = (0..300)
         .map(|i| doc! {"companyId": company(i), "status": "paid", "n": i})
@@ -71,9 +73,9 @@ async fn team_database(c: &Client) {
         .expect("settings");
 }
 
-/// Every document and index of the team's database, as one comparable text.
-async fn mongo_checksum(c: &Client) -> String {
-    let db = c.database(DB);
+/// Every document and index of the team's database `name`, as one comparable text.
+pub(crate) async fn mongo_checksum(c: &Client, name: &str) -> String {
+    let db = c.database(name);
     let mut names = db.list_collection_names().await.expect("names");
     names.sort();
     let mut out = String::new();
@@ -173,8 +175,8 @@ async fn mongodb_audit_flags_exactly_the_unindexed_and_unscoped_and_only_reads()
     let Some(setup) = crate::util::server().await else {
         return;
     };
-    team_database(&setup).await;
-    let before = mongo_checksum(&setup).await;
+    team_database(&setup, DB).await;
+    let before = mongo_checksum(&setup, DB).await;
 
     // The reader's own client records every command it sends.
     let sent: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -268,25 +270,26 @@ async fn mongodb_audit_flags_exactly_the_unindexed_and_unscoped_and_only_reads()
         ]
     );
     assert_eq!(
-        mongo_checksum(&setup).await,
+        mongo_checksum(&setup, DB).await,
         before,
         "the audit changed data"
     );
     setup.database(DB).drop().await.expect("drop");
 }
 
-/// The team's database on PostgreSQL, with a role that may only read it.
-async fn team_tables(admin: &tokio_postgres::Client, uri: &str) {
+/// The team's database `db` on PostgreSQL — the tables of [`team_database`] — with role
+/// `reader`, which may only read it.
+pub(crate) async fn team_tables(admin: &tokio_postgres::Client, uri: &str, db: &str, reader: &str) {
     // One statement per call: DROP and CREATE DATABASE refuse a transaction block.
     for sql in [
-        format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"),
-        format!("DROP ROLE IF EXISTS {READER}"),
-        format!("CREATE DATABASE {DB}"),
-        format!("CREATE ROLE {READER} LOGIN"),
+        format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        format!("DROP ROLE IF EXISTS {reader}"),
+        format!("CREATE DATABASE {db}"),
+        format!("CREATE ROLE {reader} LOGIN"),
     ] {
         admin.batch_execute(&sql).await.expect(&sql);
     }
-    let c = tenantbench::backend::postgres::connect(uri, Some(DB))
+    let c = tenantbench::backend::postgres::connect(uri, Some(db))
         .await
         .expect("connect");
     let company = "CASE WHEN i < 60 THEN 'acme' ELSE 'co' || (i % 5) END";
@@ -304,16 +307,16 @@ async fn team_tables(admin: &tokio_postgres::Client, uri: &str) {
            CREATE TABLE settings (key text PRIMARY KEY, value text);
            INSERT INTO settings VALUES ('theme', 'dark');
            ANALYZE orders; ANALYZE users;
-           GRANT CONNECT ON DATABASE {DB} TO {READER};
-           GRANT USAGE ON SCHEMA public TO {READER};
-           GRANT SELECT ON ALL TABLES IN SCHEMA public TO {READER};"#
+           GRANT CONNECT ON DATABASE {db} TO {reader};
+           GRANT USAGE ON SCHEMA public TO {reader};
+           GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader};"#
     ))
     .await
     .expect("tables");
 }
 
 /// Every row and index of the team's tables, as one comparable text.
-async fn pg_checksum(c: &tokio_postgres::Client) -> String {
+pub(crate) async fn pg_checksum(c: &tokio_postgres::Client) -> String {
     let mut out = String::new();
     for t in ["events", "orders", "settings", "users"] {
         let r = c
@@ -344,7 +347,7 @@ async fn postgres_audit_runs_as_a_select_only_role_and_flags_the_same_tables() {
     let admin = tenantbench::backend::postgres::connect(&uri, None)
         .await
         .expect("connect");
-    team_tables(&admin, &uri).await;
+    team_tables(&admin, &uri, DB, READER).await;
     let owner = tenantbench::backend::postgres::connect(&uri, Some(DB))
         .await
         .expect("connect");

@@ -247,3 +247,90 @@ fn shipped_scenarios_are_valid() {
         }
     }
 }
+
+/// An existing target's scenario (no `[population]`): a query of the team's own, then `extra`.
+fn target(extra: &str) -> String {
+    format!(
+        "name = \"own\"\n[target]\nexisting = true\ndatabase = \"app\"\n[[operation]]\nname = \"mine\"\ncollection = \"orders\"\nsql = 'SELECT 1 FROM orders WHERE t = $tenant'\nfilter = '{{\"t\": \"{{{{tenant}}}}\"}}'\n{extra}"
+    )
+}
+
+#[test]
+fn existing_targets_refuse_what_needs_generated_data_at_its_place() {
+    let mix = "[workload]\nmix = { mine = 1 }\n";
+    let ok = Scenario::parse(Path::new("own.toml"), &target(mix)).expect("a valid target");
+    let t = ok.target.as_ref().expect("target");
+    assert_eq!(t.database, "app");
+    assert_eq!(ok.workload.mix.len(), 1);
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "existing false",
+            target(mix).replace("existing = true", "existing = false"),
+            "own.toml:3:12",
+            "expected existing = true",
+        ),
+        (
+            "a bad database name",
+            target(mix).replace("\"app\"", "\"my.app\""),
+            "own.toml:4:12",
+            "database name",
+        ),
+        (
+            "no mix",
+            target("[workload]\nconcurrency = 2\n"),
+            "own.toml:10:1",
+            "your own operations",
+        ),
+        (
+            "a built-in in the mix",
+            target("[workload]\nmix = { mine = 1, list_recent = 1 }\n"),
+            "own.toml:11:19",
+            "`list_recent` is a built-in operation",
+        ),
+        (
+            "a generated value in SQL",
+            target(mix).replace("$tenant'", "$tenant AND s = $status'"),
+            "own.toml:8:55",
+            "{{status}} is a value of tenantbench's generated data",
+        ),
+        (
+            "a generated value in a filter",
+            target(mix).replace(
+                "filter = '{\"t\": \"{{tenant}}\"}'",
+                "filter = '{\"t\": \"{{tenant}}\", \"_id\": \"{{id}}\"}'",
+            ),
+            "own.toml:9:39",
+            "{{id}} is a value",
+        ),
+        (
+            "data shaping",
+            target(&format!("{mix}[data.mix]\norders = 1\n")),
+            "own.toml:12:2",
+            "[data] shapes generated data",
+        ),
+        (
+            "an index axis",
+            target(&format!(
+                "{mix}[matrix]\nindexes = [\"none\", \"tenant\"]\n"
+            )),
+            "own.toml:13:12",
+            "layout, indexes, scale and hybrid axes",
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(case, text, at, words)| {
+            let e = match Scenario::parse(Path::new("own.toml"), &text) {
+                Ok(_) => "accepted".to_string(),
+                Err(e) => e.to_string(),
+            };
+            (!(e.contains(at) && e.contains(words))).then(|| format!("{case} (expected {at}): {e}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let e = Scenario::parse(Path::new("own.toml"), "name = \"gen\"\n")
+        .err()
+        .expect("no population")
+        .to_string();
+    assert!(e.contains("missing table [population]"), "{e}");
+}

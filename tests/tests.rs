@@ -7,6 +7,7 @@ mod architecture;
 mod audit;
 mod cli;
 mod datagen;
+mod existing;
 mod gate;
 mod http;
 mod load;

@@ -4,7 +4,7 @@
 use anyhow::{Context as _, Result, bail};
 
 use super::EXIT_FINDINGS;
-use super::settings::{SeedSettings, checked_prefix, driver, load_scenario};
+use super::settings::{SeedSettings, checked_prefix, driver, generated_data, load_scenario};
 use crate::backend::Driver;
 use crate::backend::marker::{MarkedDb, state_words};
 use crate::backend::seed::SeedSummary;
@@ -16,8 +16,9 @@ use crate::scenario::{Scenario, profile_on};
 use crate::with_driver;
 
 /// The scenario and layout a command's target names, the layout checked against the backend.
-fn resolve(t: &Target) -> Result<(Scenario, Layout)> {
+fn resolve(t: &Target, command: &str) -> Result<(Scenario, Layout)> {
     let s = load_scenario(&t.scenario, t.prefix.as_deref(), t.scale)?;
+    generated_data(&s, command)?;
     let layout = t.layout.unwrap_or(s.default_layout);
     let backend = t.server.backend();
     if !layout.on(backend) {
@@ -35,7 +36,7 @@ fn resolve(t: &Target) -> Result<(Scenario, Layout)> {
 /// # Errors
 /// Bad flags or scenario, an unreachable server, databases the harness did not create.
 pub async fn seed(a: SeedArgs) -> Result<u8> {
-    let (scenario, layout) = resolve(&a.target)?;
+    let (scenario, layout) = resolve(&a.target, "seed")?;
     let backend = a.target.server.backend();
     let indexes = a
         .indexes
@@ -120,7 +121,7 @@ fn print_seed(scenario: &Scenario, s: &SeedSummary) {
 /// # Errors
 /// Bad flags or scenario, an unreachable server.
 pub async fn verify(a: VerifyArgs) -> Result<u8> {
-    let (scenario, layout) = resolve(&a.target)?;
+    let (scenario, layout) = resolve(&a.target, "verify")?;
     let pop = scenario.build_population();
     let placement = scenario.placement(&pop, layout);
     let any = driver(&a.target.server, a.target.server.backend());

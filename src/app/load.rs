@@ -14,7 +14,6 @@ use super::settings::{HttpPlan, RunPlan};
 use crate::cli::LoadArgs;
 use crate::http::attack;
 use crate::http::staging::{Staging, check_base_url, tenants_file};
-use crate::op::Op;
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
 use crate::scenario::{Scenario, Variant};
@@ -43,7 +42,7 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
         one_configuration(&plan.scenario, &format!("--host {host}: the API there"))?;
     }
     let staging = match &plan.scenario.http {
-        Some(spec) => Some(open_staging(&plan.scenario, spec, a.allow_writes)?),
+        Some(spec) => Some(open_staging(&plan.scenario, spec, a.run.allow_writes)?),
         None => None,
     };
     if staging.is_some() {
@@ -81,6 +80,13 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
 /// What goose can run: a workload stopped by duration, in whole seconds, with no phase that
 /// sets its own rate (goose's throttle is one rate for a whole attack).
 fn check_scenario(s: &Scenario) -> Result<()> {
+    if let Some(t) = &s.target {
+        bail!(
+            "{}: its [target] is the database {} itself, which `run` reads directly; `load` goes through an API (`serve`'s over generated data, or yours with [http])",
+            s.path.display(),
+            t.database
+        );
+    }
     let StopCondition::Duration(d) = s.workload.stop else {
         bail!(
             "{}: the workload stops after a count of operations; `load` runs goose for a duration (set [workload] duration)",
@@ -96,12 +102,7 @@ fn check_scenario(s: &Scenario) -> Result<()> {
             p.name
         );
     }
-    let mixes = s.workload.mix.iter().chain(
-        s.phases
-            .iter()
-            .flat_map(|p| p.mixes.iter().flat_map(|(_, m)| m)),
-    );
-    if let Some((op, _)) = mixes.into_iter().find(|(op, _)| !op.is_builtin()) {
+    if let Some(op) = s.mix_ops().into_iter().find(|op| !op.is_builtin()) {
         bail!(
             "{}: operation `{op}` is the scenario's own ([[operation]]); the API has no endpoint for it, so `load` cannot send it (`run` can)",
             s.path.display()
@@ -147,15 +148,7 @@ fn open_staging(
     allow_writes: bool,
 ) -> Result<(Arc<Staging>, Population)> {
     one_configuration(s, "a staging API")?;
-    let mut ops: Vec<Op> = s.workload.mix.iter().map(|(o, _)| *o).collect();
-    ops.extend(
-        s.phases
-            .iter()
-            .flat_map(|p| &p.mixes)
-            .flat_map(|(_, m)| m)
-            .map(|(o, _)| *o),
-    );
-    for op in ops {
+    for op in s.mix_ops() {
         let Some(e) = spec.endpoint(op) else {
             bail!(
                 "{}: the workload's mix has {} but [http] has no endpoint for it; add an [[http.endpoint]] with op = \"{}\"",

@@ -7,6 +7,7 @@ mod api_process;
 pub mod audit;
 pub mod clock;
 pub mod data;
+pub mod existing;
 pub mod gate;
 mod interrupt;
 pub mod load;

@@ -26,6 +26,7 @@ const MONITORING_PER_CLIENT: u64 = 2;
 /// A bad scenario or flag.
 pub fn plan(a: &PlanArgs) -> Result<u8> {
     let s = super::settings::load_scenario(&a.scenario, None, a.scale)?;
+    super::settings::generated_data(&s, "plan")?;
     let s = super::settings::narrow(&s, a.backend, a.layout, a.indexes.as_deref(), a.repeat)?;
     print!("{}", render(&s));
     Ok(0)

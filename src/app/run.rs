@@ -57,9 +57,18 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         .map(|(rules, _)| crate::gate::rules::Rules::load(rules))
         .transpose()?;
     let scenario = &plan.scenario;
-    let pop = match plan.http.as_ref().and_then(|h| h.staging.as_ref()) {
-        Some((_, staging_tenants)) => staging_tenants.clone(),
-        None => scenario.build_population(),
+    let kind = scenario.matrix.variants[0].backend;
+    let existing = match &scenario.target {
+        Some(t) => Some(super::existing::tenants(&plan, t, kind).await?),
+        None => None,
+    };
+    let pop = match (
+        plan.http.as_ref().and_then(|h| h.staging.as_ref()),
+        &existing,
+    ) {
+        (Some((_, staging_tenants)), _) => staging_tenants.clone(),
+        (None, Some(e)) => e.pop.clone(),
+        (None, None) => scenario.build_population(),
     };
     let phases = PhasePlan::new(&scenario.workload, &scenario.phases);
     // Variants of the matrix's `scale` axis or with a hybrid rule set of their own run on a
@@ -79,6 +88,9 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     }
 
     let (dir, mut results) = open_run_dir(&plan, &pop, &phases).await?;
+    if let (Some(t), Some(e)) = (&scenario.target, &existing) {
+        results.scenario.target = Some(super::existing::info(scenario, t, e, kind));
+    }
     results.interrupted = false;
     results.finished_at = None;
     results.worker = plan.worker.map(|(i, n)| format!("{i}/{n}"));
@@ -95,7 +107,8 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         ));
     }
 
-    let base = Trials::new(&plan, scenario, &pop, &phases, dir.clone(), cancel.clone());
+    let base = Trials::new(&plan, scenario, &pop, &phases, dir.clone(), cancel.clone())
+        .with_existing(existing.as_ref());
     let trials_of: Vec<(DataKey, Trials)> = derived
         .iter()
         .map(|(k, s, p)| {
@@ -324,6 +337,7 @@ async fn new_results(plan: &RunPlan, pop: &Population, phases: &PhasePlan) -> Re
             scale: s.scale,
             duration_s: duration.map(|d| d.as_secs_f64()),
             text: super::redact_text(&s.source),
+            target: None,
         },
         environment: Environment {
             harness_version: env!("CARGO_PKG_VERSION").into(),

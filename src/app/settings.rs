@@ -54,6 +54,21 @@ pub fn load_scenario(path: &Path, prefix: Option<&str>, scale: Option<f64>) -> R
     })
 }
 
+/// Refuses a scenario with an existing `[target]` for a command over generated data.
+///
+/// # Errors
+/// The scenario has a `[target]`.
+pub fn generated_data(s: &Scenario, command: &str) -> Result<()> {
+    if let Some(t) = &s.target {
+        bail!(
+            "{}: its [target] is the existing database {}, which only `run` reads (as it is); `{command}` works on generated data",
+            s.path.display(),
+            t.database
+        );
+    }
+    Ok(())
+}
+
 /// The driver of a kind for the server the flags name: `--uri` belongs to `--backend`'s kind
 /// (MongoDB when none); other kinds use their environment variable or default.
 pub fn driver(server: &ServerArgs, kind: BackendKind) -> AnyDriver {
@@ -181,6 +196,16 @@ impl RunPlan {
             a.seed.indexes.as_deref(),
             a.repeat,
         )?;
+        let mut narrowed = narrowed;
+        if let Some(target) = narrowed.target.clone() {
+            super::existing::check(&narrowed, &target, a)?;
+            // Its layout and indexes are the database's own: a variant is its load.
+            for v in &mut narrowed.matrix.variants {
+                if v.name.is_none() {
+                    v.name = Some(super::existing::variant_name(&target, v));
+                }
+            }
+        }
         let worker = a.worker.as_deref().map(parse_worker).transpose()?;
         let scenario = match worker {
             Some(w) => Scenario {

@@ -13,7 +13,9 @@ use anyhow::{Context as _, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use super::api_process::ApiProcess;
+use super::existing::Existing;
 use super::settings::{HttpPlan, RunPlan};
+use crate::backend::custom::spec_of;
 use crate::backend::seed::SeedSummary;
 use crate::backend::{Backend, Driver, TrialSetup};
 use crate::http::attack::{self, AttackPlan};
@@ -58,6 +60,8 @@ pub struct Trials<'a> {
     pub dir: PathBuf,
     /// Cancels the trial (Ctrl-C).
     pub cancel: CancellationToken,
+    /// An existing target's tenants, counted in its database (`None`: generated data).
+    existing: Option<&'a Existing>,
 }
 
 impl<'a> Trials<'a> {
@@ -81,7 +85,15 @@ impl<'a> Trials<'a> {
             sample: tenant_sample(pop.tenants.len(), SAMPLE_LARGEST, SAMPLE_PER_DECADE),
             dir,
             cancel,
+            existing: None,
         }
+    }
+
+    /// The trials over an existing target's database, whose tenants are `existing`'s.
+    #[must_use]
+    pub fn with_existing(mut self, existing: Option<&'a Existing>) -> Trials<'a> {
+        self.existing = existing;
+        self
     }
 
     /// Runs trial `trial` of a variant on a driver; a failure is recorded in the trial, never
@@ -134,15 +146,23 @@ impl<'a> Trials<'a> {
 
         // Data: reuse when the markers match, complete and clean; else (re)load or rebuild
         // indexes. Several generators must not seed at once: they only check it is there.
-        let opts = self.plan.seed.options(v.layout, &v.indexes, false);
-        let sum = if self.plan.worker.is_some() {
-            d.check_ready(s, self.pop, &placement, &opts)
-                .await
-                .map_err(|e| seed_first(e, s, v))?
+        // An existing target's data is the team's: read as it is, never seeded or marked.
+        if let Some(target) = &s.target {
+            eprintln!(
+                "  data: the existing database {}, read as it is (nothing seeded, no marker)",
+                target.database
+            );
         } else {
-            d.seed(s, self.pop, &placement, &opts).await?
-        };
-        t.evidence.data = data_evidence(&sum);
+            let opts = self.plan.seed.options(v.layout, &v.indexes, false);
+            let sum = if self.plan.worker.is_some() {
+                d.check_ready(s, self.pop, &placement, &opts)
+                    .await
+                    .map_err(|e| seed_first(e, s, v))?
+            } else {
+                d.seed(s, self.pop, &placement, &opts).await?
+            };
+            t.evidence.data = data_evidence(&sum);
+        }
 
         let (backend, session) = d.open(&setup).await?;
         // Plan evidence before the load, on the data as seeded.
@@ -166,22 +186,11 @@ impl<'a> Trials<'a> {
         Ok(())
     }
 
-    /// The operations of the workload's mix and of every phase's mixes, in first-seen order.
-    fn mix_ops(&self) -> Vec<Op> {
-        let s = self.scenario;
-        let mut ops: Vec<Op> = s.workload.mix.iter().map(|(o, _)| *o).collect();
-        for (o, _) in s.phases.iter().flat_map(|p| &p.mixes).flat_map(|(_, m)| m) {
-            if !ops.contains(o) {
-                ops.push(*o);
-            }
-        }
-        ops
-    }
-
     /// The plan evidence of each operation in the mix for the largest and the median tenant.
     async fn explain<D: Driver>(&self, d: &D, backend: &D::Backend) -> Vec<ExplainRecord> {
+        let s = self.scenario;
         let mut out = Vec::new();
-        for op in self.mix_ops() {
+        for op in s.mix_ops() {
             for tenant in [0, self.pop.tenants.len() / 2] {
                 // A record from the middle of the tenant's range: the first one would be found
                 // at once by a scan in insertion order and understate what a typical call does.
@@ -190,7 +199,16 @@ impl<'a> Trials<'a> {
                 if let Some(mut e) = d.explain(backend, &Request { tenant, op, key }).await {
                     e.tenant = tn.id.clone();
                     e.class = self.class_names[usize::from(self.class_of[tenant])].clone();
-                    e.tenant_documents = tn.count(collection_of(op));
+                    e.tenant_documents = match (self.existing, spec_of(&s.operations, op)) {
+                        (Some(x), Some(o)) => {
+                            if e.collection_documents == 0 {
+                                e.collection_documents =
+                                    x.totals.get(&o.collection).copied().unwrap_or(0);
+                            }
+                            x.documents_of(&o.collection, tenant)
+                        }
+                        _ => tn.count(collection_of(op)),
+                    };
                     out.push(e);
                 }
             }

@@ -2,7 +2,14 @@
 //! request, on generated data — the same values the built-ins use, so a custom operation and
 //! its built-in twin ask the database the same thing. Shared by every database kind.
 
-use crate::datagen::{Collection, END_MS, Value, generate, record_id};
+use crate::datagen::{Collection, Value, generate, record_id};
+
+/// Where `days_ago` counts back from on an existing database: now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 use crate::op::Request;
 use crate::scenario::operation::{Hole, OperationSpec};
 
@@ -26,8 +33,17 @@ pub fn generated(op: &OperationSpec) -> Collection {
         .unwrap_or(Collection::Orders)
 }
 
-/// The value of `hole` for request `req` of tenant `tenant` (its id), data seed `seed`.
-pub fn fill(hole: Hole, op: &OperationSpec, req: &Request, tenant: &str, seed: u64) -> Filled {
+/// The value of `hole` for request `req` of tenant `tenant` (its id), data seed `seed`;
+/// `days_ago` counts back from `end_ms` (the end of the generated data, or the time a trial on
+/// an existing database opened).
+pub fn fill(
+    hole: Hole,
+    op: &OperationSpec,
+    req: &Request,
+    tenant: &str,
+    seed: u64,
+    end_ms: i64,
+) -> Filled {
     match hole {
         Hole::Tenant => Filled::Text(tenant.to_string()),
         Hole::Status => Filled::Text(super::status_of(req).to_string()),
@@ -45,7 +61,7 @@ pub fn fill(hole: Hole, op: &OperationSpec, req: &Request, tenant: &str, seed: u
             )
         }
         Hole::Key => Filled::Int(i64::try_from(req.key).unwrap_or(i64::MAX)),
-        Hole::DaysAgo(n) => Filled::Time(END_MS - i64::from(n) * 86_400_000),
+        Hole::DaysAgo(n) => Filled::Time(end_ms - i64::from(n) * 86_400_000),
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::datagen::Collection;
 use crate::op::Request;
-use crate::population::{Population, Tenant, Tier};
+use crate::population::Population;
 use crate::scenario::http::{Endpoint, HttpSpec, Part, Template};
 
 /// The staging API, ready to render requests. Its `Debug` hides the secrets.
@@ -144,6 +144,19 @@ pub fn check_base_url(url: &str, what: &str) -> Result<(), String> {
 /// # Errors
 /// A file that cannot be read, or a bad row: the message names the file and line.
 pub fn tenants_file(path: &Path, dir: &Path, max_record: u64) -> Result<Population, String> {
+    let rows = tenant_rows(path, dir)?;
+    Ok(Population::ranked(rows, None, |_| {
+        [max_record; Collection::COUNT]
+    }))
+}
+
+/// The rows of a tenants file (`path`, relative to `dir` unless absolute), in file order:
+/// (tenant, weight, class).
+///
+/// # Errors
+/// A file that cannot be read, an empty one, a bad or repeated row: the message names the file
+/// and line.
+pub fn tenant_rows(path: &Path, dir: &Path) -> Result<Vec<Row>, String> {
     let full = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -169,27 +182,11 @@ pub fn tenants_file(path: &Path, dir: &Path, max_record: u64) -> Result<Populati
             ));
         }
     }
-    let mut rows = rows;
-    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
-    let tenants = rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, (id, weight, class))| {
-            let tier = class.as_deref().and_then(Tier::parse);
-            Tenant {
-                rank: i as u32 + 1,
-                id,
-                documents: weight,
-                tier: tier.unwrap_or(Tier::Basic),
-                role: if tier.is_none() { class } else { None },
-                counts: [max_record; Collection::COUNT],
-            }
-        })
-        .collect();
-    Ok(Population { tenants })
+    Ok(rows)
 }
 
-type Row = (String, u64, Option<String>);
+/// A tenants file's row: tenant, weight, class.
+pub type Row = (String, u64, Option<String>);
 
 fn check_row(id: &str, weight: Option<&str>) -> Result<(String, u64), String> {
     let id = id.trim();

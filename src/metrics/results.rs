@@ -91,6 +91,31 @@ pub struct ScenarioInfo {
     pub duration_s: Option<f64>,
     /// The scenario file's text.
     pub text: String,
+    /// `[target] existing = true`: the team's own database the run read instead of generated
+    /// data (absent for generated data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetInfo>,
+}
+
+/// The existing database a run read (`[target] existing = true`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct TargetInfo {
+    /// Database kind (`mongodb`, `postgres`).
+    pub backend: String,
+    /// The database read.
+    pub database: String,
+    /// PostgreSQL: the schema first on the `search_path`, when one was set.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// The tenant field, when it was given or detected (`None` with a tenants file and no
+    /// field).
+    #[serde(default)]
+    pub tenant_field: Option<String>,
+    /// Where the tenants and their weights came from.
+    pub tenants_from: String,
+    /// Whether the mix only read: no write was sent (the run's connections were read-only on
+    /// PostgreSQL); `false` when `--allow-writes` let its writes through.
+    pub read_only: bool,
 }
 
 fn one() -> f64 {

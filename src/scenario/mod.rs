@@ -30,6 +30,7 @@ pub mod operation;
 mod phases;
 mod profiles;
 mod scale;
+pub mod target;
 
 use check::Checker;
 
@@ -198,6 +199,8 @@ pub struct Scenario {
     pub http: Option<http::HttpSpec>,
     /// The scenario's own operations (`[[operation]]`), in file order.
     pub operations: Vec<operation::OperationSpec>,
+    /// `[target] existing = true`: the team's own database, read instead of generated data.
+    pub target: Option<target::TargetSpec>,
     /// The matrix of variants and the number of trials.
     pub matrix: MatrixSpec,
     /// 1 as written; a copy made by [`Scenario::scaled`] with durations scaled records its
@@ -295,12 +298,24 @@ impl Scenario {
             None => default_prefix(&name),
         };
 
-        let population = check::check_population(&c, &model.population)?;
-        let mix = check::check_mix(&c, &model.data)?;
+        let target = check::check_target(&c, &model)?;
+        let population = match (&model.population, &target) {
+            (Some(p), _) => check::check_population(&c, p.get_ref())?,
+            (None, Some(_)) => existing_population(),
+            (None, None) => {
+                return Err(c.err(
+                    0..0,
+                    "missing table [population]: the tenants, documents and distribution of the generated data (or a [target] with existing = true, to read a database of your own)",
+                ));
+            }
+        };
+        let no_data = model::DataModel::default();
+        let data = model.data.as_ref().map_or(&no_data, |d| d.get_ref());
+        let mix = check::check_mix(&c, data)?;
         let (hybrid_rules, hybrid_sets) = check::check_hybrid(&c, &model.layout, &population)?;
         let index_profiles = check::check_profiles(&c, &model.index_profile)?;
         let load = check::check_load(&c, &model.load, &index_profiles)?;
-        let operations = check::check_operations(&c, &model.operation)?;
+        let operations = check::check_operations(&c, &model.operation, target.is_some())?;
         let workload = match &model.workload {
             Some(w) => check::check_workload(&c, w, &population, &operations)?,
             None => default_workload(),
@@ -390,18 +405,57 @@ impl Scenario {
             matrix,
             http,
             operations,
+            target,
             scale: 1.0,
         })
     }
 
-    /// Places a population of this scenario in a layout: its prefix and hybrid rules.
+    /// Places a population of this scenario in a layout: its prefix and hybrid rules, or, for
+    /// an existing target, its one database.
     pub fn placement(&self, population: &Population, layout: Layout) -> Placement {
-        Placement::with_prefix(&self.prefix, &self.hybrid_rules, population, layout)
+        match &self.target {
+            Some(t) => Placement::existing(&t.database, population.tenants.len()),
+            None => Placement::with_prefix(&self.prefix, &self.hybrid_rules, population, layout),
+        }
+    }
+
+    /// The first operation the workload can draw that writes, if any.
+    pub fn mix_writes(&self) -> Option<Op> {
+        self.mix_ops().into_iter().find(|op| self.writes(*op))
+    }
+
+    /// The operations the workload can draw: its mix's and every phase's, in first-seen order.
+    pub fn mix_ops(&self) -> Vec<Op> {
+        let mut ops: Vec<Op> = Vec::new();
+        let phases = self
+            .phases
+            .iter()
+            .flat_map(|p| &p.mixes)
+            .flat_map(|(_, m)| m);
+        for (o, _) in self.workload.mix.iter().chain(phases) {
+            if !ops.contains(o) {
+                ops.push(*o);
+            }
+        }
+        ops
     }
 
     /// Builds the population (tenant sizes, tiers, roles, per-collection counts).
     pub fn build_population(&self) -> Population {
         Population::build(&self.population, &self.mix)
+    }
+}
+
+/// The population parameters of an existing target without `[population]`: its tenants come
+/// from the database or a file when a run starts; only the default tiers apply to them.
+fn existing_population() -> PopulationSpec {
+    PopulationSpec {
+        tenants: 1,
+        documents: 1,
+        distribution: crate::population::Distribution::Uniform,
+        min_per_tenant: 0,
+        tier_percent: DEFAULT_TIERS,
+        roles: BTreeMap::new(),
     }
 }
 

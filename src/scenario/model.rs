@@ -25,9 +25,12 @@ pub(super) struct FileModel {
     pub(super) prefix: Option<Spanned<String>>,
     #[serde(default = "default_seed")]
     pub(super) seed: u64,
-    pub(super) population: PopulationModel,
     #[serde(default)]
-    pub(super) data: DataModel,
+    pub(super) population: Option<Spanned<PopulationModel>>,
+    #[serde(default)]
+    pub(super) target: Option<Spanned<TargetModel>>,
+    #[serde(default)]
+    pub(super) data: Option<Spanned<DataModel>>,
     #[serde(default)]
     pub(super) layout: LayoutModel,
     #[serde(default)]
@@ -46,6 +49,22 @@ pub(super) struct FileModel {
     pub(super) http: Option<Spanned<HttpModel>>,
     #[serde(default)]
     pub(super) operation: Vec<Spanned<OperationModel>>,
+}
+
+/// `[target]`: a team's own database, read as it is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TargetModel {
+    pub(super) existing: Spanned<bool>,
+    pub(super) database: Spanned<String>,
+    #[serde(default)]
+    pub(super) schema: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) tenant_field: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) tenants: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) collections: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[http]`: a team's own API for `load`.

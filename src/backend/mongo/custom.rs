@@ -102,7 +102,7 @@ impl MongoBackend {
             )));
         };
         let tenant = self.ids[req.tenant].as_str();
-        let f = |h| fill(h, spec, req, tenant, self.seed);
+        let f = |h| fill(h, spec, req, tenant, self.seed, self.end_ms);
         let coll = db.collection::<Document>(&spec.collection);
         match q {
             MongoQuery::Find {
@@ -178,7 +178,7 @@ impl MongoBackend {
             return Ok(None);
         };
         let tenant = self.ids[req.tenant].as_str();
-        let f = |h| fill(h, spec, req, tenant, self.seed);
+        let f = |h| fill(h, spec, req, tenant, self.seed, self.end_ms);
         let (filter, sort, projection, limit) = match &spec.mongodb {
             Some(MongoQuery::Find {
                 filter,

@@ -420,6 +420,9 @@ impl Driver for MongoDriver {
         let servers = Servers::for_placement(&self.uri, t.placement, &conn).await?;
         let mut backend = MongoBackend::new(&servers, t.placement, t.pop, t.scenario.seed)
             .with_operations(t.scenario.operations.clone());
+        if t.scenario.target.is_some() {
+            backend = backend.on_existing();
+        }
         if v.strategy == Strategy::ClientPerTenant {
             let mut regs = BTreeMap::new();
             for srv in t.placement.servers() {

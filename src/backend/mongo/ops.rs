@@ -54,6 +54,11 @@ pub struct MongoBackend {
     /// The scenario's own operations (`[[operation]]`).
     pub(super) operations: Vec<crate::scenario::operation::OperationSpec>,
     dirty: Vec<AtomicBool>,
+    /// Whether the databases are the harness's, with a marker to mark dirty before a write
+    /// (`false` on an existing database, which is never marked).
+    marked: bool,
+    /// Where `{{days_ago:N}}` counts back from.
+    pub(super) end_ms: i64,
     inserted: AtomicU64,
     /// Client-per-tenant: response times (µs) of the operations that created their tenant's
     /// client — a tenant's first request after it had none (cold start).
@@ -93,10 +98,21 @@ impl MongoBackend {
                 .iter()
                 .map(|_| AtomicBool::new(false))
                 .collect(),
+            marked: true,
+            end_ms: END_MS,
             inserted: AtomicU64::new(0),
             cold: std::sync::Mutex::new(crate::metrics::histogram()),
             operations: Vec::new(),
         }
+    }
+
+    /// On a team's own database: no marker is ever written, and `{{days_ago:N}}` counts back
+    /// from now.
+    #[must_use]
+    pub fn on_existing(mut self) -> MongoBackend {
+        self.marked = false;
+        self.end_ms = crate::backend::custom::now_ms();
+        self
     }
 
     /// Runs the scenario's own operations (`[[operation]]`) besides the built-ins.
@@ -198,6 +214,9 @@ impl MongoBackend {
 
     /// Marks a database dirty in its marker, once, before its first write.
     pub(super) async fn mark_dirty(&self, tenant: usize) -> mongodb::error::Result<()> {
+        if !self.marked {
+            return Ok(());
+        }
         let i = self.tenant_db[tenant];
         // Relaxed: a second marker update in a race is harmless (idempotent $set). Through the
         // backend's own client: the marker is the harness's business, not the tenant's.

@@ -104,7 +104,7 @@ impl PgBackend {
         let params = sql
             .params
             .iter()
-            .map(|h| Bound(fill(*h, spec, req, tenant, self.seed())))
+            .map(|h| Bound(fill(*h, spec, req, tenant, self.seed(), self.end_ms)))
             .collect();
         Ok((spec, params))
     }

@@ -9,8 +9,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    PgBackend, PgError, check_ready, connect, doctor, drop_marked, list_marked, pool, seed,
-    settings, verify, warm,
+    PgBackend, PgError, check_ready, connect, doctor, drop_marked, existing_pool, list_marked,
+    pool, seed, settings, verify, warm,
 };
 use crate::audit::{Gathered, Scope, detect_field, share};
 use crate::backend::marker::{DropOutcome, MarkedDb};
@@ -359,17 +359,30 @@ impl Driver for PgDriver {
             .get(0);
         let sampling = CancellationToken::new();
         let sampler = tokio::spawn(sample(admin, names, baseline, sampling.clone()));
+        let s = t.scenario;
         let pools = t
             .placement
             .databases
             .iter()
-            .map(|d| pool(&self.uri, &d.name, Self::per_pool(t)))
+            .map(|d| match &s.target {
+                Some(x) => existing_pool(
+                    &self.uri,
+                    &d.name,
+                    Self::per_pool(t),
+                    x.schema.as_deref(),
+                    s.mix_writes().is_some(),
+                ),
+                None => pool(&self.uri, &d.name, Self::per_pool(t)),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if t.variant.min_pool_size > 0 {
             warm(&pools, t.variant.min_pool_size as usize).await?;
         }
-        let backend = PgBackend::new(pools, t.placement, t.pop, t.scenario.seed)
-            .with_operations(t.scenario.operations.clone());
+        let mut backend =
+            PgBackend::new(pools, t.placement, t.pop, s.seed).with_operations(s.operations.clone());
+        if s.target.is_some() {
+            backend = backend.on_existing();
+        }
         Ok((Arc::new(backend), PgSession { sampling, sampler }))
     }
 

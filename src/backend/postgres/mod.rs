@@ -134,8 +134,40 @@ pub async fn connect(uri: &str, db: Option<&str>) -> Result<Client, PgError> {
 /// # Errors
 /// The URI does not parse.
 pub fn pool(uri: &str, db: &str, size: usize) -> Result<deadpool_postgres::Pool, PgError> {
+    pool_of(config(uri, Some(db))?, db, size)
+}
+
+/// A pool of at most `size` connections to a team's own database `db` (`[target] existing =
+/// true`): read-only unless `writes` (`default_transaction_read_only`, so not even a bug can
+/// write), with `schema` first on the `search_path` when given.
+///
+/// # Errors
+/// The URI does not parse.
+pub fn existing_pool(
+    uri: &str,
+    db: &str,
+    size: usize,
+    schema: Option<&str>,
+    writes: bool,
+) -> Result<deadpool_postgres::Pool, PgError> {
+    let mut cfg = config(uri, Some(db))?;
+    let mut options = Vec::new();
+    if !writes {
+        options.push("-c default_transaction_read_only=on".to_string());
+    }
+    if let Some(s) = schema {
+        // A checked identifier (letters, digits, `_`, `$`): quoted, it keeps its case.
+        options.push(format!("-c search_path=\"{s}\""));
+    }
+    if !options.is_empty() {
+        cfg.options(options.join(" "));
+    }
+    pool_of(cfg, db, size)
+}
+
+fn pool_of(cfg: Config, db: &str, size: usize) -> Result<deadpool_postgres::Pool, PgError> {
     let mgr = deadpool_postgres::Manager::from_config(
-        config(uri, Some(db))?,
+        cfg,
         NoTls,
         deadpool_postgres::ManagerConfig {
             recycling_method: deadpool_postgres::RecyclingMethod::Fast,

@@ -49,6 +49,11 @@ pub struct PgBackend {
     layout: Layout,
     seed: u64,
     dirty: Vec<AtomicBool>,
+    /// Whether the databases are the harness's, with a marker to mark dirty before a write
+    /// (`false` on an existing database, which is never marked).
+    marked: bool,
+    /// Where `{{days_ago:N}}` counts back from.
+    pub(super) end_ms: i64,
     inserted: AtomicU64,
     /// `rls`: the role tenant operations run as (neither superuser nor owner).
     rls_role: Option<String>,
@@ -127,6 +132,8 @@ impl PgBackend {
             ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
             layout: placement.layout,
             seed,
+            marked: true,
+            end_ms: END_MS,
             inserted: AtomicU64::new(0),
             rls_role: (placement.layout == Layout::Rls)
                 .then(|| super::rls_role(&placement.databases[0].name)),
@@ -141,6 +148,15 @@ impl PgBackend {
         operations: Vec<crate::scenario::operation::OperationSpec>,
     ) -> PgBackend {
         self.operations = operations;
+        self
+    }
+
+    /// On a team's own database: no marker is ever written, and `{{days_ago:N}}` counts back
+    /// from now.
+    #[must_use]
+    pub fn on_existing(mut self) -> PgBackend {
+        self.marked = false;
+        self.end_ms = crate::backend::custom::now_ms();
         self
     }
 
@@ -226,6 +242,9 @@ impl PgBackend {
 
     /// Marks a database dirty in its marker, once, before its first write.
     pub(super) async fn mark_dirty(&self, tenant: usize) -> Result<(), PgError> {
+        if !self.marked {
+            return Ok(());
+        }
         let i = self.tenant_db[tenant];
         if !self.dirty[i].swap(true, Ordering::Relaxed) {
             let c = self.pools[i].get().await.map_err(pool_err)?;

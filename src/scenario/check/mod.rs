@@ -19,6 +19,7 @@ mod matrix;
 mod operation;
 mod phases;
 mod population;
+mod target;
 mod workload;
 
 pub(super) use http::check_http;
@@ -28,6 +29,7 @@ pub(super) use matrix::{MatrixInputs, check_connections, check_matrix};
 pub(super) use operation::check_operations;
 pub(super) use phases::check_phases;
 pub(super) use population::{check_mix, check_population};
+pub(super) use target::check_target;
 pub(super) use workload::check_workload;
 
 /// Collects the first error with its span.

@@ -10,7 +10,7 @@ use super::Checker;
 use crate::op::Op;
 use crate::scenario::ScenarioError;
 use crate::scenario::model::OperationModel;
-use crate::scenario::operation::{MongoQuery, OperationSpec, Tpl, compile_sql, pieces};
+use crate::scenario::operation::{Hole, MongoQuery, OperationSpec, Tpl, compile_sql, pieces};
 
 /// Most operations a scenario defines.
 pub const MAX_OPERATIONS: usize = 64;
@@ -77,6 +77,7 @@ fn valid_name(n: &str) -> bool {
 pub(in crate::scenario) fn check_operations(
     c: &Checker,
     ops: &[Spanned<OperationModel>],
+    existing: bool,
 ) -> Result<Vec<OperationSpec>, ScenarioError> {
     if let Some(o) = ops.get(MAX_OPERATIONS) {
         return Err(c.err(
@@ -134,6 +135,9 @@ pub(in crate::scenario) fn check_operations(
                 Some(compiled)
             }
         };
+        if existing {
+            generated_only(c, m)?;
+        }
         if mongodb.is_none() && sql.is_none() {
             return Err(c.err(
                 o.span(),
@@ -149,6 +153,68 @@ pub(in crate::scenario) fn check_operations(
         });
     }
     Ok(out)
+}
+
+/// The first placeholder of `src` that only generated data can fill — `{{status}}`, `{{id}}`,
+/// `{{email}}`, `{{key}}` (and in SQL `$status`, …) — with its byte offset.
+fn generated_hole(src: &str, sql: bool) -> Option<(usize, Hole)> {
+    let mut i = 0;
+    while i < src.len() {
+        let rest = &src[i..];
+        let found = if let Some(r) = rest.strip_prefix("{{") {
+            r.find("}}").map(|j| (Hole::parse(&r[..j]).ok(), j + 4))
+        } else if let Some(r) = rest.strip_prefix('$').filter(|_| sql) {
+            let n = r
+                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+                .unwrap_or(r.len());
+            Some((Hole::parse(&r[..n]).ok().filter(|_| n > 0), n + 1))
+        } else {
+            None
+        };
+        match found {
+            Some((Some(h @ (Hole::Status | Hole::Id | Hole::Email | Hole::Key)), _)) => {
+                return Some((i, h));
+            }
+            Some((_, len)) => i += len,
+            None => i += rest.chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    None
+}
+
+/// On an existing database: refuses the placeholders only generated data can fill, at their
+/// place in the file.
+fn generated_only(c: &Checker, m: &OperationModel) -> Result<(), ScenarioError> {
+    let json = [
+        &m.filter,
+        &m.sort,
+        &m.projection,
+        &m.pipeline,
+        &m.update,
+        &m.insert,
+    ];
+    let strings = json
+        .into_iter()
+        .flatten()
+        .map(|v| (v, false))
+        .chain(m.sql.iter().map(|v| (v, true)));
+    for (v, sql) in strings {
+        if let Some((at, h)) = generated_hole(v.get_ref(), sql) {
+            let name = match h {
+                Hole::Status => "status",
+                Hole::Id => "id",
+                Hole::Email => "email",
+                _ => "key",
+            };
+            return Err(c.err(
+                inside(c, v, at),
+                format!(
+                    "{{{{{name}}}}} is a value of tenantbench's generated data, which an existing database does not have; use {{{{tenant}}}} and {{{{days_ago:N}}}}, or write the value in the query"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The MongoDB form: `filter` (with `sort`, `projection`, `limit`: a find; with `count =
