@@ -329,8 +329,7 @@ fn existing_targets_refuse_what_needs_generated_data_at_its_place() {
         .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     let e = Scenario::parse(Path::new("own.toml"), "name = \"gen\"\n")
-        .err()
-        .expect("no population")
+        .expect_err("no population")
         .to_string();
     assert!(e.contains("missing table [population]"), "{e}");
 }
