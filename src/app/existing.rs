@@ -1,7 +1,7 @@
-//! Runs against a team's own database (`[target] existing = true`): what `run` refuses for
-//! one (flags that shape generated data, several database kinds, writes without
-//! `--allow-writes`), and its tenants — counted in the database, read-only, through the
-//! driver's `profile` reader, or read from a tenants file — ranked into the run's population.
+//! Runs against a team's own database (`[target] existing = true`): its tenants — counted in
+//! the database, read-only, through the driver's `profile` reader, or read from a tenants file
+//! — ranked into the run's population. What `run` refuses for one is `settings`' (flags
+//! resolved once).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,14 +11,12 @@ use anyhow::{Result, bail};
 use super::settings::RunPlan;
 use crate::audit::Scope;
 use crate::backend::Driver;
-use crate::cli::RunArgs;
 use crate::datagen::Collection;
 use crate::metrics::results::TargetInfo;
 use crate::op::BackendKind;
-use crate::pacing::Pacer;
 use crate::population::Population;
+use crate::scenario::Scenario;
 use crate::scenario::target::{TargetSpec, TenantsFrom};
-use crate::scenario::{Scenario, Variant};
 use crate::with_driver;
 
 /// Collections of up to this many documents are counted exactly; larger ones from a sample of
@@ -63,58 +61,6 @@ pub fn info(s: &Scenario, t: &TargetSpec, e: &Existing, kind: BackendKind) -> Ta
         tenants_from: t.tenants_from(),
         read_only: s.mix_writes().is_none(),
     }
-}
-
-/// A variant's name on an existing target: the database and the load (its layout and
-/// indexes are the database's, not the variant's).
-pub fn variant_name(t: &TargetSpec, v: &Variant) -> String {
-    let load = match v.pacer {
-        Pacer::Closed { concurrency, .. } => format!("{concurrency} workers"),
-        Pacer::Open { rate, .. } => format!("{rate}/s"),
-    };
-    format!("{} · {load} · pool {}", t.database, v.max_pool_size)
-}
-
-/// What `run` refuses for an existing target: flags that shape generated data, a matrix over
-/// several database kinds, and writes unless `--allow-writes`.
-///
-/// # Errors
-/// The first such flag or operation, by name.
-pub fn check(s: &Scenario, t: &TargetSpec, a: &RunArgs) -> Result<()> {
-    let f = &a.seed.target;
-    let db = &t.database;
-    let path = s.path.display();
-    let generated = [
-        f.scale.map(|x| format!("--scale {x}")),
-        f.layout.map(|l| format!("--layout {l}")),
-        f.prefix.as_ref().map(|p| format!("--prefix {p}")),
-        a.seed.indexes.as_ref().map(|i| format!("--indexes {i}")),
-    ];
-    if let Some(flag) = generated.into_iter().flatten().next() {
-        bail!(
-            "{flag}: {path} reads the existing database {db} as it is, and {flag} shapes generated data; leave it out (shorten [workload] duration_s for a short run)"
-        );
-    }
-    let mut kinds: Vec<BackendKind> = s.matrix.variants.iter().map(|v| v.backend).collect();
-    kinds.dedup();
-    if kinds.len() > 1 {
-        bail!(
-            "{path}: the matrix runs on {} but the existing database {db} is on one server; name its kind with --backend",
-            kinds
-                .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join(" and ")
-        );
-    }
-    if let Some(op) = s.mix_writes()
-        && !a.allow_writes
-    {
-        bail!(
-            "{path}: operation `{op}` writes (read_only = false), and tenantbench only reads the existing database {db} unless --allow-writes is given"
-        );
-    }
-    Ok(())
 }
 
 /// The run's tenants on an existing target: from its tenants file, or counted in the database

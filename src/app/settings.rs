@@ -4,6 +4,7 @@
 //! `run` and its trials read — the matrix narrowed by `--backend/--layout/--indexes/--repeat`
 //! and split for `--worker`, the alignment of `--start-at`, the run directory.
 
+use crate::scenario::target::TargetSpec;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -198,11 +199,11 @@ impl RunPlan {
         )?;
         let mut narrowed = narrowed;
         if let Some(target) = narrowed.target.clone() {
-            super::existing::check(&narrowed, &target, a)?;
+            check_existing(&narrowed, &target, a)?;
             // Its layout and indexes are the database's own: a variant is its load.
             for v in &mut narrowed.matrix.variants {
                 if v.name.is_none() {
-                    v.name = Some(super::existing::variant_name(&target, v));
+                    v.name = Some(existing_variant_name(&target, v));
                 }
             }
         }
@@ -388,6 +389,58 @@ fn split_pacer(v: &Variant, (i, n): (u32, u32)) -> Result<Pacer> {
             workers: workers.div_ceil(n as usize).max(1),
         },
     })
+}
+
+/// A variant's name on an existing target: the database and the load (its layout and
+/// indexes are the database's, not the variant's).
+fn existing_variant_name(t: &TargetSpec, v: &Variant) -> String {
+    let load = match v.pacer {
+        Pacer::Closed { concurrency, .. } => format!("{concurrency} workers"),
+        Pacer::Open { rate, .. } => format!("{rate}/s"),
+    };
+    format!("{} · {load} · pool {}", t.database, v.max_pool_size)
+}
+
+/// What `run` refuses for an existing target: flags that shape generated data, a matrix over
+/// several database kinds, and writes unless `--allow-writes`.
+///
+/// # Errors
+/// The first such flag or operation, by name.
+fn check_existing(s: &Scenario, t: &TargetSpec, a: &RunArgs) -> Result<()> {
+    let f = &a.seed.target;
+    let db = &t.database;
+    let path = s.path.display();
+    let generated = [
+        f.scale.map(|x| format!("--scale {x}")),
+        f.layout.map(|l| format!("--layout {l}")),
+        f.prefix.as_ref().map(|p| format!("--prefix {p}")),
+        a.seed.indexes.as_ref().map(|i| format!("--indexes {i}")),
+    ];
+    if let Some(flag) = generated.into_iter().flatten().next() {
+        bail!(
+            "{flag}: {path} reads the existing database {db} as it is, and {flag} shapes generated data; leave it out (shorten [workload] duration_s for a short run)"
+        );
+    }
+    let mut kinds: Vec<BackendKind> = s.matrix.variants.iter().map(|v| v.backend).collect();
+    kinds.dedup();
+    if kinds.len() > 1 {
+        bail!(
+            "{path}: the matrix runs on {} but the existing database {db} is on one server; name its kind with --backend",
+            kinds
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+    }
+    if let Some(op) = s.mix_writes()
+        && !a.allow_writes
+    {
+        bail!(
+            "{path}: operation `{op}` writes (read_only = false), and tenantbench only reads the existing database {db} unless --allow-writes is given"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
