@@ -175,9 +175,61 @@ Collections of up to --exact-up-to documents are counted exactly ($group / GROUP
 ones from a random sample of that many, scaled to their size (tenants the sample misses are
 missing from the profile).")]
     Profile(ProfileArgs),
+    /// Move one tenant to a dedicated, pooled or the shared database of its layout, verified:
+    /// copy its records in batches (resumable), build the index profile, catch up with changes
+    /// made meanwhile, compare counts and checksums, then cut over in the tenant directory that
+    /// `run`, `serve` and `verify` route by.
+    #[command(after_help = "EXAMPLES:
+  tenantbench seed --scenario scenarios/quickstart.toml
+  tenantbench migrate --scenario scenarios/quickstart.toml --tenant t00003 --to dedicated --dry-run
+  tenantbench migrate --scenario scenarios/quickstart.toml --tenant t00003 --to dedicated
+  tenantbench verify --scenario scenarios/quickstart.toml     # follows the tenant directory
+  tenantbench migrate --scenario scenarios/quickstart.toml --tenant t00003 --to shared --delete-source
+  tenantbench migrate -s scenarios/quickstart.toml --tenant t00007 --to pooled --rate 2000
+
+Tenants move within the shared and hybrid layouts: dedicated is <prefix>_shared_mv_t_<tenant>
+(_hy_mv_t_ in hybrid), pooled <prefix>_shared_mv_pool_<n> (4 tenants each), shared the layout's
+shared database. A killed migration continues from its checkpoint when run again. Writes made
+through this process's directory during the cut-over wait (write freeze); stop writers in other
+processes while a tenant is cut over. Exit 0 verified and moved, 1 verification failed (nothing
+cut over), 2 bad input or a refused destination.")]
+    Migrate(MigrateArgs),
     /// Print the JSON Schema of results.json (as committed in docs/results.schema.json), or of
     /// another file the harness writes.
     Schema(SchemaArgs),
+}
+
+/// `migrate` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct MigrateArgs {
+    /// Scenario, layout (shared or hybrid), prefix and server.
+    #[command(flatten)]
+    pub target: Target,
+    /// The tenant to move (its id, e.g. t00003).
+    #[arg(long, value_name = "ID")]
+    pub tenant: String,
+    /// Where to: a database of its own, a pooled database, or the layout's shared database.
+    #[arg(long, value_enum)]
+    pub to: crate::layout::PlacementKind,
+    /// Index profile the data was seeded with, built in the destination (default: the
+    /// scenario's `[load] indexes`, as for `seed`).
+    #[arg(long, short = 'i', value_name = "PROFILE")]
+    pub indexes: Option<String>,
+    /// Print what would move, its size and an estimated time; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// After the cut-over, delete the tenant's records from the source (marks it dirty).
+    #[arg(long)]
+    pub delete_source: bool,
+    /// Records per copy batch (1 to 100000).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub batch_size: usize,
+    /// Copy at most this many records per second (default: as fast as the servers take it).
+    #[arg(long, value_name = "DOCS_PER_S")]
+    pub rate: Option<f64>,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// A team's own database, as `audit` and `profile` read it.

@@ -87,8 +87,8 @@ impl std::fmt::Display for Layout {
     }
 }
 
-/// Where a hybrid rule sends the tenants it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// Where a hybrid rule (or a migration) sends the tenants it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PlacementKind {
     /// A database of its own per tenant.
@@ -97,6 +97,55 @@ pub enum PlacementKind {
     Pooled,
     /// The layout's shared database.
     Shared,
+}
+
+impl PlacementKind {
+    /// The name used in scenarios, markers and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlacementKind::Dedicated => "dedicated",
+            PlacementKind::Pooled => "pooled",
+            PlacementKind::Shared => "shared",
+        }
+    }
+
+    /// Parses [`PlacementKind::name`].
+    pub fn parse(s: &str) -> Option<PlacementKind> {
+        [
+            PlacementKind::Dedicated,
+            PlacementKind::Pooled,
+            PlacementKind::Shared,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
+    }
+}
+
+impl std::fmt::Display for PlacementKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Tenants a pooled destination of a migration holds at most (the hybrid rules' default).
+pub const MOVED_POOL_SIZE: usize = 4;
+
+/// A tenant living elsewhere than its layout's rules place it: a migration's cut-over, as the
+/// tenant directory in the layout's home database records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Move {
+    /// Tenant id.
+    pub tenant: String,
+    /// The database it lives in now (on the default server).
+    pub database: String,
+    /// What kind of placement that database is.
+    pub kind: PlacementKind,
+    /// The directory version this move made.
+    pub version: u64,
+    /// Databases this tenant's moves deleted its records from (`--delete-source`): those the
+    /// layout's rules place it in must be reloaded before the tenant is put back there.
+    #[serde(default)]
+    pub emptied: Vec<String>,
 }
 
 /// Which tenants a hybrid rule matches.
@@ -154,6 +203,10 @@ pub struct DbPlan {
     pub kind: PlacementKind,
     /// Indices (rank - 1) of the tenants it holds, in rank order.
     pub tenants: Vec<usize>,
+    /// Tenants the layout placed here that a migration moved elsewhere: their records may
+    /// still be here (a move keeps its source unless told to delete it), and `verify` counts
+    /// them as left behind rather than as strangers.
+    pub moved_out: Vec<usize>,
 }
 
 /// Where every tenant of a scenario lives in one layout.
@@ -203,6 +256,77 @@ impl Placement {
         }
     }
 
+    /// The database holding the layout's shared tenants on the default server, which keeps the
+    /// tenant directory: `shared`'s one database, `hybrid`'s shared one. `None` where a layout
+    /// has none (`per-tenant`) or keeps tenants apart inside one (`schema-per-tenant`, `rls`):
+    /// tenants are not migrated there.
+    pub fn home(&self) -> Option<usize> {
+        if !matches!(self.layout, Layout::Shared | Layout::Hybrid) {
+            return None;
+        }
+        self.databases
+            .iter()
+            .position(|d| d.kind == PlacementKind::Shared && d.server == Server::Default)
+    }
+
+    /// The placement with the directory's moves applied: each moved tenant taken out of the
+    /// database the rules gave it (remembered in `moved_out`) and put into its destination,
+    /// which is appended when the rules do not name it.
+    ///
+    /// # Errors
+    /// A move of a tenant the population does not have.
+    pub fn with_moves(mut self, pop: &Population, moves: &[Move]) -> Result<Placement, String> {
+        for m in moves {
+            let t = pop
+                .tenants
+                .iter()
+                .position(|x| x.id == m.tenant)
+                .ok_or_else(|| {
+                    format!(
+                        "the tenant directory moves tenant {} to {}, but the scenario has no such tenant",
+                        m.tenant, m.database
+                    )
+                })?;
+            let to = self.database_named(&m.database, m.kind);
+            self.put(t, to);
+        }
+        Ok(self)
+    }
+
+    /// The index of database `name`, appended (empty, on the default server) when absent.
+    pub fn database_named(&mut self, name: &str, kind: PlacementKind) -> usize {
+        if let Some(i) = self.databases.iter().position(|d| d.name == name) {
+            return i;
+        }
+        self.databases.push(DbPlan {
+            name: name.to_string(),
+            server: Server::Default,
+            kind,
+            tenants: Vec::new(),
+            moved_out: Vec::new(),
+        });
+        self.databases.len() - 1
+    }
+
+    /// Puts tenant `t` into database `to`, out of the one holding it now.
+    pub fn put(&mut self, t: usize, to: usize) {
+        let from = self.tenant_db[t];
+        if from == to {
+            return;
+        }
+        let src = &mut self.databases[from];
+        src.tenants.retain(|&x| x != t);
+        if !src.moved_out.contains(&t) {
+            src.moved_out.push(t);
+        }
+        let dst = &mut self.databases[to];
+        dst.moved_out.retain(|&x| x != t);
+        if let Err(at) = dst.tenants.binary_search(&t) {
+            dst.tenants.insert(at, t);
+        }
+        self.tenant_db[t] = to;
+    }
+
     /// The distinct servers this placement uses.
     pub fn servers(&self) -> Vec<Server> {
         let mut s: Vec<Server> = self.databases.iter().map(|d| d.server.clone()).collect();
@@ -220,6 +344,7 @@ fn one_database(name: String, n: usize) -> (Vec<DbPlan>, Vec<usize>) {
         server: Server::Default,
         kind: PlacementKind::Shared,
         tenants: (0..n).collect(),
+        moved_out: Vec::new(),
     };
     (vec![db], vec![0; n])
 }
@@ -235,6 +360,7 @@ fn per_tenant(prefix: &str, population: &Population) -> (Vec<DbPlan>, Vec<usize>
             server: Server::Default,
             kind: PlacementKind::Dedicated,
             tenants: vec![i],
+            moved_out: Vec::new(),
         })
         .collect();
     (databases, (0..population.tenants.len()).collect())
@@ -294,6 +420,7 @@ impl HybridDbs<'_> {
             server,
             kind,
             tenants: Vec::new(),
+            moved_out: Vec::new(),
         });
         self.databases.len() - 1
     }
@@ -337,6 +464,42 @@ fn matches(rule: &Rule, t: &Tenant) -> bool {
     match &rule.matcher {
         Matcher::Class(c) => t.class() == c || t.tier.name() == c,
         Matcher::Top(n) => t.rank <= *n,
+    }
+}
+
+/// Where a migration in `layout` puts a tenant it moves to a placement of `kind`: dedicated
+/// `<prefix>_shared_mv_t_<tenant>` (`_hy_mv_t_` in hybrid), pooled `…_mv_pool_<n>`, shared the
+/// layout's shared database. The names extend the layout's own, so `drop --layout` and `ls`
+/// treat moved databases as the layout's. `None` for layouts tenants are not moved in.
+pub fn moved_name(
+    prefix: &str,
+    layout: Layout,
+    kind: PlacementKind,
+    tenant: &str,
+    pool: usize,
+) -> Option<String> {
+    let stem = match layout {
+        Layout::Shared => format!("{prefix}_shared"),
+        Layout::Hybrid => format!("{prefix}_hy"),
+        _ => return None,
+    };
+    Some(match kind {
+        PlacementKind::Dedicated => format!("{stem}_mv_t_{tenant}"),
+        PlacementKind::Pooled => format!("{stem}_mv_pool_{pool}"),
+        PlacementKind::Shared => match layout {
+            Layout::Hybrid => format!("{stem}_shared"),
+            _ => stem,
+        },
+    })
+}
+
+/// What the name of every database a migration creates in `layout` starts with (see
+/// [`moved_name`]); `None` for layouts tenants are not moved in.
+pub fn moved_prefix(prefix: &str, layout: Layout) -> Option<String> {
+    match layout {
+        Layout::Shared => Some(format!("{prefix}_shared_mv_")),
+        Layout::Hybrid => Some(format!("{prefix}_hy_mv_")),
+        _ => None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod datagen;
+pub mod directory;
 pub mod gate;
 pub mod http;
 pub mod layout;

@@ -11,6 +11,7 @@ mod existing;
 mod gate;
 mod http;
 mod load;
+mod migrate;
 mod mongo;
 mod operations;
 mod ops;

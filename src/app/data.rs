@@ -123,13 +123,23 @@ fn print_seed(scenario: &Scenario, s: &SeedSummary) {
 pub async fn verify(a: VerifyArgs) -> Result<u8> {
     let (scenario, layout) = resolve(&a.target, "verify")?;
     let pop = scenario.build_population();
-    let placement = scenario.placement(&pop, layout);
     let any = driver(&a.target.server, a.target.server.backend());
-    let r = with_driver!(&any, |d| d
-        .verify(&scenario, &pop, &placement, !a.no_progress)
-        .await?);
+    let (r, version) = with_driver!(&any, |d| {
+        // Where the tenant directory has the tenants now (moves applied).
+        let (placement, version) = super::migrate::placed(d, &scenario, &pop, layout).await?;
+        (
+            d.verify(&scenario, &pop, &placement, !a.no_progress)
+                .await?,
+            version,
+        )
+    });
+    let moved = if version > 0 {
+        format!(" (tenant directory version {version})")
+    } else {
+        String::new()
+    };
     println!(
-        "verify {} / layout {}: {} databases, {} tenant collections, {} documents read",
+        "verify {} / layout {}{moved}: {} databases, {} tenant collections, {} documents read",
         scenario.name, layout, r.databases, r.checked, r.documents
     );
     Ok(print_verify(&r))
@@ -138,6 +148,12 @@ pub async fn verify(a: VerifyArgs) -> Result<u8> {
 fn print_verify(r: &VerifyReport) -> u8 {
     for p in &r.marker_problems {
         println!("  marker: {p}");
+    }
+    for (db, tenant, c, n) in &r.left_behind {
+        println!(
+            "  left behind: {db}.{} holds {n} records of {tenant}, which moved out (a migration without --delete-source)",
+            c.name()
+        );
     }
     const SHOWN: usize = 50;
     for m in r.mismatches.iter().take(SHOWN) {

@@ -12,6 +12,7 @@ pub mod gate;
 mod interrupt;
 pub mod load;
 pub mod merge;
+pub mod migrate;
 pub mod plan;
 pub mod profile;
 pub mod run;
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Load(a) => load::load(a).await,
         Command::Audit(a) => audit::audit(&a).await,
         Command::Profile(a) => profile::profile(&a).await,
+        Command::Migrate(a) => migrate::migrate(a).await,
         Command::Schema(a) => {
             print!(
                 "{}",

@@ -123,7 +123,13 @@ pub async fn serve_with<D: Driver>(
     let s = &plan.scenario;
     let v = &plan.variant;
     let pop = s.build_population();
-    let placement = s.placement(&pop, v.layout);
+    let base = s.placement(&pop, v.layout);
+    let opts = SeedOptions::from_scenario(s, v.layout, &v.indexes);
+    d.check_ready(s, &pop, &base, &opts)
+        .await
+        .map_err(|e| seed_first(e, s, v))?;
+    // Tenants a migration moved are served where the tenant directory has them.
+    let (placement, _) = super::migrate::placed(d, s, &pop, v.layout).await?;
     let setup = TrialSetup {
         scenario: s,
         pop: &pop,
@@ -132,10 +138,6 @@ pub async fn serve_with<D: Driver>(
         worker: None,
     };
     d.preflight(&setup).await?;
-    let opts = SeedOptions::from_scenario(s, v.layout, &v.indexes);
-    d.check_ready(s, &pop, &placement, &opts)
-        .await
-        .map_err(|e| seed_first(e, s, v))?;
     let (backend, session) = d.open(&setup).await?;
     let ids = pop.tenants.iter().map(|t| t.id.clone()).collect();
     let app = router(Arc::new(Api::new(backend.clone(), ids)));

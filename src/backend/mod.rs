@@ -7,6 +7,7 @@
 
 pub mod custom;
 pub mod marker;
+pub mod migrate;
 pub mod mongo;
 pub mod null;
 pub mod postgres;
@@ -17,13 +18,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::audit::{Gathered, Scope};
-use crate::layout::{Layout, Placement, Server};
+use crate::layout::{Layout, Move, Placement, Server};
 use crate::metrics::results::{Evidence, ExplainRecord, ServerInfo};
 use crate::op::{BackendKind, ErrorKind, Outcome, Request};
 use crate::population::Population;
 use crate::profile::Profiled;
 use crate::scenario::{Scenario, Variant};
 use marker::{DropOutcome, MarkedDb};
+use migrate::{Live, MigrateOptions, MigrationReport, MovePlan, MoveSpec};
 use seed::{SeedOptions, SeedSummary};
 use verify::VerifyReport;
 
@@ -73,6 +75,12 @@ pub trait Backend: Send + Sync + 'static {
     /// call per request) and tests that compare it. A failure is its countable kind only: a
     /// driver's message can name servers, and callers pass this on to clients.
     fn respond(&self, req: &Request) -> impl Future<Output = Result<Answer, ErrorKind>> + Send;
+
+    /// The tenant directory it routes by, for a migration during a trial to freeze and flip
+    /// (`None`: a backend whose tenants cannot move, such as the null backend).
+    fn directory(&self) -> Option<Arc<crate::directory::Directory>> {
+        None
+    }
 }
 
 impl Answer {
@@ -191,6 +199,39 @@ pub trait Driver {
     /// given) — exact up to `exact_up_to` documents a collection, scaled from a sample of that
     /// many above; read-only.
     async fn profile(&self, scope: &Scope, exact_up_to: u64) -> Result<Profiled, Self::Error>;
+
+    /// `verify`, `serve`, `migrate` and each trial of `run`, after the data is there: the
+    /// tenant directory of a placement's home database (its version and the tenants moved
+    /// away from where the layout's rules put them); none where the layout has no home or the
+    /// home does not exist yet.
+    async fn directory(&self, placement: &Placement) -> Result<(u64, Vec<Move>), Self::Error>;
+
+    /// Each trial of a scenario that migrates, before its data is prepared: drops the
+    /// databases earlier migrations created in the layout of `placement` (by name and marker)
+    /// and clears its directory, so every trial starts from the tenants where the rules put
+    /// them. Returns the databases dropped.
+    async fn reset_moves(
+        &self,
+        prefix: &str,
+        placement: &Placement,
+    ) -> Result<Vec<String>, Self::Error>;
+
+    /// `migrate`, and a trial's migration phase: moves one tenant (see
+    /// [`migrate::migrate`]), inside a run when `live` is given.
+    async fn migrate(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+        live: Option<Live<'_>>,
+    ) -> Result<MigrationReport, Self::Error>;
+
+    /// `migrate --dry-run`: what a move would copy, and an estimate of its time; writes
+    /// nothing.
+    async fn plan_migration(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+    ) -> Result<MovePlan, Self::Error>;
 
     /// `run`, once at its start: the facts of every server the matrix's placements use.
     async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, Self::Error>;

@@ -58,6 +58,9 @@ pub struct VerifyReport {
     pub mismatches: Vec<Mismatch>,
     /// Problems with markers (missing, incomplete, another definition, dirty).
     pub marker_problems: Vec<String>,
+    /// Records a migration left in the database a tenant moved out of (database, tenant,
+    /// collection, records): expected unless the move deleted its source, never a mismatch.
+    pub left_behind: Vec<(String, String, Collection, u64)>,
 }
 
 impl VerifyReport {
@@ -112,10 +115,17 @@ pub fn compare(
                 });
             }
         }
-        // Records of tenants that do not belong in this database.
+        // Records of tenants that do not belong in this database: a moved tenant's copy left
+        // in its former database, or strangers.
         let mut extra: Vec<(String, Digest)> = found.into_iter().collect();
         extra.sort_by(|a, b| a.0.cmp(&b.0));
         for (tenant, got) in extra {
+            if d.moved_out.iter().any(|&t| pop.tenants[t].id == tenant) {
+                report
+                    .left_behind
+                    .push((d.name.clone(), tenant, c, got.count));
+                continue;
+            }
             report.mismatches.push(Mismatch {
                 database: d.name.clone(),
                 tenant,

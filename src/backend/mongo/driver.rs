@@ -12,16 +12,17 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    CheckoutStats, ClientRegistry, ConnectOptions, MongoBackend, MongoError, Routing, Servers,
-    check_ready, client, doctor, drop_marked, list_marked, sample_connections, seed,
+    CheckoutStats, ClientRegistry, ConnectOptions, Context, MongoBackend, MongoError, Routing,
+    Servers, check_ready, client, doctor, drop_marked, list_marked, sample_connections, seed,
     server_connections, verify,
 };
 use crate::audit::{Gathered, Scope, detect_field, share};
-use crate::backend::marker::{DropOutcome, MarkedDb};
+use crate::backend::marker::{DbState, DropOutcome, MarkedDb};
+use crate::backend::migrate::{self, Live, MigrateOptions, MigrationReport, MovePlan, MoveSpec};
 use crate::backend::seed::{SeedOptions, SeedSummary};
 use crate::backend::verify::VerifyReport;
 use crate::backend::{Doctor, Driver, TrialSetup, redact_uri, resolve_uri, round_trips};
-use crate::layout::{Layout, Placement, Server};
+use crate::layout::{Layout, Move, Placement, Server};
 use crate::metrics::evidence as sys;
 use crate::metrics::human_bytes;
 use crate::metrics::results::{
@@ -377,6 +378,100 @@ impl Driver for MongoDriver {
         let r = profile_with(&c, scope, exact_up_to).await;
         c.shutdown().await;
         r
+    }
+
+    async fn directory(&self, placement: &Placement) -> Result<(u64, Vec<Move>), MongoError> {
+        let Some(home) = placement.home() else {
+            return Ok((0, Vec::new()));
+        };
+        let name = &placement.databases[home].name;
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let db = c.database(name);
+        let r = match super::inspect(&db).await {
+            Ok(DbState::Marked(_)) => super::read_directory(&db).await,
+            Ok(_) => Ok((0, Vec::new())),
+            Err(e) => Err(e),
+        };
+        c.shutdown().await;
+        r
+    }
+
+    async fn reset_moves(
+        &self,
+        prefix: &str,
+        placement: &Placement,
+    ) -> Result<Vec<String>, MongoError> {
+        let Some(stem) = crate::layout::moved_prefix(prefix, placement.layout) else {
+            return Ok(Vec::new());
+        };
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let r = async {
+            let mut dropped = Vec::new();
+            let names = c
+                .list_database_names()
+                .await
+                .ctx(|| "listing databases".to_string())?;
+            for name in names.into_iter().filter(|n| n.starts_with(&stem)) {
+                let db = c.database(&name);
+                if let DbState::Marked(m) = super::inspect(&db).await?
+                    && m.prefix == prefix
+                {
+                    db.drop().await.ctx(|| format!("dropping {name}"))?;
+                    dropped.push(name);
+                }
+            }
+            if let Some(home) = placement.home() {
+                let db = c.database(&placement.databases[home].name);
+                if let DbState::Marked(m) = super::inspect(&db).await?
+                    && m.prefix == prefix
+                {
+                    // Databases a move emptied of its tenant are reloaded by the next seed.
+                    let (_, moves) = super::read_directory(&db).await?;
+                    for name in moves.iter().flat_map(|m| &m.emptied) {
+                        let e = c.database(name);
+                        if !name.starts_with(&stem)
+                            && matches!(super::inspect(&e).await?, DbState::Marked(x) if x.prefix == prefix)
+                        {
+                            e.collection::<mongodb::bson::Document>(super::MARKER_COLLECTION)
+                                .update_one(
+                                    mongodb::bson::doc! {"_id": "marker"},
+                                    mongodb::bson::doc! {"$set": {"dirty": true}},
+                                )
+                                .await
+                                .ctx(|| format!("marking {name} dirty"))?;
+                        }
+                    }
+                    super::clear_directory(&db).await?;
+                }
+            }
+            Ok(dropped)
+        }
+        .await;
+        c.shutdown().await;
+        r
+    }
+
+    async fn migrate(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+        live: Option<Live<'_>>,
+    ) -> Result<MigrationReport, MongoError> {
+        self.with_servers(spec.placement, &Self::seeding(4), async |s| {
+            migrate::migrate(&super::MongoMigration::new(s, spec), opts, live).await
+        })
+        .await
+    }
+
+    async fn plan_migration(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+    ) -> Result<MovePlan, MongoError> {
+        self.with_servers(spec.placement, &ConnectOptions::default(), async |s| {
+            migrate::dry_run(&super::MongoMigration::new(s, spec), opts).await
+        })
+        .await
     }
 
     async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, MongoError> {

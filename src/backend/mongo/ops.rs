@@ -48,7 +48,8 @@ pub struct MongoBackend {
     dbs: Vec<Database>,
     servers: Vec<crate::layout::Server>,
     routing: Routing,
-    tenant_db: Vec<usize>,
+    /// Where each tenant's operations go, read at every operation (a migration moves them).
+    directory: std::sync::Arc<crate::directory::Directory>,
     pub(super) ids: Vec<String>,
     pub(super) seed: u64,
     /// The scenario's own operations (`[[operation]]`).
@@ -90,7 +91,7 @@ impl MongoBackend {
                 .map(|d| d.server.clone())
                 .collect(),
             routing: Routing::SingleClient,
-            tenant_db: placement.tenant_db.clone(),
+            directory: std::sync::Arc::new(crate::directory::Directory::of(placement)),
             ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
             seed,
             dirty: placement
@@ -143,12 +144,12 @@ impl MongoBackend {
     }
 
     fn db(&self, tenant: usize) -> &Database {
-        &self.dbs[self.tenant_db[tenant]]
+        &self.dbs[self.directory.db_of(tenant)]
     }
 
     /// The tenant's database handle for an operation, through the routing.
     pub(super) async fn route(&self, tenant: usize) -> mongodb::error::Result<Database> {
-        let i = self.tenant_db[tenant];
+        let i = self.directory.db_of(tenant);
         match &self.routing {
             Routing::SingleClient => Ok(self.dbs[i].clone()),
             Routing::ClientPerTenant(regs) => {
@@ -217,7 +218,7 @@ impl MongoBackend {
         if !self.marked {
             return Ok(());
         }
-        let i = self.tenant_db[tenant];
+        let i = self.directory.db_of(tenant);
         // Relaxed: a second marker update in a race is harmless (idempotent $set). Through the
         // backend's own client: the marker is the harness's business, not the tenant's.
         if !self.dirty[i].swap(true, Ordering::Relaxed) {
@@ -238,6 +239,9 @@ impl MongoBackend {
         if req.op == Op::AdminCrossTenant {
             return self.cross_tenant().await;
         }
+        // Held for the whole operation: a migration's freeze waits for it, and the route read
+        // next is the one in force until the operation ends.
+        let _gate = self.directory.enter(req.tenant).await;
         let db = self.route(req.tenant).await?;
         let orders = db.collection::<Document>(Collection::Orders.name());
         match req.op {
@@ -325,30 +329,54 @@ impl MongoBackend {
     /// own (admin) client whatever the routing: a `$group` per database (cheap in `shared`, a
     /// fan-out in `per-tenant`), [`FAN_OUT`] databases at a time.
     async fn cross_tenant(&self) -> mongodb::error::Result<Answer> {
-        let per_db: Vec<Vec<(String, u64)>> = stream::iter(self.dbs.iter().cloned())
-            .map(|db| async move {
-                let pipeline = vec![doc! {"$group": {"_id": "$tenant", "n": {"$sum": 1}}}];
-                let rows: Vec<Document> = db
-                    .collection::<Document>(Collection::Orders.name())
-                    .aggregate(pipeline)
-                    .await?
-                    .try_collect()
-                    .await?;
-                Ok::<_, mongodb::error::Error>(
-                    rows.iter()
-                        .map(|r| {
-                            (
-                                r.get_str("_id").unwrap_or_default().to_string(),
-                                bson_i64(r.get("n")) as u64,
-                            )
-                        })
-                        .collect(),
-                )
-            })
-            .buffer_unordered(FAN_OUT)
-            .try_collect()
-            .await?;
-        let mut all: Vec<(String, u64)> = per_db.into_iter().flatten().collect();
+        let per_db: Vec<(usize, Vec<(String, u64)>)> =
+            stream::iter(self.dbs.iter().cloned().enumerate())
+                .map(|(d, db)| async move {
+                    let pipeline = vec![doc! {"$group": {"_id": "$tenant", "n": {"$sum": 1}}}];
+                    let rows: Vec<Document> = db
+                        .collection::<Document>(Collection::Orders.name())
+                        .aggregate(pipeline)
+                        .await?
+                        .try_collect()
+                        .await?;
+                    Ok::<_, mongodb::error::Error>((
+                        d,
+                        rows.iter()
+                            .map(|r| {
+                                (
+                                    r.get_str("_id").unwrap_or_default().to_string(),
+                                    bson_i64(r.get("n")) as u64,
+                                )
+                            })
+                            .collect(),
+                    ))
+                })
+                .buffer_unordered(FAN_OUT)
+                .try_collect()
+                .await?;
+        let mut all: Vec<(String, u64)> = if self.directory.movable() {
+            // A tenant being copied, or left behind by a move, stands in two databases: count
+            // it where the directory routes it.
+            let index: std::collections::HashMap<&str, usize> = self
+                .ids
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.as_str(), i))
+                .collect();
+            per_db
+                .into_iter()
+                .flat_map(|(d, rows)| {
+                    let index = &index;
+                    rows.into_iter().filter(move |(t, _)| {
+                        index
+                            .get(t.as_str())
+                            .is_none_or(|&i| self.directory.db_of(i) == d)
+                    })
+                })
+                .collect()
+        } else {
+            per_db.into_iter().flat_map(|(_, rows)| rows).collect()
+        };
         all.sort();
         Ok(Answer::PerTenant(all))
     }
@@ -474,5 +502,9 @@ impl Backend for MongoBackend {
 
     async fn respond(&self, req: &Request) -> Result<Answer, ErrorKind> {
         self.counted_answer(req).await.map_err(|e| error_kind(&e))
+    }
+
+    fn directory(&self) -> Option<std::sync::Arc<crate::directory::Directory>> {
+        Some(self.directory.clone())
     }
 }

@@ -24,7 +24,7 @@ type DbScan = (
 );
 
 /// Hashes a BSON document read back from a database in canonical form.
-fn hash_raw(enc: &mut CanonicalEncoder, d: &mongodb::bson::RawDocument) -> u128 {
+pub(super) fn hash_raw(enc: &mut CanonicalEncoder, d: &mongodb::bson::RawDocument) -> u128 {
     enc.begin();
     for el in d.iter() {
         let Ok((k, v)) = el else {

@@ -14,10 +14,11 @@ use super::{
 };
 use crate::audit::{Gathered, Scope, detect_field, share};
 use crate::backend::marker::{DropOutcome, MarkedDb};
+use crate::backend::migrate::{self, Live, MigrateOptions, MigrationReport, MovePlan, MoveSpec};
 use crate::backend::seed::{SeedOptions, SeedSummary};
 use crate::backend::verify::VerifyReport;
 use crate::backend::{Doctor, Driver, TrialSetup, redact_uri, resolve_uri, round_trips};
-use crate::layout::{Layout, Placement, Server};
+use crate::layout::{Layout, Move, Placement, Server};
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{ConnectionSample, Evidence, ExplainRecord, ServerInfo};
 use crate::op::{BackendKind, Request};
@@ -289,6 +290,122 @@ impl Driver for PgDriver {
         })
     }
 
+    async fn directory(&self, placement: &Placement) -> Result<(u64, Vec<Move>), PgError> {
+        let Some(home) = placement.home() else {
+            return Ok((0, Vec::new()));
+        };
+        let name = &placement.databases[home].name;
+        let admin = connect(&self.uri, None).await?;
+        if !super::database_exists(&admin, name).await? {
+            return Ok((0, Vec::new()));
+        }
+        let c = connect(&self.uri, Some(name)).await?;
+        if super::read_marker(&c, "public").await?.is_none() {
+            return Ok((0, Vec::new()));
+        }
+        super::migrate::read_directory(&c).await
+    }
+
+    async fn reset_moves(
+        &self,
+        prefix: &str,
+        placement: &Placement,
+    ) -> Result<Vec<String>, PgError> {
+        let Some(stem) = crate::layout::moved_prefix(prefix, placement.layout) else {
+            return Ok(Vec::new());
+        };
+        let admin = connect(&self.uri, None).await?;
+        let pattern = format!("{}%", stem.replace('_', "\\_"));
+        let names: Vec<String> = admin
+            .query(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1",
+                &[&pattern],
+            )
+            .await
+            .map_err(|source| PgError::Db {
+                what: "listing databases".into(),
+                source,
+            })?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut dropped = Vec::new();
+        for name in names {
+            let c = connect(&self.uri, Some(&name)).await?;
+            let ours = super::read_marker(&c, "public")
+                .await?
+                .is_some_and(|m| m.prefix == prefix);
+            drop(c);
+            if ours {
+                admin
+                    .batch_execute(&format!(
+                        "DROP DATABASE {} WITH (FORCE)",
+                        super::ident(&name)
+                    ))
+                    .await
+                    .map_err(|source| PgError::Db {
+                        what: format!("dropping {name}"),
+                        source,
+                    })?;
+                dropped.push(name);
+            }
+        }
+        if let Some(home) = placement.home() {
+            let name = &placement.databases[home].name;
+            if super::database_exists(&admin, name).await? {
+                let c = connect(&self.uri, Some(name)).await?;
+                if super::read_marker(&c, "public")
+                    .await?
+                    .is_some_and(|m| m.prefix == prefix)
+                {
+                    // Databases a move emptied of its tenant are reloaded by the next seed.
+                    let (_, moves) = super::migrate::read_directory(&c).await?;
+                    for e in moves.iter().flat_map(|m| &m.emptied) {
+                        if e.starts_with(&stem) || !super::database_exists(&admin, e).await? {
+                            continue;
+                        }
+                        let ec = connect(&self.uri, Some(e)).await?;
+                        if super::read_marker(&ec, "public")
+                            .await?
+                            .is_some_and(|m| m.prefix == prefix)
+                        {
+                            ec.batch_execute(&format!(
+                                "UPDATE public.{} SET dirty = true, updated_at = now()",
+                                super::MARKER_TABLE
+                            ))
+                            .await
+                            .map_err(|source| PgError::Db {
+                                what: format!("marking {e} dirty"),
+                                source,
+                            })?;
+                        }
+                    }
+                    super::migrate::clear_directory(&c).await?;
+                }
+            }
+        }
+        Ok(dropped)
+    }
+
+    async fn migrate(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+        live: Option<Live<'_>>,
+    ) -> Result<MigrationReport, PgError> {
+        let t = super::migrate::PgMigration::connect(&self.uri, spec).await?;
+        migrate::migrate(&t, opts, live).await
+    }
+
+    async fn plan_migration(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+    ) -> Result<MovePlan, PgError> {
+        let t = super::migrate::PgMigration::connect(&self.uri, spec).await?;
+        migrate::dry_run(&t, opts).await
+    }
+
     async fn server_infos(&self, _: &[Server]) -> Result<Vec<ServerInfo>, PgError> {
         let c = connect(&self.uri, None).await.map_err(|e| {
             PgError::State(format!(
@@ -376,7 +493,15 @@ impl Driver for PgDriver {
             })
             .collect::<Result<Vec<_>, _>>()?;
         if t.variant.min_pool_size > 0 {
-            warm(&pools, t.variant.min_pool_size as usize).await?;
+            // Databases holding no tenant yet (a migration's destination, created later) are
+            // left cold: they may not exist before the trial's migration makes them.
+            let held: Vec<deadpool_postgres::Pool> = pools
+                .iter()
+                .zip(&t.placement.databases)
+                .filter(|(_, d)| !d.tenants.is_empty())
+                .map(|(p, _)| p.clone())
+                .collect();
+            warm(&held, t.variant.min_pool_size as usize).await?;
         }
         let mut backend =
             PgBackend::new(pools, t.placement, t.pop, s.seed).with_operations(s.operations.clone());

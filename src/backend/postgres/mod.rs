@@ -17,6 +17,7 @@ pub mod admin;
 pub mod audit;
 mod custom;
 pub mod driver;
+pub mod migrate;
 pub mod ops;
 pub mod schema;
 pub mod seed;

@@ -42,7 +42,8 @@ pub struct PgExplain {
 #[derive(Debug)]
 pub struct PgBackend {
     pools: Vec<Pool>,
-    tenant_db: Vec<usize>,
+    /// Where each tenant's operations go, read at every operation (a migration moves them).
+    directory: std::sync::Arc<crate::directory::Directory>,
     /// Quoted schema of each tenant's tables.
     schemas: Vec<String>,
     ids: Vec<String>,
@@ -127,7 +128,7 @@ impl PgBackend {
                 .map(|_| AtomicBool::new(false))
                 .collect(),
             pools,
-            tenant_db: placement.tenant_db.clone(),
+            directory: std::sync::Arc::new(crate::directory::Directory::of(placement)),
             schemas,
             ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
             layout: placement.layout,
@@ -196,7 +197,7 @@ impl PgBackend {
     }
 
     fn pool(&self, tenant: usize) -> &Pool {
-        &self.pools[self.tenant_db[tenant]]
+        &self.pools[self.directory.db_of(tenant)]
     }
 
     /// The SQL and parameters of a read operation (for the call and for EXPLAIN).
@@ -245,7 +246,7 @@ impl PgBackend {
         if !self.marked {
             return Ok(());
         }
-        let i = self.tenant_db[tenant];
+        let i = self.directory.db_of(tenant);
         if !self.dirty[i].swap(true, Ordering::Relaxed) {
             let c = self.pools[i].get().await.map_err(pool_err)?;
             c.execute(
@@ -267,6 +268,9 @@ impl PgBackend {
             // The provider's own query: as the owner, across every tenant (RLS does not apply).
             return self.cross_tenant().await;
         }
+        // Held for the whole operation: a migration's freeze waits for it, and the route read
+        // next is the one in force until the operation ends.
+        let _gate = self.directory.enter(req.tenant).await;
         let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
         let Some(role) = &self.rls_role else {
             return self.answer_on(&c, req).await;
@@ -398,7 +402,17 @@ impl PgBackend {
             }
             _ => {
                 let mut out = Vec::new();
-                for p in &self.pools {
+                // A tenant being copied, or left behind by a move, stands in two databases:
+                // count it where the directory routes it.
+                let index: Option<std::collections::HashMap<&str, usize>> =
+                    self.directory.movable().then(|| {
+                        self.ids
+                            .iter()
+                            .enumerate()
+                            .map(|(i, t)| (t.as_str(), i))
+                            .collect()
+                    });
+                for (d, p) in self.pools.iter().enumerate() {
                     let c = p.get().await.map_err(pool_err)?;
                     let rows = c
                         .query(
@@ -409,7 +423,13 @@ impl PgBackend {
                         .map_err(|e| db_err(what, e))?;
                     out.extend(
                         rows.iter()
-                            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64)),
+                            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1) as u64))
+                            .filter(|(t, _)| {
+                                index.as_ref().is_none_or(|ix| {
+                                    ix.get(t.as_str())
+                                        .is_none_or(|&i| self.directory.db_of(i) == d)
+                                })
+                            }),
                     );
                 }
                 out
@@ -610,5 +630,9 @@ impl Backend for PgBackend {
 
     async fn respond(&self, req: &Request) -> Result<Answer, ErrorKind> {
         self.answer(req).await.map_err(|e| error_kind(&e))
+    }
+
+    fn directory(&self) -> Option<std::sync::Arc<crate::directory::Directory>> {
+        Some(self.directory.clone())
     }
 }

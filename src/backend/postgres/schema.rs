@@ -152,7 +152,8 @@ pub struct IndexDef {
 
 /// The indexes of a profile for the tables in `schema`: the profile's keys as btree indexes,
 /// plus the per-tenant unique constraint on users' email (`(tenant_id, email)`) in every
-/// profile but `none`.
+/// profile but `none`. Each statement is `IF NOT EXISTS`, so a resumed migration can build
+/// the profile again.
 pub fn indexes(scenario: &Scenario, profile: &str, schema: &str) -> Option<Vec<IndexDef>> {
     let keys: BTreeMap<Collection, Vec<IndexKeys>> = scenario.index_profile(profile)?;
     let mut out = Vec::new();
@@ -173,7 +174,7 @@ pub fn indexes(scenario: &Scenario, profile: &str, schema: &str) -> Option<Vec<I
             out.push(IndexDef {
                 collection: c,
                 sql: format!(
-                    "CREATE INDEX {} ON {}.{} {keys}",
+                    "CREATE INDEX IF NOT EXISTS {} ON {}.{} {keys}",
                     ident(&name),
                     ident(schema),
                     ident(c.name())
@@ -195,7 +196,7 @@ pub fn indexes(scenario: &Scenario, profile: &str, schema: &str) -> Option<Vec<I
             out.push(IndexDef {
                 collection: c,
                 sql: format!(
-                    "CREATE INDEX {} ON {}.{} (tenant_id, created_at DESC) WHERE status = '{hot}'",
+                    "CREATE INDEX IF NOT EXISTS {} ON {}.{} (tenant_id, created_at DESC) WHERE status = '{hot}'",
                     ident(&name),
                     ident(schema),
                     ident(c.name())
@@ -210,7 +211,7 @@ pub fn indexes(scenario: &Scenario, profile: &str, schema: &str) -> Option<Vec<I
         out.push(IndexDef {
             collection: Collection::Users,
             sql: format!(
-                "CREATE UNIQUE INDEX {} ON {}.users (tenant_id, email)",
+                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {}.users (tenant_id, email)",
                 ident(&name),
                 ident(schema)
             ),

@@ -18,6 +18,25 @@ use crate::layout::Placement;
 use crate::population::Population;
 use crate::scenario::Scenario;
 
+/// The canonical hash of a row read with `cols` in order (the form every record is hashed in,
+/// so a row's hash equals its generated record's and MongoDB's document's).
+pub(super) fn hash_row(
+    enc: &mut CanonicalEncoder,
+    cols: &[super::schema::Column],
+    row: &tokio_postgres::Row,
+) -> u128 {
+    enc.begin();
+    for (i, col) in cols.iter().enumerate() {
+        match col.ty {
+            Type::INT8 => enc.int(col.field, row.get::<_, i64>(i)),
+            Type::TIMESTAMPTZ => enc.time(col.field, ms_of(row.get::<_, std::time::SystemTime>(i))),
+            Type::BOOL => enc.bool(col.field, row.get::<_, bool>(i)),
+            _ => enc.str(col.field, row.get::<_, &str>(i)),
+        }
+    }
+    enc.finish()
+}
+
 /// Verifies a placement on the PostgreSQL server of `uri`.
 ///
 /// # Errors
@@ -83,19 +102,9 @@ pub async fn verify(
                 pin_mut!(rows);
                 let mut enc = CanonicalEncoder::default();
                 while let Some(row) = rows.try_next().await.ctx(what)? {
-                    enc.begin();
-                    for (i, col) in cols.iter().enumerate() {
-                        match col.ty {
-                            Type::INT8 => enc.int(col.field, row.get::<_, i64>(i)),
-                            Type::TIMESTAMPTZ => {
-                                enc.time(col.field, ms_of(row.get::<_, std::time::SystemTime>(i)))
-                            }
-                            Type::BOOL => enc.bool(col.field, row.get::<_, bool>(i)),
-                            _ => enc.str(col.field, row.get::<_, &str>(i)),
-                        }
-                    }
+                    let h = hash_row(&mut enc, &cols, &row);
                     let tenant: String = row.get(1);
-                    digests.entry(tenant).or_default().add(enc.finish());
+                    digests.entry(tenant).or_default().add(h);
                     *n += 1;
                     pb.inc(1);
                 }

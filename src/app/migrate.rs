@@ -1,0 +1,276 @@
+//! `tenantbench migrate`: moves one tenant of seeded data to a dedicated, pooled or the shared
+//! database of its layout through the driver's verified, resumable migration, and prints what
+//! it copied, caught up, verified and cut over; and the placement every command routes by (the
+//! layout's rules with the tenant directory's moves applied).
+
+use anyhow::{Context as _, Result, bail};
+
+use super::EXIT_FINDINGS;
+use super::settings::{driver, generated_data, load_scenario};
+use crate::backend::Driver;
+use crate::backend::migrate::{MigrateOptions, MigrationReport, MovePlan, MoveSpec};
+use crate::backend::seed::SeedOptions;
+use crate::cli::MigrateArgs;
+use crate::layout::{Layout, MOVED_POOL_SIZE, Placement, PlacementKind, moved_name};
+use crate::population::Population;
+use crate::scenario::{Scenario, profile_on};
+use crate::with_driver;
+
+/// The placement of `layout` as the tenant directory in its home database has it now: the
+/// rules' placement with every recorded move applied, and the directory's version.
+///
+/// # Errors
+/// The driver's errors; a directory naming a tenant the scenario does not have.
+pub async fn placed<D: Driver>(
+    d: &D,
+    s: &Scenario,
+    pop: &Population,
+    layout: Layout,
+) -> Result<(Placement, u64)> {
+    let base = s.placement(pop, layout);
+    let (version, moves) = d.directory(&base).await?;
+    let placement = base
+        .with_moves(pop, &moves)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("the tenant directory of layout {layout}"))?;
+    Ok((placement, version))
+}
+
+/// The destination database of a move of tenant `t` to a placement of `kind`: a database of
+/// its own, the first moved pool with room, or the layout's shared database.
+///
+/// # Errors
+/// A layout tenants are not moved in.
+pub fn destination(
+    s: &Scenario,
+    pop: &Population,
+    placement: &Placement,
+    t: usize,
+    kind: PlacementKind,
+) -> Result<String> {
+    let layout = placement.layout;
+    let name = |n: usize| moved_name(&s.prefix, layout, kind, &pop.tenants[t].id, n);
+    let Some(first) = name(1) else {
+        bail!(
+            "--layout {layout}: tenants are moved in the shared and hybrid layouts, which keep a shared database and a tenant directory; {layout} has none"
+        );
+    };
+    if kind != PlacementKind::Pooled {
+        return Ok(first);
+    }
+    for n in 1.. {
+        let candidate = name(n).unwrap_or_default();
+        let held = placement
+            .databases
+            .iter()
+            .find(|d| d.name == candidate)
+            .map_or(0, |d| d.tenants.len());
+        if held < MOVED_POOL_SIZE {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("some pool has room")
+}
+
+/// `tenantbench migrate`.
+///
+/// # Errors
+/// Bad flags or scenario, an unknown tenant, a layout without a tenant directory, data not
+/// seeded, an unreachable server, a destination that is not the harness's.
+pub async fn migrate(a: MigrateArgs) -> Result<u8> {
+    let s = load_scenario(
+        &a.target.scenario,
+        a.target.prefix.as_deref(),
+        a.target.scale,
+    )?;
+    generated_data(&s, "migrate")?;
+    let layout = a.target.layout.unwrap_or(s.default_layout);
+    let backend = a.target.server.backend();
+    if !layout.on(backend) {
+        bail!("--layout {layout}: not a layout of {}", backend.name());
+    }
+    if !(1..=100_000).contains(&a.batch_size) {
+        bail!(
+            "--batch-size {}: expected 1 to 100000 records",
+            a.batch_size
+        );
+    }
+    if let Some(r) = a.rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!("--rate {r}: expected a positive number of records per second");
+    }
+    let indexes = a.indexes.clone().unwrap_or_else(|| s.load.indexes.clone());
+    if s.index_profile(&indexes).is_none() || !profile_on(&indexes, backend) {
+        bail!(
+            "--indexes {indexes:?}: not an index profile of this scenario on {}; expected one of {}",
+            backend.name(),
+            s.profile_names().join(", ")
+        );
+    }
+    let pop = s.build_population();
+    let Some(t) = pop.tenants.iter().position(|x| x.id == a.tenant) else {
+        bail!(
+            "--tenant {}: the scenario has no such tenant; expected one of {} … {}",
+            a.tenant,
+            pop.tenants.first().map_or("", |x| x.id.as_str()),
+            pop.tenants.last().map_or("", |x| x.id.as_str())
+        );
+    };
+    let any = driver(&a.target.server, backend);
+    with_driver!(&any, |d| migrate_with(d, &a, &s, &pop, layout, t, &indexes)
+        .await)
+}
+
+/// The command on one driver.
+async fn migrate_with<D: Driver>(
+    d: &D,
+    a: &MigrateArgs,
+    s: &Scenario,
+    pop: &Population,
+    layout: Layout,
+    t: usize,
+    indexes: &str,
+) -> Result<u8> {
+    let base = s.placement(pop, layout);
+    destination(s, pop, &base, t, a.to)?;
+    // The data must be what `seed` left: ours, complete, of this definition and profile.
+    let seeded = SeedOptions::from_scenario(s, layout, indexes);
+    d.check_ready(s, pop, &base, &seeded).await.map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; seed it first with `tenantbench seed --scenario {} --layout {layout} --indexes {indexes}`",
+            s.path.display()
+        )
+    })?;
+    let (mut placement, version) = placed(d, s, pop, layout).await?;
+    let name = destination(s, pop, &placement, t, a.to)?;
+    let from = placement.tenant_db[t];
+    if placement.databases[from].name == name {
+        bail!(
+            "--to {}: tenant {} already lives in {name}; nothing to move",
+            a.to,
+            a.tenant
+        );
+    }
+    let to = placement.database_named(&name, a.to);
+    let rules_db = base.databases[base.tenant_db[t]].name.clone();
+    let spec = MoveSpec {
+        scenario: s,
+        pop,
+        placement: &placement,
+        tenant: t,
+        to,
+        rules_db: &rules_db,
+        indexes,
+    };
+    let opts = MigrateOptions {
+        batch_size: a.batch_size,
+        rate: a.rate,
+        delete_source: a.delete_source,
+        progress: !a.no_progress,
+        fault: None,
+    };
+    eprintln!(
+        "{} on {} {}: tenant {} ({} records), layout {layout}, directory version {version}",
+        s.name,
+        d.kind().name(),
+        d.redacted_uri(),
+        a.tenant,
+        pop.tenants[t].documents
+    );
+    if a.dry_run {
+        print_plan(&d.plan_migration(&spec, &opts).await?, a.rate);
+        return Ok(0);
+    }
+    eprintln!(
+        "  writes by other processes are not frozen during the cut-over: stop them while {} moves",
+        a.tenant
+    );
+    let r = d.migrate(&spec, &opts, None).await?;
+    print_report(&r, D::RECORDS);
+    Ok(if r.verified { 0 } else { EXIT_FINDINGS })
+}
+
+fn print_plan(p: &MovePlan, rate: Option<f64>) {
+    let total: u64 = p.records.iter().map(|(_, n)| n).sum();
+    println!(
+        "dry run: would move {} from {} to {} ({}; destination {})",
+        p.tenant, p.from, p.to, p.kind, p.destination_state
+    );
+    let per: Vec<String> = p
+        .records
+        .iter()
+        .map(|(c, n)| format!("{} {n}", c.name()))
+        .collect();
+    println!("  records   {total} ({})", per.join(", "));
+    match rate {
+        Some(r) => println!("  estimate  {:.1} s at --rate {r}", p.estimated_s),
+        None => println!(
+            "  estimate  {:.1} s: records ÷ the {:.0} records/s read here × 3 (read, write, verify)",
+            p.estimated_s, p.read_rate
+        ),
+    }
+    println!("nothing was written");
+}
+
+fn print_report(r: &MigrationReport, unit: &str) {
+    println!(
+        "migrate {}: {} → {} ({}), method {}",
+        r.tenant, r.from, r.to, r.kind, r.method
+    );
+    let resumed = if r.resumed {
+        format!(
+            ", resumed after {} {unit} a stopped migration had copied",
+            r.resumed_at
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "  copy      {} {unit} in {:.2} s ({:.0} {unit}/s){resumed}",
+        r.copied,
+        r.copy_s,
+        r.copy_rate()
+    );
+    println!(
+        "  catch-up  {} {unit} changed during the copy, re-copied or removed",
+        r.caught_up
+    );
+    for c in &r.checks {
+        println!(
+            "  verify    {:<14} source {:>8}  destination {:>8}  checksum {}",
+            c.collection.name(),
+            c.source,
+            c.destination,
+            if c.checksum_matches {
+                "equal"
+            } else {
+                "DIFFERS"
+            }
+        );
+    }
+    if !r.verified {
+        println!(
+            "FAILED: the destination does not hold exactly the source's records; nothing was cut over (the tenant stays in {}, the directory is unchanged)",
+            r.from
+        );
+        return;
+    }
+    println!(
+        "  cut over  directory version {}; the tenant's operations were held {:.3} s; {:.2} s in all",
+        r.version.unwrap_or(0),
+        r.freeze_s,
+        r.cut_over_s
+    );
+    match r.deleted_source {
+        Some(n) => println!(
+            "  source    {n} {unit} deleted from {} (marked dirty)",
+            r.from
+        ),
+        None => println!(
+            "  source    kept in {} (`verify` counts it as left behind; --delete-source removes it)",
+            r.from
+        ),
+    }
+    println!("OK: {} verified and moved to {}", r.tenant, r.to);
+}
