@@ -30,6 +30,12 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
     }
     let mut plan = RunPlan::resolve(&a.run)?;
     check_scenario(&plan.scenario)?;
+    if let Some((phase, _)) = plan.scenario.migration_phase() {
+        bail!(
+            "{}: phase `{phase}` migrates a tenant, which `run` measures on the database; `load` does not run migrations through the API yet",
+            plan.scenario.path.display()
+        );
+    }
     if let Some(host) = &a.host {
         // First, so no message below can print credentials in it.
         check_base_url(host, "--host").map_err(anyhow::Error::msg)?;

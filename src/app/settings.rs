@@ -208,6 +208,11 @@ impl RunPlan {
             }
         }
         let worker = a.worker.as_deref().map(parse_worker).transpose()?;
+        if let (Some(_), Some((phase, _))) = (worker, narrowed.migration_phase()) {
+            bail!(
+                "--worker: phase `{phase}` migrates a tenant, which one process does while it runs the load; run the scenario without --worker"
+            );
+        }
         let scenario = match worker {
             Some(w) => Scenario {
                 matrix: split_load(&narrowed.matrix, w)?,

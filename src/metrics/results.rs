@@ -401,6 +401,65 @@ pub struct Evidence {
     /// `load`: the trial went through the tenant API, driven by goose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpEvidence>,
+    /// A tenant moved while the workload ran (`[[phase]] migrate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<MigrationEvidence>,
+}
+
+/// A migration during a trial: what moved where, how fast, how long the tenant was held, and
+/// whether it verified and cut over.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct MigrationEvidence {
+    /// The tenant moved.
+    pub tenant: String,
+    /// Its class in the trial's groups (`moving-<id>`, unless it had a role).
+    pub class: String,
+    /// The phase that started it.
+    pub phase: String,
+    /// Source database.
+    pub from: String,
+    /// Destination database.
+    pub to: String,
+    /// Destination placement kind (`dedicated`, `pooled`, `shared`).
+    pub kind: String,
+    /// How writes during the copy were kept (`write-freeze`).
+    pub method: String,
+    /// Seconds from the trial's start (warm-up included) to the migration's start.
+    pub started_s: f64,
+    /// The copy's rate limit, records per second (absent: unlimited).
+    pub rate_limit: Option<f64>,
+    /// Records the bulk copy moved.
+    pub records: u64,
+    /// Seconds of the bulk copy.
+    pub copy_s: f64,
+    /// Records re-copied or removed by the catch-ups: the tenant's writes during the copy.
+    pub caught_up: u64,
+    /// Seconds the tenant's operations were held (last catch-up, verification, cut-over):
+    /// its unavailability window.
+    pub freeze_s: f64,
+    /// Seconds from the migration's start to its cut-over.
+    pub cut_over_s: f64,
+    /// Whether source and destination had the same counts and checksums.
+    pub verified: bool,
+    /// Whether the tenant was routed to its destination.
+    pub cut_over: bool,
+    /// Whether it finished while the workload still ran.
+    pub within_run: bool,
+    /// Records deleted from the source after the cut-over (absent: kept).
+    pub deleted_source: Option<u64>,
+    /// Why it stopped, if it failed.
+    pub error: Option<String>,
+}
+
+impl MigrationEvidence {
+    /// Bulk-copy throughput, records per second.
+    pub fn copy_rate(&self) -> f64 {
+        if self.copy_s > 0.0 {
+            self.records as f64 / self.copy_s
+        } else {
+            0.0
+        }
+    }
 }
 
 /// A trial run through the tenant API (`tenantbench load`): who generated the load, how, and

@@ -74,6 +74,9 @@ pub struct Variant {
     /// The scenario's own name for the variant (`label` in `[[matrix.variant]]`); `None`: the
     /// report names it by what differs from the other variants.
     pub name: Option<String>,
+    /// The tenant a `[[phase]]` moves during the variant's trials, with the variant's own
+    /// tenant and rate (`migrate_tenant`, `migrate_rate`); `None`: no migration.
+    pub migration: Option<crate::scenario::migration::MigrationSpec>,
 }
 
 impl Variant {
@@ -99,6 +102,9 @@ impl Variant {
         if self.scale != 1.0 {
             id = format!("{id}-x{}", token(self.scale));
         }
+        if let Some(m) = &self.migration {
+            id = format!("{id}-{}", m.token());
+        }
         id
     }
 
@@ -118,8 +124,12 @@ impl Variant {
             Some(h) => format!("{} ({h} rules)", self.layout),
             None => self.layout.to_string(),
         };
+        let migration = self
+            .migration
+            .as_ref()
+            .map_or(String::new(), |m| format!(" · {}", m.describe()));
         format!(
-            "{} · {layout} · indexes {} · pool {} · {} · {load}{scale}",
+            "{} · {layout} · indexes {} · pool {} · {} · {load}{scale}{migration}",
             self.backend.name(),
             self.indexes,
             self.max_pool_size,

@@ -25,6 +25,7 @@ use crate::population::{Population, PopulationSpec};
 mod check;
 pub mod http;
 mod matrix;
+pub mod migration;
 mod model;
 pub mod operation;
 mod phases;
@@ -334,6 +335,23 @@ impl Scenario {
             .chain(index_profiles.keys().cloned())
             .collect();
         let hybrid_set_names: Vec<String> = hybrid_sets.keys().cloned().collect();
+        let migrate_span = model
+            .phase
+            .iter()
+            .find_map(|p| p.get_ref().migrate.as_ref().map(toml::Spanned::span));
+        let migration = phases
+            .iter()
+            .find_map(|p| p.migration.as_ref())
+            .zip(migrate_span);
+        if let (Some((_, span)), Some(t)) = (&migration, &target) {
+            return Err(c.err(
+                span.clone(),
+                format!(
+                    "a migration moves generated data; this scenario reads the existing database {} as it is",
+                    t.database
+                ),
+            ));
+        }
         let matrix = check::check_matrix(
             &c,
             model.matrix.as_ref(),
@@ -344,6 +362,8 @@ impl Scenario {
                 conn: &connections,
                 workload: &workload,
                 hybrid_sets: &hybrid_set_names,
+                migration,
+                tenants: population.tenants,
             },
         )?;
 
@@ -441,8 +461,31 @@ impl Scenario {
     }
 
     /// Builds the population (tenant sizes, tiers, roles, per-collection counts).
+    /// The population; a tenant a variant migrates gets a role of its own (`moving-<id>`,
+    /// unless it has one), so its latency and errors are kept apart from the others'.
     pub fn build_population(&self) -> Population {
-        Population::build(&self.population, &self.mix)
+        let mut pop = Population::build(&self.population, &self.mix);
+        let picks: Vec<usize> = self
+            .matrix
+            .variants
+            .iter()
+            .filter_map(|v| v.migration.as_ref()?.tenant.index(&pop))
+            .collect();
+        for t in picks {
+            let tn = &mut pop.tenants[t];
+            if tn.role.is_none() {
+                tn.role = Some(migration::MigrationSpec::class_of(&tn.id));
+            }
+        }
+        pop
+    }
+
+    /// The `[[phase]]` that migrates, if one does: its name and start.
+    pub fn migration_phase(&self) -> Option<(&str, std::time::Duration)> {
+        self.phases
+            .iter()
+            .find(|p| p.migration.is_some())
+            .map(|p| (p.name.as_str(), p.start))
     }
 }
 

@@ -391,6 +391,10 @@ pub(super) struct VariantModel {
     pub(super) hybrid: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) label: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) migrate_tenant: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) migrate_rate: Option<Spanned<f64>>,
 }
 
 /// One `[[phase]]`.
@@ -407,4 +411,20 @@ pub(super) struct PhaseModel {
     pub(super) share: BTreeMap<Spanned<String>, Spanned<f64>>,
     #[serde(default)]
     pub(super) mix: BTreeMap<Spanned<String>, Spanned<OpMixModel>>,
+    #[serde(default)]
+    pub(super) migrate: Option<Spanned<MigrateModel>>,
+}
+
+/// `migrate = { … }` of a `[[phase]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MigrateModel {
+    pub(super) tenant: Spanned<String>,
+    pub(super) to: Spanned<String>,
+    #[serde(default)]
+    pub(super) rate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) batch_size: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) delete_source: Option<bool>,
 }

@@ -24,6 +24,9 @@ pub struct PhaseSpec {
     pub shares: Vec<(String, f64)>,
     /// Class or role → its tenants' operation mix during the phase.
     pub mixes: Vec<(String, Vec<(Op, f64)>)>,
+    /// `migrate`: the tenant this phase moves while the workload runs (each variant's own,
+    /// see [`crate::scenario::Variant::migration`]).
+    pub migration: Option<crate::scenario::migration::MigrationSpec>,
 }
 
 /// The phases of a run: names (index = the recorder's phase key), which are measured, and the

@@ -9,6 +9,7 @@ mod delta;
 mod growth;
 mod headline;
 mod isolation;
+mod migration;
 mod sweep;
 
 use hdrhistogram::Histogram;
@@ -21,6 +22,7 @@ pub use delta::{Delta, deltas};
 pub use growth::{FLAT_SLOPE, Growth, GrowthClass, MIN_POINT_OPS, Point, TENANT_SLOPE, growth};
 pub use headline::{Answer, answer};
 pub use isolation::{Isolation, SOLO_PHASE, isolation};
+pub use migration::{MigrationSummary, migrations};
 pub use sweep::{Knob, Sweep, SweepLine, SweepPoint, sweeps};
 
 /// Classes that make up "small tenants" in headlines.

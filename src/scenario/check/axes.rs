@@ -297,6 +297,7 @@ fn expand_point(
                             scale: *f,
                             hybrid: if l == Layout::Hybrid { h.clone() } else { None },
                             name: None,
+                            migration: None,
                         };
                         out.push((v, at.clone()));
                     }

@@ -12,6 +12,7 @@ use super::Checker;
 use super::axes::{Ctx, Spot, check_axes, expand};
 use crate::layout::Layout;
 use crate::op::BackendKind;
+use crate::scenario::migration::MigrationSpec;
 use crate::scenario::model::{ConnectionsModel, MatrixModel, VariantModel};
 use crate::scenario::{
     ConnectionsSpec, LoadSpec, MAX_POOL, MatrixSpec, ScenarioError, Variant, WorkloadSpec,
@@ -85,6 +86,11 @@ pub(in crate::scenario) struct MatrixInputs<'a> {
     pub workload: &'a WorkloadSpec,
     /// The named hybrid rule sets.
     pub hybrid_sets: &'a [String],
+    /// The migration a `[[phase]]` runs, with the span of its `migrate`: every variant's
+    /// unless it names its own tenant or rate.
+    pub migration: Option<(&'a MigrationSpec, Range<usize>)>,
+    /// Tenants in the population (a variant's `migrate_tenant` must be one of them).
+    pub tenants: u32,
 }
 
 /// `[matrix]`: `repeat` and the variants — one from the scenario's defaults without a
@@ -102,6 +108,8 @@ pub(in crate::scenario) fn check_matrix(
         conn,
         workload,
         hybrid_sets,
+        migration,
+        tenants,
     } = inputs;
     let base = Variant {
         backend: BackendKind::Mongodb,
@@ -114,8 +122,10 @@ pub(in crate::scenario) fn check_matrix(
         scale: 1.0,
         hybrid: None,
         name: None,
+        migration: migration.as_ref().map(|(m, _)| (*m).clone()),
     };
     let Some(ms) = m else {
+        check_migrating_layouts(c, &[(base.clone(), 0..0)], migration.as_ref())?;
         return Ok(MatrixSpec {
             variants: vec![base],
             repeat: 1,
@@ -146,14 +156,21 @@ pub(in crate::scenario) fn check_matrix(
         }
         let mut variants = Vec::new();
         for v in &m.variant {
-            variants.push(explicit_variant(&x, v, &base, conn.min_pool_size)?);
+            let (mut out, span) = explicit_variant(&x, v, &base, conn.min_pool_size)?;
+            out.migration = variant_migration(c, v.get_ref(), base.migration.as_ref(), tenants)?;
+            variants.push((out, span));
         }
         variants
     } else {
         let axes = check_axes(&x, ms, &base, conn.min_pool_size)?;
-        expand(&axes, ms.span(), conn.min_pool_size, &mut skipped)
+        let mut variants = expand(&axes, ms.span(), conn.min_pool_size, &mut skipped);
+        for (v, _) in &mut variants {
+            v.migration = base.migration.clone();
+        }
+        variants
     };
     check_variants(c, ms.span(), &variants, &skipped)?;
+    check_migrating_layouts(c, &variants, migration.as_ref())?;
     Ok(MatrixSpec {
         variants: variants.into_iter().map(|(v, _)| v).collect(),
         repeat,
@@ -238,6 +255,63 @@ fn explicit_variant(
         out.name = Some(text.to_string());
     }
     Ok((out, v.span()))
+}
+
+/// An explicit variant's migration: the phase's, with its own `migrate_tenant` and
+/// `migrate_rate` (0: unlimited); either key without a migrating phase is an error.
+fn variant_migration(
+    c: &Checker,
+    vm: &VariantModel,
+    phase: Option<&MigrationSpec>,
+    tenants: u32,
+) -> Result<Option<MigrationSpec>, ScenarioError> {
+    let Some(phase) = phase else {
+        if let Some(k) = vm
+            .migrate_tenant
+            .as_ref()
+            .map(Spanned::span)
+            .or(vm.migrate_rate.as_ref().map(Spanned::span))
+        {
+            return Err(c.err(
+                k,
+                "`migrate_tenant` and `migrate_rate` change a migration; expected a [[phase]] with `migrate = { … }`",
+            ));
+        }
+        return Ok(None);
+    };
+    let mut m = phase.clone();
+    if let Some(t) = &vm.migrate_tenant {
+        m.tenant = super::phases::check_tenant_pick(c, t, tenants)?;
+    }
+    if let Some(r) = &vm.migrate_rate {
+        m.rate = super::phases::check_migrate_rate(c, r)?;
+    }
+    Ok(Some(m))
+}
+
+/// A migration moves tenants in layouts with a shared database and a tenant directory.
+fn check_migrating_layouts(
+    c: &Checker,
+    variants: &[Spot],
+    migration: Option<&(&MigrationSpec, Range<usize>)>,
+) -> Result<(), ScenarioError> {
+    let Some((_, span)) = migration else {
+        return Ok(());
+    };
+    if let Some((v, _)) = variants
+        .iter()
+        .find(|(v, _)| !matches!(v.layout, Layout::Shared | Layout::Hybrid))
+    {
+        return Err(c.err(
+            span.clone(),
+            format!(
+                "a migration moves a tenant in the shared or hybrid layout (they keep a shared database and a tenant directory); variant {} uses {}",
+                v.id(),
+                v.layout
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// An explicit variant's index profile (still the default one) and layout exist on its backend.

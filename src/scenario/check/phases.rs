@@ -8,10 +8,12 @@ use toml::Spanned;
 
 use super::Checker;
 use super::workload::check_op_mix;
+use crate::layout::PlacementKind;
 use crate::op::Op;
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::{PopulationSpec, Tier};
-use crate::scenario::model::{OpMixModel, PhaseModel};
+use crate::scenario::migration::{MigrationSpec, TenantPick};
+use crate::scenario::model::{MigrateModel, OpMixModel, PhaseModel};
 use crate::scenario::operation::OperationSpec;
 use crate::scenario::{PhaseSpec, ScenarioError, WorkloadSpec};
 
@@ -57,6 +59,21 @@ pub(in crate::scenario) fn check_phases(
         let rate = check_phase_rate(c, m.rate.as_ref(), w.pacer)?;
         let shares = check_shares(c, &m.share, &classes)?;
         let mixes = check_mixes(c, &m.mix, &classes, ops)?;
+        let migration = match &m.migrate {
+            Some(mm) => {
+                if let Some(first) = out.iter().find(|o| o.migration.is_some()) {
+                    return Err(c.err(
+                        mm.span(),
+                        format!(
+                            "phase `{}` migrates already; expected one migrating phase per scenario",
+                            first.name
+                        ),
+                    ));
+                }
+                Some(check_migrate(c, mm.get_ref(), p.tenants)?)
+            }
+            None => None,
+        };
         out.push(PhaseSpec {
             name,
             start,
@@ -64,9 +81,91 @@ pub(in crate::scenario) fn check_phases(
             rate,
             shares,
             mixes,
+            migration,
         });
     }
     Ok(out)
+}
+
+/// `migrate = { tenant, to, rate, batch_size, delete_source }` of a phase.
+fn check_migrate(
+    c: &Checker,
+    m: &MigrateModel,
+    tenants: u32,
+) -> Result<MigrationSpec, ScenarioError> {
+    let tenant = check_tenant_pick(c, &m.tenant, tenants)?;
+    let to = match PlacementKind::parse(m.to.get_ref()) {
+        Some(k) => k,
+        None => {
+            return Err(c.err(
+                m.to.span(),
+                "expected `to` = \"dedicated\", \"pooled\" or \"shared\"",
+            ));
+        }
+    };
+    let rate = match &m.rate {
+        Some(r) => check_migrate_rate(c, r)?,
+        None => None,
+    };
+    let batch_size = match &m.batch_size {
+        Some(b) if !(1..=100_000).contains(b.get_ref()) => {
+            return Err(c.err(
+                b.span(),
+                "expected batch_size between 1 and 100,000 records",
+            ));
+        }
+        Some(b) => *b.get_ref() as usize,
+        None => 1000,
+    };
+    Ok(MigrationSpec {
+        tenant,
+        to,
+        rate,
+        batch_size,
+        delete_source: m.delete_source.unwrap_or(false),
+    })
+}
+
+/// A migrating tenant: `largest`, `median`, or the id of a tenant of the population.
+pub(super) fn check_tenant_pick(
+    c: &Checker,
+    t: &Spanned<String>,
+    tenants: u32,
+) -> Result<TenantPick, ScenarioError> {
+    let pick = TenantPick::parse(t.get_ref());
+    let in_range = |id: &str| {
+        id[1..]
+            .parse::<u64>()
+            .is_ok_and(|r| r >= 1 && r <= u64::from(tenants))
+    };
+    match pick {
+        Some(TenantPick::Id(id)) if !in_range(&id) => Err(c.err(
+            t.span(),
+            format!(
+                "tenant `{id}` is not in the population (t00001 … t{tenants:05}); expected largest, median or one of those ids"
+            ),
+        )),
+        Some(p) => Ok(p),
+        None => Err(c.err(
+            t.span(),
+            "expected tenant = \"largest\", \"median\" or a tenant id such as \"t00003\"",
+        )),
+    }
+}
+
+/// A migration's copy rate: records per second > 0, or 0 for unlimited.
+pub(super) fn check_migrate_rate(
+    c: &Checker,
+    r: &Spanned<f64>,
+) -> Result<Option<f64>, ScenarioError> {
+    let v = *r.get_ref();
+    if !(v.is_finite() && (0.0..=10_000_000.0).contains(&v)) {
+        return Err(c.err(
+            r.span(),
+            "expected a copy rate in records per second (0: unlimited)",
+        ));
+    }
+    Ok((v > 0.0).then_some(v))
 }
 
 /// A phase's name: letters, digits, '-' and '_', not a built-in phase's, not taken by an earlier

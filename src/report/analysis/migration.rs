@@ -1,0 +1,93 @@
+//! Migration under load: per variant, what each trial's migration did (records copied, copy
+//! rate, time to cut-over, the moving tenant's freeze, verification) from its evidence, and
+//! what it cost everyone else — the other tenants' p99 during the migrating phase against
+//! `steady` before it (relative latency, as for the noisy neighbour) — and what the moving
+//! tenant saw (its p99, slowest operation and errors in that phase).
+
+use super::{added, merged};
+use crate::metrics::results::{Group, MigrationEvidence, Results};
+
+/// One variant's migrations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationSummary {
+    /// Variant id.
+    pub variant: String,
+    /// The migrating phase.
+    pub phase: String,
+    /// Each trial's migration evidence, in trial order.
+    pub trials: Vec<MigrationEvidence>,
+    /// The other tenants' p99 in `steady` (before the migration), trials merged, µs.
+    pub others_steady_p99_us: u64,
+    /// Their p99 in the migrating phase, trials merged, µs.
+    pub others_phase_p99_us: u64,
+    /// The same ratio per trial.
+    pub per_trial: Vec<f64>,
+    /// The moving tenant's p99 in the migrating phase, trials merged, µs (0: no operation).
+    pub moving_p99_us: u64,
+    /// Its slowest operation in that phase, µs.
+    pub moving_max_us: u64,
+    /// Its failed operations in that phase, all trials.
+    pub moving_errors: u64,
+}
+
+impl MigrationSummary {
+    /// The others' relative latency: phase p99 over steady p99.
+    pub fn relative(&self) -> f64 {
+        self.others_phase_p99_us as f64 / self.others_steady_p99_us.max(1) as f64
+    }
+}
+
+/// The migrations of every variant whose trials ran one.
+pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
+    let mut out = Vec::new();
+    for v in &r.variants {
+        let trials: Vec<MigrationEvidence> = r
+            .trials_of(&v.id)
+            .filter_map(|t| t.evidence.migration.clone())
+            .collect();
+        let Some(first) = trials.first() else {
+            continue;
+        };
+        let phase = first.phase.clone();
+        let moving = first.class.clone();
+        // Everyone but this variant's moving tenant (another variant's is an ordinary tenant
+        // here).
+        let others = |g: &Group, ph: &str| g.phase == ph && g.class != moving;
+        let steady = merged(r, &v.id, |g| others(g, "steady"));
+        let during = merged(r, &v.id, |g| others(g, &phase));
+        let per_trial = r
+            .trials_of(&v.id)
+            .filter_map(|t| {
+                let ok = |g: &&Group| g.outcome == "ok";
+                let a = added(t.groups.iter().filter(ok).filter(|g| others(g, "steady")));
+                let b = added(t.groups.iter().filter(ok).filter(|g| others(g, &phase)));
+                (!a.is_empty() && !b.is_empty()).then(|| {
+                    b.value_at_quantile(0.99) as f64 / a.value_at_quantile(0.99).max(1) as f64
+                })
+            })
+            .collect();
+        let mine = merged(r, &v.id, |g| g.phase == phase && g.class == moving);
+        let moving_errors = r
+            .trials_of(&v.id)
+            .flat_map(|t| &t.groups)
+            .filter(|g| g.phase == phase && g.class == moving && g.outcome == "error")
+            .map(|g| g.response.count)
+            .sum();
+        out.push(MigrationSummary {
+            variant: v.id.clone(),
+            phase,
+            trials,
+            others_steady_p99_us: steady.value_at_quantile(0.99),
+            others_phase_p99_us: during.value_at_quantile(0.99),
+            per_trial,
+            moving_p99_us: if mine.is_empty() {
+                0
+            } else {
+                mine.value_at_quantile(0.99)
+            },
+            moving_max_us: mine.max(),
+            moving_errors,
+        });
+    }
+    out
+}
