@@ -13,6 +13,7 @@ mod interrupt;
 pub mod load;
 pub mod merge;
 pub mod migrate;
+mod moving;
 pub mod plan;
 pub mod profile;
 pub mod run;

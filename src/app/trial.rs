@@ -16,16 +16,14 @@ use super::api_process::ApiProcess;
 use super::existing::Existing;
 use super::settings::{HttpPlan, RunPlan};
 use crate::backend::custom::spec_of;
-use crate::backend::migrate::{self, MigrateOptions, MoveSpec};
 use crate::backend::seed::SeedSummary;
 use crate::backend::{Backend, Driver, TrialSetup};
 use crate::http::attack::{self, AttackPlan};
-use crate::layout::Placement;
 use crate::metrics::collector::tenant_sample;
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{
     self as res, CpuEvidence, DataEvidence, Evidence, ExplainRecord, Group, HttpEvidence,
-    MigrationEvidence, ServerCpu, Summary, TenantSample, Trial, TrialStatus,
+    ServerCpu, Summary, TenantSample, Trial, TrialStatus,
 };
 use crate::metrics::{Key, Recorder};
 use crate::op::{Op, Outcome, Request};
@@ -33,7 +31,6 @@ use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
 use crate::runner::external::External;
 use crate::runner::{Live, RunConfig, RunIo, RunReport};
-use crate::scenario::migration::MigrationSpec;
 use crate::scenario::{PhasePlan, Scenario, Variant};
 use crate::workload::{Workload, classes, collection_of};
 
@@ -219,165 +216,6 @@ impl<'a> Trials<'a> {
         Ok(())
     }
 
-    /// Where a migrating variant's tenant goes: the trial's placement with the destination in
-    /// it.
-    fn plan_move(&self, m: &MigrationSpec, base: &Placement) -> Result<Moving> {
-        let n = self.pop.tenants.len();
-        let t = m.tenant.index(self.pop).with_context(|| {
-            format!(
-                "migrate: tenant {} is not in this population (t00001 … t{n:05})",
-                m.tenant.name()
-            )
-        })?;
-        let name = super::migrate::destination(self.scenario, self.pop, base, t, m.to)?;
-        let rules_db = base.databases[base.tenant_db[t]].name.clone();
-        if rules_db == name {
-            bail!(
-                "migrate: tenant {} already lives in {name} in layout {}; expected another destination than `{}`",
-                self.pop.tenants[t].id,
-                base.layout,
-                m.to
-            );
-        }
-        let mut placement = base.clone();
-        let to = placement.database_named(&name, m.to);
-        Ok(Moving {
-            placement,
-            tenant: t,
-            to,
-            rules_db,
-            spec: m.clone(),
-        })
-    }
-
-    /// Runs the workload and, from its phase's start, the variant's migration beside it; the
-    /// runner's report and the migration's evidence.
-    async fn measure_moving<D: Driver>(
-        &self,
-        d: &D,
-        v: &Variant,
-        t: &mut Trial,
-        backend: Arc<D::Backend>,
-        local: &[(String, u32)],
-        mv: &Moving,
-    ) -> (Result<RunReport>, MigrationEvidence) {
-        let (phase, start) = self
-            .scenario
-            .migration_phase()
-            .map_or(("migration", Duration::ZERO), |(p, s)| (p, s));
-        let tn = &self.pop.tenants[mv.tenant];
-        let mut ev = MigrationEvidence {
-            tenant: tn.id.clone(),
-            class: tn.class().to_string(),
-            phase: phase.to_string(),
-            from: mv.rules_db.clone(),
-            to: mv.placement.databases[mv.to].name.clone(),
-            kind: mv.spec.to.name().to_string(),
-            method: crate::backend::migrate::METHOD.to_string(),
-            rate_limit: mv.spec.rate,
-            ..MigrationEvidence::default()
-        };
-        let Some(dir) = backend.directory() else {
-            ev.error = Some("this backend routes by no tenant directory".into());
-            let report = self
-                .measure(v, t, backend, local, |pid| d.server_cpu(pid))
-                .await;
-            return (report, ev);
-        };
-        let spec = MoveSpec {
-            scenario: self.scenario,
-            pop: self.pop,
-            placement: &mv.placement,
-            tenant: mv.tenant,
-            to: mv.to,
-            rules_db: &mv.rules_db,
-            indexes: &v.indexes,
-        };
-        let opts = MigrateOptions {
-            batch_size: mv.spec.batch_size,
-            rate: mv.spec.rate,
-            delete_source: mv.spec.delete_source,
-            progress: false,
-            fault: None,
-        };
-        let t0 = std::time::Instant::now();
-        let run = async {
-            let r = self
-                .measure(v, t, backend.clone(), local, |pid| d.server_cpu(pid))
-                .await;
-            (r, t0.elapsed())
-        };
-        let migration = async {
-            tokio::select! {
-                () = tokio::time::sleep(start) => {}
-                () = self.cancel.cancelled() => return None,
-            }
-            let began = t0.elapsed();
-            let live = migrate::Live {
-                directory: &dir,
-                tenant: mv.tenant,
-                to: mv.to,
-            };
-            let r = d.migrate(&spec, &opts, Some(live)).await;
-            Some((r, began, t0.elapsed()))
-        };
-        let ((report, run_end), moved) = tokio::join!(run, migration);
-        let Some((r, began, ended)) = moved else {
-            ev.error = Some("the trial stopped before the migration's phase".into());
-            return (report, ev);
-        };
-        ev.started_s = round3(began.as_secs_f64());
-        ev.within_run = ended <= run_end;
-        match r {
-            Ok(r) => {
-                ev.records = r.copied;
-                ev.copy_s = round3(r.copy_s);
-                ev.caught_up = r.caught_up;
-                ev.freeze_s = (r.freeze_s * 1e6).round() / 1e6;
-                ev.cut_over_s = round3(r.cut_over_s);
-                ev.verified = r.verified;
-                ev.cut_over = r.version.is_some();
-                ev.deleted_source = r.deleted_source;
-                if !r.verified {
-                    let bad: Vec<&str> = r
-                        .checks
-                        .iter()
-                        .filter(|c| !c.ok())
-                        .map(|c| c.collection.name())
-                        .collect();
-                    ev.error = Some(format!(
-                        "verification failed ({}): nothing was cut over",
-                        bad.join(", ")
-                    ));
-                }
-                eprintln!(
-                    "  migration: {} {} → {}: {} {} in {:.2} s ({:.0}/s), {} caught up, cut over {:.2} s after its start, operations held {:.3} s, {}",
-                    ev.tenant,
-                    ev.from,
-                    ev.to,
-                    ev.records,
-                    D::RECORDS,
-                    ev.copy_s,
-                    ev.copy_rate(),
-                    ev.caught_up,
-                    ev.cut_over_s,
-                    ev.freeze_s,
-                    if ev.verified {
-                        "verified"
-                    } else {
-                        "NOT verified"
-                    }
-                );
-            }
-            Err(e) => {
-                let msg = super::redact_text(&format!("{e}"));
-                eprintln!("  migration: {} failed: {msg}", ev.tenant);
-                ev.error = Some(msg);
-            }
-        }
-        (report, ev)
-    }
-
     /// The plan evidence of each operation in the mix for the largest and the median tenant.
     async fn explain<D: Driver>(&self, d: &D, backend: &D::Backend) -> Vec<ExplainRecord> {
         let s = self.scenario;
@@ -410,7 +248,7 @@ impl<'a> Trials<'a> {
 
     /// Runs the workload against a backend: the interval log, the live line, and the CPU of the
     /// harness and of the local servers (`server_cpu` of each pid).
-    async fn measure<B: Backend>(
+    pub(super) async fn measure<B: Backend>(
         &self,
         v: &Variant,
         t: &mut Trial,
@@ -649,20 +487,6 @@ impl<'a> Trials<'a> {
     }
 }
 
-/// A migrating variant's move, planned before its trial.
-struct Moving {
-    /// The trial's placement: the rules' with the destination in it.
-    placement: Placement,
-    /// The tenant's index.
-    tenant: usize,
-    /// The destination's index in `placement.databases`.
-    to: usize,
-    /// The database the rules put the tenant in (its source).
-    rules_db: String,
-    /// What the variant asks.
-    spec: MigrationSpec,
-}
-
 /// CPU and memory readings at a measurement's start: the harness, each local server, the wall
 /// clock, and the memory mark.
 struct CpuMark {
@@ -742,7 +566,7 @@ fn data_evidence(sum: &SeedSummary) -> DataEvidence {
     }
 }
 
-fn round3(x: f64) -> f64 {
+pub(super) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

@@ -264,7 +264,8 @@ pub trait MigrateTarget {
     /// Saves the checkpoint in the destination (`None`: removes it).
     async fn save_checkpoint(&self, cp: Option<&Checkpoint>) -> Result<(), Self::Error>;
 
-    /// Builds the destination's index profile where it is missing (idempotent); the seconds.
+    /// Builds the destination's index profile where it is missing (idempotent), and what else
+    /// it needs before the cut-over (PostgreSQL: foreign keys, statistics); the seconds.
     async fn build_indexes(&self) -> Result<f64, Self::Error>;
 
     /// The tenant's records of collection `c` on one side: `_id` → canonical hash (the one

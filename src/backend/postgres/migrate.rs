@@ -423,6 +423,23 @@ impl MigrateTarget for PgMigration<'_> {
         let t = std::time::Instant::now();
         self.with_seeder(async |s| s.build_indexes(&[0]).await)
             .await?;
+        // Before the freeze, so the tenant is not held for them: the foreign keys of a new
+        // destination (each once: a resumed migration may have added them) and statistics.
+        let c = self.dst().await?;
+        let fresh = read_marker(c, "public").await?.is_none_or(|m| !m.complete);
+        if fresh {
+            for coll in Collection::ALL {
+                c.batch_execute(&format!(
+                    "DO $$ BEGIN {}; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                    super::schema::foreign_key("public", coll, "public")
+                ))
+                .await
+                .ctx(|| format!("adding tenant_id foreign keys in {}", self.dest_name()))?;
+            }
+        }
+        c.batch_execute("ANALYZE")
+            .await
+            .ctx(|| format!("ANALYZE in {}", self.dest_name()))?;
         Ok(t.elapsed().as_secs_f64())
     }
 
@@ -467,15 +484,12 @@ impl MigrateTarget for PgMigration<'_> {
         m.tenants = tenants.len() as u64;
         m.records = tenants.iter().map(|&t| s.pop.tenants[t].documents).sum();
         m.complete = true;
-        let before = read_marker(self.dst().await?, "public").await?;
+        let c = self.dst().await?;
+        let before = read_marker(c, "public").await?;
         let source = read_marker(&self.src, "public").await?;
         // Dirty data stays dirty where it goes.
         m.dirty = source.is_some_and(|x| x.dirty) || before.as_ref().is_some_and(|x| x.dirty);
-        // A new destination gets its foreign keys once (the seeder's completion); one that was
-        // complete already has them.
-        let fresh = before.is_none_or(|x| !x.complete);
-        self.with_seeder(async |sd| sd.finish(&[(0, m.clone(), fresh)]).await)
-            .await
+        super::write_marker(c, "public", &m).await
     }
 
     async fn cut_over(&self, m: &Move) -> Result<u64, PgError> {

@@ -107,6 +107,7 @@ struct Shown {
 fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
     let cur = runs.last().context("no run to report")?;
     let r = cur.results;
+    let migration = tables::migration_rows(r, &shown.names);
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .context("the report template")?;
@@ -127,6 +128,8 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
             strategy => &evidence::strategy_rows(r, &shown.names),
             http => &evidence::http_rows(r, &shown.names),
             isolation => &tables::isolation_rows(r, &shown.names),
+            migration => &migration.0,
+            migration_cost => &migration.1,
             deltas => &shown.deltas,
             compared => runs.len() >= 2,
             baseline_run => runs.first().map(|x| x.name),

@@ -178,6 +178,96 @@ pub(super) fn isolation_rows(r: &Results, n: &Names) -> Vec<IsolationRow> {
         .collect()
 }
 
+/// One trial's migration.
+#[derive(Serialize)]
+pub(super) struct MigrationTrialRow {
+    variant: String,
+    trial: u32,
+    tenant: String,
+    route: String,
+    records: String,
+    rate: String,
+    caught_up: String,
+    cut_over: String,
+    held: String,
+    outcome: String,
+    failed: bool,
+}
+
+/// A variant's migrations against everyone else's latency.
+#[derive(Serialize)]
+pub(super) struct MigrationCostRow {
+    variant: String,
+    phase: String,
+    steady: String,
+    during: String,
+    relative: String,
+    trials: String,
+    moving: String,
+}
+
+/// Per trial, what its migration did; per variant, what it cost the other tenants and what the
+/// moving tenant saw.
+pub(super) fn migration_rows(
+    r: &Results,
+    n: &Names,
+) -> (Vec<MigrationTrialRow>, Vec<MigrationCostRow>) {
+    let all = an::migrations(r);
+    let mut trials = Vec::new();
+    for m in &all {
+        for (t, e) in r
+            .trials_of(&m.variant)
+            .filter_map(|t| Some((t.trial, t.evidence.migration.as_ref()?)))
+        {
+            let outcome = match (&e.error, e.cut_over) {
+                (Some(err), _) => err.clone(),
+                (None, true) if e.within_run => "verified, cut over".to_string(),
+                (None, true) => "verified, cut over after the workload ended".to_string(),
+                (None, false) => "not cut over".to_string(),
+            };
+            trials.push(MigrationTrialRow {
+                variant: n.get(&m.variant).to_string(),
+                trial: t,
+                tenant: format!("{} ({})", e.tenant, e.class),
+                route: format!("{} → {} ({})", e.from, e.to, e.kind),
+                records: an::count(e.records),
+                rate: match e.rate_limit {
+                    Some(l) => format!("{:.0}/s (limit {l})", e.copy_rate()),
+                    None => format!("{:.0}/s", e.copy_rate()),
+                },
+                caught_up: an::count(e.caught_up),
+                cut_over: format!("{:.2} s", e.cut_over_s),
+                held: format!("{:.1} ms", e.freeze_s * 1000.0),
+                failed: e.error.is_some() || !e.cut_over,
+                outcome,
+            });
+        }
+    }
+    let costs = all
+        .iter()
+        .map(|m| MigrationCostRow {
+            variant: n.get(&m.variant).to_string(),
+            phase: m.phase.clone(),
+            steady: ms(m.others_steady_p99_us),
+            during: ms(m.others_phase_p99_us),
+            relative: format!("{:.2}×", m.relative()),
+            trials: m
+                .per_trial
+                .iter()
+                .map(|x| format!("{x:.2}×"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            moving: format!(
+                "p99 {} ms, slowest {} ms, {} errors",
+                ms(m.moving_p99_us),
+                ms(m.moving_max_us),
+                m.moving_errors
+            ),
+        })
+        .collect();
+    (trials, costs)
+}
+
 /// One figure of a later run against the baseline run.
 #[derive(Serialize)]
 pub(super) struct DeltaRow {
