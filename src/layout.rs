@@ -567,6 +567,79 @@ mod tests {
     }
 
     #[test]
+    fn moves_take_a_tenant_out_of_its_database_into_another() {
+        let s = scenario("");
+        let p = s.build_population();
+        let base = s.placement(&p, Layout::Shared);
+        assert_eq!(base.home(), Some(0));
+        let mv = |t: &str, db: &str, kind| Move {
+            tenant: t.into(),
+            database: db.into(),
+            kind,
+            version: 1,
+            emptied: Vec::new(),
+        };
+        let moved = base
+            .clone()
+            .with_moves(
+                &p,
+                &[
+                    mv(
+                        "t00002",
+                        "tb_p_shared_mv_t_t00002",
+                        PlacementKind::Dedicated,
+                    ),
+                    mv("t00005", "tb_p_shared_mv_pool_1", PlacementKind::Pooled),
+                    mv("t00003", "tb_p_shared_mv_pool_1", PlacementKind::Pooled),
+                ],
+            )
+            .unwrap();
+        assert_eq!(moved.databases.len(), 3);
+        assert_eq!(moved.databases[0].tenants.len(), 97);
+        assert_eq!(moved.databases[0].moved_out, vec![1, 4, 2]);
+        assert_eq!(moved.databases[1].tenants, vec![1]);
+        assert_eq!(moved.databases[2].tenants, vec![2, 4], "in rank order");
+        assert_eq!(moved.tenant_db[4], 2);
+        // Moving back to the shared database: no longer moved out.
+        let mut back = moved.clone();
+        back.put(1, 0);
+        assert_eq!(back.databases[0].moved_out, vec![4, 2]);
+        assert!(back.databases[0].tenants.contains(&1));
+        assert!(
+            base.with_moves(&p, &[mv("t09999", "x", PlacementKind::Dedicated)])
+                .unwrap_err()
+                .contains("no such tenant")
+        );
+        assert_eq!(
+            moved_name("tb_p", Layout::Hybrid, PlacementKind::Pooled, "t00001", 2).as_deref(),
+            Some("tb_p_hy_mv_pool_2")
+        );
+        assert_eq!(
+            moved_name("tb_p", Layout::Shared, PlacementKind::Shared, "t00001", 1).as_deref(),
+            Some("tb_p_shared")
+        );
+        assert_eq!(
+            moved_name("tb_p", Layout::PerTenant, PlacementKind::Dedicated, "t1", 1),
+            None
+        );
+        // Every moved name starts with the layout's own prefix (so drop --layout covers it).
+        let n = moved_name(
+            "tb_p",
+            Layout::Shared,
+            PlacementKind::Dedicated,
+            "t00001",
+            1,
+        )
+        .unwrap();
+        assert!(
+            name_prefixes("tb_p", Layout::Shared)
+                .iter()
+                .any(|x| n.starts_with(x.as_str()))
+        );
+        assert!(n.starts_with(&moved_prefix("tb_p", Layout::Shared).unwrap()));
+    }
+
+    #[test]
     fn hybrid_rules_can_send_a_role_to_another_server() {
         let s = scenario(
             "[population.roles]\nnoisy = [\"t00001\"]\n[[layout.hybrid.rule]]\nclass = \"noisy\"\nplacement = \"dedicated\"\nuri_env = \"TB_SECOND\"\n[[layout.hybrid.rule]]\ntop = 3\nplacement = \"dedicated\"\n",

@@ -42,6 +42,19 @@ fn scenario(prefix: &str, kind: BackendKind) -> Scenario {
     tiny(&format!("{prefix}_{}", &kind.name()[..2]), 20, 6000, "")
 }
 
+/// A tiny scenario of prefix `prefix` seeded (afresh) in the shared layout with the tenant
+/// index: the scenario, its population and the rules' placement.
+async fn seeded<D: Driver>(d: &D, prefix: &str) -> (Scenario, Population, Placement) {
+    let s = scenario(prefix, d.kind());
+    d.drop(&s.prefix, None).await.expect("clean");
+    let pop = s.build_population();
+    let base = s.placement(&pop, Layout::Shared);
+    d.seed(&s, &pop, &base, &seed_opts(&s, Layout::Shared, "tenant"))
+        .await
+        .expect("seed");
+    (s, pop, base)
+}
+
 /// Where tenant `t` moves to a placement of `kind`: the placement now with the destination in
 /// it, its index, and where the rules put the tenant.
 async fn plan<D: Driver>(
@@ -116,13 +129,7 @@ async fn answers<D: Driver>(
 async fn a_move_verifies_routes_the_tenant_and_leaves_the_others_untouched() {
     for any in drivers().await {
         with_driver!(&any, |d| {
-            let s = scenario("tb_mig_move", d.kind());
-            d.drop(&s.prefix, None).await.expect("clean");
-            let pop = s.build_population();
-            let base = s.placement(&pop, Layout::Shared);
-            d.seed(&s, &pop, &base, &seed_opts(&s, Layout::Shared, "tenant"))
-                .await
-                .expect("seed");
+            let (s, pop, base) = seeded(d, "tb_mig_move").await;
             let t = 1;
             let before = answers(d, &s, &pop, &base, t).await;
 
@@ -207,13 +214,7 @@ fn corrupter(
 async fn a_corrupted_copy_fails_verification_and_does_not_cut_over() {
     for any in drivers().await {
         with_driver!(&any, |d| {
-            let s = scenario("tb_mig_bad", d.kind());
-            d.drop(&s.prefix, None).await.expect("clean");
-            let pop = s.build_population();
-            let base = s.placement(&pop, Layout::Shared);
-            d.seed(&s, &pop, &base, &seed_opts(&s, Layout::Shared, "tenant"))
-                .await
-                .expect("seed");
+            let (s, pop, base) = seeded(d, "tb_mig_bad").await;
             let t = 2;
             let dest = format!("{}_shared_mv_t_{}", s.prefix, pop.tenants[t].id);
             let opts = MigrateOptions {
@@ -265,13 +266,7 @@ async fn a_corrupted_copy_fails_verification_and_does_not_cut_over() {
 async fn a_stopped_migration_resumes_without_duplicates_or_gaps() {
     for any in drivers().await {
         with_driver!(&any, |d| {
-            let s = scenario("tb_mig_resume", d.kind());
-            d.drop(&s.prefix, None).await.expect("clean");
-            let pop = s.build_population();
-            let base = s.placement(&pop, Layout::Shared);
-            d.seed(&s, &pop, &base, &seed_opts(&s, Layout::Shared, "tenant"))
-                .await
-                .expect("seed");
+            let (s, pop, base) = seeded(d, "tb_mig_resume").await;
             let t = 0;
             let total = pop.tenants[t].documents;
             let stop = MigrateOptions {
@@ -320,13 +315,7 @@ async fn a_stopped_migration_resumes_without_duplicates_or_gaps() {
 async fn writes_during_the_copy_are_all_in_the_destination() {
     for any in drivers().await {
         with_driver!(&any, |d| {
-            let s = scenario("tb_mig_live", d.kind());
-            d.drop(&s.prefix, None).await.expect("clean");
-            let pop = s.build_population();
-            let base = s.placement(&pop, Layout::Shared);
-            d.seed(&s, &pop, &base, &seed_opts(&s, Layout::Shared, "tenant"))
-                .await
-                .expect("seed");
+            let (s, pop, _) = seeded(d, "tb_mig_live").await;
             let t = 0;
             let (p, to, rules) = plan(d, &s, &pop, t, PlacementKind::Dedicated).await;
             let mut v = s.matrix.variants[0].clone();
@@ -514,7 +503,8 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         &file,
         format!(
             "name = \"mig\"\nprefix = \"{prefix}\"\nseed = 7\n[population]\ntenants = 20\ndocuments = 6000\n\
-             distribution = {{ zipf = {{ s = 1.0 }} }}\nmin_per_tenant = 5\n[load]\nindexes = \"tenant\"\n"
+             distribution = {{ zipf = {{ s = 1.0 }} }}\nmin_per_tenant = 5\n[load]\nindexes = \"tenant\"\n\
+             [workload]\nconcurrency = 4\nduration_s = 2\nwarmup_s = 0\nmix = {{ get_by_id = 1, find_user_by_email = 1 }}\n"
         ),
     )
     .expect("scenario");
@@ -634,6 +624,36 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         out.contains("tenant directory version 1") && out.contains("left behind"),
         "{out}"
     );
+    // A run routes by the directory: with t00002's records deleted from the shared database,
+    // every lookup of every tenant still finds its record.
+    let o = cmd(&[
+        "migrate",
+        "--tenant",
+        "t00002",
+        "--to",
+        "dedicated",
+        "--delete-source",
+    ])
+    .output()
+    .expect("migrate t00002");
+    assert!(o.status.success(), "{}", text(&o));
+    let out = dir.path().join("run");
+    let o = cmd(&["run", "--repeat", "1"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", text(&o));
+    let r = tenantbench::metrics::store::read_results(&out).expect("results");
+    let t = &r.trials[0];
+    assert!(t.operations > 0);
+    let missed: Vec<_> = t
+        .groups
+        .iter()
+        .filter(|g| g.outcome != "ok")
+        .map(|g| (g.op, g.class.clone(), g.outcome.clone()))
+        .collect();
+    assert!(missed.is_empty(), "a lookup missed: {missed:?}");
     let drop = bin()
         .args(["drop", "--prefix", prefix, "--uri", &uri])
         .output()

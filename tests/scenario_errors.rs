@@ -333,3 +333,124 @@ fn existing_targets_refuse_what_needs_generated_data_at_its_place() {
         .to_string();
     assert!(e.contains("missing table [population]"), "{e}");
 }
+
+/// `file:line:column` of the first occurrence of `needle` in `text` (1-based, as errors say).
+fn at(file: &str, text: &str, needle: &str) -> String {
+    let i = text.find(needle).expect("needle in text");
+    let line = text[..i].matches('\n').count() + 1;
+    let col = i - text[..i].rfind('\n').map_or(0, |n| n + 1) + 1;
+    format!("{file}:{line}:{col}")
+}
+
+#[test]
+fn bad_migrations_are_reported_where_they_are_written() {
+    let base = "name = \"mig\"\n[population]\ntenants = 40\ndocuments = 4000\ndistribution = \"uniform\"\n[workload]\nduration_s = 30\n\
+                [[phase]]\nname = \"mv\"\nstart_s = 10\nmigrate = { tenant = \"largest\", to = \"dedicated\" }\n";
+    let second = "[[phase]]\nname = \"again\"\nstart_s = 20\nmigrate = { tenant = \"median\", to = \"pooled\" }\n";
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "unknown tenant word",
+            base.replace("\"largest\"", "\"biggest\""),
+            "\"biggest\"",
+            "expected tenant = \"largest\", \"median\" or a tenant id",
+        ),
+        (
+            "tenant outside the population",
+            base.replace("\"largest\"", "\"t00041\""),
+            "\"t00041\"",
+            "tenant `t00041` is not in the population (t00001 … t00040)",
+        ),
+        (
+            "unknown destination",
+            base.replace("\"dedicated\"", "\"moon\""),
+            "\"moon\"",
+            "expected `to` = \"dedicated\", \"pooled\" or \"shared\"",
+        ),
+        (
+            "negative rate",
+            base.replace("\"dedicated\" }", "\"dedicated\", rate = -5 }"),
+            "-5",
+            "expected a copy rate in records per second (0: unlimited)",
+        ),
+        (
+            "batch size zero",
+            base.replace("\"dedicated\" }", "\"dedicated\", batch_size = 0 }"),
+            "0 }",
+            "expected batch_size between 1 and 100,000 records",
+        ),
+        (
+            "unknown key",
+            base.replace("\"dedicated\" }", "\"dedicated\", speed = 3 }"),
+            "speed",
+            "unknown field `speed`",
+        ),
+        (
+            "two migrating phases",
+            format!(
+                "{}{second}",
+                base.replace("start_s = 10\n", "start_s = 10\nduration_s = 5\n")
+            ),
+            "{ tenant = \"median\"",
+            "phase `mv` migrates already; expected one migrating phase per scenario",
+        ),
+        (
+            "a layout without a tenant directory",
+            format!("{base}[layout]\ndefault = \"per-tenant\"\n"),
+            "{ tenant = \"largest\"",
+            "a migration moves a tenant in the shared or hybrid layout",
+        ),
+        (
+            "a variant's migrate_tenant without a migrating phase",
+            format!(
+                "{}[matrix]\n[[matrix.variant]]\nmigrate_tenant = \"median\"\n",
+                base.replace(
+                    "migrate = { tenant = \"largest\", to = \"dedicated\" }\n",
+                    ""
+                )
+            ),
+            "\"median\"",
+            "expected a [[phase]] with `migrate = { … }`",
+        ),
+        (
+            "a variant's tenant outside the population",
+            format!("{base}[matrix]\n[[matrix.variant]]\nmigrate_tenant = \"t00099\"\n"),
+            "\"t00099\"",
+            "tenant `t00099` is not in the population",
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(case, text, needle, words)| {
+            let want = at("mig.toml", &text, needle);
+            let e = match Scenario::parse(Path::new("mig.toml"), &text) {
+                Ok(_) => "accepted".to_string(),
+                Err(e) => e.to_string(),
+            };
+            (!(e.contains(&want) && e.contains(words)))
+                .then(|| format!("{case} (expected {want}: {words}): {e}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // And a good one: every variant carries the phase's migration, a variant its own tenant.
+    let s = Scenario::parse(
+        Path::new("mig.toml"),
+        &format!(
+            "{base}[matrix]\n[[matrix.variant]]\nlabel = \"a\"\n[[matrix.variant]]\nmigrate_tenant = \"median\"\nmigrate_rate = 2000\nlabel = \"b\"\n"
+        ),
+    )
+    .expect("parses");
+    let m: Vec<String> = s
+        .matrix
+        .variants
+        .iter()
+        .map(|v| v.migration.as_ref().expect("migrates").token())
+        .collect();
+    assert_eq!(
+        m,
+        ["mv.largest.dedicated.rmax", "mv.median.dedicated.r2000"]
+    );
+    assert_eq!(s.migration_phase().map(|p| p.0), Some("mv"));
+    let pop = s.build_population();
+    assert_eq!(pop.tenants[0].class(), "moving-t00001");
+    assert_eq!(pop.tenants[19].class(), "moving-t00020");
+}

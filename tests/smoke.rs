@@ -22,6 +22,11 @@ async fn smoke(name: &str, prefix: &str) -> Option<Results> {
 
 /// [`smoke`] with `command` (`run`, or `load` through the API).
 async fn smoke_with(command: &str, name: &str, prefix: &str) -> Option<Results> {
+    smoke_at(command, name, prefix, "0.01").await
+}
+
+/// [`smoke_with`] at another scale.
+async fn smoke_at(command: &str, name: &str, prefix: &str, scale: &str) -> Option<Results> {
     crate::util::server().await?;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("run");
@@ -34,7 +39,7 @@ async fn smoke_with(command: &str, name: &str, prefix: &str) -> Option<Results> 
         .arg(&scenario)
         .args([
             "--scale",
-            "0.01",
+            scale,
             "--repeat",
             "1",
             "--prefix",
@@ -57,7 +62,7 @@ async fn smoke_with(command: &str, name: &str, prefix: &str) -> Option<Results> 
         String::from_utf8_lossy(&run.stderr)
     );
     let r = read_results(&out).expect("results.json");
-    assert_eq!(r.scenario.scale, 0.01);
+    assert_eq!(r.scenario.scale.to_string(), scale);
     assert!(!r.variants.is_empty());
     for v in &r.variants {
         let trials: Vec<_> = r.trials.iter().filter(|t| t.variant == v.id).collect();
@@ -90,6 +95,12 @@ async fn smoke_with(command: &str, name: &str, prefix: &str) -> Option<Results> 
     let answer = analysis::answer(&r);
     let winner = answer.winner.expect("a headline names the lowest p99");
     assert!(html.contains("class=\"headline\""), "{name}: no headline");
+    if r.trials.iter().any(|t| t.evidence.migration.is_some()) {
+        assert!(
+            html.contains("<h2>Migration under load</h2>"),
+            "{name}: no migration section"
+        );
+    }
     assert!(
         html.contains(&winner),
         "{name}: the headline's variant is missing"
@@ -259,4 +270,57 @@ fn every_variant_has_relative_latency(r: &Results) {
             v.id
         );
     }
+}
+
+/// The README's migration run: `scenarios/migration.toml --scale 0.1` moves the largest and the
+/// median tenant on both databases while the workload runs; every trial verifies and cuts over,
+/// the moving tenant is measured apart, and the report has the section.
+#[tokio::test]
+async fn migration_smoke_moves_tenants_under_load() {
+    if crate::postgres::pg().await.is_none() {
+        return;
+    }
+    let Some(r) = smoke_at("run", "migration", "tbs_mig", "0.1").await else {
+        return;
+    };
+    assert_eq!(r.variants.len(), 8);
+    let mut copied = std::collections::BTreeMap::new();
+    for t in &r.trials {
+        let m = t
+            .evidence
+            .migration
+            .as_ref()
+            .expect("a migration per trial");
+        assert!(m.verified && m.cut_over, "{}: {:?}", t.variant, m.error);
+        assert_eq!(m.error, None);
+        assert!(m.records > 0);
+        assert_eq!(m.class, format!("moving-{}", m.tenant));
+        assert!(m.to.contains("_shared_mv_t_"), "{}", m.to);
+        // The moving tenant's operations are kept apart in its own class.
+        assert!(
+            t.groups.iter().any(|g| g.class == m.class),
+            "{}: no operation of the moving tenant",
+            t.variant
+        );
+        copied.insert(t.variant.clone(), (m.tenant.clone(), m.records));
+    }
+    let largest: Vec<u64> = copied
+        .values()
+        .filter(|(t, _)| t == "t00001")
+        .map(|x| x.1)
+        .collect();
+    let median: Vec<u64> = copied
+        .values()
+        .filter(|(t, _)| t != "t00001")
+        .map(|x| x.1)
+        .collect();
+    assert_eq!((largest.len(), median.len()), (4, 4));
+    assert!(largest.iter().min() > median.iter().max());
+    let summaries = analysis::migrations(&r);
+    assert_eq!(summaries.len(), 8);
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s.small_steady_p99_us > 0 && s.small_phase_p99_us > 0)
+    );
 }

@@ -100,10 +100,11 @@ pub async fn migrate(a: MigrateArgs) -> Result<u8> {
     {
         bail!("--rate {r}: expected a positive number of records per second");
     }
-    let indexes = a.indexes.clone().unwrap_or_else(|| s.load.indexes.clone());
-    if s.index_profile(&indexes).is_none() || !profile_on(&indexes, backend) {
+    if let Some(i) = &a.indexes
+        && (s.index_profile(i).is_none() || !profile_on(i, backend))
+    {
         bail!(
-            "--indexes {indexes:?}: not an index profile of this scenario on {}; expected one of {}",
+            "--indexes {i:?}: not an index profile of this scenario on {}; expected one of {}",
             backend.name(),
             s.profile_names().join(", ")
         );
@@ -118,8 +119,17 @@ pub async fn migrate(a: MigrateArgs) -> Result<u8> {
         );
     };
     let any = driver(&a.target.server, backend);
-    with_driver!(&any, |d| migrate_with(d, &a, &s, &pop, layout, t, &indexes)
-        .await)
+    with_driver!(&any, |d| migrate_with(d, &a, &s, &pop, layout, t).await)
+}
+
+/// The index profile the tenant's database was seeded (or last run) with, from its marker:
+/// what the destination gets unless `--indexes` says otherwise.
+async fn seeded_profile<D: Driver>(d: &D, s: &Scenario, db: &str) -> Result<Option<String>> {
+    Ok(d.list(Some(&s.prefix))
+        .await?
+        .into_iter()
+        .find(|m| m.name == db)
+        .map(|m| m.marker.index_profile))
 }
 
 /// The command on one driver.
@@ -130,10 +140,17 @@ async fn migrate_with<D: Driver>(
     pop: &Population,
     layout: Layout,
     t: usize,
-    indexes: &str,
 ) -> Result<u8> {
     let base = s.placement(pop, layout);
     destination(s, pop, &base, t, a.to)?;
+    let source = &base.databases[base.tenant_db[t]].name;
+    let indexes = match &a.indexes {
+        Some(i) => i.clone(),
+        None => seeded_profile(d, s, source)
+            .await?
+            .unwrap_or_else(|| s.load.indexes.clone()),
+    };
+    let indexes = indexes.as_str();
     // The data must be what `seed` left: ours, complete, of this definition and profile.
     let seeded = SeedOptions::from_scenario(s, layout, indexes);
     d.check_ready(s, pop, &base, &seeded).await.map_err(|e| {
@@ -257,7 +274,7 @@ fn print_report(r: &MigrationReport, unit: &str) {
         return;
     }
     println!(
-        "  cut over  directory version {}; the tenant's operations were held {:.3} s; {:.2} s in all",
+        "  cut over  directory version {}; last catch-up, verification and cut-over {:.3} s (what a run's freeze holds the tenant for); {:.2} s in all",
         r.version.unwrap_or(0),
         r.freeze_s,
         r.cut_over_s

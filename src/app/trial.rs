@@ -184,10 +184,19 @@ impl<'a> Trials<'a> {
             t.evidence.data = data_evidence(&sum);
         }
 
+        // Tenants `tenantbench migrate` moved are where the tenant directory has them; a
+        // migrating variant starts from the rules' placement (its directory was reset).
+        let routed = if moving.is_none() && s.target.is_none() {
+            Some(super::migrate::placed(d, s, self.pop, v.layout).await?.0)
+        } else {
+            None
+        };
+        let placement = routed.as_ref().unwrap_or(&placement);
+        let setup = TrialSetup { placement, ..setup };
         let (backend, session) = d.open(&setup).await?;
         // Plan evidence before the load, on the data as seeded.
         t.evidence.explain = self.explain(d, &backend).await;
-        let local = d.local_servers(&placement);
+        let local = d.local_servers(placement);
         if let Some(api) = &self.plan.http {
             // Through the API: these clients only explained; the API opens its own.
             d.close(&setup, session, backend, &mut Evidence::default())

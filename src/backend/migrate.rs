@@ -232,6 +232,9 @@ pub trait MigrateTarget {
     fn destination(&self) -> &str;
     /// The destination's placement kind.
     fn kind(&self) -> PlacementKind;
+    /// Where the layout's rules place the tenant: a move back there removes its directory
+    /// entry.
+    fn rules_db(&self) -> &str;
     /// The scenario's prefix (a destination must carry its marker).
     fn prefix(&self) -> &str;
     /// The data's definition hash (a destination must hold the same definition's data).
@@ -285,10 +288,11 @@ pub trait MigrateTarget {
     /// After verification: the destination's marker complete, counting the tenant.
     async fn complete_destination(&self) -> Result<(), Self::Error>;
 
-    /// Records the move in the tenant directory of the layout's home database, keeping the
-    /// databases earlier moves of the tenant emptied (a move back to where the layout's rules
-    /// place the tenant removes its entry); the new version.
-    async fn cut_over(&self, m: &Move) -> Result<u64, Self::Error>;
+    /// The tenant directory of the layout's home database: its version and moves.
+    async fn read_directory(&self) -> Result<(u64, Vec<Move>), Self::Error>;
+
+    /// Replaces the tenant directory of the layout's home database (the cut-over).
+    async fn write_directory(&self, version: u64, moves: &[Move]) -> Result<(), Self::Error>;
 
     /// Deletes the tenant's records from the source; the number deleted. The source stays
     /// clean: with the directory applied it holds what the generator says; the directory's
@@ -479,7 +483,10 @@ pub async fn migrate<T: MigrateTarget>(
                 Vec::new()
             },
         };
-        report.version = Some(t.cut_over(&m).await?);
+        let (version, moves) = t.read_directory().await?;
+        let (version, moves) = recorded(version, moves, m, t.rules_db());
+        t.write_directory(version, &moves).await?;
+        report.version = Some(version);
         if let Some(d) = live {
             d.directory.route(d.tenant, d.to);
         }
@@ -495,6 +502,28 @@ pub async fn migrate<T: MigrateTarget>(
         report.deleted_source = Some(t.delete_source().await?);
     }
     Ok(report)
+}
+
+/// The directory after a move: one version more; the tenant's entry replaced, keeping the
+/// databases its earlier moves emptied, or removed when the move brings it back where the
+/// layout's rules place it (`rules_db`).
+pub fn recorded(version: u64, mut moves: Vec<Move>, m: Move, rules_db: &str) -> (u64, Vec<Move>) {
+    let version = version + 1;
+    let mut emptied = m.emptied.clone();
+    for old in moves.iter().filter(|x| x.tenant == m.tenant) {
+        emptied.extend(old.emptied.iter().cloned());
+    }
+    emptied.sort();
+    emptied.dedup();
+    moves.retain(|x| x.tenant != m.tenant);
+    if m.database != rules_db {
+        moves.push(Move {
+            version,
+            emptied,
+            ..m
+        });
+    }
+    (version, moves)
 }
 
 /// Re-copies what differs between the tenant's records in source and destination and removes
@@ -609,4 +638,42 @@ pub async fn dry_run<T: MigrateTarget>(t: &T, opts: &MigrateOptions) -> Result<M
         read_rate,
         estimated_s,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(tenant: &str, database: &str, emptied: &[&str]) -> Move {
+        Move {
+            tenant: tenant.into(),
+            database: database.into(),
+            kind: PlacementKind::Dedicated,
+            version: 0,
+            emptied: emptied.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_directory_keeps_what_moves_emptied_and_forgets_a_tenant_moved_back() {
+        let (v, moves) = recorded(0, Vec::new(), mv("t1", "mv_t1", &["shared"]), "shared");
+        assert_eq!(v, 1);
+        assert_eq!(moves[0].version, 1);
+        // Moved on from its dedicated database to a pool: the shared copy stays emptied.
+        let (v, moves) = recorded(v, moves, mv("t1", "pool_1", &["mv_t1"]), "shared");
+        assert_eq!((v, moves.len()), (2, 1));
+        assert_eq!(moves[0].database, "pool_1");
+        assert_eq!(moves[0].emptied, ["mv_t1", "shared"]);
+        // Another tenant's move leaves it alone; moving t1 back home removes its entry.
+        let (v, moves) = recorded(v, moves, mv("t2", "mv_t2", &[]), "shared");
+        let (v, moves) = recorded(v, moves, mv("t1", "shared", &[]), "shared");
+        assert_eq!(v, 4);
+        assert_eq!(
+            moves,
+            vec![Move {
+                version: 3,
+                ..mv("t2", "mv_t2", &[])
+            }]
+        );
+    }
 }

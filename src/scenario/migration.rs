@@ -116,7 +116,7 @@ mod tests {
         assert_eq!(TenantPick::parse("t12x"), None);
         let s = crate::scenario::Scenario::parse(
             std::path::Path::new("p.toml"),
-            "name = \"p\"\n[population]\ntenants = 41\ndocuments = 4100\n",
+            "name = \"p\"\n[population]\ntenants = 41\ndocuments = 4100\ndistribution = \"uniform\"\n",
         )
         .unwrap();
         let pop = s.build_population();

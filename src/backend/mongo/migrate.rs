@@ -107,6 +107,16 @@ impl<'a> MongoMigration<'a> {
         SeedOptions::from_scenario(s.scenario, s.placement.layout, s.indexes)
     }
 
+    /// The layout's home database, which keeps the tenant directory.
+    fn home(&self) -> Result<Database, MongoError> {
+        let home = self
+            .spec
+            .placement
+            .home()
+            .ok_or_else(|| MongoError::State("this layout has no home database".into()))?;
+        Ok(self.db(home))
+    }
+
     /// Runs `f` on a seeder of the destination alone.
     async fn with_seeder<T>(
         &self,
@@ -153,6 +163,10 @@ impl MigrateTarget for MongoMigration<'_> {
 
     fn kind(&self) -> PlacementKind {
         self.spec.placement.databases[self.spec.to].kind
+    }
+
+    fn rules_db(&self) -> &str {
+        self.spec.rules_db
     }
 
     fn prefix(&self) -> &str {
@@ -360,30 +374,13 @@ impl MigrateTarget for MongoMigration<'_> {
         write_marker(&self.side(Side::Destination), &m).await
     }
 
-    async fn cut_over(&self, m: &Move) -> Result<u64, MongoError> {
-        let home = self
-            .spec
-            .placement
-            .home()
-            .ok_or_else(|| MongoError::State("this layout has no home database".into()))?;
-        let home = self.db(home);
-        let (version, mut moves) = read_directory(&home).await?;
-        let version = version + 1;
-        let mut emptied = m.emptied.clone();
-        for old in moves.iter().filter(|x| x.tenant == m.tenant) {
-            emptied.extend(old.emptied.iter().cloned());
-        }
-        emptied.sort();
-        emptied.dedup();
-        moves.retain(|x| x.tenant != m.tenant);
-        if m.database != self.spec.rules_db {
-            moves.push(Move {
-                version,
-                emptied,
-                ..m.clone()
-            });
-        }
-        let stored = bson::to_bson(&moves)
+    async fn read_directory(&self) -> Result<(u64, Vec<Move>), MongoError> {
+        read_directory(&self.home()?).await
+    }
+
+    async fn write_directory(&self, version: u64, moves: &[Move]) -> Result<(), MongoError> {
+        let home = self.home()?;
+        let stored = bson::to_bson(moves)
             .map_err(|e| MongoError::State(format!("encoding the tenant directory: {e}")))?;
         home.collection::<Document>(MARKER_COLLECTION)
             .update_one(
@@ -393,7 +390,7 @@ impl MigrateTarget for MongoMigration<'_> {
             .upsert(true)
             .await
             .ctx(|| format!("writing the tenant directory of {}", home.name()))?;
-        Ok(version)
+        Ok(())
     }
 
     async fn delete_source(&self) -> Result<u64, MongoError> {

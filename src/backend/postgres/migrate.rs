@@ -160,7 +160,14 @@ impl<'a> PgMigration<'a> {
             )));
         }
         let from = spec.from();
-        let src = connect(uri, Some(&spec.placement.databases[from].name)).await?;
+        let source = &spec.placement.databases[from];
+        if source.server != crate::layout::Server::Default {
+            return Err(PgError::State(format!(
+                "{} is on the {}; PostgreSQL migrations move tenants within the default server",
+                source.name, source.server
+            )));
+        }
+        let src = connect(uri, Some(&source.name)).await?;
         Ok(PgMigration {
             uri,
             spec,
@@ -197,6 +204,16 @@ impl<'a> PgMigration<'a> {
             Side::Source => &self.spec.placement.databases[self.from].name,
             Side::Destination => self.dest_name(),
         }
+    }
+
+    /// A connection to the layout's home database, which keeps the tenant directory.
+    async fn home(&self) -> Result<Client, PgError> {
+        let home = self
+            .spec
+            .placement
+            .home()
+            .ok_or_else(|| PgError::State("this layout has no home database".into()))?;
+        connect(self.uri, Some(&self.spec.placement.databases[home].name)).await
     }
 
     /// Runs `f` on a seeder of the destination alone.
@@ -275,6 +292,10 @@ impl MigrateTarget for PgMigration<'_> {
 
     fn kind(&self) -> PlacementKind {
         self.spec.placement.databases[self.spec.to].kind
+    }
+
+    fn rules_db(&self) -> &str {
+        self.spec.rules_db
     }
 
     fn prefix(&self) -> &str {
@@ -492,30 +513,13 @@ impl MigrateTarget for PgMigration<'_> {
         super::write_marker(c, "public", &m).await
     }
 
-    async fn cut_over(&self, m: &Move) -> Result<u64, PgError> {
-        let home = self
-            .spec
-            .placement
-            .home()
-            .ok_or_else(|| PgError::State("this layout has no home database".into()))?;
-        let c = connect(self.uri, Some(&self.spec.placement.databases[home].name)).await?;
-        let (version, mut moves) = read_directory(&c).await?;
-        let version = version + 1;
-        let mut emptied = m.emptied.clone();
-        for old in moves.iter().filter(|x| x.tenant == m.tenant) {
-            emptied.extend(old.emptied.iter().cloned());
-        }
-        emptied.sort();
-        emptied.dedup();
-        moves.retain(|x| x.tenant != m.tenant);
-        if m.database != self.spec.rules_db {
-            moves.push(Move {
-                version,
-                emptied,
-                ..m.clone()
-            });
-        }
-        let json = serde_json::to_string(&moves)
+    async fn read_directory(&self) -> Result<(u64, Vec<Move>), PgError> {
+        read_directory(&self.home().await?).await
+    }
+
+    async fn write_directory(&self, version: u64, moves: &[Move]) -> Result<(), PgError> {
+        let c = self.home().await?;
+        let json = serde_json::to_string(moves)
             .map_err(|e| PgError::State(format!("encoding the tenant directory: {e}")))?;
         c.batch_execute(&format!(
             "CREATE TABLE IF NOT EXISTS public.{DIRECTORY_TABLE} (id text PRIMARY KEY DEFAULT 'directory' CHECK (id = 'directory'), version bigint NOT NULL, moves text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
@@ -531,7 +535,7 @@ impl MigrateTarget for PgMigration<'_> {
         )
         .await
         .ctx(|| "writing the tenant directory".to_string())?;
-        Ok(version)
+        Ok(())
     }
 
     async fn delete_source(&self) -> Result<u64, PgError> {

@@ -1,10 +1,10 @@
 //! Migration under load: per variant, what each trial's migration did (records copied, copy
 //! rate, time to cut-over, the moving tenant's freeze, verification) from its evidence, and
-//! what it cost everyone else — the other tenants' p99 during the migrating phase against
-//! `steady` before it (relative latency, as for the noisy neighbour) — and what the moving
-//! tenant saw (its p99, slowest operation and errors in that phase).
+//! what it cost everyone else — small tenants' (`basic` + `free`) p99 during the migrating
+//! phase against `steady` before it (relative latency, as for the noisy neighbour) — and what
+//! the moving tenant saw (its p99, slowest operation and errors in that phase).
 
-use super::{added, merged};
+use super::{added, merged, small_classes};
 use crate::metrics::results::{Group, MigrationEvidence, Results};
 
 /// One variant's migrations.
@@ -16,10 +16,10 @@ pub struct MigrationSummary {
     pub phase: String,
     /// Each trial's migration evidence, in trial order.
     pub trials: Vec<MigrationEvidence>,
-    /// The other tenants' p99 in `steady` (before the migration), trials merged, µs.
-    pub others_steady_p99_us: u64,
+    /// Small tenants' p99 in `steady` (before the migration), trials merged, µs.
+    pub small_steady_p99_us: u64,
     /// Their p99 in the migrating phase, trials merged, µs.
-    pub others_phase_p99_us: u64,
+    pub small_phase_p99_us: u64,
     /// The same ratio per trial.
     pub per_trial: Vec<f64>,
     /// The moving tenant's p99 in the migrating phase, trials merged, µs (0: no operation).
@@ -31,14 +31,15 @@ pub struct MigrationSummary {
 }
 
 impl MigrationSummary {
-    /// The others' relative latency: phase p99 over steady p99.
+    /// Small tenants' relative latency: phase p99 over steady p99.
     pub fn relative(&self) -> f64 {
-        self.others_phase_p99_us as f64 / self.others_steady_p99_us.max(1) as f64
+        self.small_phase_p99_us as f64 / self.small_steady_p99_us.max(1) as f64
     }
 }
 
 /// The migrations of every variant whose trials ran one.
 pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
+    let small = small_classes(r);
     let mut out = Vec::new();
     for v in &r.variants {
         let trials: Vec<MigrationEvidence> = r
@@ -50,17 +51,17 @@ pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
         };
         let phase = first.phase.clone();
         let moving = first.class.clone();
-        // Everyone but this variant's moving tenant (another variant's is an ordinary tenant
-        // here).
-        let others = |g: &Group, ph: &str| g.phase == ph && g.class != moving;
-        let steady = merged(r, &v.id, |g| others(g, "steady"));
-        let during = merged(r, &v.id, |g| others(g, &phase));
+        // Small tenants, as for the noisy neighbour: the moving tenant has a class of its own
+        // (`moving-<id>`), so it is never among them.
+        let small_in = |g: &Group, ph: &str| g.phase == ph && small.contains(&g.class);
+        let steady = merged(r, &v.id, |g| small_in(g, "steady"));
+        let during = merged(r, &v.id, |g| small_in(g, &phase));
         let per_trial = r
             .trials_of(&v.id)
             .filter_map(|t| {
                 let ok = |g: &&Group| g.outcome == "ok";
-                let a = added(t.groups.iter().filter(ok).filter(|g| others(g, "steady")));
-                let b = added(t.groups.iter().filter(ok).filter(|g| others(g, &phase)));
+                let a = added(t.groups.iter().filter(ok).filter(|g| small_in(g, "steady")));
+                let b = added(t.groups.iter().filter(ok).filter(|g| small_in(g, &phase)));
                 (!a.is_empty() && !b.is_empty()).then(|| {
                     b.value_at_quantile(0.99) as f64 / a.value_at_quantile(0.99).max(1) as f64
                 })
@@ -77,8 +78,8 @@ pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
             variant: v.id.clone(),
             phase,
             trials,
-            others_steady_p99_us: steady.value_at_quantile(0.99),
-            others_phase_p99_us: during.value_at_quantile(0.99),
+            small_steady_p99_us: steady.value_at_quantile(0.99),
+            small_phase_p99_us: during.value_at_quantile(0.99),
             per_trial,
             moving_p99_us: if mine.is_empty() {
                 0

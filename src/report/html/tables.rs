@@ -248,8 +248,8 @@ pub(super) fn migration_rows(
         .map(|m| MigrationCostRow {
             variant: n.get(&m.variant).to_string(),
             phase: m.phase.clone(),
-            steady: ms(m.others_steady_p99_us),
-            during: ms(m.others_phase_p99_us),
+            steady: ms(m.small_steady_p99_us),
+            during: ms(m.small_phase_p99_us),
             relative: format!("{:.2}×", m.relative()),
             trials: m
                 .per_trial
