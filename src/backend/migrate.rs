@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::marker::DbState;
+use super::marker::{DbState, definition_hash};
 use super::seed::progress_bar;
 use crate::datagen::{Collection, Digest};
 use crate::directory::Directory;
@@ -56,6 +56,21 @@ impl MoveSpec<'_> {
     /// The database the tenant is moved from.
     pub fn from(&self) -> usize {
         self.placement.tenant_db[self.tenant]
+    }
+
+    /// The source database's name.
+    pub fn source_name(&self) -> &str {
+        &self.placement.databases[self.from()].name
+    }
+
+    /// The destination database's name.
+    pub fn destination_name(&self) -> &str {
+        &self.placement.databases[self.to].name
+    }
+
+    /// The destination's placement kind.
+    pub fn kind(&self) -> PlacementKind {
+        self.placement.databases[self.to].kind
     }
 
     /// The destination alone as a placement holding the tenant: what the seeding steps
@@ -224,21 +239,9 @@ pub trait MigrateTarget {
     /// What progress bars count: `docs` or `rows`.
     const UNIT: &'static str;
 
-    /// The tenant's id.
-    fn tenant(&self) -> &str;
-    /// The source database's name.
-    fn source(&self) -> &str;
-    /// The destination database's name.
-    fn destination(&self) -> &str;
-    /// The destination's placement kind.
-    fn kind(&self) -> PlacementKind;
-    /// Where the layout's rules place the tenant: a move back there removes its directory
-    /// entry.
-    fn rules_db(&self) -> &str;
-    /// The scenario's prefix (a destination must carry its marker).
-    fn prefix(&self) -> &str;
-    /// The data's definition hash (a destination must hold the same definition's data).
-    fn definition_hash(&self) -> &str;
+    /// The move it carries out: tenant, source, destination and where the rules put the
+    /// tenant all come from it.
+    fn spec(&self) -> &MoveSpec<'_>;
 
     /// The error for a refusal or a state a step cannot go on from.
     fn state(&self, message: String) -> Self::Error;
@@ -327,41 +330,43 @@ pub async fn migrate<T: MigrateTarget>(
     live: Option<Live<'_>>,
 ) -> Result<MigrationReport, T::Error> {
     let started = Instant::now();
+    let spec = t.spec();
+    let hash = definition_hash(spec.scenario, spec.placement.layout);
     let (state, checkpoint) = t.inspect_destination().await?;
     let exists = match &state {
         DbState::Empty => false,
         DbState::Foreign => {
             return Err(t.state(format!(
                 "refusing to migrate into {}: it exists without a tenantbench marker (not created by tenantbench)",
-                t.destination()
+                spec.destination_name()
             )));
         }
-        DbState::Marked(m) if m.prefix != t.prefix() => {
+        DbState::Marked(m) if m.prefix != spec.scenario.prefix.as_str() => {
             return Err(t.state(format!(
                 "refusing to migrate into {}: it carries the marker of prefix `{}`, not `{}`",
-                t.destination(),
+                spec.destination_name(),
                 m.prefix,
-                t.prefix()
+                spec.scenario.prefix.as_str()
             )));
         }
-        DbState::Marked(m) if m.definition_hash != t.definition_hash() => {
+        DbState::Marked(m) if m.definition_hash != hash.as_str() => {
             return Err(t.state(format!(
                 "refusing to migrate into {}: it holds data of another definition (marker {}, scenario {})",
-                t.destination(),
+                spec.destination_name(),
                 m.definition_hash,
-                t.definition_hash()
+                hash.as_str()
             )));
         }
         DbState::Marked(_) => true,
     };
     let resumed = checkpoint
         .as_ref()
-        .is_some_and(|c| c.tenant == t.tenant() && c.source == t.source());
+        .is_some_and(|c| c.tenant == spec.tenant_id() && c.source == spec.source_name());
     let mut cp = match checkpoint {
         Some(c) if resumed => c,
         _ => Checkpoint {
-            tenant: t.tenant().to_string(),
-            source: t.source().to_string(),
+            tenant: spec.tenant_id().to_string(),
+            source: spec.source_name().to_string(),
             ..Checkpoint::default()
         },
     };
@@ -374,7 +379,7 @@ pub async fn migrate<T: MigrateTarget>(
     // 1. The bulk copy, from the checkpoint, batch by batch, at most at the rate.
     let total: u64 = t.source_counts().await?.iter().map(|(_, n)| n).sum();
     let pb = progress_bar(
-        &format!("copying {}", t.tenant()),
+        &format!("copying {}", spec.tenant_id()),
         T::UNIT,
         total,
         opts.progress,
@@ -451,10 +456,10 @@ pub async fn migrate<T: MigrateTarget>(
     }
     let verified = checks.iter().all(CollectionCheck::ok);
     let mut report = MigrationReport {
-        tenant: t.tenant().to_string(),
-        from: t.source().to_string(),
-        to: t.destination().to_string(),
-        kind: t.kind(),
+        tenant: spec.tenant_id().to_string(),
+        from: spec.source_name().to_string(),
+        to: spec.destination_name().to_string(),
+        kind: spec.kind(),
         method: METHOD,
         resumed,
         resumed_at,
@@ -473,18 +478,18 @@ pub async fn migrate<T: MigrateTarget>(
         // The source is named as emptied before it is: a stop in between only makes the next
         // reset reload a database that still had the records.
         let m = Move {
-            tenant: t.tenant().to_string(),
-            database: t.destination().to_string(),
-            kind: t.kind(),
+            tenant: spec.tenant_id().to_string(),
+            database: spec.destination_name().to_string(),
+            kind: spec.kind(),
             version: 0,
             emptied: if opts.delete_source {
-                vec![t.source().to_string()]
+                vec![spec.source_name().to_string()]
             } else {
                 Vec::new()
             },
         };
         let (version, moves) = t.read_directory().await?;
-        let (version, moves) = recorded(version, moves, m, t.rules_db());
+        let (version, moves) = recorded(version, moves, m, spec.rules_db);
         t.write_directory(version, &moves).await?;
         report.version = Some(version);
         if let Some(d) = live {
@@ -594,23 +599,24 @@ pub struct MovePlan {
 /// # Errors
 /// The target's errors; a destination the migration would refuse.
 pub async fn dry_run<T: MigrateTarget>(t: &T, opts: &MigrateOptions) -> Result<MovePlan, T::Error> {
+    let spec = t.spec();
     let (state, cp) = t.inspect_destination().await?;
     let destination_state = match (&state, &cp) {
         (DbState::Empty, _) => "new".to_string(),
         (DbState::Foreign, _) => {
             return Err(t.state(format!(
                 "refusing to migrate into {}: it exists without a tenantbench marker (not created by tenantbench)",
-                t.destination()
+                spec.destination_name()
             )));
         }
-        (DbState::Marked(m), _) if m.prefix != t.prefix() => {
+        (DbState::Marked(m), _) if m.prefix != spec.scenario.prefix.as_str() => {
             return Err(t.state(format!(
                 "refusing to migrate into {}: it carries the marker of prefix `{}`",
-                t.destination(),
+                spec.destination_name(),
                 m.prefix
             )));
         }
-        (_, Some(c)) if c.tenant == t.tenant() => {
+        (_, Some(c)) if c.tenant == spec.tenant_id() => {
             format!(
                 "a stopped migration's checkpoint: resumes after {} records",
                 c.copied
@@ -629,10 +635,10 @@ pub async fn dry_run<T: MigrateTarget>(t: &T, opts: &MigrateOptions) -> Result<M
         None => 0.0,
     };
     Ok(MovePlan {
-        tenant: t.tenant().to_string(),
-        from: t.source().to_string(),
-        to: t.destination().to_string(),
-        kind: t.kind(),
+        tenant: spec.tenant_id().to_string(),
+        from: spec.source_name().to_string(),
+        to: spec.destination_name().to_string(),
+        kind: spec.kind(),
         destination_state,
         records,
         read_rate,

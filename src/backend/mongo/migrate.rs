@@ -11,11 +11,11 @@ use mongodb::bson::{self, Document, RawDocumentBuf, doc};
 
 use super::verify::hash_raw;
 use super::{Context, MARKER_COLLECTION, MongoError, MongoSeeder, Servers, inspect, write_marker};
-use crate::backend::marker::{DbState, definition_hash, new_marker};
+use crate::backend::marker::{DbState, new_marker};
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
-use crate::layout::{Move, PlacementKind};
+use crate::layout::Move;
 
 /// The `_id` of the tenant directory's document in the home database's `_tenantbench`.
 const DIRECTORY_ID: &str = "directory";
@@ -68,7 +68,6 @@ pub struct MongoMigration<'a> {
     servers: &'a Servers,
     spec: &'a MoveSpec<'a>,
     from: usize,
-    hash: String,
 }
 
 impl<'a> MongoMigration<'a> {
@@ -78,7 +77,6 @@ impl<'a> MongoMigration<'a> {
             servers,
             spec,
             from: spec.from(),
-            hash: definition_hash(spec.scenario, spec.placement.layout),
         }
     }
 
@@ -149,32 +147,8 @@ impl MigrateTarget for MongoMigration<'_> {
     type Error = MongoError;
     const UNIT: &'static str = "docs";
 
-    fn tenant(&self) -> &str {
-        self.id()
-    }
-
-    fn source(&self) -> &str {
-        &self.spec.placement.databases[self.from].name
-    }
-
-    fn destination(&self) -> &str {
-        &self.spec.placement.databases[self.spec.to].name
-    }
-
-    fn kind(&self) -> PlacementKind {
-        self.spec.placement.databases[self.spec.to].kind
-    }
-
-    fn rules_db(&self) -> &str {
-        self.spec.rules_db
-    }
-
-    fn prefix(&self) -> &str {
-        &self.spec.scenario.prefix
-    }
-
-    fn definition_hash(&self) -> &str {
-        &self.hash
+    fn spec(&self) -> &MoveSpec<'_> {
+        self.spec
     }
 
     fn state(&self, message: String) -> MongoError {

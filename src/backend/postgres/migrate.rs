@@ -16,11 +16,11 @@ use super::schema::{Column, columns};
 use super::seed::PgSeeder;
 use super::verify::hash_row;
 use super::{Context, PgError, connect, ident, read_marker};
-use crate::backend::marker::{DbState, definition_hash, new_marker};
+use crate::backend::marker::{DbState, new_marker};
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
-use crate::layout::{Move, PlacementKind};
+use crate::layout::Move;
 
 /// The table of a migration's checkpoints in its destination.
 const CHECKPOINT_TABLE: &str = "_tenantbench_migration";
@@ -137,8 +137,6 @@ fn write_sql(c: Collection, cols: &[Column], replace: bool) -> String {
 pub struct PgMigration<'a> {
     uri: &'a str,
     spec: &'a MoveSpec<'a>,
-    from: usize,
-    hash: String,
     src: Client,
     /// The destination's connection, opened once it exists.
     dst: OnceCell<Client>,
@@ -151,7 +149,7 @@ impl<'a> PgMigration<'a> {
     /// A destination name PostgreSQL would truncate, a layout without a home database, or no
     /// connection.
     pub async fn connect(uri: &'a str, spec: &'a MoveSpec<'a>) -> Result<PgMigration<'a>, PgError> {
-        let to = &spec.placement.databases[spec.to].name;
+        let to = spec.destination_name();
         if to.len() > super::MAX_IDENT {
             return Err(PgError::State(format!(
                 "destination {to:?} is {} bytes; PostgreSQL keeps at most {} and would truncate it silently: use a shorter prefix or tenant id",
@@ -159,8 +157,7 @@ impl<'a> PgMigration<'a> {
                 super::MAX_IDENT
             )));
         }
-        let from = spec.from();
-        let source = &spec.placement.databases[from];
+        let source = &spec.placement.databases[spec.from()];
         if source.server != crate::layout::Server::Default {
             return Err(PgError::State(format!(
                 "{} is on the {}; PostgreSQL migrations move tenants within the default server",
@@ -171,8 +168,6 @@ impl<'a> PgMigration<'a> {
         Ok(PgMigration {
             uri,
             spec,
-            from,
-            hash: definition_hash(spec.scenario, spec.placement.layout),
             src,
             dst: OnceCell::new(),
         })
@@ -183,7 +178,7 @@ impl<'a> PgMigration<'a> {
     }
 
     fn dest_name(&self) -> &str {
-        &self.spec.placement.databases[self.spec.to].name
+        self.spec.destination_name()
     }
 
     async fn dst(&self) -> Result<&Client, PgError> {
@@ -201,7 +196,7 @@ impl<'a> PgMigration<'a> {
 
     fn side_name(&self, side: Side) -> &str {
         match side {
-            Side::Source => &self.spec.placement.databases[self.from].name,
+            Side::Source => self.spec.source_name(),
             Side::Destination => self.dest_name(),
         }
     }
@@ -278,32 +273,8 @@ impl MigrateTarget for PgMigration<'_> {
     type Error = PgError;
     const UNIT: &'static str = "rows";
 
-    fn tenant(&self) -> &str {
-        self.id()
-    }
-
-    fn source(&self) -> &str {
-        self.side_name(Side::Source)
-    }
-
-    fn destination(&self) -> &str {
-        self.dest_name()
-    }
-
-    fn kind(&self) -> PlacementKind {
-        self.spec.placement.databases[self.spec.to].kind
-    }
-
-    fn rules_db(&self) -> &str {
-        self.spec.rules_db
-    }
-
-    fn prefix(&self) -> &str {
-        &self.spec.scenario.prefix
-    }
-
-    fn definition_hash(&self) -> &str {
-        &self.hash
+    fn spec(&self) -> &MoveSpec<'_> {
+        self.spec
     }
 
     fn state(&self, message: String) -> PgError {
@@ -556,7 +527,7 @@ impl MigrateTarget for PgMigration<'_> {
                         "deleting {}'s {} from {}",
                         self.id(),
                         c.name(),
-                        self.source()
+                        self.spec.source_name()
                     )
                 })?;
         }
