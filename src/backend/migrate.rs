@@ -94,6 +94,26 @@ impl MoveSpec<'_> {
         }
         t
     }
+
+    /// The destination's marker once the tenant is in it: complete, counting its tenants and
+    /// their records; `dirty` when the source or the destination was (a copy of written data
+    /// is not what the generator says either).
+    pub fn destination_marker(&self, dirty: bool) -> super::marker::Marker {
+        let d = &self.placement.databases[self.to];
+        let mut m = super::marker::new_marker(
+            self.scenario,
+            self.placement.layout,
+            d,
+            self.pop,
+            self.indexes,
+        );
+        let tenants = self.destination_tenants();
+        m.tenants = tenants.len() as u64;
+        m.records = tenants.iter().map(|&t| self.pop.tenants[t].documents).sum();
+        m.complete = true;
+        m.dirty = dirty;
+        m
+    }
 }
 
 /// How the tenant's writes during the copy are kept: the only method built.

@@ -11,7 +11,7 @@ use mongodb::bson::{self, Document, RawDocumentBuf, doc};
 
 use super::verify::hash_raw;
 use super::{Context, MARKER_COLLECTION, MongoError, MongoSeeder, Servers, inspect, write_marker};
-use crate::backend::marker::{DbState, new_marker};
+use crate::backend::marker::DbState;
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
@@ -333,18 +333,11 @@ impl MigrateTarget for MongoMigration<'_> {
     }
 
     async fn complete_destination(&self) -> Result<(), MongoError> {
-        let s = self.spec;
-        let d = &s.placement.databases[s.to];
-        let mut m = new_marker(s.scenario, s.placement.layout, d, s.pop, s.indexes);
-        let tenants = s.destination_tenants();
-        m.tenants = tenants.len() as u64;
-        m.records = tenants.iter().map(|&t| s.pop.tenants[t].documents).sum();
-        m.complete = true;
-        // Dirty data stays dirty where it goes: a copy of a written source is not what the
-        // generator says either.
         let dirty = |st: DbState| matches!(st, DbState::Marked(x) if x.dirty);
-        m.dirty = dirty(inspect(&self.side(Side::Source)).await?)
-            || dirty(inspect(&self.side(Side::Destination)).await?);
+        let m = self.spec.destination_marker(
+            dirty(inspect(&self.side(Side::Source)).await?)
+                || dirty(inspect(&self.side(Side::Destination)).await?),
+        );
         write_marker(&self.side(Side::Destination), &m).await
     }
 

@@ -16,7 +16,7 @@ use super::schema::{Column, columns};
 use super::seed::PgSeeder;
 use super::verify::hash_row;
 use super::{Context, PgError, connect, ident, read_marker};
-use crate::backend::marker::{DbState, new_marker};
+use crate::backend::marker::DbState;
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
@@ -469,18 +469,12 @@ impl MigrateTarget for PgMigration<'_> {
     }
 
     async fn complete_destination(&self) -> Result<(), PgError> {
-        let s = self.spec;
-        let d = &s.placement.databases[s.to];
-        let mut m = new_marker(s.scenario, s.placement.layout, d, s.pop, s.indexes);
-        let tenants = s.destination_tenants();
-        m.tenants = tenants.len() as u64;
-        m.records = tenants.iter().map(|&t| s.pop.tenants[t].documents).sum();
-        m.complete = true;
         let c = self.dst().await?;
-        let before = read_marker(c, "public").await?;
-        let source = read_marker(&self.src, "public").await?;
-        // Dirty data stays dirty where it goes.
-        m.dirty = source.is_some_and(|x| x.dirty) || before.as_ref().is_some_and(|x| x.dirty);
+        let dirty = |m: Option<crate::backend::marker::Marker>| m.is_some_and(|x| x.dirty);
+        let m = self.spec.destination_marker(
+            dirty(read_marker(&self.src, "public").await?)
+                || dirty(read_marker(c, "public").await?),
+        );
         super::write_marker(c, "public", &m).await
     }
 
