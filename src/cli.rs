@@ -354,6 +354,11 @@ pub struct RunArgs {
     /// endpoints (`load`). Without it, such a mix is refused before anything is sent.
     #[arg(long)]
     pub allow_writes: bool,
+    /// Open loop: how workers wait for each intended start. `precise` (a Linux timerfd per
+    /// worker) starts within microseconds; `runtime` (tokio's timer) up to a millisecond or two
+    /// late, as before — kept to measure the difference.
+    #[arg(long, value_enum, default_value_t = crate::runner::Timer::Precise)]
+    pub timer: crate::runner::Timer,
 }
 
 /// `load` arguments: `run`'s, and where the API is.

@@ -187,6 +187,31 @@ pub enum ErrorKind {
     Other,
 }
 
+impl ErrorKind {
+    /// Every kind, in declaration order ([`ErrorKind::index`]).
+    pub const ALL: [ErrorKind; 4] = [
+        ErrorKind::Timeout,
+        ErrorKind::Network,
+        ErrorKind::Server,
+        ErrorKind::Other,
+    ];
+
+    /// The name results use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Network => "network",
+            ErrorKind::Server => "server",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Its position in [`ErrorKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// What an operation came to: data to count, never an error to propagate (YCSB's `Status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -195,6 +220,10 @@ pub enum Outcome {
     Ok,
     /// The record or tenant asked for does not exist.
     NotFound,
+    /// Answered with a record of another tenant: an isolation failure (a wrong row-level
+    /// security policy, a routing bug). Counted apart from successes and errors; a gate fails
+    /// on any.
+    Leak,
     /// Failed; latencies of failures are kept apart from successes.
     Error(ErrorKind),
 }

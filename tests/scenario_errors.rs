@@ -454,3 +454,99 @@ fn bad_migrations_are_reported_where_they_are_written() {
     assert_eq!(pop.tenants[0].class(), "moving-t00001");
     assert_eq!(pop.tenants[19].class(), "moving-t00020");
 }
+
+#[test]
+fn bad_faults_are_reported_where_they_are_written() {
+    let base = "name = \"flt\"\n[population]\ntenants = 40\ndocuments = 4000\ndistribution = \"uniform\"\n[workload]\nrate = 100\nduration_s = 30\n\
+                [[fault]]\nkind = \"pause_server\"\nat_s = 10\nduration_s = 3\n";
+    let pg = "[[matrix.variant]]\nbackend = \"postgres\"\n";
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "unknown kind",
+            base.replace("\"pause_server\"", "\"unplug\""),
+            "\"unplug\"",
+            "expected kind = \"pause_server\", \"restart_server\", \"kill_connections\", \"lock_tenant\"",
+        ),
+        (
+            "a fault that outlasts the run",
+            base.replace("duration_s = 3\n", "duration_s = 25\n"),
+            "25\n",
+            "the fault ends at 35 s but the run lasts 30 s",
+        ),
+        (
+            "no seconds before it",
+            base.replace("at_s = 10", "at_s = 0.5"),
+            "0.5",
+            "expected at_s >= 1",
+        ),
+        (
+            "zero duration",
+            base.replace("duration_s = 3\n", "duration_s = 0.0\n"),
+            "0.0",
+            "expected duration_s > 0",
+        ),
+        (
+            "a tenant for a server fault",
+            base.replace("at_s = 10", "tenant = \"largest\"\nat_s = 10"),
+            "\"largest\"",
+            "`tenant` applies to lock_tenant",
+        ),
+        (
+            "overlapping faults",
+            format!("{base}[[fault]]\nkind = \"kill_connections\"\nat_s = 12\nduration_s = 2\n"),
+            "[[fault]]\nkind = \"kill_connections\"",
+            "this fault overlaps pause_server at 10 s for 3 s",
+        ),
+        (
+            "a run that stops by count",
+            base.replace("duration_s = 30\n", "count = 3000\n"),
+            "[[fault]]",
+            "a fault needs a run that stops by time",
+        ),
+        (
+            "a server fault on PostgreSQL only",
+            format!("{base}{pg}"),
+            "\"pause_server\"",
+            "pause_server applies to MongoDB variants",
+        ),
+        (
+            "a table lock on MongoDB only",
+            base.replace("\"pause_server\"", "\"lock_tenant\""),
+            "\"lock_tenant\"",
+            "lock_tenant applies to PostgreSQL variants",
+        ),
+        (
+            "an unknown key",
+            base.replace("at_s = 10", "at_s = 10\nwhen = 3"),
+            "when",
+            "unknown field `when`",
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(case, text, needle, words)| {
+            let want = at("flt.toml", &text, needle);
+            let e = match Scenario::parse(Path::new("flt.toml"), &text) {
+                Ok(_) => "accepted".to_string(),
+                Err(e) => e.to_string(),
+            };
+            (!(e.contains(&want) && e.contains(words)))
+                .then(|| format!("{case} (expected {want}: {words}): {e}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // A good one: faults in time order, the lock's tenant by default the largest.
+    let s = Scenario::parse(
+        Path::new("flt.toml"),
+        &format!(
+            "{base}[[fault]]\nkind = \"lock_tenant\"\nat_s = 2\nduration_s = 1\n[[matrix.variant]]\n[[matrix.variant]]\nbackend = \"postgres\"\n"
+        ),
+    )
+    .expect("valid faults");
+    let kinds: Vec<&str> = s.faults.iter().map(|f| f.kind.name()).collect();
+    assert_eq!(kinds, ["lock_tenant", "pause_server"]);
+    assert_eq!(
+        s.faults[0].tenant,
+        Some(tenantbench::scenario::migration::TenantPick::Largest)
+    );
+}

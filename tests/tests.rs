@@ -10,6 +10,7 @@ mod datagen;
 mod existing;
 mod gate;
 mod http;
+mod leaks;
 mod load;
 mod migrate;
 mod mongo;

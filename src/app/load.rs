@@ -36,6 +36,13 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
             plan.scenario.path.display()
         );
     }
+    if let Some(f) = plan.scenario.faults.first() {
+        bail!(
+            "{}: the scenario injects faults ({}), which `run` times on the database; `load` does not inject faults yet",
+            plan.scenario.path.display(),
+            f.describe()
+        );
+    }
     if let Some(host) = &a.host {
         // First, so no message below can print credentials in it.
         check_base_url(host, "--host").map_err(anyhow::Error::msg)?;

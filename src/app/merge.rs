@@ -116,6 +116,10 @@ pub fn merge_trials(parts: &[&Trial]) -> Result<Trial> {
     let mut t = parts[0].clone();
     t.operations = parts.iter().map(|p| p.operations).sum();
     t.errors = parts.iter().map(|p| p.errors).sum();
+    t.leaks = parts.iter().map(|p| p.leaks).sum();
+    t.intended = parts.iter().map(|p| p.intended).sum::<Option<u64>>();
+    // A summary per generator: percentiles cannot be merged, and no histogram is kept.
+    t.start_lag = None;
     t.late_starts = parts.iter().map(|p| p.late_starts).sum();
     t.unissued = parts.iter().map(|p| p.unissued).sum();
     t.elapsed_s = parts.iter().map(|p| p.elapsed_s).fold(0.0, f64::max);
@@ -294,28 +298,42 @@ fn merge_hlogs(logs: &[(&Path, &str)], out: &Path, parts: &[&Trial]) -> Result<V
     std::fs::File::create(out)
         .and_then(|mut f| f.write_all(&buf))
         .with_context(|| format!("writing {}", out.display()))?;
-    let mut errors: BTreeMap<(u64, String), u64> = BTreeMap::new();
+    // Errors per second and class, and of each kind: counts add across generators.
+    type Kinds = BTreeMap<crate::op::ErrorKind, u64>;
+    let mut errors: BTreeMap<(u64, String), (u64, Kinds)> = BTreeMap::new();
     for p in parts {
         for s in &p.timeline {
-            *errors.entry((s.t, s.class.clone())).or_default() += s.errors;
+            let e = errors.entry((s.t, s.class.clone())).or_default();
+            e.0 += s.errors;
+            for (k, n) in &s.error_kinds {
+                *e.1.entry(*k).or_default() += n;
+            }
         }
     }
     let mut timeline: Vec<SecondSummary> = sums
         .iter()
-        .map(|((t, class), h)| SecondSummary {
-            t: *t,
-            class: class.clone(),
-            errors: errors.get(&(*t, class.clone())).copied().unwrap_or(0),
-            response: Summary::of(h),
+        .map(|((t, class), h)| {
+            let (e, kinds) = errors
+                .get(&(*t, class.clone()))
+                .cloned()
+                .unwrap_or_default();
+            SecondSummary {
+                t: *t,
+                class: class.clone(),
+                errors: e,
+                error_kinds: kinds,
+                response: Summary::of(h),
+            }
         })
         .collect();
     // Seconds with errors only.
-    for ((t, class), e) in errors {
+    for ((t, class), (e, kinds)) in errors {
         if !sums.contains_key(&(t, class.clone())) && e > 0 {
             timeline.push(SecondSummary {
                 t,
                 class,
                 errors: e,
+                error_kinds: kinds,
                 response: Summary::default(),
             });
         }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clock;
 pub mod data;
 pub mod existing;
+mod faults;
 pub mod gate;
 mod interrupt;
 pub mod load;

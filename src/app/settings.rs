@@ -159,6 +159,8 @@ pub struct RunPlan {
     pub gate: Option<(PathBuf, Option<PathBuf>)>,
     /// `load`: the workload goes through the tenant API, driven by goose (`None`: `run`).
     pub http: Option<HttpPlan>,
+    /// Open loop: how workers wait for each intended start (`--timer`).
+    pub timer: crate::runner::Timer,
 }
 
 /// How `load` reaches the tenant API.
@@ -213,6 +215,12 @@ impl RunPlan {
                 "--worker: phase `{phase}` migrates a tenant, which one process does while it runs the load; run the scenario without --worker"
             );
         }
+        if let (Some(_), Some(f)) = (worker, narrowed.faults.first()) {
+            bail!(
+                "--worker: the scenario injects faults ({}), which one process times against its own load; run it without --worker",
+                f.describe()
+            );
+        }
         let scenario = match worker {
             Some(w) => Scenario {
                 matrix: split_load(&narrowed.matrix, w)?,
@@ -256,6 +264,7 @@ impl RunPlan {
             server: t.server.clone(),
             gate: a.gate.clone().map(|r| (r, a.gate_baseline.clone())),
             http: None,
+            timer: a.timer,
         })
     }
 

@@ -108,7 +108,11 @@ impl<'a> Trials<'a> {
             elapsed_s: 0.0,
             operations: 0,
             errors: 0,
+            leaks: 0,
             late_starts: 0,
+            intended: None,
+            start_lag: None,
+            timer: None,
             unissued: 0,
             groups: Vec::new(),
             tenants: Vec::new(),
@@ -208,6 +212,16 @@ impl<'a> Trials<'a> {
             return Ok(());
         }
         let report = match &moving {
+            None if !self.faults_of(v).is_empty() => {
+                let (report, ev) = self
+                    .measure_faulty(d, v, t, backend.clone(), &local, placement)
+                    .await;
+                for e in &ev {
+                    eprintln!("  {}", super::faults::describe(e));
+                }
+                t.evidence.faults = ev;
+                report
+            }
             None => {
                 self.measure(v, t, backend.clone(), &local, |pid| d.server_cpu(pid))
                     .await
@@ -265,9 +279,26 @@ impl<'a> Trials<'a> {
         servers: &[(String, u32)],
         server_cpu: impl Fn(u32) -> Option<f64>,
     ) -> Result<RunReport> {
+        self.measure_with(v, t, backend, servers, server_cpu, Side::default())
+            .await
+    }
+
+    /// [`Trials::measure`], with what runs beside the workload: offsets to watch for the first
+    /// success after, and where to send the run's start instant.
+    pub(super) async fn measure_with<B: Backend>(
+        &self,
+        v: &Variant,
+        t: &mut Trial,
+        backend: Arc<B>,
+        servers: &[(String, u32)],
+        server_cpu: impl Fn(u32) -> Option<f64>,
+        side: Side,
+    ) -> Result<RunReport> {
         let mark = CpuMark::take(servers, &server_cpu);
         let source = Arc::new(self.workload());
-        let (cfg, io, live_bar) = self.run_setup(v, t, v.pacer)?;
+        let (mut cfg, mut io, live_bar) = self.run_setup(v, t, v.pacer)?;
+        cfg.watch = side.watch;
+        io.started = side.started;
         let report = crate::runner::run(backend, source, cfg, io).await;
         live_bar.finish_and_clear();
         mark.evidence(t, servers, &server_cpu, Vec::new());
@@ -420,6 +451,9 @@ impl<'a> Trials<'a> {
         let hlog_file = std::fs::File::create(&hlog_path)
             .with_context(|| format!("creating {}", hlog_path.display()))?;
         t.hlog = Some(hlog_name);
+        if matches!(pacer, Pacer::Open { .. }) {
+            t.timer = Some(self.plan.timer.name().to_string());
+        }
         let s = self.scenario;
         let cfg = RunConfig {
             pacer,
@@ -430,6 +464,8 @@ impl<'a> Trials<'a> {
             classes: self.class_names.clone(),
             tenants: self.pop.tenants.len(),
             tenant_sample: self.sample.clone(),
+            timer: self.plan.timer,
+            watch: None,
         };
         let live_bar = live_bar(self.plan.progress);
         let io = RunIo {
@@ -440,6 +476,7 @@ impl<'a> Trials<'a> {
                 v.id(),
                 self.phases.names.clone(),
             )),
+            started: None,
         };
         Ok((cfg, io, live_bar))
     }
@@ -450,8 +487,11 @@ impl<'a> Trials<'a> {
         t.elapsed_s = round3(report.elapsed.as_secs_f64());
         t.operations = rec.count();
         t.errors = rec.count_where(|k| matches!(k.outcome, Outcome::Error(_)));
+        t.leaks = rec.count_where(|k| k.outcome == Outcome::Leak);
         t.late_starts = rec.late_starts;
         t.unissued = report.unissued;
+        t.intended = report.intended;
+        t.start_lag = rec.start_lag.as_ref().map(Summary::of);
         let spans = self.phases.spans(report.elapsed);
         let phase_secs: Vec<f64> = spans
             .iter()
@@ -575,6 +615,15 @@ fn data_evidence(sum: &SeedSummary) -> DataEvidence {
     }
 }
 
+/// What a trial runs beside its workload (faults): see [`Trials::measure_with`].
+#[derive(Default)]
+pub(super) struct Side {
+    /// Points of the run (armed as faults end) to note the first success after.
+    pub(super) watch: Option<Arc<crate::runner::Watches>>,
+    /// Receives the run's start instant once the runner has it.
+    pub(super) started: Option<tokio::sync::oneshot::Sender<tokio::time::Instant>>,
+}
+
 pub(super) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -636,10 +685,25 @@ fn print_trial_line(t: &Trial, rec: &Recorder, plan: &PhasePlan, phase_secs: &[f
         s.p50_us as f64 / 1000.0,
         s.p99_us as f64 / 1000.0
     );
+    if let Some(l) = &t.start_lag {
+        eprintln!(
+            "  open loop ({} timer): operations started {} µs after their intended start at the median, {} µs at p99, {} µs at most",
+            t.timer.as_deref().unwrap_or("?"),
+            l.p50_us,
+            l.p99_us,
+            l.max_us
+        );
+    }
     if t.unissued > 0 {
         eprintln!(
             "  the server did not keep up: {} operations intended before the end never started (the trial reached its overrun limit); its percentiles are a lower bound",
             t.unissued
+        );
+    }
+    if t.leaks > 0 {
+        eprintln!(
+            "  ISOLATION FAILURE: {} operations returned records of another tenant (the report shows them in red; a gate fails)",
+            t.leaks
         );
     }
 }

@@ -54,6 +54,31 @@ pub enum Answer {
     /// Rows of values as text, in result order (a scenario's own operations: each document's
     /// values in field order, each row's columns).
     Rows(Vec<Vec<String>>),
+    /// Records of other tenants came back: `foreign` of `returned` records were not the asked
+    /// tenant's (by their own tenant field). Never handed on as an answer.
+    Leak {
+        /// Records the operation returned.
+        returned: u64,
+        /// Of those, records whose tenant field is another tenant's (or missing).
+        foreign: u64,
+    },
+}
+
+/// The tenant check every record-returning read makes: `owners` are the tenant fields of the
+/// records an operation returned (`None`: the record had none), `asked` the tenant it was
+/// asked for. `Some(leak)` when any record is not the asked tenant's, to answer instead of the
+/// records. The check reads what the database returned, so a wrong row-level security policy
+/// or a router that resolved another tenant is caught, whatever the query said.
+pub fn leak_in<'a>(
+    asked: &str,
+    owners: impl IntoIterator<Item = Option<&'a str>>,
+) -> Option<Answer> {
+    let (mut returned, mut foreign) = (0u64, 0u64);
+    for o in owners {
+        returned += 1;
+        foreign += u64::from(o != Some(asked));
+    }
+    (foreign > 0).then_some(Answer::Leak { returned, foreign })
 }
 
 /// The status an operation filters on (`list_recent`, `count_by_status`): derived from the
@@ -85,12 +110,34 @@ pub trait Backend: Send + Sync + 'static {
 
 impl Answer {
     /// What [`Backend::execute`] counts this answer as: nothing found or written is
-    /// `NotFound`, anything else `Ok`.
+    /// `NotFound`, another tenant's records `Leak`, anything else `Ok`.
     pub fn outcome(&self) -> Outcome {
         match self {
             Answer::One(None) | Answer::Written(0) => Outcome::NotFound,
+            Answer::Leak { .. } => Outcome::Leak,
             _ => Outcome::Ok,
         }
+    }
+}
+
+/// A fault a driver injected: when it began and ended, and what it did.
+#[derive(Debug, Clone)]
+pub struct FaultDone {
+    /// When it took effect (the signal sent, the lock granted, the kill issued).
+    pub began: std::time::Instant,
+    /// When it was lifted (the server resumed or started again, the lock released).
+    pub ended: std::time::Instant,
+    /// What it did, in words, without credentials.
+    pub detail: String,
+    /// It was injected, but ending it went wrong (a server that did not come back).
+    pub error: Option<String>,
+}
+
+/// Waits `d`, or until `cancel` fires: a fault's hold. Returns whether it was cut short.
+pub async fn hold(d: std::time::Duration, cancel: &tokio_util::sync::CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => false,
+        () = cancel.cancelled() => true,
     }
 }
 
@@ -250,6 +297,19 @@ pub trait Driver {
     /// Each trial, before the load: the plan evidence of one request (the tenant's fields are
     /// filled in by the caller), `None` when the operation has no plan to show.
     async fn explain(&self, backend: &Self::Backend, req: &Request) -> Option<ExplainRecord>;
+
+    /// Each trial of a scenario with `[[fault]]`s, at each fault's time: injects it (on the
+    /// local server of `placement`'s home database, on the trial's own connections, or on the
+    /// tenant's table), holds it for its duration — ended early when `cancel` fires — and ends
+    /// it. An error when this database or its server cannot have the fault (a remote server,
+    /// no pid file); the trial goes on without it.
+    async fn fault(
+        &self,
+        placement: &Placement,
+        pop: &Population,
+        fault: &crate::scenario::faults::FaultSpec,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<FaultDone, Self::Error>;
 
     /// Each trial: the placement's servers that run on this machine, as (role, pid), the
     /// default one first, so their CPU can be measured.

@@ -287,6 +287,35 @@ pub fn evaluate(
     out
 }
 
+/// The rule every gate applies without being asked: a variant whose operations returned
+/// another tenant's records fails, whatever the rules file says.
+pub const LEAK_RULE: &str = "tenant isolation (built in)";
+
+/// One failed finding per variant with leaks (`leak` outcomes) in `current`; none when every
+/// record came back to its own tenant.
+pub fn leak_findings(n: &Names, current: &Results) -> Vec<Finding> {
+    current
+        .variants
+        .iter()
+        .filter_map(|v| {
+            let leaks = current.leaks_of(&v.id);
+            (leaks > 0).then(|| Finding {
+                rule: LEAK_RULE.into(),
+                line: 0,
+                variant: Some(v.id.clone()),
+                selection: n.get(&v.id).to_string(),
+                baseline: None,
+                current: format!("{leaks} leaks"),
+                ratio: None,
+                verdict: Verdict::Fail,
+                note: format!(
+                    "{leaks} operations returned records of another tenant; a layout that leaks fails every gate"
+                ),
+            })
+        })
+        .collect()
+}
+
 fn finding(
     rule: &Rule,
     variant: Option<&str>,

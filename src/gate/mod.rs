@@ -50,10 +50,14 @@ impl Gate {
             rules: rules.path.display().to_string(),
             baseline: baseline.is_some(),
             mismatches,
-            findings: rules
-                .rules
-                .iter()
-                .flat_map(|r| eval::evaluate(r, &names, current, baseline))
+            findings: eval::leak_findings(&names, current)
+                .into_iter()
+                .chain(
+                    rules
+                        .rules
+                        .iter()
+                        .flat_map(|r| eval::evaluate(r, &names, current, baseline)),
+                )
                 .collect(),
         }
     }

@@ -67,6 +67,14 @@ impl<B: Backend> Api<B> {
             Ok(a) if a.outcome() == crate::op::Outcome::NotFound => {
                 error(StatusCode::NOT_FOUND, not_found_text(&req, &self.ids))
             }
+            // Another tenant's records are never handed on: the check failed closed.
+            Ok(Answer::Leak { foreign, returned }) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "isolation failure: {foreign} of {returned} records returned for tenant {} belong to another tenant; nothing was sent",
+                    self.ids[req.tenant]
+                ),
+            ),
             Ok(a) => {
                 let status = if created {
                     StatusCode::CREATED
@@ -368,6 +376,9 @@ pub fn body_of(a: &Answer) -> Value {
         }),
         Answer::Written(n) => json!({ "written": n }),
         Answer::Rows(rows) => json!({ "rows": rows }),
+        Answer::Leak { returned, foreign } => {
+            json!({ "leak": { "returned": returned, "foreign": foreign } })
+        }
     }
 }
 

@@ -41,6 +41,8 @@ pub struct ClassSecond {
     pub ok: Histogram<u64>,
     /// Failed operations.
     pub errors: u64,
+    /// Failed operations by kind, in [`ErrorKind::ALL`] order.
+    pub kinds: [u64; 4],
 }
 
 impl Default for ClassSecond {
@@ -48,6 +50,7 @@ impl Default for ClassSecond {
         ClassSecond {
             ok: histogram(),
             errors: 0,
+            kinds: [0; 4],
         }
     }
 }
@@ -78,6 +81,8 @@ pub struct Collector {
     slots: usize,
     /// Per phase: whether it counts for the tenant sample (not the warm-up).
     measured: Vec<bool>,
+    /// Record start lags (open loop).
+    lags: bool,
 }
 
 const NO_SLOT: u32 = u32::MAX;
@@ -107,7 +112,15 @@ impl Collector {
             tenant_slot,
             slots: sample.len(),
             measured,
+            lags: false,
         }
+    }
+
+    /// Also records each operation's start lag (open loop: response minus service time).
+    #[must_use]
+    pub fn with_lags(mut self, lags: bool) -> Collector {
+        self.lags = lags;
+        self
     }
 
     /// Number of shards; worker `w` records into shard `w % shards()`.
@@ -130,6 +143,9 @@ impl Collector {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         s.rec.record(key, response, service);
+        if self.lags {
+            s.rec.record_lag(response.saturating_sub(service));
+        }
         let us = micros(response);
         let ok = key.outcome == Outcome::Ok;
         let failed = matches!(key.outcome, Outcome::Error(_));
@@ -156,8 +172,9 @@ impl Collector {
             let cs = slot.get_or_insert_with(ClassSecond::default);
             if ok {
                 put(&mut cs.ok, us);
-            } else if failed {
+            } else if let Outcome::Error(k) = key.outcome {
                 cs.errors += 1;
+                cs.kinds[k.index()] += 1;
             }
         }
 
@@ -235,6 +252,9 @@ fn merge_second(into: &mut Second, from: &Second) {
             let a = a.get_or_insert_with(ClassSecond::default);
             a.ok.add(&b.ok).expect("auto-resizing histograms add");
             a.errors += b.errors;
+            for (x, y) in a.kinds.iter_mut().zip(b.kinds) {
+                *x += y;
+            }
         }
     }
 }

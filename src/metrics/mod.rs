@@ -104,12 +104,16 @@ pub struct Recorder {
     last: usize,
     /// Operations that started more than [`LATE_AFTER`] after their intended start.
     pub late_starts: u64,
+    /// Open loop: how late each operation started after its intended start, µs (response
+    /// minus service time); `None` until one is recorded.
+    pub start_lag: Option<Histogram<u64>>,
 }
 
 impl PartialEq for Recorder {
     /// Equal when they hold the same histograms under the same keys, in any order.
     fn eq(&self, other: &Recorder) -> bool {
         self.late_starts == other.late_starts
+            && self.start_lag == other.start_lag
             && self.timings.len() == other.timings.len()
             && self.timings.iter().all(|(k, t)| other.get(k) == Some(t))
     }
@@ -146,12 +150,23 @@ impl Recorder {
         put(&mut t.service, micros(service));
     }
 
+    /// Records how late an open-loop operation started.
+    pub fn record_lag(&mut self, lag: Duration) {
+        put(self.start_lag.get_or_insert_with(histogram), micros(lag));
+    }
+
     /// Adds another recorder's histograms and counters to this one.
     pub fn merge(&mut self, other: &Recorder) {
         for (k, t) in &other.timings {
             self.slot(*k).merge(t);
         }
         self.late_starts += other.late_starts;
+        if let Some(l) = &other.start_lag {
+            self.start_lag
+                .get_or_insert_with(histogram)
+                .add(l)
+                .expect("histograms share bounds");
+        }
     }
 
     /// The timings of one key.

@@ -6,6 +6,7 @@
 //! so results merge across trials and load generators by adding histograms; the percentiles
 //! next to them are derived from those histograms, never averaged.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use base64::Engine as _;
@@ -13,6 +14,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
 use schemars::JsonSchema;
+
 use serde::{Deserialize, Serialize};
 
 use crate::op::{ErrorKind, Op, Outcome};
@@ -58,6 +60,16 @@ impl Results {
         self.trials
             .iter()
             .filter(move |t| t.variant == variant && t.status != TrialStatus::Failed)
+    }
+
+    /// Operations of a variant that returned another tenant's records (outcome `leak`), over
+    /// its trials that ran.
+    pub fn leaks_of(&self, variant: &str) -> u64 {
+        self.trials_of(variant)
+            .flat_map(|t| &t.groups)
+            .filter(|g| g.outcome == "leak")
+            .map(|g| g.response.count)
+            .sum()
     }
 }
 
@@ -244,8 +256,23 @@ pub struct Trial {
     pub operations: u64,
     /// Failed operations in all phases.
     pub errors: u64,
+    /// Operations in all phases that returned another tenant's records (an isolation failure).
+    #[serde(default)]
+    pub leaks: u64,
     /// Operations that started more than 1 ms after their intended start (open loop).
     pub late_starts: u64,
+    /// Open loop: operations the schedule intended, counted apart from the recorder:
+    /// `operations + unissued` equals it unless an operation was lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intended: Option<u64>,
+    /// Open loop: how late operations started after their intended start (every phase), µs —
+    /// the harness's own lateness, which response times include.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_lag: Option<Summary>,
+    /// Open loop: how workers waited for intended starts (`precise`: a timerfd per worker;
+    /// `runtime`: tokio's millisecond timer); `None` for a closed loop and older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<String>,
     /// Open loop: operations intended before the trial's duration that never started, because
     /// the trial reached its overrun limit still working off a backlog (`overrun_s`). Above 0,
     /// the server did not keep up and the trial's percentiles are a lower bound.
@@ -310,7 +337,7 @@ pub struct Group {
     pub op: Op,
     /// Tenant class.
     pub class: String,
-    /// `ok`, `not_found` or `error`.
+    /// `ok`, `not_found`, `leak` (another tenant's records came back) or `error`.
     pub outcome: String,
     /// Error kind when `outcome` is `error`.
     pub error_kind: Option<ErrorKind>,
@@ -331,6 +358,7 @@ pub fn outcome_fields(o: Outcome) -> (String, Option<ErrorKind>) {
     match o {
         Outcome::Ok => ("ok".into(), None),
         Outcome::NotFound => ("not_found".into(), None),
+        Outcome::Leak => ("leak".into(), None),
         Outcome::Error(k) => ("error".into(), Some(k)),
     }
 }
@@ -340,6 +368,7 @@ pub fn outcome_of(outcome: &str, kind: Option<ErrorKind>) -> Option<Outcome> {
     match (outcome, kind) {
         ("ok", _) => Some(Outcome::Ok),
         ("not_found", _) => Some(Outcome::NotFound),
+        ("leak", _) => Some(Outcome::Leak),
         ("error", Some(k)) => Some(Outcome::Error(k)),
         _ => None,
     }
@@ -375,6 +404,9 @@ pub struct SecondSummary {
     pub class: String,
     /// Failed operations intended to start in this second.
     pub errors: u64,
+    /// Of those, how many of each kind (only kinds that occurred).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub error_kinds: std::collections::BTreeMap<ErrorKind, u64>,
     /// Response times of the successful ones.
     pub response: Summary,
 }
@@ -404,6 +436,42 @@ pub struct Evidence {
     /// A tenant moved while the workload ran (`[[phase]] migrate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationEvidence>,
+    /// The scenario's faults (`[[fault]]`) as this trial went through them, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultEvidence>,
+}
+
+/// One fault during a trial: when it really began and ended, what it did, and how the workload
+/// recovered. Times are seconds from the trial's start, as the timeline's.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct FaultEvidence {
+    /// `pause_server`, `restart_server`, `kill_connections` or `lock_tenant`.
+    pub kind: String,
+    /// `lock_tenant`: the tenant whose table was locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// When the scenario put it.
+    pub planned_at_s: f64,
+    /// How long the scenario made it.
+    pub planned_duration_s: f64,
+    /// When it began (the signal sent, the lock granted, the kill issued).
+    pub began_s: Option<f64>,
+    /// When it ended (the server resumed or started again, the lock released).
+    pub ended_s: Option<f64>,
+    /// What it did, in words (the pid signalled, connections ended, the table locked).
+    pub detail: String,
+    /// Why it could not be injected, or did not end cleanly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Failed operations intended from its start until 10 s after its end, by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// From its end to the end of the first successful operation after it.
+    pub first_ok_after_s: Option<f64>,
+    /// p99 (ms) of successful operations, every class, in the 5 s before it began.
+    pub p99_before_ms: Option<f64>,
+    /// The first whole second from its end whose p99 (every class) was within 1.5× of
+    /// `p99_before_ms` again, from its end (to the second); `None`: not within the run.
+    pub p99_recovered_s: Option<f64>,
 }
 
 /// A migration during a trial: what moved where, how fast, how long the tenant was held, and

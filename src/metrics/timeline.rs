@@ -12,6 +12,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use super::collector::Second;
 use super::histogram;
 use super::results::{SecondSummary, Summary};
+use crate::op::ErrorKind;
 
 /// Accumulates closed seconds.
 pub struct Timeline {
@@ -26,6 +27,10 @@ pub struct Timeline {
     pub last_second_ops: u64,
     /// The last closed second.
     pub last_t: Option<u64>,
+    /// Per closed second, every class's successful operations merged (kept only when asked
+    /// for with [`Timeline::keeping_merged`]: a fault's recovery is read from them).
+    pub merged: Vec<(u64, Histogram<u64>)>,
+    keep_merged: bool,
     hlog: Vec<u8>,
     hlog_out: Option<Box<dyn Write + Send>>,
     serializer: V2DeflateSerializer,
@@ -58,12 +63,22 @@ impl Timeline {
             errors: 0,
             last_second_ops: 0,
             last_t: None,
+            merged: Vec::new(),
+            keep_merged: false,
             hlog: Vec::new(),
             hlog_out: hlog,
             serializer: V2DeflateSerializer::new(),
             start,
             header_written: false,
         }
+    }
+
+    /// Keeps each second's histogram of every class merged ([`Timeline::merged`]): a few
+    /// tens of KB per second, for runs whose faults' recovery is measured.
+    #[must_use]
+    pub fn keeping_merged(mut self, keep: bool) -> Timeline {
+        self.keep_merged = keep;
+        self
     }
 
     /// Adds closed seconds (in order); writes them to the interval log.
@@ -73,6 +88,7 @@ impl Timeline {
     pub fn add(&mut self, seconds: Vec<Second>) -> std::io::Result<()> {
         for sec in seconds {
             let mut ops = 0;
+            let mut merged = self.keep_merged.then(histogram);
             for (ci, cs) in sec.classes.iter().enumerate() {
                 let Some(cs) = cs else { continue };
                 ops += cs.ok.len();
@@ -80,16 +96,28 @@ impl Timeline {
                 self.so_far
                     .add(&cs.ok)
                     .expect("auto-resizing histograms add");
+                if let Some(m) = &mut merged {
+                    m.add(&cs.ok).expect("auto-resizing histograms add");
+                }
                 self.summaries.push(SecondSummary {
                     t: sec.t,
                     class: self.classes[ci].clone(),
                     errors: cs.errors,
+                    error_kinds: ErrorKind::ALL
+                        .iter()
+                        .zip(cs.kinds)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(k, n)| (*k, n))
+                        .collect(),
                     response: Summary::of(&cs.ok),
                 });
                 if self.hlog_out.is_some() && !cs.ok.is_empty() {
                     let class = self.classes[ci].clone();
                     self.write_interval(sec.t, &class, &cs.ok)?;
                 }
+            }
+            if let Some(m) = merged {
+                self.merged.push((sec.t, m));
             }
             self.last_second_ops = ops;
             self.last_t = Some(sec.t);

@@ -475,7 +475,9 @@ fn trim(x: f64) -> String {
 /// measured phases other than `steady` shaded, and throughput per second beneath.
 ///
 /// `classes` pairs each class name with its (second, p99 ms) points; `phases` are (name,
-/// start s, end s) windows to shade; `throughput` is (second, successful operations).
+/// start s, end s) windows to shade; `faults` the same for the trial's faults (shaded red);
+/// `throughput` is (second, successful operations) and `errors` (second, failed operations),
+/// drawn in red beneath when any.
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
@@ -483,7 +485,9 @@ pub fn timeline(
     title: &str,
     classes: &[(String, Vec<(f64, f64)>)],
     phases: &[(String, f64, f64)],
+    faults: &[(String, f64, f64)],
     throughput: &[(f64, f64)],
+    errors: &[(f64, f64)],
 ) -> Result<String, String> {
     let mut svg = String::new();
     let end = throughput
@@ -498,7 +502,12 @@ pub fn timeline(
     let hi = ys.iter().copied().fold(0.01f64, f64::max) * 1.5;
     let lo = ys.iter().copied().fold(f64::MAX, f64::min).clamp(0.001, hi) / 1.5;
     let (lo, hi) = with_decade(lo, hi);
-    let top = throughput.iter().map(|p| p.1).fold(1.0f64, f64::max) * 1.1;
+    let top = throughput
+        .iter()
+        .chain(errors)
+        .map(|p| p.1)
+        .fold(1.0f64, f64::max)
+        * 1.1;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 580)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -536,6 +545,25 @@ pub fn timeline(
                 )))
                 .map_err(|e| e.to_string())?;
         }
+        for (name, a, b) in faults {
+            // At least a sliver: a kill is an instant.
+            let b = b.max(a + end / 400.0);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(*a, lo), (b, hi)],
+                    RGBColor(207, 34, 46).mix(0.25).filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    name.clone(),
+                    (*a, hi / 2.2),
+                    ("sans-serif", LEGEND_PX)
+                        .into_font()
+                        .color(&RGBColor(207, 34, 46)),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
         lines(
             &mut chart,
             classes.iter().enumerate().map(|(i, (name, pts))| Line {
@@ -569,6 +597,26 @@ pub fn timeline(
             BLACK.stroke_width(1),
         ))
         .map_err(|e| e.to_string())?;
+        if errors.iter().any(|p| p.1 > 0.0) {
+            tp.draw_series(LineSeries::new(
+                errors.iter().copied(),
+                RGBColor(207, 34, 46).stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?
+            .label("failed ops/s")
+            .legend(|(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 16, y)],
+                    RGBColor(207, 34, 46).stroke_width(2),
+                )
+            });
+            tp.configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .label_font(("sans-serif", LEGEND_PX))
+                .background_style(WHITE.mix(0.8))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)

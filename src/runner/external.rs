@@ -130,6 +130,7 @@ impl External {
             cancelled: self.ctx.cancel.is_cancelled(),
             hlog_error,
             unissued: 0,
+            intended: None,
         }
     }
 }

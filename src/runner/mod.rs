@@ -23,11 +23,14 @@
 pub mod external;
 mod flusher;
 mod shared;
+mod timer;
 mod worker;
+
+pub use timer::Timer;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -42,6 +45,48 @@ use crate::pacing::{Pacer, PhaseWindow, StopCondition};
 use flusher::flusher;
 use shared::Shared;
 use worker::{quota, worker_loop};
+
+/// Points in a run after which it notes its first successful operation: each armed while the
+/// run goes on (by whoever ends a fault), then read after it. Workers check them only after a
+/// success, with relaxed atomics: a few loads per operation while any are present.
+#[derive(Debug)]
+pub struct Watches(Vec<(AtomicU64, AtomicU64)>);
+
+impl Watches {
+    /// `n` unarmed watches.
+    pub fn new(n: usize) -> Arc<Watches> {
+        Arc::new(Watches(
+            (0..n)
+                .map(|_| (AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)))
+                .collect(),
+        ))
+    }
+
+    /// Arms watch `i` at `from` after the run's start: successes ending from then on count.
+    pub fn arm(&self, i: usize, from: Duration) {
+        if let Some((f, _)) = self.0.get(i) {
+            f.store(shared::us(from), Ordering::Relaxed);
+        }
+    }
+
+    /// When the first success at or after watch `i`'s point ended, from the run's start.
+    pub fn first(&self, i: usize) -> Option<Duration> {
+        match self.0.get(i)?.1.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    /// A success ended at `at` after the run's start.
+    fn note(&self, at: Duration) {
+        let at = shared::us(at);
+        for (from, first) in &self.0 {
+            if at >= from.load(Ordering::Relaxed) {
+                first.fetch_min(at, Ordering::Relaxed);
+            }
+        }
+    }
+}
 
 /// Chooses operations: shared plan plus typed per-worker state (YCSB's `Workload` with
 /// `initThread`).
@@ -92,10 +137,18 @@ pub struct RunConfig {
     pub tenants: usize,
     /// Tenant indices whose figures are kept individually.
     pub tenant_sample: Vec<usize>,
+    /// Open loop: how workers wait for an intended start.
+    pub timer: Timer,
+    /// Offsets, armed while the run goes on (the ends of a scenario's faults), after which it
+    /// notes its first successful operation; with them it also keeps every second's classes
+    /// merged ([`Timeline::merged`]).
+    pub watch: Option<Arc<Watches>>,
 }
 
 impl RunConfig {
-    /// A single-phase run over one class and one tenant: for tests and benchmarks.
+    /// A single-phase run over one class and one tenant: for tests and benchmarks. It waits with
+    /// the runtime's timer, so tests on paused time can advance it; set [`RunConfig::timer`]
+    /// for precise starts.
     pub fn simple(pacer: Pacer, stop: StopCondition) -> RunConfig {
         RunConfig {
             pacer,
@@ -110,6 +163,8 @@ impl RunConfig {
             classes: vec!["all".into()],
             tenants: 1,
             tenant_sample: Vec::new(),
+            timer: Timer::Runtime,
+            watch: None,
         }
     }
 }
@@ -141,6 +196,9 @@ pub struct RunIo {
     pub hlog: Option<Box<dyn Write + Send>>,
     /// Called once per closed second.
     pub live: Option<LiveFn>,
+    /// Sent the run's start instant as the run starts (what runs beside it, such as a
+    /// scenario's faults, is timed from it).
+    pub started: Option<tokio::sync::oneshot::Sender<Instant>>,
 }
 
 /// What a run produced.
@@ -162,6 +220,10 @@ pub struct RunReport {
     /// Open loop: operations intended before the duration that never started, because the
     /// run reached [`RunConfig::overrun`] still working off its backlog (0 otherwise).
     pub unissued: u64,
+    /// Open loop: operations the schedule intended (started ones and [`RunReport::unissued`]
+    /// ones), counted by the schedule apart from the recorder, so an operation lost between
+    /// the two would show; `None` for a closed loop.
+    pub intended: Option<u64>,
 }
 
 /// Runs a workload against a backend until the stop condition (or cancellation), with the
@@ -177,6 +239,10 @@ pub async fn run<B: Backend, S: RequestSource>(
 ) -> RunReport {
     let start = Instant::now();
     let start_wall = SystemTime::now();
+    if let Some(tx) = io.started {
+        // Nobody listening is fine: the side task ended early.
+        let _ = tx.send(start);
+    }
     let ctx = Arc::new(Shared::new(&cfg, start, io.cancel));
     // Cancelled when the workers are done: ends the flusher and the watcher.
     let done = CancellationToken::new();
@@ -199,7 +265,8 @@ pub async fn run<B: Backend, S: RequestSource>(
         )));
     }
 
-    let timeline = Timeline::new(cfg.classes.clone(), io.hlog, start_wall);
+    let timeline = Timeline::new(cfg.classes.clone(), io.hlog, start_wall)
+        .keeping_merged(cfg.watch.is_some());
     let flusher = tokio::spawn(flusher(ctx.clone(), done.clone(), timeline, io.live));
 
     let mut last_end = start;
@@ -210,11 +277,12 @@ pub async fn run<B: Backend, S: RequestSource>(
     done.cancel();
     let (timeline, hlog_error) = flusher.await.expect("flusher panicked");
     let (recorder, tenants) = ctx.collector.finish();
-    let unissued = ctx
-        .schedule
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .unissued;
+    let (unissued, issued) = {
+        let s = ctx.schedule.lock().unwrap_or_else(|p| p.into_inner());
+        (s.unissued, s.issued)
+    };
+    let intended = matches!(cfg.pacer, Pacer::Open { .. }).then_some(issued + unissued);
+
     RunReport {
         recorder,
         tenants,
@@ -223,6 +291,7 @@ pub async fn run<B: Backend, S: RequestSource>(
         cancelled: ctx.cancel.is_cancelled(),
         hlog_error,
         unissued,
+        intended,
     }
 }
 
@@ -306,6 +375,7 @@ mod tests {
             "every intended operation ran or was counted as unissued"
         );
         assert_eq!(r.recorder.count(), backend.calls());
+        assert_eq!(r.intended, Some(400), "the schedule's own count agrees");
         assert!(r.unissued >= 90, "unissued: {}", r.unissued);
         assert!(
             r.elapsed <= Duration::from_millis(3_020),

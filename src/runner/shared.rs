@@ -2,6 +2,7 @@
 //! pacing, the open loop's schedule of intended starts, each worker's in-flight slot, the stop
 //! flag and the collector.
 
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
@@ -24,6 +25,10 @@ pub(super) struct Shared {
     pub pacer: Pacer,
     /// When to stop.
     pub stop: StopCondition,
+    /// Open loop: how workers wait for an intended start.
+    pub timer: super::Timer,
+    /// Where successes are noted after armed points (faults' ends).
+    pub watch: Option<Arc<super::Watches>>,
     /// Open loop with a duration and an overrun limit: where workers stop taking tickets.
     pub cutoff: Option<Cutoff>,
     /// Phase windows, by start.
@@ -53,7 +58,8 @@ impl Shared {
             cfg.tenants,
             &cfg.tenant_sample,
             cfg.measured.clone(),
-        );
+        )
+        .with_lags(matches!(cfg.pacer, Pacer::Open { .. }));
         // The instant past which an open loop stops working off its backlog, with what
         // [`Schedule::abandon`] needs to count the tickets left.
         let cutoff = match (cfg.pacer, cfg.stop, cfg.overrun) {
@@ -71,6 +77,8 @@ impl Shared {
             start,
             pacer: cfg.pacer,
             stop: cfg.stop,
+            timer: cfg.timer,
+            watch: cfg.watch.clone(),
             cutoff,
             windows: cfg.windows.clone(),
             collector,
@@ -106,7 +114,8 @@ pub(super) struct Cutoff {
 /// worker reads on every operation, as when the schedule had an allocation of its own.
 #[repr(align(64))]
 pub(super) struct Schedule {
-    /// Tickets handed out.
+    /// Tickets handed out and run (a ticket taken past the overrun limit is counted as
+    /// unissued instead).
     pub issued: u64,
     /// The next ticket's intended start, since the run's start.
     pub next: Duration,

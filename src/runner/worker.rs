@@ -9,8 +9,10 @@ use tokio::time::Instant;
 
 use super::RequestSource;
 use super::shared::{IDLE, PENDING, Shared, us};
+use super::timer::Wait;
 use crate::backend::Backend;
 use crate::metrics::{Key, LATE_AFTER};
+use crate::op::Outcome;
 use crate::pacing::{Pacer, StopCondition, phase_at};
 
 /// Closed loop with a count: worker `w`'s share of the operations, handed out up front (YCSB
@@ -38,6 +40,7 @@ pub(super) async fn worker_loop<B: Backend, S: RequestSource>(
     let shard = w % ctx.collector.shards();
     let slot = &ctx.slots[w].0;
     let mut last_end = start;
+    let mut wait = Wait::new(ctx.timer);
     loop {
         if ctx.stopped.load(Ordering::Relaxed) {
             break;
@@ -47,7 +50,7 @@ pub(super) async fn worker_loop<B: Backend, S: RequestSource>(
         };
         if let Some(t) = intended {
             tokio::select! {
-                () = tokio::time::sleep_until(t) => {}
+                () = wait.until(t) => {}
                 () = ctx.cancel.cancelled() => { slot.store(IDLE, Ordering::Release); break; }
             }
         } else {
@@ -73,6 +76,11 @@ pub(super) async fn worker_loop<B: Backend, S: RequestSource>(
         let outcome = backend.execute(&req).await;
         let end = Instant::now();
         last_end = end;
+        if let Some(w) = &ctx.watch
+            && outcome == Outcome::Ok
+        {
+            w.note(end - start);
+        }
         if actual - intended > LATE_AFTER {
             ctx.collector.late_start(shard);
         }
@@ -155,6 +163,8 @@ fn overran(ctx: &Shared, actual: Instant) -> bool {
         return false;
     }
     let mut s = ctx.schedule.lock().unwrap_or_else(|p| p.into_inner());
+    // The ticket this worker took is owed, not run.
+    s.issued -= 1;
     s.unissued += 1;
     s.abandon(c.rate, c.arrivals, &ctx.windows, c.end);
     true

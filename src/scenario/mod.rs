@@ -23,6 +23,7 @@ use crate::pacing::{Pacer, StopCondition};
 use crate::population::{Population, PopulationSpec};
 
 mod check;
+pub mod faults;
 pub mod http;
 mod matrix;
 pub mod migration;
@@ -204,6 +205,8 @@ pub struct Scenario {
     pub target: Option<target::TargetSpec>,
     /// The matrix of variants and the number of trials.
     pub matrix: MatrixSpec,
+    /// `[[fault]]`s every trial of a variant they apply to goes through, in time order.
+    pub faults: Vec<faults::FaultSpec>,
     /// 1 as written; a copy made by [`Scenario::scaled`] with durations scaled records its
     /// factor (`--scale`).
     pub scale: f64,
@@ -322,6 +325,7 @@ impl Scenario {
             None => default_workload(),
         };
         let phases = check::check_phases(&c, &model.phase, &population, &workload, &operations)?;
+        let mut faults = check::check_faults(&c, &model.fault, &workload, population.tenants)?;
         let connections = check::check_connections(&c, &model.connections)?;
         let http = model
             .http
@@ -366,6 +370,27 @@ impl Scenario {
                 tenants: population.tenants,
             },
         )?;
+
+        check::check_fault_variants(&c, &model.fault, &faults, &matrix.variants)?;
+        if let (Some(f), Some(t)) = (model.fault.first(), &target) {
+            return Err(c.err(
+                f.span(),
+                format!(
+                    "faults are for the harness's own servers and data; this scenario reads the existing database {} as it is",
+                    t.database
+                ),
+            ));
+        }
+        if let (Some(f), true) = (
+            model.fault.first(),
+            phases.iter().any(|p| p.migration.is_some()),
+        ) {
+            return Err(c.err(
+                f.span(),
+                "a scenario either migrates a tenant or injects faults: each is timed against an undisturbed run",
+            ));
+        }
+        faults.sort_by_key(|f| f.at);
 
         // Every operation of the scenario's own a mix uses has a form for each backend the
         // matrix runs it on.
@@ -426,6 +451,7 @@ impl Scenario {
             http,
             operations,
             target,
+            faults,
             scale: 1.0,
         })
     }

@@ -49,6 +49,19 @@ pub(super) struct FileModel {
     pub(super) http: Option<Spanned<HttpModel>>,
     #[serde(default)]
     pub(super) operation: Vec<Spanned<OperationModel>>,
+    #[serde(default)]
+    pub(super) fault: Vec<Spanned<FaultModel>>,
+}
+
+/// A `[[fault]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FaultModel {
+    pub(super) kind: Spanned<String>,
+    pub(super) at_s: Spanned<f64>,
+    pub(super) duration_s: Spanned<f64>,
+    #[serde(default)]
+    pub(super) tenant: Option<Spanned<String>>,
 }
 
 /// `[target]`: a team's own database, read as it is.

@@ -147,6 +147,10 @@ impl Scenario {
                 ph.start = t(ph.start);
                 ph.duration = ph.duration.map(t);
             }
+            for fault in &mut s.faults {
+                fault.at = t(fault.at);
+                fault.duration = t(fault.duration);
+            }
         }
         Ok(s)
     }

@@ -21,7 +21,7 @@ use crate::backend::marker::{DbState, DropOutcome, MarkedDb};
 use crate::backend::migrate::{self, Live, MigrateOptions, MigrationReport, MovePlan, MoveSpec};
 use crate::backend::seed::{SeedOptions, SeedSummary};
 use crate::backend::verify::VerifyReport;
-use crate::backend::{Doctor, Driver, TrialSetup, redact_uri, resolve_uri, round_trips};
+use crate::backend::{Doctor, Driver, FaultDone, TrialSetup, redact_uri, resolve_uri, round_trips};
 use crate::layout::{Layout, Move, Placement, Server};
 use crate::metrics::evidence as sys;
 use crate::metrics::human_bytes;
@@ -31,6 +31,7 @@ use crate::metrics::results::{
 use crate::op::{BackendKind, Request};
 use crate::population::Population;
 use crate::profile::Profiled;
+use crate::scenario::faults::{FaultKind, FaultSpec};
 use crate::scenario::{Scenario, Strategy};
 
 /// MongoDB through the default server's URI (other servers by their variables).
@@ -561,6 +562,35 @@ impl Driver for MongoDriver {
             buffers_hit: None,
             buffers_read: None,
         })
+    }
+
+    async fn fault(
+        &self,
+        placement: &Placement,
+        _: &Population,
+        f: &FaultSpec,
+        cancel: &CancellationToken,
+    ) -> Result<FaultDone, MongoError> {
+        // The placement's home server: the default one, where the shared database lives.
+        let home = placement
+            .databases
+            .first()
+            .map(|d| d.server.clone())
+            .ok_or_else(|| MongoError::State("the placement has no database".into()))?;
+        let uri = Servers::uri_of(&self.uri, &home)?;
+        match f.kind {
+            FaultKind::PauseServer => super::fault::pause(&uri, f.duration, cancel).await,
+            FaultKind::RestartServer => super::fault::restart(&uri, f.duration, cancel).await,
+            FaultKind::KillConnections => {
+                let c = client(&uri, &ConnectOptions::default()).await?;
+                let r = super::fault::kill_sessions(&c, f.duration, cancel).await;
+                c.shutdown().await;
+                r
+            }
+            FaultKind::LockTenant => Err(MongoError::State(
+                "lock_tenant holds a PostgreSQL table lock; MongoDB has none to hold".into(),
+            )),
+        }
     }
 
     fn local_servers(&self, placement: &Placement) -> Vec<(String, u32)> {

@@ -6,6 +6,7 @@ pub mod audit;
 mod custom;
 mod driver;
 mod evidence;
+mod fault;
 mod migrate;
 mod ops;
 mod registry;

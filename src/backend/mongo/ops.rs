@@ -16,6 +16,7 @@ use crate::layout::Placement;
 use crate::op::{ErrorKind, Op, Outcome, Request};
 use crate::population::Population;
 
+use crate::backend::leak_in;
 pub use crate::backend::{Answer, FAN_OUT, LIST_LIMIT, REVENUE_DAYS};
 
 /// What `explain` says about one call.
@@ -64,6 +65,19 @@ pub struct MongoBackend {
     /// Client-per-tenant: response times (µs) of the operations that created their tenant's
     /// client — a tenant's first request after it had none (cold start).
     cold: std::sync::Mutex<hdrhistogram::Histogram<u64>>,
+    /// A routing fault for tests ([`MongoBackend::with_misrouting`]).
+    misroute: bool,
+}
+
+/// The projection of record-returning reads: the id to answer with and the tenant field the
+/// answer is checked by ([`leak_in`]).
+fn owned() -> Document {
+    doc! {"_id": 1, "tenant": 1}
+}
+
+/// A returned document's tenant field.
+fn owner(d: &Document) -> Option<&str> {
+    d.get_str("tenant").ok()
 }
 
 tokio::task_local! {
@@ -104,6 +118,7 @@ impl MongoBackend {
             inserted: AtomicU64::new(0),
             cold: std::sync::Mutex::new(crate::metrics::histogram()),
             operations: Vec::new(),
+            misroute: false,
         }
     }
 
@@ -141,6 +156,25 @@ impl MongoBackend {
     /// The routing in use (its registries hold the client-per-tenant counters).
     pub fn routing(&self) -> &Routing {
         &self.routing
+    }
+
+    /// A routing fault for the tests of the tenant check: every tenant's operations run as the
+    /// next tenant's (by rank), as a router that resolved the wrong tenant would send them.
+    /// Never set outside tests.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_misrouting(mut self) -> MongoBackend {
+        self.misroute = true;
+        self
+    }
+
+    /// The request as the (possibly faulty) router sends it.
+    fn misrouted(&self, req: &Request) -> Request {
+        let mut r = *req;
+        if self.misroute {
+            r.tenant = (r.tenant + 1) % self.ids.len();
+        }
+        r
     }
 
     fn db(&self, tenant: usize) -> &Database {
@@ -235,10 +269,14 @@ impl MongoBackend {
     /// # Errors
     /// The driver's error; [`Backend::execute`] turns it into an [`Outcome`].
     pub async fn answer(&self, req: &Request) -> mongodb::error::Result<Answer> {
-        let tenant = self.ids[req.tenant].as_str();
         if req.op == Op::AdminCrossTenant {
             return self.cross_tenant().await;
         }
+        // What the returned records are checked against: the tenant asked for, even when a
+        // (test) routing fault sends the operation as another.
+        let asked = self.ids[req.tenant].as_str();
+        let req = &self.misrouted(req);
+        let tenant = self.ids[req.tenant].as_str();
         // Held for the whole operation: a migration's freeze waits for it, and the route read
         // next is the one in force until the operation ends.
         let _gate = self.directory.enter(req.tenant).await;
@@ -247,7 +285,7 @@ impl MongoBackend {
         match req.op {
             Op::ListRecent => {
                 let (_, filter, sort, limit) = self.find_spec(req).expect("find op");
-                let mut find = orders.find(filter).projection(doc! {"_id": 1});
+                let mut find = orders.find(filter).projection(owned());
                 if let Some(s) = sort {
                     find = find.sort(s);
                 }
@@ -255,6 +293,9 @@ impl MongoBackend {
                     find = find.limit(l);
                 }
                 let docs: Vec<Document> = find.await?.try_collect().await?;
+                if let Some(leak) = leak_in(asked, docs.iter().map(owner)) {
+                    return Ok(leak);
+                }
                 Ok(Answer::Ids(
                     docs.iter()
                         .filter_map(|d| d.get_str("_id").ok().map(str::to_string))
@@ -266,8 +307,11 @@ impl MongoBackend {
                 let d = db
                     .collection::<Document>(coll.name())
                     .find_one(filter)
-                    .projection(doc! {"_id": 1})
+                    .projection(owned())
                     .await?;
+                if let Some(leak) = leak_in(asked, d.iter().map(owner)) {
+                    return Ok(leak);
+                }
                 Ok(Answer::One(
                     d.and_then(|d| d.get_str("_id").ok().map(str::to_string)),
                 ))

@@ -17,13 +17,14 @@ use crate::backend::marker::{DropOutcome, MarkedDb};
 use crate::backend::migrate::{self, Live, MigrateOptions, MigrationReport, MovePlan, MoveSpec};
 use crate::backend::seed::{SeedOptions, SeedSummary};
 use crate::backend::verify::VerifyReport;
-use crate::backend::{Doctor, Driver, TrialSetup, redact_uri, resolve_uri, round_trips};
+use crate::backend::{Doctor, Driver, FaultDone, TrialSetup, redact_uri, resolve_uri, round_trips};
 use crate::layout::{Layout, Move, Placement, Server};
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{ConnectionSample, Evidence, ExplainRecord, ServerInfo};
 use crate::op::{BackendKind, Request};
 use crate::population::Population;
 use crate::profile::Profiled;
+use crate::scenario::faults::{FaultKind, FaultSpec};
 use crate::scenario::{Scenario, Strategy};
 
 /// Connections the harness keeps for itself on PostgreSQL beyond the pools (sampler, admin).
@@ -528,6 +529,27 @@ impl Driver for PgDriver {
             buffers_hit: Some(e.buffers_hit),
             buffers_read: Some(e.buffers_read),
         })
+    }
+
+    async fn fault(
+        &self,
+        placement: &Placement,
+        pop: &Population,
+        f: &FaultSpec,
+        cancel: &CancellationToken,
+    ) -> Result<FaultDone, PgError> {
+        match f.kind {
+            FaultKind::KillConnections => {
+                super::fault::kill_connections(&self.uri, placement, f.duration, cancel).await
+            }
+            FaultKind::LockTenant => {
+                super::fault::lock_tenant(&self.uri, placement, pop, f, cancel).await
+            }
+            FaultKind::PauseServer | FaultKind::RestartServer => Err(PgError::State(format!(
+                "{} stops a server the harness started (scripts/mongo-local.sh); this PostgreSQL is the machine's, shared with everything on it",
+                f.kind.name()
+            ))),
+        }
     }
 
     fn local_servers(&self, _: &Placement) -> Vec<(String, u32)> {

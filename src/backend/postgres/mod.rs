@@ -17,6 +17,7 @@ pub mod admin;
 pub mod audit;
 mod custom;
 pub mod driver;
+mod fault;
 pub mod migrate;
 pub mod ops;
 pub mod schema;
@@ -107,8 +108,14 @@ pub fn config(uri: &str, db: Option<&str>) -> Result<Config, PgError> {
     if c.get_connect_timeout().is_none() {
         c.connect_timeout(Duration::from_secs(5));
     }
-    c.application_name("tenantbench");
+    c.application_name(application_name());
     Ok(c)
+}
+
+/// The application name of this process's connections, `tenantbench/<pid>`: how
+/// `pg_stat_activity` tells them apart (a `kill_connections` fault ends only these).
+pub fn application_name() -> String {
+    format!("tenantbench/{}", std::process::id())
 }
 
 /// One connection to database `db` (the URI's own when `None`), its connection task spawned.

@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::schema::columns;
 use super::{MARKER_TABLE, PgError, ident, time_of};
-use crate::backend::{Answer, Backend, FAN_OUT, LIST_LIMIT, REVENUE_DAYS, status_of};
+use crate::backend::{Answer, Backend, FAN_OUT, LIST_LIMIT, REVENUE_DAYS, leak_in, status_of};
 use crate::datagen::{Collection, END_MS, Value, generate, record_id};
 use crate::layout::Layout;
 use crate::layout::Placement;
@@ -65,26 +65,39 @@ pub struct PgBackend {
     schema_ix: Vec<usize>,
     /// The scenario's own operations (`[[operation]]`).
     operations: Vec<crate::scenario::operation::OperationSpec>,
+    /// A routing fault for tests ([`PgBackend::with_misrouting`]).
+    misroute: bool,
 }
 
-/// The SQL text of a read operation on the tables of quoted schema `s`.
-fn read_sql(s: &str, op: Op) -> Option<String> {
+/// The SQL text of a read operation on the tables of quoted schema `s`. Reads that return
+/// records return their `tenant_id` too, for the tenant check ([`leak_in`]). With `rls` the
+/// query names no tenant, as an application behind row-level security writes it: the policy
+/// alone keeps other tenants' rows out (so a wrong policy shows as a leak), and the tenant is
+/// not a parameter.
+fn read_sql(s: &str, op: Op, rls: bool) -> Option<String> {
+    // The tenant predicate and the number of the parameter after it.
+    let (t, p) = if rls {
+        ("", "$1")
+    } else {
+        ("tenant_id = $1 AND ", "$2")
+    };
     Some(match op {
         Op::ListRecent => format!(
-            "SELECT id FROM {s}.orders WHERE tenant_id = $1 AND status = $2 ORDER BY created_at DESC LIMIT {LIST_LIMIT}"
+            "SELECT id, tenant_id FROM {s}.orders WHERE {t}status = {p} ORDER BY created_at DESC LIMIT {LIST_LIMIT}"
         ),
         Op::GetById => {
-            format!("SELECT id FROM {s}.orders WHERE id = $1 AND tenant_id = $2 LIMIT 1")
+            let t = if rls { "" } else { " AND tenant_id = $2" };
+            format!("SELECT id, tenant_id FROM {s}.orders WHERE id = $1{t} LIMIT 1")
         }
         Op::CountByStatus => {
-            format!("SELECT count(*) FROM {s}.orders WHERE tenant_id = $1 AND status = $2")
+            format!("SELECT count(*) FROM {s}.orders WHERE {t}status = {p}")
         }
         Op::FindUserByEmail => {
-            format!("SELECT id FROM {s}.users WHERE tenant_id = $1 AND email = $2 LIMIT 1")
+            format!("SELECT id, tenant_id FROM {s}.users WHERE {t}email = {p} LIMIT 1")
         }
         Op::RevenueByDay => format!(
             "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(amount_cents)::bigint
-               FROM {s}.orders WHERE tenant_id = $1 AND status IN ('paid', 'shipped') AND created_at >= $2
+               FROM {s}.orders WHERE {t}status IN ('paid', 'shipped') AND created_at >= {p}
               GROUP BY day ORDER BY day"
         ),
         _ => return None,
@@ -115,7 +128,7 @@ impl PgBackend {
             .map(|s| {
                 Op::ALL
                     .iter()
-                    .map(|&op| read_sql(s, op).unwrap_or_default())
+                    .map(|&op| read_sql(s, op, placement.layout == Layout::Rls).unwrap_or_default())
                     .collect()
             })
             .collect();
@@ -139,6 +152,7 @@ impl PgBackend {
             rls_role: (placement.layout == Layout::Rls)
                 .then(|| super::rls_role(&placement.databases[0].name)),
             operations: Vec::new(),
+            misroute: false,
         }
     }
 
@@ -196,6 +210,25 @@ impl PgBackend {
         &self.pools
     }
 
+    /// A routing fault for the tests of the tenant check: every tenant's operations run as the
+    /// next tenant's (by rank), as a router that resolved the wrong tenant would send them.
+    /// Never set outside tests.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_misrouting(mut self) -> PgBackend {
+        self.misroute = true;
+        self
+    }
+
+    /// The request as the (possibly faulty) router sends it.
+    fn misrouted(&self, req: &Request) -> Request {
+        let mut r = *req;
+        if self.misroute {
+            r.tenant = (r.tenant + 1) % self.ids.len();
+        }
+        r
+    }
+
     fn pool(&self, tenant: usize) -> &Pool {
         &self.pools[self.directory.db_of(tenant)]
     }
@@ -206,34 +239,46 @@ impl PgBackend {
             return None;
         }
         let sql = self.read_sql[self.schema_ix[req.tenant]][req.op.index()].as_str();
-        let tenant = Param::Text(self.ids[req.tenant].clone());
-        let (params, limit) = match req.op {
+        let id = &self.ids[req.tenant];
+        // The tenant parameter, unless row-level security binds it (see `read_sql`).
+        let tenant = || {
+            self.rls_role
+                .is_none()
+                .then(|| Param::Text(id.clone()))
+                .into_iter()
+        };
+        let (params, limit): (Vec<Param>, _) = match req.op {
             Op::ListRecent => (
-                vec![tenant, Param::Text(status_of(req).into())],
+                tenant()
+                    .chain([Param::Text(status_of(req).into())])
+                    .collect(),
                 Some(LIST_LIMIT as u64),
             ),
             Op::GetById => (
-                vec![
-                    Param::Text(record_id(
-                        &self.ids[req.tenant],
-                        Collection::Orders,
-                        req.key,
-                    )),
-                    tenant,
-                ],
+                [Param::Text(record_id(id, Collection::Orders, req.key))]
+                    .into_iter()
+                    .chain(tenant())
+                    .collect(),
                 Some(1),
             ),
-            Op::CountByStatus => (vec![tenant, Param::Text(status_of(req).into())], None),
+            Op::CountByStatus => (
+                tenant()
+                    .chain([Param::Text(status_of(req).into())])
+                    .collect(),
+                None,
+            ),
             Op::FindUserByEmail => {
-                let user = generate(self.seed, &self.ids[req.tenant], Collection::Users, req.key);
+                let user = generate(self.seed, id, Collection::Users, req.key);
                 let email = match &user.fields[3] {
                     ("email", Value::Str(e)) => e.clone(),
                     _ => String::new(),
                 };
-                (vec![tenant, Param::Text(email)], Some(1))
+                (tenant().chain([Param::Text(email)]).collect(), Some(1))
             }
             Op::RevenueByDay => (
-                vec![tenant, Param::Time(END_MS - REVENUE_DAYS * 86_400_000)],
+                tenant()
+                    .chain([Param::Time(END_MS - REVENUE_DAYS * 86_400_000)])
+                    .collect(),
                 None,
             ),
             _ => return None,
@@ -268,22 +313,22 @@ impl PgBackend {
             // The provider's own query: as the owner, across every tenant (RLS does not apply).
             return self.cross_tenant().await;
         }
+        // What the returned rows are checked against: the tenant asked for, even when a (test)
+        // routing fault sends the operation as another.
+        let asked = self.ids[req.tenant].as_str();
+        let req = &self.misrouted(req);
         // Held for the whole operation: a migration's freeze waits for it, and the route read
         // next is the one in force until the operation ends.
         let _gate = self.directory.enter(req.tenant).await;
         let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
         let Some(role) = &self.rls_role else {
-            return self.answer_on(&c, req).await;
+            return self.answer_on(&c, req, asked).await;
         };
         // rls: one transaction per operation, as the application role, bound to the tenant.
-        let tenant = self.ids[req.tenant].replace('\'', "''");
-        c.batch_execute(&format!(
-            "BEGIN; SET LOCAL ROLE {}; SET LOCAL app.tenant_id = '{tenant}'",
-            ident(role)
-        ))
-        .await
-        .map_err(|e| db_err("binding the tenant", e))?;
-        match self.answer_on(&c, req).await {
+        c.batch_execute(&bind_tenant(role, &self.ids[req.tenant]))
+            .await
+            .map_err(|e| db_err("binding the tenant", e))?;
+        match self.answer_on(&c, req, asked).await {
             Ok(a) => {
                 c.batch_execute("COMMIT")
                     .await
@@ -297,10 +342,12 @@ impl PgBackend {
         }
     }
 
+    /// Answers `req` on connection `c`, checking returned rows against tenant `asked`.
     async fn answer_on(
         &self,
         c: &deadpool_postgres::Object,
         req: &Request,
+        asked: &str,
     ) -> Result<Answer, PgError> {
         if !req.op.is_builtin() {
             return self.custom(c, req).await;
@@ -313,6 +360,11 @@ impl PgBackend {
             let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                 params.iter().map(Param::as_sql).collect();
             let rows = c.query(&st, &refs).await.map_err(|e| db_err(what, e))?;
+            if matches!(req.op, Op::ListRecent | Op::GetById | Op::FindUserByEmail)
+                && let Some(leak) = leak_in(asked, rows.iter().map(|r| r.get::<_, Option<&str>>(1)))
+            {
+                return Ok(leak);
+            }
             return Ok(match req.op {
                 Op::ListRecent => Answer::Ids(rows.iter().map(|r| r.get(0)).collect()),
                 Op::GetById | Op::FindUserByEmail => Answer::One(rows.first().map(|r| r.get(0))),
@@ -487,12 +539,23 @@ impl PgBackend {
         };
         let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
         self.search_path(&c, req.tenant).await?;
+        if let Some(role) = &self.rls_role {
+            // As the operation runs: the application role, bound to the tenant (as the owner
+            // the policy would not apply and the plan would cover every tenant).
+            c.batch_execute(&bind_tenant(role, &self.ids[req.tenant]))
+                .await
+                .map_err(|e| db_err("binding the tenant", e))?;
+        }
         let v = super::explain_json(
             &c,
             &format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {text}"),
             req.op.name(),
         )
-        .await?;
+        .await;
+        if self.rls_role.is_some() {
+            let _ = c.batch_execute("ROLLBACK").await;
+        }
+        let v = v?;
         let plan = &v[0]["Plan"];
         let mut e = PgExplain {
             limit,
@@ -502,6 +565,16 @@ impl PgBackend {
         walk(plan, &mut e);
         Ok(Some(e))
     }
+}
+
+/// `rls`: opens a transaction as the application `role`, bound to `tenant` (the policy reads
+/// `app.tenant_id`).
+fn bind_tenant(role: &str, tenant: &str) -> String {
+    format!(
+        "BEGIN; SET LOCAL ROLE {}; SET LOCAL app.tenant_id = '{}'",
+        ident(role),
+        tenant.replace('\'', "''")
+    )
 }
 
 /// Adds one plan node and its children to the summary.

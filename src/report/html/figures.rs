@@ -188,13 +188,25 @@ fn timeline_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
         if classes.is_empty() {
             continue;
         }
-        let mut per_sec: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut per_sec: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
         for s in &t.timeline {
-            *per_sec.entry(s.t).or_default() += s.response.count;
+            let e = per_sec.entry(s.t).or_default();
+            e.0 += s.response.count;
+            e.1 += s.errors;
         }
         let tput: Vec<(f64, f64)> = per_sec
-            .into_iter()
-            .map(|(t, n)| (t as f64 + 0.5, n as f64))
+            .iter()
+            .map(|(t, n)| (*t as f64 + 0.5, n.0 as f64))
+            .collect();
+        let errors: Vec<(f64, f64)> = per_sec
+            .iter()
+            .map(|(t, n)| (*t as f64 + 0.5, n.1 as f64))
+            .collect();
+        let faults: Vec<(String, f64, f64)> = t
+            .evidence
+            .faults
+            .iter()
+            .filter_map(|f| Some((f.kind.clone(), f.began_s?, f.ended_s?)))
             .collect();
         charts.add(
             "timelines",
@@ -207,7 +219,9 @@ fn timeline_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
                 ),
                 &classes,
                 &shaded,
+                &faults,
                 &tput,
+                &errors,
             ),
         )?;
     }

@@ -27,6 +27,7 @@ pub(super) fn summary(
     baseline_run: Option<&str>,
     deltas: &[DeltaRow],
     caveats: &[String],
+    leaks: &[String],
 ) -> Result<String> {
     let moved: Vec<&DeltaRow> = deltas
         .iter()
@@ -48,6 +49,7 @@ pub(super) fn summary(
             baseline_run => baseline_run,
             deltas => &moved,
             caveats => caveats,
+            leaks => leaks,
         })
         .context("rendering the summary")
 }
@@ -99,7 +101,7 @@ mod tests {
             .filter(|rows: &Vec<&str>| !rows.is_empty())
             .collect();
         assert_eq!(tables.len(), 2, "variants and deltas: {md}");
-        for (rows, columns) in tables.iter().zip([10, 5]) {
+        for (rows, columns) in tables.iter().zip([11, 5]) {
             for row in rows {
                 assert_eq!(cells(row), columns, "{row}\n{md}");
             }

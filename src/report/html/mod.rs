@@ -84,6 +84,7 @@ pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
         (runs.len() >= 2).then(|| runs[0].name),
         &shown.deltas,
         &shown.caveats,
+        &tables::leak_lines(r, &shown.names),
     )?;
     Ok(Rendered {
         html,
@@ -118,6 +119,7 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
             headline => &shown.answer.lines,
             winner => shown.answer.winner.as_deref().map(|w| shown.names.get(w)),
             caveats => &shown.caveats,
+            leaks => &tables::leak_lines(r, &shown.names),
             baseline => shown.names.with_id(&shown.answer.baseline),
             variants => &shown.variants,
             charts => &charts.sections,
@@ -128,6 +130,7 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
             strategy => &evidence::strategy_rows(r, &shown.names),
             http => &evidence::http_rows(r, &shown.names),
             isolation => &tables::isolation_rows(r, &shown.names),
+            faults => &tables::fault_rows(r, &shown.names),
             migration => &migration.0,
             migration_cost => &migration.1,
             deltas => &shown.deltas,

@@ -25,6 +25,7 @@ pub(super) struct VariantRow {
     ratio: String,
     tput_ratio: String,
     errors: u64,
+    leaks: u64,
 }
 
 /// Per variant (the matrix's order): trials, throughput, percentiles, the ratios to the
@@ -72,9 +73,104 @@ pub(super) fn variant_rows(r: &Results, n: &Names, baseline: &str) -> Vec<Varian
             ratio: format!("{ratio:.2}×"),
             tput_ratio: format!("{tput_ratio:.2}×"),
             errors,
+            leaks: r.leaks_of(&v.id),
         });
     }
     rows
+}
+
+/// One line per variant whose operations returned another tenant's records: the report shows
+/// them in red above everything else, and the gate fails on them.
+pub(super) fn leak_lines(r: &Results, n: &Names) -> Vec<String> {
+    r.variants
+        .iter()
+        .filter_map(|v| {
+            let leaks = r.leaks_of(&v.id);
+            (leaks > 0).then(|| {
+                format!(
+                    "{}: {leaks} operations returned records of another tenant (each checked by its tenant field); the layout does not keep tenants apart",
+                    n.get(&v.id)
+                )
+            })
+        })
+        .collect()
+}
+
+/// One fault of one trial, as the report's "Faults and recovery" table shows it.
+#[derive(Serialize)]
+pub(super) struct FaultRow {
+    variant: String,
+    trial: u32,
+    fault: String,
+    window: String,
+    detail: String,
+    errors: String,
+    first_ok: String,
+    p99_before: String,
+    recovered: String,
+    accounted: String,
+    failed: bool,
+}
+
+/// Every trial's faults: when each really ran, what it did, the errors it caused by kind, the
+/// first success after its end, when the p99 came back within 1.5× of before, and the trial's
+/// accounting of its operations (ok + failed + unissued = intended).
+pub(super) fn fault_rows(r: &Results, n: &Names) -> Vec<FaultRow> {
+    let secs = |x: Option<f64>| x.map_or("not within the run".to_string(), |s| format!("{s:.2} s"));
+    let mut out = Vec::new();
+    for t in &r.trials {
+        let accounted = match t.intended {
+            Some(i) => format!(
+                "{} + {} unissued {} {i} intended",
+                t.operations,
+                t.unissued,
+                if t.operations + t.unissued == i {
+                    "="
+                } else {
+                    "≠"
+                }
+            ),
+            None => format!("{} (closed loop)", t.operations),
+        };
+        for f in &t.evidence.faults {
+            let kinds: Vec<String> = f
+                .errors
+                .iter()
+                .map(|(k, c)| format!("{} {c}", k.name()))
+                .collect();
+            out.push(FaultRow {
+                variant: n.get(&t.variant).to_string(),
+                trial: t.trial,
+                fault: match &f.tenant {
+                    Some(id) => format!("{} ({id})", f.kind),
+                    None => f.kind.clone(),
+                },
+                window: match (f.began_s, f.ended_s) {
+                    (Some(a), Some(b)) => format!("{a:.2}–{b:.2} s"),
+                    _ => format!(
+                        "planned {:.1} s + {:.1} s",
+                        f.planned_at_s, f.planned_duration_s
+                    ),
+                },
+                detail: match &f.error {
+                    Some(e) => format!("{} {e}", f.detail).trim().to_string(),
+                    None => f.detail.clone(),
+                },
+                errors: if kinds.is_empty() {
+                    "0".into()
+                } else {
+                    format!("{} ({})", f.errors.values().sum::<u64>(), kinds.join(", "))
+                },
+                first_ok: secs(f.first_ok_after_s),
+                p99_before: f.p99_before_ms.map_or("-".into(), |p| format!("{p:.2}")),
+                recovered: secs(f.p99_recovered_s),
+                accounted: accounted.clone(),
+                failed: f.error.is_some()
+                    || t.intended.is_some_and(|i| t.operations + t.unissued != i),
+            });
+        }
+    }
+    out
 }
 
 /// A variant's latency growth with tenant size for one operation.

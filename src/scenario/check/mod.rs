@@ -12,6 +12,7 @@ use crate::scenario::ScenarioError;
 use crate::spans::Invalid;
 
 mod axes;
+mod faults;
 mod http;
 mod layout;
 mod load;
@@ -22,6 +23,7 @@ mod population;
 mod target;
 mod workload;
 
+pub(super) use faults::{check_fault_variants, check_faults};
 pub(super) use http::check_http;
 pub(super) use layout::check_hybrid;
 pub(super) use load::{check_load, check_profiles};
