@@ -8,6 +8,7 @@ mod audit;
 mod cli;
 mod datagen;
 mod existing;
+mod faults;
 mod gate;
 mod http;
 mod leaks;

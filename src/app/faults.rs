@@ -89,9 +89,7 @@ impl Trials<'_> {
             Ok(rep) => done
                 .into_iter()
                 .enumerate()
-                .map(|(i, (f, r, start))| {
-                    self.fault_evidence(&f, r, start, rep, watches.first(i))
-                })
+                .map(|(i, (f, r, start))| self.fault_evidence(&f, r, start, rep, watches.first(i)))
                 .collect(),
             Err(_) => Vec::new(),
         };

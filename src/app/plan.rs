@@ -124,6 +124,15 @@ fn variant_plan(s: &Scenario, pop: &Population, v: &Variant, time: &mut Time) ->
         "    connections  {}\n",
         connections(s, v, pop, dbs, servers)
     ));
+    let faults: Vec<String> = s
+        .faults
+        .iter()
+        .filter(|f| f.kind.applies_to(v.backend))
+        .map(|f| f.describe())
+        .collect();
+    if !faults.is_empty() {
+        out.push_str(&format!("    faults       {}\n", faults.join("; ")));
+    }
     out.push_str(&time.variant(s, (v.backend, sv.prefix.clone(), v.layout), docs));
     out
 }
@@ -234,8 +243,8 @@ impl Time {
                     s.workload.warmup.as_secs_f64(),
                     if loads > 0.0 {
                         format!(
-                            "; seeding ≈ {:.0} s × {loads:.0} when the server has no matching data",
-                            seed_s
+                            "; seeding ≈ {} × {loads:.0} when the server has no matching data",
+                            span(seed_s)
                         )
                     } else {
                         String::new()
@@ -247,11 +256,33 @@ impl Time {
     }
 }
 
+/// A time span in the largest unit that keeps it readable: `40 s`, `12 min`, `3.5 h`,
+/// `4.2 days`, `630 years`.
+fn span(secs: f64) -> String {
+    const DAY: f64 = 86_400.0;
+    const YEAR: f64 = 365.25 * DAY;
+    match secs {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 2.0 * 3600.0 => format!("{:.0} min", s / 60.0),
+        s if s < 2.0 * DAY => format!("{:.1} h", s / 3600.0),
+        s if s < YEAR => format!("{:.1} days", s / DAY),
+        s => format!("{:.0} years", s / YEAR),
+    }
+}
+
 /// The total time and where the run writes.
 fn footer(s: &Scenario, time: &Time) -> String {
+    let long = if time.total_s > 86_400.0 {
+        format!(
+            "\nwarning: this plan takes more than a day (≈ {}); check the population's size and the matrix, or try it first with --scale 0.01",
+            span(time.total_s)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "\nestimated time: ≈ {:.0} min at most (seeding at ≈ {} docs/s; reused data is not reloaded){}\nwrites to: reports/{}-<UTC time>/ (results.json, one .hlog per trial)\n",
-        time.total_s / 60.0,
+        "\nestimated time: ≈ {} at most (seeding at ≈ {} docs/s; reused data is not reloaded){}{long}\nwrites to: reports/{}-<UTC time>/ (results.json, one .hlog per trial)\n",
+        span(time.total_s),
         SEED_DOCS_PER_SEC,
         if time.writes {
             "; the mix writes, so data is reloaded before each trial"
@@ -271,4 +302,18 @@ fn human(b: f64) -> String {
         i += 1;
     }
     format!("{x:.1} {}", U[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn long_spans_read_in_days_and_years() {
+        assert_eq!(span(40.0), "40 s");
+        assert_eq!(span(720.0), "12 min");
+        assert_eq!(span(3.5 * 3600.0), "3.5 h");
+        assert_eq!(span(4.2 * 86_400.0), "4.2 days");
+        assert_eq!(span(20_000_000_000.0), "634 years");
+    }
 }

@@ -265,8 +265,8 @@ pub async fn run<B: Backend, S: RequestSource>(
         )));
     }
 
-    let timeline = Timeline::new(cfg.classes.clone(), io.hlog, start_wall)
-        .keeping_merged(cfg.watch.is_some());
+    let timeline =
+        Timeline::new(cfg.classes.clone(), io.hlog, start_wall).keeping_merged(cfg.watch.is_some());
     let flusher = tokio::spawn(flusher(ctx.clone(), done.clone(), timeline, io.live));
 
     let mut last_end = start;

@@ -229,3 +229,27 @@ pub(super) async fn kill_sessions(
         error: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_faults_refuse_a_remote_server_and_never_print_its_password() {
+        let e = local_server("mongodb://u:hunter2@db.example.com:27017")
+            .expect_err("remote")
+            .to_string();
+        assert!(e.contains("need a local server"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_pid_file_names_the_file_and_how_to_start_the_server() {
+        // A port no test server uses: its folder has no pid file.
+        let e = local_server("mongodb://127.0.0.1:1")
+            .expect_err("no pid file")
+            .to_string();
+        assert!(e.contains("1/server.pid"), "{e}");
+        assert!(e.contains("scripts/mongo-local.sh start --port 1"), "{e}");
+    }
+}
