@@ -11,6 +11,7 @@ mod existing;
 mod faults;
 mod gate;
 mod http;
+mod killed;
 mod leaks;
 mod load;
 mod migrate;
