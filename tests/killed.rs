@@ -51,7 +51,15 @@ async fn a_run_killed_mid_trial_keeps_its_finished_trials_and_resume_runs_the_re
     std::fs::write(dir.path().join("k.toml"), scenario).expect("write");
     let out = dir.path().join("out");
     let child = bin()
-        .args(["run", "--scenario", "k.toml", "--no-progress", "--no-report", "-o", "out"])
+        .args([
+            "run",
+            "--scenario",
+            "k.toml",
+            "--no-progress",
+            "--no-report",
+            "-o",
+            "out",
+        ])
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -74,7 +82,15 @@ async fn a_run_killed_mid_trial_keeps_its_finished_trials_and_resume_runs_the_re
     );
 
     let o = bin()
-        .args(["run", "--scenario", "k.toml", "--no-progress", "--no-report", "--resume", "out"])
+        .args([
+            "run",
+            "--scenario",
+            "k.toml",
+            "--no-progress",
+            "--no-report",
+            "--resume",
+            "out",
+        ])
         .current_dir(dir.path())
         .output()
         .expect("resume");

@@ -65,11 +65,13 @@ impl Trials<'_> {
                     () = self.cancel.cancelled() => break,
                 }
                 eprintln!("  fault: {}", f.describe());
-                let r = d.fault(placement, self.pop, f, &self.cancel).await;
+                // Successes count from the fault's real end on, armed the moment it ends.
+                let on_end = |at: std::time::Instant| {
+                    watches.arm(i, at.saturating_duration_since(start.into_std()));
+                };
+                let r = d.fault(placement, self.pop, f, &self.cancel, &on_end).await;
                 match &r {
                     Ok(x) => {
-                        // Successes count from the fault's real end on.
-                        watches.arm(i, x.ended.saturating_duration_since(start.into_std()));
                         eprintln!("  fault: {} ended: {}", f.kind.name(), x.detail);
                     }
                     Err(e) => eprintln!(

@@ -301,14 +301,17 @@ pub trait Driver {
     /// Each trial of a scenario with `[[fault]]`s, at each fault's time: injects it (on the
     /// local server of `placement`'s home database, on the trial's own connections, or on the
     /// tenant's table), holds it for its duration — ended early when `cancel` fires — and ends
-    /// it. An error when this database or its server cannot have the fault (a remote server,
-    /// no pid file); the trial goes on without it.
+    /// it, calling `on_end` the moment it ends (the caller times recovery from there; a kill
+    /// ends at once and is then watched for the rest of the duration). An error when this
+    /// database or its server cannot have the fault (a remote server, no pid file); the trial
+    /// goes on without it.
     async fn fault(
         &self,
         placement: &Placement,
         pop: &Population,
         fault: &crate::scenario::faults::FaultSpec,
         cancel: &tokio_util::sync::CancellationToken,
+        on_end: &dyn Fn(std::time::Instant),
     ) -> Result<FaultDone, Self::Error>;
 
     /// Each trial: the placement's servers that run on this machine, as (role, pid), the

@@ -570,6 +570,7 @@ impl Driver for MongoDriver {
         _: &Population,
         f: &FaultSpec,
         cancel: &CancellationToken,
+        on_end: &dyn Fn(std::time::Instant),
     ) -> Result<FaultDone, MongoError> {
         // The placement's home server: the default one, where the shared database lives.
         let home = placement
@@ -579,11 +580,13 @@ impl Driver for MongoDriver {
             .ok_or_else(|| MongoError::State("the placement has no database".into()))?;
         let uri = Servers::uri_of(&self.uri, &home)?;
         match f.kind {
-            FaultKind::PauseServer => super::fault::pause(&uri, f.duration, cancel).await,
-            FaultKind::RestartServer => super::fault::restart(&uri, f.duration, cancel).await,
+            FaultKind::PauseServer => super::fault::pause(&uri, f.duration, cancel, on_end).await,
+            FaultKind::RestartServer => {
+                super::fault::restart(&uri, f.duration, cancel, on_end).await
+            }
             FaultKind::KillConnections => {
                 let c = client(&uri, &ConnectOptions::default()).await?;
-                let r = super::fault::kill_sessions(&c, f.duration, cancel).await;
+                let r = super::fault::kill_sessions(&c, f.duration, cancel, on_end).await;
                 c.shutdown().await;
                 r
             }

@@ -89,6 +89,7 @@ pub(super) async fn pause(
     uri: &str,
     hold_for: Duration,
     cancel: &CancellationToken,
+    on_end: &dyn Fn(Instant),
 ) -> Result<FaultDone, MongoError> {
     let (pid, port, _) = local_server(uri)?;
     signal(pid, libc::SIGSTOP)?;
@@ -96,9 +97,11 @@ pub(super) async fn pause(
     let began = Instant::now();
     hold(hold_for, cancel).await;
     drop(paused);
+    let ended = Instant::now();
+    on_end(ended);
     Ok(FaultDone {
         began,
-        ended: Instant::now(),
+        ended,
         detail: format!("paused pid {pid} (port {port}) with SIGSTOP, resumed with SIGCONT"),
         error: None,
     })
@@ -120,6 +123,7 @@ pub(super) async fn restart(
     uri: &str,
     hold_for: Duration,
     cancel: &CancellationToken,
+    on_end: &dyn Fn(Instant),
 ) -> Result<FaultDone, MongoError> {
     let (pid, port, dir) = local_server(uri)?;
     let argv: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
@@ -174,6 +178,7 @@ pub(super) async fn restart(
             .map_err(|e| MongoError::State(format!("starting {program} again: {e}")))?
     };
     let ended = Instant::now();
+    on_end(ended);
     let new_pid = child.id();
     std::fs::write(dir.join("server.pid"), format!("{new_pid}\n"))
         .map_err(|e| MongoError::State(format!("writing the pid file: {e}")))?;
@@ -208,6 +213,7 @@ pub(super) async fn kill_sessions(
     client: &mongodb::Client,
     hold_for: Duration,
     cancel: &CancellationToken,
+    on_end: &dyn Fn(Instant),
 ) -> Result<FaultDone, MongoError> {
     let began = Instant::now();
     client
@@ -221,6 +227,7 @@ pub(super) async fn kill_sessions(
             ))
         })?;
     let ended = Instant::now();
+    on_end(ended);
     hold(hold_for, cancel).await;
     Ok(FaultDone {
         began,

@@ -537,13 +537,15 @@ impl Driver for PgDriver {
         pop: &Population,
         f: &FaultSpec,
         cancel: &CancellationToken,
+        on_end: &dyn Fn(std::time::Instant),
     ) -> Result<FaultDone, PgError> {
         match f.kind {
             FaultKind::KillConnections => {
-                super::fault::kill_connections(&self.uri, placement, f.duration, cancel).await
+                super::fault::kill_connections(&self.uri, placement, f.duration, cancel, on_end)
+                    .await
             }
             FaultKind::LockTenant => {
-                super::fault::lock_tenant(&self.uri, placement, pop, f, cancel).await
+                super::fault::lock_tenant(&self.uri, placement, pop, f, cancel, on_end).await
             }
             FaultKind::PauseServer | FaultKind::RestartServer => Err(PgError::State(format!(
                 "{} stops a server the harness started (scripts/mongo-local.sh); this PostgreSQL is the machine's, shared with everything on it",

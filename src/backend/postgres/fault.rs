@@ -21,6 +21,7 @@ pub(super) async fn kill_connections(
     placement: &Placement,
     hold_for: Duration,
     cancel: &CancellationToken,
+    on_end: &dyn Fn(Instant),
 ) -> Result<FaultDone, PgError> {
     let c = connect(uri, Some("postgres")).await?;
     let names: Vec<String> = placement.databases.iter().map(|d| d.name.clone()).collect();
@@ -34,6 +35,7 @@ pub(super) async fn kill_connections(
         .await
         .map_err(|e| db_err("pg_terminate_backend of the harness's connections", e))?;
     let ended = Instant::now();
+    on_end(ended);
     let n: i64 = row.get(0);
     hold(hold_for, cancel).await;
     Ok(FaultDone {
@@ -52,6 +54,7 @@ pub(super) async fn lock_tenant(
     pop: &Population,
     f: &FaultSpec,
     cancel: &CancellationToken,
+    on_end: &dyn Fn(Instant),
 ) -> Result<FaultDone, PgError> {
     let t = f
         .tenant
@@ -71,6 +74,7 @@ pub(super) async fn lock_tenant(
     hold(f.duration, cancel).await;
     let r = c.batch_execute("ROLLBACK").await;
     let ended = Instant::now();
+    on_end(ended);
     Ok(FaultDone {
         began,
         ended,
