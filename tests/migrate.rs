@@ -592,7 +592,26 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .expect("spawn migrate");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Killed once a checkpoint is saved in the destination (a fixed wait would race the
+    // process's start on a loaded machine).
+    let client = crate::util::server().await.expect("server");
+    let marker = client
+        .database("tb_mig_kill_shared_mv_t_t00001")
+        .collection::<mongodb::bson::Document>("_tenantbench");
+    let t0 = std::time::Instant::now();
+    while marker
+        .find_one(mongodb::bson::doc! {"_id": "migration:t00001"})
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint saved"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
         child.try_wait().expect("wait").is_none(),
         "still copying when killed"

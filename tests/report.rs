@@ -132,7 +132,7 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
                 .map(|td| td.text().collect())
                 .collect()
         })
-        .filter(|cells: &Vec<String>| cells.len() == 11)
+        .filter(|cells: &Vec<String>| cells.len() == 12)
         .collect();
     for v in &r.variants {
         let s = analysis::spread(&r, &v.id, "all").expect("spread");
@@ -142,7 +142,7 @@ fn the_report_has_its_sections_one_series_per_variant_and_the_results_numbers() 
             .expect("variant row");
         assert_eq!(row[4], analysis::ms(s.merged.p99_us));
         // The id stays, in one column of its own.
-        assert_eq!(row[10], v.id);
+        assert_eq!(row[11], v.id);
     }
     // Self-contained: no script, no external reference.
     let lower = out.html.to_lowercase();

@@ -95,6 +95,9 @@ impl Trials<'_> {
                 .collect(),
             Err(_) => Vec::new(),
         };
+        for e in &evidence {
+            eprintln!("  {}", describe(e));
+        }
         (report, evidence)
     }
 
@@ -167,7 +170,7 @@ impl Trials<'_> {
 
 /// The faults' part of a trial's line: `pause_server: first success 0.01 s after, p99 back
 /// within 1.5× after 1 s, 12 errors (timeout 12)`.
-pub(super) fn describe(ev: &FaultEvidence) -> String {
+fn describe(ev: &FaultEvidence) -> String {
     if let Some(e) = &ev.error
         && ev.began_s.is_none()
     {

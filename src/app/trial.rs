@@ -216,9 +216,6 @@ impl<'a> Trials<'a> {
                 let (report, ev) = self
                     .measure_faulty(d, v, t, backend.clone(), &local, placement)
                     .await;
-                for e in &ev {
-                    eprintln!("  {}", super::faults::describe(e));
-                }
                 t.evidence.faults = ev;
                 report
             }

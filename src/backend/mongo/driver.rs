@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use mongodb::options::{ConnectionString, HostInfo, ServerAddress};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
     CheckoutStats, ClientRegistry, ConnectOptions, Context, MongoBackend, MongoError, Routing,
-    Servers, check_ready, client, doctor, drop_marked, list_marked, sample_connections, seed,
-    server_connections, verify,
+    Servers, check_ready, client, doctor, drop_marked, list_marked, local_port, sample_connections,
+    seed, server_connections, verify,
 };
 use crate::audit::{Gathered, Scope, detect_field, share};
 use crate::backend::marker::{DbState, DropOutcome, MarkedDb};
@@ -225,22 +224,6 @@ fn role(srv: &Server) -> String {
     match srv {
         Server::Default => "default".into(),
         Server::Env(v) => v.clone(),
-    }
-}
-
-/// The port of a URI whose (first) host is this machine.
-pub fn local_port(uri: &str) -> Option<u16> {
-    let cs = ConnectionString::parse(uri).ok()?;
-    let HostInfo::HostIdentifiers(hosts) = cs.host_info else {
-        return None;
-    };
-    match hosts.first()? {
-        ServerAddress::Tcp { host, port } => {
-            matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]")
-                .then(|| port.unwrap_or(27017))
-        }
-        #[allow(unreachable_patterns)]
-        _ => None,
     }
 }
 
@@ -653,7 +636,7 @@ impl Driver for MongoDriver {
 
 #[cfg(test)]
 mod tests {
-    use super::local_port;
+    use crate::backend::mongo::local_port;
 
     #[test]
     fn local_ports_come_from_the_uri_hosts() {

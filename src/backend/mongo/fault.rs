@@ -9,7 +9,7 @@ use mongodb::bson::doc;
 use tokio_util::sync::CancellationToken;
 
 use super::MongoError;
-use super::driver::local_port;
+use super::local_port;
 use crate::backend::{FaultDone, hold};
 use crate::metrics::evidence as sys;
 

@@ -22,7 +22,7 @@ use mongodb::{Client, Database};
 use serde::{Deserialize, Serialize};
 
 pub use admin::{DoctorReport, doctor, drop_marked, list_marked, ping};
-pub use driver::{MongoDriver, MongoSession, local_port};
+pub use driver::{MongoDriver, MongoSession};
 pub use evidence::{CheckoutStats, sample_connections, server_connections};
 pub use migrate::{MongoMigration, clear_directory, read_directory};
 pub use ops::{Answer, Explain, LIST_LIMIT, MongoBackend, Routing, error_kind};
@@ -307,4 +307,21 @@ pub async fn write_marker(db: &Database, m: &Marker) -> Result<(), MongoError> {
         .await
         .ctx(|| format!("writing the marker of {}", db.name()))?;
     Ok(())
+}
+
+/// The port of a URI whose (first) host is this machine.
+pub fn local_port(uri: &str) -> Option<u16> {
+    use mongodb::options::{ConnectionString, HostInfo, ServerAddress};
+    let cs = ConnectionString::parse(uri).ok()?;
+    let HostInfo::HostIdentifiers(hosts) = cs.host_info else {
+        return None;
+    };
+    match hosts.first()? {
+        ServerAddress::Tcp { host, port } => {
+            matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]")
+                .then(|| port.unwrap_or(27017))
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
