@@ -342,6 +342,23 @@ fn at(file: &str, text: &str, needle: &str) -> String {
     format!("{file}:{line}:{col}")
 }
 
+/// The cases (name, text, needle, expected words) whose error, parsed as `file`, is not at the
+/// needle's `file:line:col` with the words, each in a line saying what came instead.
+fn misreported(file: &str, cases: Vec<(&str, String, &str, &str)>) -> Vec<String> {
+    cases
+        .into_iter()
+        .filter_map(|(case, text, needle, words)| {
+            let want = at(file, &text, needle);
+            let e = match Scenario::parse(Path::new(file), &text) {
+                Ok(_) => "accepted".to_string(),
+                Err(e) => e.to_string(),
+            };
+            (!(e.contains(&want) && e.contains(words)))
+                .then(|| format!("{case} (expected {want}: {words}): {e}"))
+        })
+        .collect()
+}
+
 #[test]
 fn bad_migrations_are_reported_where_they_are_written() {
     let base = "name = \"mig\"\n[population]\ntenants = 40\ndocuments = 4000\ndistribution = \"uniform\"\n[workload]\nduration_s = 30\n\
@@ -418,18 +435,7 @@ fn bad_migrations_are_reported_where_they_are_written() {
             "tenant `t00099` is not in the population",
         ),
     ];
-    let wrong: Vec<String> = cases
-        .into_iter()
-        .filter_map(|(case, text, needle, words)| {
-            let want = at("mig.toml", &text, needle);
-            let e = match Scenario::parse(Path::new("mig.toml"), &text) {
-                Ok(_) => "accepted".to_string(),
-                Err(e) => e.to_string(),
-            };
-            (!(e.contains(&want) && e.contains(words)))
-                .then(|| format!("{case} (expected {want}: {words}): {e}"))
-        })
-        .collect();
+    let wrong = misreported("mig.toml", cases);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // And a good one: every variant carries the phase's migration, a variant its own tenant.
     let s = Scenario::parse(
@@ -522,18 +528,7 @@ fn bad_faults_are_reported_where_they_are_written() {
             "unknown field `when`",
         ),
     ];
-    let wrong: Vec<String> = cases
-        .into_iter()
-        .filter_map(|(case, text, needle, words)| {
-            let want = at("flt.toml", &text, needle);
-            let e = match Scenario::parse(Path::new("flt.toml"), &text) {
-                Ok(_) => "accepted".to_string(),
-                Err(e) => e.to_string(),
-            };
-            (!(e.contains(&want) && e.contains(words)))
-                .then(|| format!("{case} (expected {want}: {words}): {e}"))
-        })
-        .collect();
+    let wrong = misreported("flt.toml", cases);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // A good one: faults in time order, the lock's tenant by default the largest.
     let s = Scenario::parse(

@@ -133,12 +133,23 @@ pub struct FaultDone {
     pub error: Option<String>,
 }
 
-/// Waits `d`, or until `cancel` fires: a fault's hold. Returns whether it was cut short.
-pub async fn hold(d: std::time::Duration, cancel: &tokio_util::sync::CancellationToken) -> bool {
+/// Waits `d`, or until `cancel` fires: a fault's hold.
+pub async fn hold(d: std::time::Duration, cancel: &tokio_util::sync::CancellationToken) {
     tokio::select! {
-        () = tokio::time::sleep(d) => false,
-        () = cancel.cancelled() => true,
+        () = tokio::time::sleep(d) => {}
+        () = cancel.cancelled() => {}
     }
+}
+
+/// The routing fault of the tenant check's tests (`with_misrouting` on each backend): with
+/// `on`, the request goes as the next tenant's by rank, as a router that resolved the wrong
+/// tenant would send it.
+pub fn misrouted(req: &Request, on: bool, tenants: usize) -> Request {
+    let mut r = *req;
+    if on {
+        r.tenant = (r.tenant + 1) % tenants.max(1);
+    }
+    r
 }
 
 /// What a trial runs on: the data's scenario and population, where the tenants live, and the

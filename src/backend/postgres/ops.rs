@@ -222,11 +222,7 @@ impl PgBackend {
 
     /// The request as the (possibly faulty) router sends it.
     fn misrouted(&self, req: &Request) -> Request {
-        let mut r = *req;
-        if self.misroute {
-            r.tenant = (r.tenant + 1) % self.ids.len();
-        }
-        r
+        crate::backend::misrouted(req, self.misroute, self.ids.len())
     }
 
     fn pool(&self, tenant: usize) -> &Pool {
