@@ -359,6 +359,11 @@ pub struct RunArgs {
     /// late, as before — kept to measure the difference.
     #[arg(long, value_enum, default_value_t = crate::runner::Timer::Precise)]
     pub timer: crate::runner::Timer,
+    /// During a trial, rewrite results.json this often (seconds) with the trial so far as
+    /// `partial` (its timeline, counts and memory samples), so a crash of a long run loses at
+    /// most this much. `--resume` runs a partial trial again.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
 }
 
 /// `load` arguments: `run`'s, and where the API is.

@@ -1,5 +1,6 @@
 //! A harness killed with SIGKILL loses nothing it finished: `run` keeps results.json of the
-//! trials done (written whole after each, by rename) and `--resume` runs only the rest; `seed`
+//! trials done (written whole after each, by rename) and `--resume` runs only the rest; a long
+//! trial is saved as `partial` at every checkpoint, so a kill loses at most that interval; `seed`
 //! leaves the databases it had not finished without a complete marker, and the next `seed`
 //! reloads only those. On PostgreSQL, as a user would run them.
 
@@ -104,6 +105,92 @@ async fn a_run_killed_mid_trial_keeps_its_finished_trials_and_resume_runs_the_re
         &before.trials[..],
         "the trials finished before the kill are kept as they were"
     );
+    pg_clean(&uri, prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_trial_is_saved_as_partial_at_each_checkpoint_and_resume_runs_it_again() {
+    let Some(uri) = pg().await else { return };
+    let prefix = "tbt_killed_cp";
+    pg_clean(&uri, prefix).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = format!(
+        "name = \"checkpoint\"\nprefix = \"{prefix}\"\n[population]\ntenants = 10\ndocuments = 2000\ndistribution = \"uniform\"\n\
+         [workload]\nrate = 200\nworkers = 4\nduration_s = 8\nwarmup_s = 0\n\
+         mix = {{ get_by_id = 1 }}\n[[matrix.variant]]\nbackend = \"postgres\"\n[matrix]\nrepeat = 1\n"
+    );
+    std::fs::write(dir.path().join("c.toml"), scenario).expect("write");
+    let out = dir.path().join("out");
+    let child = bin()
+        .args([
+            "run",
+            "--scenario",
+            "c.toml",
+            "--no-progress",
+            "--no-report",
+            "--checkpoint-every",
+            "1",
+            "-o",
+            "out",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start run");
+    // Killed once a checkpoint holds three closed seconds of the only trial.
+    let saved = |r: &Results| {
+        r.trials
+            .iter()
+            .any(|t| t.status == TrialStatus::Partial && t.timeline.iter().any(|s| s.t >= 2))
+    };
+    assert!(
+        wait_for(|| results(&out).is_some_and(|r| saved(&r))),
+        "a checkpoint saved the trial so far"
+    );
+    kill(child);
+    let before = results(&out).expect("results.json survives");
+    let [t] = &before.trials[..] else {
+        panic!("one trial: {:?}", before.trials.len())
+    };
+    assert_eq!(t.status, TrialStatus::Partial);
+    assert!(t.operations > 0 && t.groups.is_empty(), "counts, no groups");
+    assert!(t.error.as_deref().is_some_and(|e| e.contains("--resume")));
+    let m = t.evidence.memory.as_ref().expect("memory so far");
+    assert!(
+        m.rss.len() >= 2 && m.rss.iter().all(|s| s.bytes > 0),
+        "{m:?}"
+    );
+    assert!(
+        before.trials_of(&t.variant).next().is_none(),
+        "a partial trial is left out of every figure"
+    );
+
+    let o = bin()
+        .args([
+            "run",
+            "--scenario",
+            "c.toml",
+            "--no-progress",
+            "--no-report",
+            "--resume",
+            "out",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("resume");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after = results(&out).expect("results.json");
+    let [t] = &after.trials[..] else {
+        panic!("one trial: {:?}", after.trials.len())
+    };
+    assert_eq!(
+        t.status,
+        TrialStatus::Complete,
+        "the partial trial ran again"
+    );
+    let m = t.evidence.memory.as_ref().expect("memory");
+    assert!(m.rss.len() >= 6, "a sample a second: {}", m.rss.len());
     pg_clean(&uri, prefix).await;
 }
 

@@ -286,7 +286,8 @@ pub async fn doctor(a: ServerArgs) -> Result<u8> {
     let r = with_driver!(&any, |d| d.doctor().await);
     println!("{}", r.title);
     if let Some(e) = &r.unreachable {
-        println!("  reachable    no: {e}");
+        let answer = if r.refused { "yes, refused us" } else { "no" };
+        println!("  reachable    {answer}: {e}");
         for h in &r.hints {
             println!("  {h}");
         }

@@ -149,6 +149,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
                 .find(|(k, _)| *k == data_key(v))
                 .map_or(&base, |(_, t)| t);
             let driver = plan.driver(v.backend);
+            trials.checkpoint_over(&results);
             let t = tokio::select! {
                 t = async { with_driver!(&driver, |d| trials.run(d, v, trial).await) } => t,
                 () = abort.cancelled() => {

@@ -161,6 +161,8 @@ pub struct RunPlan {
     pub http: Option<HttpPlan>,
     /// Open loop: how workers wait for each intended start (`--timer`).
     pub timer: crate::runner::Timer,
+    /// How often results.json is rewritten during a trial (`--checkpoint-every`).
+    pub checkpoint_every: Duration,
 }
 
 /// How `load` reaches the tenant API.
@@ -265,6 +267,7 @@ impl RunPlan {
             gate: a.gate.clone().map(|r| (r, a.gate_baseline.clone())),
             http: None,
             timer: a.timer,
+            checkpoint_every: Duration::from_secs(a.checkpoint_every),
         })
     }
 

@@ -25,12 +25,14 @@ use crate::metrics::results::{
     self as res, CpuEvidence, DataEvidence, Evidence, ExplainRecord, Group, HttpEvidence,
     ServerCpu, Summary, TenantSample, Trial, TrialStatus,
 };
+use crate::metrics::store as res_store;
+use crate::metrics::timeline::Timeline;
 use crate::metrics::{Key, Recorder};
 use crate::op::{Op, Outcome, Request};
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
 use crate::runner::external::External;
-use crate::runner::{Live, RunConfig, RunIo, RunReport};
+use crate::runner::{Checkpoint, Live, RunConfig, RunIo, RunReport};
 use crate::scenario::{PhasePlan, Scenario, Variant};
 use crate::workload::{Workload, classes, collection_of};
 
@@ -62,6 +64,9 @@ pub struct Trials<'a> {
     pub cancel: CancellationToken,
     /// An existing target's tenants, counted in its database (`None`: generated data).
     existing: Option<&'a Existing>,
+    /// The run's results before the trial under way: what a checkpoint writes the partial
+    /// trial beside ([`Trials::checkpoint_over`]).
+    checkpoint_base: std::sync::Mutex<Option<res::Results>>,
 }
 
 impl<'a> Trials<'a> {
@@ -86,7 +91,44 @@ impl<'a> Trials<'a> {
             dir,
             cancel,
             existing: None,
+            checkpoint_base: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Checkpoints of the next trial write it as `partial` beside `results` (the run's so far).
+    pub fn checkpoint_over(&self, results: &res::Results) {
+        *self
+            .checkpoint_base
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(results.clone());
+    }
+
+    /// A checkpoint of trial `t` (as it stands when the workload starts): results.json with
+    /// the trial so far as `partial`, rewritten at the run's interval.
+    fn checkpoint(&self, t: &Trial) -> Option<Checkpoint> {
+        let base = self
+            .checkpoint_base
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        let (dir, head) = (self.dir.clone(), t.clone());
+        let mut warned = false;
+        Some(Checkpoint {
+            every: self.plan.checkpoint_every,
+            write: Box::new(move |tl: &Timeline| {
+                let mut r = base.clone();
+                let p = partial(&head, tl);
+                r.trials
+                    .retain(|x| !(x.variant == p.variant && x.trial == p.trial));
+                r.trials.push(p);
+                if let Err(e) = res_store::write_results(&dir, &r)
+                    && !warned
+                {
+                    warned = true;
+                    eprintln!("  warning: saving the trial so far in results.json failed: {e}");
+                }
+            }),
+        })
     }
 
     /// The trials over an existing target's database, whose tenants are `existing`'s.
@@ -474,6 +516,7 @@ impl<'a> Trials<'a> {
                 self.phases.names.clone(),
             )),
             started: None,
+            checkpoint: self.checkpoint(t),
         };
         Ok((cfg, io, live_bar))
     }
@@ -496,6 +539,10 @@ impl<'a> Trials<'a> {
             .collect();
         t.groups = groups(rec, &self.phases.names, &self.class_names, &phase_secs);
         t.tenants = self.tenant_samples(&report);
+        if let Some(m) = &mut t.evidence.memory {
+            m.rss_slope_bytes_per_min = res::MemoryEvidence::slope(&report.timeline.rss);
+            m.rss = report.timeline.rss;
+        }
         t.timeline = report.timeline.summaries;
         if let Some(e) = report.hlog_error {
             eprintln!("  warning: writing the interval log failed: {e}");
@@ -531,6 +578,32 @@ impl<'a> Trials<'a> {
             })
             .collect()
     }
+}
+
+/// Trial `head` as it stands in a checkpoint: status `partial`, the timeline's closed seconds
+/// and memory samples, the counts they hold; no latency groups.
+fn partial(head: &Trial, tl: &Timeline) -> Trial {
+    let mut p = head.clone();
+    p.status = TrialStatus::Partial;
+    let seconds = tl.last_t.map_or(0, |t| t + 1);
+    p.error = Some(format!(
+        "saved while the trial ran, after {seconds} s; the harness stopped before it ended (--resume runs it again)"
+    ));
+    p.elapsed_s = seconds as f64;
+    p.errors = tl.errors;
+    p.operations = tl.summaries.iter().map(|s| s.response.count).sum::<u64>() + tl.errors;
+    p.timeline = tl.summaries.clone();
+    let mut m = p.evidence.memory.take().unwrap_or(res::MemoryEvidence {
+        start_bytes: tl.rss.first().map_or(0, |s| s.bytes),
+        peak_bytes: 0,
+        rss: Vec::new(),
+        rss_slope_bytes_per_min: None,
+    });
+    m.peak_bytes = tl.rss.iter().map(|s| s.bytes).max().unwrap_or(m.peak_bytes);
+    m.rss = tl.rss.clone();
+    m.rss_slope_bytes_per_min = res::MemoryEvidence::slope(&tl.rss);
+    p.evidence.memory = Some(m);
+    p
 }
 
 /// CPU and memory readings at a measurement's start: the harness, each local server, the wall
@@ -588,6 +661,8 @@ impl CpuMark {
             t.evidence.memory = Some(res::MemoryEvidence {
                 start_bytes,
                 peak_bytes,
+                rss: Vec::new(),
+                rss_slope_bytes_per_min: None,
             });
         }
     }

@@ -184,6 +184,9 @@ pub struct Doctor {
     pub unreachable: Option<String>,
     /// What to do about it: how to start a server and point the harness at it.
     pub hints: Vec<String>,
+    /// The server answered but refused the credentials (authentication or permission): the
+    /// doctor says so instead of "not reachable".
+    pub refused: bool,
     /// (label, value) facts about a reachable server, in order.
     pub facts: Vec<(&'static str, String)>,
 }
@@ -419,8 +422,25 @@ pub fn redact_uri(uri: &str) -> String {
     }
 }
 
+/// The user a URI names (`scheme://user:password@host…` gives `user`), never its password.
+pub fn uri_user(uri: &str) -> Option<&str> {
+    let rest = &uri[uri.find("://")? + 3..];
+    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let userinfo = &rest[..rest[..host_end].rfind('@')?];
+    let user = userinfo.split(':').next().unwrap_or("");
+    (!user.is_empty()).then_some(user)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_the_user_never_the_password() {
+        assert_eq!(super::uri_user("mongodb://u:p@h:1/db"), Some("u"));
+        assert_eq!(super::uri_user("mongodb://u@h:1"), Some("u"));
+        assert_eq!(super::uri_user("mongodb://h:1/a@b"), None);
+        assert_eq!(super::uri_user("mongodb://:p@h"), None);
+    }
+
     #[test]
     fn redacts_credentials() {
         assert_eq!(

@@ -97,6 +97,11 @@ pub fn memory_mark() -> Option<u64> {
     own_kb("VmRSS:")
 }
 
+/// The harness's resident memory now (`VmRSS`), without trimming the heap first.
+pub fn rss_bytes() -> Option<u64> {
+    own_kb("VmRSS:")
+}
+
 /// The harness's peak resident memory since the last [`memory_mark`].
 pub fn memory_peak() -> Option<u64> {
     own_kb("VmHWM:")

@@ -54,12 +54,13 @@ pub struct Results {
 }
 
 impl Results {
-    /// The trials of a variant that ran (complete or interrupted, not failed), in run order:
-    /// what every figure across trials is computed from.
+    /// The trials of a variant that ran (complete or interrupted, not failed or partial), in
+    /// run order: what every figure across trials is computed from.
     pub fn trials_of<'a>(&'a self, variant: &'a str) -> impl Iterator<Item = &'a Trial> + 'a {
-        self.trials
-            .iter()
-            .filter(move |t| t.variant == variant && t.status != TrialStatus::Failed)
+        self.trials.iter().filter(move |t| {
+            t.variant == variant
+                && matches!(t.status, TrialStatus::Complete | TrialStatus::Interrupted)
+        })
     }
 
     /// Operations of a variant that returned another tenant's records (outcome `leak`), over
@@ -235,6 +236,11 @@ pub enum TrialStatus {
     Interrupted,
     /// Could not run (e.g. seeding failed); see `error`.
     Failed,
+    /// Written while the trial ran (results.json is rewritten at least once a minute during
+    /// a trial): its timeline and counts up to then, no latency groups. Found after a run, the
+    /// harness stopped before the trial ended; `--resume` runs it again. Left out of every
+    /// figure.
+    Partial,
 }
 
 /// One run of one variant.
@@ -692,6 +698,43 @@ pub struct MemoryEvidence {
     pub start_bytes: u64,
     /// Peak resident bytes during the measurement (the kernel's mark, reset at the start).
     pub peak_bytes: u64,
+    /// Resident bytes once a second during the measurement (seconds from the trial's start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rss: Vec<RssSample>,
+    /// Least-squares slope of `rss` in bytes per minute, over the samples after the first
+    /// 10 % of the trial (start-up allocation is not growth); with 10 samples or more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_slope_bytes_per_min: Option<f64>,
+}
+
+/// The harness's resident memory at one second of a trial.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct RssSample {
+    /// Second since the trial's start.
+    pub t: u64,
+    /// Resident bytes (`VmRSS`).
+    pub bytes: u64,
+}
+
+impl MemoryEvidence {
+    /// The slope of `samples` in bytes per minute, skipping the first 10 % of them; `None`
+    /// under 10 samples.
+    pub fn slope(samples: &[RssSample]) -> Option<f64> {
+        if samples.len() < 10 {
+            return None;
+        }
+        let tail = &samples[samples.len() / 10..];
+        let n = tail.len() as f64;
+        let mx = tail.iter().map(|s| s.t as f64).sum::<f64>() / n;
+        let my = tail.iter().map(|s| s.bytes as f64).sum::<f64>() / n;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for s in tail {
+            let dx = s.t as f64 - mx;
+            sxy += dx * (s.bytes as f64 - my);
+            sxx += dx * dx;
+        }
+        (sxx > 0.0).then(|| sxy / sxx * 60.0)
+    }
 }
 
 /// Counters of the client-per-tenant registry.

@@ -19,13 +19,18 @@ pub enum StoreError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The file is not a tenantbench results file.
-    #[error("{}: not a tenantbench results file", path.display())]
+    /// The file is not a tenantbench results file (at the line and column where it stopped
+    /// being one).
+    #[error("{}:{line}:{column}: not a tenantbench results file: {reason}", path.display())]
     NotResults {
         /// The file.
         path: PathBuf,
-        /// What did not parse.
-        source: serde_json::Error,
+        /// 1-based line of the first bad value.
+        line: usize,
+        /// 1-based column of the first bad value.
+        column: usize,
+        /// What was wrong there (serde_json's message without its position).
+        reason: String,
     },
     /// The file is of another results format.
     #[error(
@@ -66,30 +71,48 @@ pub fn read_dir_or_file(path: &Path) -> Result<Results, StoreError> {
 }
 
 fn read_file(path: &Path) -> Result<Results, StoreError> {
-    let path = path.to_path_buf();
-    let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
         what: "reading",
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
+    parse_results(path, &text)
+}
+
+/// Parses results text; `path` is only used in messages.
+///
+/// # Errors
+/// [`StoreError::NotResults`] at the line and column of the first bad value, or
+/// [`StoreError::Version`] for another format.
+pub fn parse_results(path: &Path, text: &str) -> Result<Results, StoreError> {
     // The version first, so results of another format say so instead of naming a field.
     #[derive(serde::Deserialize)]
     struct Version {
         schema_version: u32,
     }
-    let not_results = |source| StoreError::NotResults {
-        path: path.clone(),
-        source,
+    let not_results = |e: serde_json::Error| {
+        let message = e.to_string();
+        // serde_json appends " at line L column C"; the position leads the message instead.
+        let reason = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
+        StoreError::NotResults {
+            path: path.to_path_buf(),
+            line: e.line().max(1),
+            column: e.column().max(1),
+            reason,
+        }
     };
-    let v: Version = serde_json::from_str(&text).map_err(not_results)?;
+    let v: Version = serde_json::from_str(text).map_err(not_results)?;
     if v.schema_version != res::SCHEMA_VERSION {
         return Err(StoreError::Version {
-            path,
+            path: path.to_path_buf(),
             found: v.schema_version,
             expected: res::SCHEMA_VERSION,
         });
     }
-    serde_json::from_str(&text).map_err(not_results)
+    serde_json::from_str(text).map_err(not_results)
 }
 
 /// Writes results.json atomically (temporary file, then rename).

@@ -11,7 +11,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use super::collector::Second;
 use super::histogram;
-use super::results::{SecondSummary, Summary};
+use super::results::{RssSample, SecondSummary, Summary};
 use crate::op::ErrorKind;
 
 /// Accumulates closed seconds.
@@ -30,6 +30,8 @@ pub struct Timeline {
     /// Per closed second, every class's successful operations merged (kept only when asked
     /// for with [`Timeline::keeping_merged`]: a fault's recovery is read from them).
     pub merged: Vec<(u64, Histogram<u64>)>,
+    /// The harness's resident memory once a second ([`Timeline::sample_rss`]).
+    pub rss: Vec<RssSample>,
     keep_merged: bool,
     hlog: Vec<u8>,
     hlog_out: Option<Box<dyn Write + Send>>,
@@ -64,6 +66,7 @@ impl Timeline {
             last_second_ops: 0,
             last_t: None,
             merged: Vec::new(),
+            rss: Vec::new(),
             keep_merged: false,
             hlog: Vec::new(),
             hlog_out: hlog,
@@ -79,6 +82,16 @@ impl Timeline {
     pub fn keeping_merged(mut self, keep: bool) -> Timeline {
         self.keep_merged = keep;
         self
+    }
+
+    /// Notes the harness's resident memory at second `t` of the run (once per second `t`).
+    pub fn sample_rss(&mut self, t: u64) {
+        if self.rss.last().is_some_and(|s| s.t >= t) {
+            return;
+        }
+        if let Some(bytes) = super::evidence::rss_bytes() {
+            self.rss.push(RssSample { t, bytes });
+        }
     }
 
     /// Adds closed seconds (in order); writes them to the interval log.

@@ -45,7 +45,13 @@ impl External {
         let ctx = Arc::new(Shared::new(cfg, start, io.cancel));
         let done = CancellationToken::new();
         let timeline = Timeline::new(cfg.classes.clone(), io.hlog, SystemTime::now());
-        let flusher = tokio::spawn(flusher(ctx.clone(), done.clone(), timeline, io.live));
+        let flusher = tokio::spawn(flusher(
+            ctx.clone(),
+            done.clone(),
+            timeline,
+            io.live,
+            io.checkpoint,
+        ));
         External { ctx, done, flusher }
     }
 

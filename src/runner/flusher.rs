@@ -8,20 +8,23 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::shared::{Shared, us};
-use super::{Live, LiveFn};
+use super::{Checkpoint, Live, LiveFn};
 use crate::metrics::timeline::Timeline;
 use crate::pacing::{Pacer, phase_at};
 
 /// Closes seconds into `timeline` once a second, and every second left once `done` is
-/// cancelled (the workers have ended); returns the timeline and the first error writing the
-/// interval log, if any.
+/// cancelled (the workers have ended); samples the harness's memory each second; hands the
+/// timeline to `checkpoint` at its interval. Returns the timeline and the first error writing
+/// the interval log, if any.
 pub(super) async fn flusher(
     ctx: Arc<Shared>,
     done: CancellationToken,
     mut timeline: Timeline,
     mut live: Option<LiveFn>,
+    mut checkpoint: Option<Checkpoint>,
 ) -> (Timeline, Option<String>) {
     let mut hlog_error = None;
+    let mut saved = ctx.start;
     let mut tick =
         tokio::time::interval_at(ctx.start + Duration::from_secs(1), Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -57,6 +60,13 @@ pub(super) async fn flusher(
         }
         if finished {
             return (timeline, hlog_error);
+        }
+        timeline.sample_rss(ctx.start.elapsed().as_secs());
+        if let Some(c) = checkpoint.as_mut()
+            && saved.elapsed() >= c.every
+        {
+            saved = tokio::time::Instant::now();
+            (c.write)(&timeline);
         }
     }
 }
@@ -126,7 +136,13 @@ mod tests {
         };
         let done = CancellationToken::new();
         let timeline = Timeline::new(vec!["all".into()], None, SystemTime::now());
-        let task = tokio::spawn(flusher(ctx.clone(), done.clone(), timeline, Some(live)));
+        let task = tokio::spawn(flusher(
+            ctx.clone(),
+            done.clone(),
+            timeline,
+            Some(live),
+            None,
+        ));
 
         tokio::time::sleep(Duration::from_millis(3500)).await;
         assert!(

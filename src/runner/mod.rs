@@ -187,6 +187,16 @@ pub struct Live {
 /// The live line's callback: called by the flusher once per closed second.
 pub type LiveFn = Box<dyn FnMut(&Live) + Send>;
 
+/// A long run's checkpoint: every `every`, the flusher hands the timeline so far (closed
+/// seconds, memory samples) to `write`, which saves it (`run` rewrites results.json with the
+/// trial as `partial`), so a crash loses at most that much.
+pub struct Checkpoint {
+    /// How often.
+    pub every: Duration,
+    /// Saves the timeline so far.
+    pub write: Box<dyn FnMut(&Timeline) + Send>,
+}
+
 /// The run's connections to the outside: cancellation, interval log, live line.
 #[derive(Default)]
 pub struct RunIo {
@@ -199,6 +209,8 @@ pub struct RunIo {
     /// Sent the run's start instant as the run starts (what runs beside it, such as a
     /// scenario's faults, is timed from it).
     pub started: Option<tokio::sync::oneshot::Sender<Instant>>,
+    /// Saves the run so far at intervals.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// What a run produced.
@@ -267,7 +279,13 @@ pub async fn run<B: Backend, S: RequestSource>(
 
     let timeline =
         Timeline::new(cfg.classes.clone(), io.hlog, start_wall).keeping_merged(cfg.watch.is_some());
-    let flusher = tokio::spawn(flusher(ctx.clone(), done.clone(), timeline, io.live));
+    let flusher = tokio::spawn(flusher(
+        ctx.clone(),
+        done.clone(),
+        timeline,
+        io.live,
+        io.checkpoint,
+    ));
 
     let mut last_end = start;
     for t in tasks {

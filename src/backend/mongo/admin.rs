@@ -108,6 +108,8 @@ pub struct DoctorReport {
     pub reachable: bool,
     /// Why not, when it did not.
     pub error: Option<String>,
+    /// It answered, but refused the credentials (authentication or permission).
+    pub refused: bool,
     /// MongoDB version the server reports.
     pub version: Option<String>,
     /// SecantusDB's own version when the server is the surrogate.
@@ -141,6 +143,7 @@ pub async fn doctor(client: &Client) -> DoctorReport {
     let mut r = DoctorReport::default();
     let admin = client.database("admin");
     if let Err(e) = ping(client).await {
+        r.refused = matches!(&e, MongoError::Driver { error, .. } if super::errors::refused(error));
         r.error = Some(e.to_string());
         return r;
     }

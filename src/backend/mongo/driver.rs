@@ -103,8 +103,11 @@ impl MongoDriver {
         c.shutdown().await;
         if !d.reachable {
             return Err(MongoError::State(format!(
-                "MongoDB at {} does not answer: {} (start one with scripts/mongo-local.sh start)",
+                "MongoDB at {}{}: {}",
                 redact_uri(&uri),
+                crate::backend::uri_user(&uri)
+                    .map(|u| format!(" as user {u}"))
+                    .unwrap_or_default(),
                 d.error.unwrap_or_default()
             )));
         }
@@ -123,7 +126,7 @@ impl MongoDriver {
 /// A driver error with what was being done.
 fn ctx(context: &str) -> impl FnOnce(mongodb::error::Error) -> MongoError {
     let context = context.to_string();
-    move |source| MongoError::Driver { context, source }
+    move |error| MongoError::Driver { context, error }
 }
 
 /// The server's version for an audit or profile (the surrogate named), or why it does not
@@ -298,7 +301,13 @@ impl Driver for MongoDriver {
 
     async fn doctor(&self) -> Doctor {
         let mut out = Doctor {
-            title: format!("MongoDB at {}", redact_uri(&self.uri)),
+            title: format!(
+                "MongoDB at {}{}",
+                redact_uri(&self.uri),
+                crate::backend::uri_user(&self.uri)
+                    .map(|u| format!(" as user {u}"))
+                    .unwrap_or_default()
+            ),
             ..Default::default()
         };
         let conn = ConnectOptions {
@@ -314,6 +323,14 @@ impl Driver for MongoDriver {
         };
         let r = doctor(&c).await;
         c.shutdown().await;
+        if !r.reachable && r.refused {
+            out.unreachable = Some(r.error.unwrap_or_else(|| "refused".into()));
+            out.refused = true;
+            out.hints = vec![
+                "the server answered: fix the user, the password or authSource= in the URI (or the user's roles)".into(),
+            ];
+            return out;
+        }
         if !r.reachable {
             out.unreachable = Some(r.error.unwrap_or_else(|| "unknown error".into()));
             out.hints = vec![

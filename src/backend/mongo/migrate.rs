@@ -231,7 +231,7 @@ impl MigrateTarget for MongoMigration<'_> {
             {
                 return Err(MongoError::Driver {
                     context: format!("copying into {}.{}", dst.name(), c.name()),
-                    source: e,
+                    error: e,
                 });
             }
         }

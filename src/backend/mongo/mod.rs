@@ -5,6 +5,7 @@ mod admin;
 pub mod audit;
 mod custom;
 mod driver;
+mod errors;
 mod evidence;
 mod fault;
 mod migrate;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::{DoctorReport, doctor, drop_marked, list_marked, ping};
 pub use driver::{MongoDriver, MongoSession};
+pub use errors::explain;
 pub use evidence::{CheckoutStats, sample_connections, server_connections};
 pub use migrate::{MongoMigration, clear_directory, read_directory};
 pub use ops::{Answer, Explain, LIST_LIMIT, MongoBackend, Routing, error_kind};
@@ -45,13 +47,15 @@ pub const MARKER_COLLECTION: &str = "_tenantbench";
 /// Errors of the MongoDB backend, with the context that explains them.
 #[derive(Debug, thiserror::Error)]
 pub enum MongoError {
-    /// A driver call failed.
-    #[error("{context}: {source}")]
+    /// A driver call failed: what was being done, then the driver's error in one line
+    /// ([`explain`]). The driver's error is kept but not chained as a source, so `{:#}` does
+    /// not print its debug structure again.
+    #[error("{context}: {}", explain(error))]
     Driver {
         /// What was being done (database, collection, command).
         context: String,
         /// The driver's error.
-        source: mongodb::error::Error,
+        error: mongodb::error::Error,
     },
     /// A placement names a server whose URI variable is not set.
     #[error(
@@ -82,9 +86,9 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for Result<T, mongodb::error::Error> {
     fn ctx(self, what: impl FnOnce() -> String) -> Result<T, MongoError> {
-        self.map_err(|source| MongoError::Driver {
+        self.map_err(|error| MongoError::Driver {
             context: what(),
-            source,
+            error,
         })
     }
 }

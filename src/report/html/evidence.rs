@@ -244,8 +244,12 @@ fn resource_row(name: &str, t: &Trial) -> ResourceRow {
         ),
         server_cpu: server_cpu(ev),
         memory: ev.memory.as_ref().map_or("-".into(), |m| {
+            let slope = m
+                .rss_slope_bytes_per_min
+                .map(|s| format!(", {:+.2} MiB/min over the trial", s / MIB))
+                .unwrap_or_default();
             format!(
-                "{:.1} MiB at start, peak {:.1} MiB (+{:.1})",
+                "{:.1} MiB at start, peak {:.1} MiB (+{:.1}){slope}",
                 m.start_bytes as f64 / MIB,
                 m.peak_bytes as f64 / MIB,
                 m.peak_bytes.saturating_sub(m.start_bytes) as f64 / MIB

@@ -58,10 +58,38 @@ pub(super) fn draw(runs: &[Run], n: &Names, growth: &[Growth]) -> Result<Charts>
     timeline_charts(r, n, &mut charts)?;
     sweep_charts(r, &mut charts)?;
     scaling_charts(r, n, growth, &mut charts)?;
+    memory_chart(r, n, &mut charts)?;
     if runs.len() >= 2 {
         compare_charts(runs, n, &mut charts)?;
     }
     Ok(charts)
+}
+
+/// The harness's resident memory through every trial with 10 seconds or more of samples.
+fn memory_chart(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let series: Vec<charts::MemorySeries> = r
+        .variants
+        .iter()
+        .enumerate()
+        .flat_map(|(i, v)| {
+            r.trials_of(&v.id).filter_map(move |t| {
+                let m = t.evidence.memory.as_ref()?;
+                (m.rss.len() >= 10).then(|| {
+                    let pts = m.rss.iter().map(|s| (s.t as f64, s.bytes as f64 / MIB));
+                    (i, n.get(&v.id).to_string(), pts.collect())
+                })
+            })
+        })
+        .collect();
+    if !series.is_empty() {
+        charts.add(
+            "memory",
+            "memory.svg".into(),
+            charts::memory("Harness resident memory, each trial", &series),
+        )?;
+    }
+    Ok(())
 }
 
 /// Histogram and percentile curves, all operations then each operation, one line per variant.
