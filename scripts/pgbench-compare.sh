@@ -62,7 +62,7 @@ cat > "$work/list_recent.sql" <<'EOF'
 SELECT id FROM orders WHERE tenant_id = 't' || lpad(:r::text, 5, '0') AND status = (ARRAY['paid', 'shipped', 'pending', 'cancelled', 'refunded'])[:s] ORDER BY created_at DESC LIMIT 20;
 EOF
 
-p50_of_log() { # files... -> "tps p50_ms p90_ms p99_ms" over the log after its first 2 seconds
+p50_of_log() { # files... -> "tps mean_ms p50_ms p90_ms p99_ms" over the log after its first 2 seconds
   python3 - "$seconds" "$@" <<'PY'
 import sys
 secs = float(sys.argv[1]); files = sys.argv[2:]
@@ -74,28 +74,28 @@ for f in files:
 t0 = min(r[0] for r in rows)
 kept = sorted(us for t, us in rows if t - us / 1e6 >= t0 + 2.0)
 q = lambda f: kept[min(len(kept) - 1, int(f * len(kept)))] / 1000.0
-print(f"{len(kept) / (secs - 2.0):.0f} {q(0.5):.3f} {q(0.9):.3f} {q(0.99):.3f}")
+print(f"{len(kept) / (secs - 2.0):.0f} {sum(kept) / len(kept) / 1000.0:.3f} {q(0.5):.3f} {q(0.9):.3f} {q(0.99):.3f}")
 PY
 }
 
-printf "%-6s %-12s %10s %8s %8s %8s\n" round tool "ops/s" "p50 ms" "p90 ms" "p99 ms"
+printf "%-6s %-12s %10s %8s %8s %8s %8s\n" round tool "ops/s" "mean ms" "p50 ms" "p90 ms" "p99 ms"
 for r in $(seq 1 "$rounds"); do
   rm -f "$work"/pgb*
   pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -f "$work/list_recent.sql" -l \
     --log-prefix="$work/pgb" "$db_uri" >"$work/out-pgbench.txt" 2>&1 \
     || { cat "$work/out-pgbench.txt" >&2; exit 1; }
-  read -r pg_tps pg_p50 pg_p90 pg_p99 < <(p50_of_log "$work"/pgb*)
-  printf "%-6s %-12s %10s %8s %8s %8s\n" "$r" pgbench "$pg_tps" "$pg_p50" "$pg_p90" "$pg_p99"
+  read -r pg_tps pg_mean pg_p50 pg_p90 pg_p99 < <(p50_of_log "$work"/pgb*)
+  printf "%-6s %-12s %10s %8s %8s %8s %8s\n" "$r" pgbench "$pg_tps" "$pg_mean" "$pg_p50" "$pg_p90" "$pg_p99"
   "$tb" run --backend postgres --scenario "$work/compare.toml" --out "$work/run$r" --no-report --no-progress >/dev/null 2>"$work/tb.err" \
     || { cat "$work/tb.err" >&2; exit 1; }
-  read -r tb_tps tb_p50 tb_p90 tb_p99 < <(python3 - "$work/run$r/results.json" <<'PY'
+  read -r tb_tps tb_mean tb_p50 tb_p90 tb_p99 < <(python3 - "$work/run$r/results.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = next(x for x in r["spread"] if x["phase"] == "steady" and x["class"] == "all")
 m = s['merged']
-print(f"{s['throughput'][0]:.0f} {m['p50_us'] / 1000.0:.3f} {m['p90_us'] / 1000.0:.3f} {m['p99_us'] / 1000.0:.3f}")
+print(f"{s['throughput'][0]:.0f} {m['mean_us'] / 1000.0:.3f} {m['p50_us'] / 1000.0:.3f} {m['p90_us'] / 1000.0:.3f} {m['p99_us'] / 1000.0:.3f}")
 PY
 )
-  printf "%-6s %-12s %10s %8s %8s %8s   (throughput %.2f× pgbench, p50 %.2f×)\n" "$r" tenantbench "$tb_tps" "$tb_p50" "$tb_p90" "$tb_p99" \
-    "$(echo "$tb_tps / $pg_tps" | bc -l)" "$(echo "$tb_p50 / $pg_p50" | bc -l)"
+  printf "%-6s %-12s %10s %8s %8s %8s %8s   (throughput %.2f× pgbench, mean %.2f×, p50 %.2f×)\n" "$r" tenantbench "$tb_tps" "$tb_mean" "$tb_p50" "$tb_p90" "$tb_p99" \
+    "$(echo "$tb_tps / $pg_tps" | bc -l)" "$(echo "$tb_mean / $pg_mean" | bc -l)" "$(echo "$tb_p50 / $pg_p50" | bc -l)"
 done
