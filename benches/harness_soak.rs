@@ -74,19 +74,37 @@ fn main() {
         .build()
         .expect("runtime");
     let report = rt.block_on(run(backend, Arc::new(workload), cfg, io));
-    let rss = &report.timeline.rss;
+    let rss = report.timeline.rss.clone();
     let (Some(first), Some(last)) = (rss.first(), rss.last()) else {
         eprintln!("harness_soak: no memory samples (no /proc/self/status?)");
         return;
     };
     let peak = rss.iter().map(|s| s.bytes).max().unwrap_or(0);
-    let slope = MemoryEvidence::slope(rss);
+    let slope = MemoryEvidence::slope(&rss);
     println!(
         "harness_soak: {} operations ({} failed) in {:.0} s, {} checkpoints",
         report.recorder.count(),
         report.timeline.errors,
         report.elapsed.as_secs_f64(),
         checkpoints.load(Ordering::Relaxed)
+    );
+    // RSS each minute: a leak climbs to the end; allocator retention levels off.
+    let per_minute: Vec<String> = rss
+        .iter()
+        .filter(|s| s.t % 60 == 0)
+        .map(|s| format!("{}:{:.1}", s.t, s.bytes as f64 / MIB))
+        .collect();
+    println!("harness_soak: RSS (s:MiB) {}", per_minute.join(" "));
+    // What is still live once everything the run allocated is dropped and freed heap is given
+    // back to the kernel: growth that survives this is a leak; growth that does not was the
+    // allocator keeping freed memory.
+    let live_during = tenantbench::metrics::evidence::memory_mark();
+    drop(report);
+    let after = tenantbench::metrics::evidence::memory_mark();
+    println!(
+        "harness_soak: after malloc_trim, with the run's report held {} MiB, dropped {} MiB",
+        live_during.map_or("?".into(), |b| format!("{:.1}", b as f64 / MIB)),
+        after.map_or("?".into(), |b| format!("{:.1}", b as f64 / MIB)),
     );
     println!(
         "harness_soak: RSS {:.1} MiB at {} s, {:.1} MiB at {} s, peak {:.1} MiB; slope {} ({} samples)",
