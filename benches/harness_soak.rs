@@ -113,7 +113,7 @@ fn main() {
         last.bytes as f64 / MIB,
         last.t,
         peak as f64 / MIB,
-        slope.map_or("n/a (under 10 samples)".into(), |b| format!(
+        slope.map_or("n/a (under a minute of samples)".into(), |b| format!(
             "{:+.3} MiB/min",
             b / MIB
         )),

@@ -702,7 +702,8 @@ pub struct MemoryEvidence {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rss: Vec<RssSample>,
     /// Least-squares slope of `rss` in bytes per minute, over the samples after the first
-    /// 10 % of the trial (start-up allocation is not growth); with 10 samples or more.
+    /// 10 % of the trial (start-up allocation is not growth); only for trials of a minute or
+    /// more (a shorter one's start-up would read as a steep slope).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_slope_bytes_per_min: Option<f64>,
 }
@@ -718,9 +719,9 @@ pub struct RssSample {
 
 impl MemoryEvidence {
     /// The slope of `samples` in bytes per minute, skipping the first 10 % of them; `None`
-    /// under 10 samples.
+    /// under a minute of samples.
     pub fn slope(samples: &[RssSample]) -> Option<f64> {
-        if samples.len() < 10 {
+        if samples.len() < 60 {
             return None;
         }
         let tail = &samples[samples.len() / 10..];
