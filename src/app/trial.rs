@@ -22,8 +22,8 @@ use crate::http::attack::{self, AttackPlan};
 use crate::metrics::collector::tenant_sample;
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{
-    self as res, CpuEvidence, DataEvidence, Evidence, ExplainRecord, Group, HttpEvidence,
-    ServerCpu, Summary, TenantSample, Trial, TrialStatus,
+    self as res, DataEvidence, Evidence, ExplainRecord, Group, HttpEvidence, ServerCpu, Summary,
+    TenantSample, Trial, TrialStatus,
 };
 use crate::metrics::store as res_store;
 use crate::metrics::timeline::Timeline;
@@ -35,6 +35,9 @@ use crate::runner::external::External;
 use crate::runner::{Checkpoint, Live, RunConfig, RunIo, RunReport};
 use crate::scenario::{PhasePlan, Scenario, Variant};
 use crate::workload::{Workload, classes, collection_of};
+
+mod cpu;
+use cpu::CpuMark;
 
 /// Per-request timeout of goose's users (`load`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -604,68 +607,6 @@ fn partial(head: &Trial, tl: &Timeline) -> Trial {
     m.rss_slope_bytes_per_min = res::MemoryEvidence::slope(&tl.rss);
     p.evidence.memory = Some(m);
     p
-}
-
-/// CPU and memory readings at a measurement's start: the harness, each local server, the wall
-/// clock, and the memory mark.
-struct CpuMark {
-    mem: Option<u64>,
-    servers: Vec<Option<f64>>,
-    harness: f64,
-    wall: std::time::Instant,
-}
-
-impl CpuMark {
-    /// Reads them now; `server_cpu` reads a server's CPU seconds by pid.
-    fn take(servers: &[(String, u32)], server_cpu: impl Fn(u32) -> Option<f64>) -> Self {
-        CpuMark {
-            mem: sys::memory_mark(),
-            servers: servers.iter().map(|(_, p)| server_cpu(*p)).collect(),
-            harness: sys::harness_cpu_seconds(),
-            wall: std::time::Instant::now(),
-        }
-    }
-
-    /// The CPU (and memory) evidence since the mark into `t`: each server's CPU seconds, with
-    /// `more` (other processes measured apart, such as the API's) listed after them.
-    fn evidence(
-        self,
-        t: &mut Trial,
-        servers: &[(String, u32)],
-        server_cpu: impl Fn(u32) -> Option<f64>,
-        more: Vec<res::ServerCpu>,
-    ) {
-        let harness_s = round3(sys::harness_cpu_seconds() - self.harness);
-        let mut per_server: Vec<res::ServerCpu> = servers
-            .iter()
-            .zip(self.servers)
-            .filter_map(|((role, pid), a)| {
-                Some(res::ServerCpu {
-                    role: role.clone(),
-                    cpu_s: round3(server_cpu(*pid)? - a?),
-                    cpus: sys::cpus_allowed(*pid),
-                })
-            })
-            .collect();
-        let server_s = per_server.first().map(|x| x.cpu_s);
-        per_server.extend(more);
-        t.evidence.cpu = CpuEvidence {
-            wall_s: round3(self.wall.elapsed().as_secs_f64()),
-            harness_s,
-            server_s,
-            cores: sys::cores(),
-            servers: per_server,
-            harness_cpus: sys::cpus_allowed(std::process::id()),
-        };
-        if let (Some(start_bytes), Some(peak_bytes)) = (self.mem, sys::memory_peak()) {
-            t.evidence.memory = Some(res::MemoryEvidence {
-                start_bytes,
-                peak_bytes,
-                rss: Vec::new(),
-                rss_slope_bytes_per_min: None,
-            });
-        }
-    }
 }
 
 /// The data evidence of a seed, printed as the trial's `data:` line.

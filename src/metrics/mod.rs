@@ -9,6 +9,7 @@
 
 pub mod collector;
 pub mod evidence;
+pub mod memory;
 pub mod results;
 pub mod store;
 pub mod timeline;
