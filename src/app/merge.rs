@@ -52,9 +52,16 @@ pub fn merge(a: &MergeArgs) -> Result<u8> {
             );
         }
     }
+    check_generators(&a.dirs, &inputs)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut out = first.clone();
     out.worker = None;
+    out.generators = a
+        .dirs
+        .iter()
+        .zip(&inputs)
+        .flat_map(|(d, r)| generators_of(d, r))
+        .collect();
     out.interrupted = inputs.iter().any(|r| r.interrupted);
     out.trials.clear();
     for t0 in &first.trials {
@@ -94,6 +101,17 @@ pub fn merge(a: &MergeArgs) -> Result<u8> {
     out.spread = spread(&out);
     write_results(&a.out, &out)?;
     print!("{}", crate::report::terminal::summary_table(&out));
+    for g in &out.generators {
+        let cpu: f64 = g.trials.iter().map(|t| t.harness_s).sum();
+        let wall: f64 = g.trials.iter().map(|t| t.wall_s).sum();
+        println!(
+            "  generator {} on {} ({} CPUs): harness CPU {cpu:.1} s over {wall:.0} s of trials ({:.0} % of a core)",
+            g.worker,
+            if g.host.is_empty() { "?" } else { &g.host },
+            g.cores,
+            100.0 * cpu / wall.max(1e-9)
+        );
+    }
     println!(
         "merged {} generators: {}",
         inputs.len(),
@@ -102,7 +120,103 @@ pub fn merge(a: &MergeArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Inputs written by `run --worker i/N` must be distinct generators of one N; fewer than N is
+/// allowed (a generator that failed), and said, since the merge then holds part of the load.
+fn check_generators(dirs: &[std::path::PathBuf], inputs: &[Results]) -> Result<()> {
+    let mut seen: BTreeMap<(u32, u32), &Path> = BTreeMap::new();
+    for (d, r) in dirs.iter().zip(inputs) {
+        for w in generators_in(r) {
+            if let Some(other) = seen.insert(w, d) {
+                bail!(
+                    "{}: generator {}/{} is already in {}; merge each generator's run directory once",
+                    d.display(),
+                    w.0,
+                    w.1,
+                    other.display()
+                );
+            }
+        }
+    }
+    let ns: std::collections::BTreeSet<u32> = seen.keys().map(|w| w.1).collect();
+    if ns.len() > 1 {
+        bail!(
+            "the inputs are generators of runs split {} ways: merge the generators of one run",
+            ns.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+    }
+    if let Some(&n) = ns.first()
+        && seen.len() < n as usize
+    {
+        let missing: Vec<String> = (0..n)
+            .filter(|i| !seen.contains_key(&(*i, n)))
+            .map(|i| format!("{i}/{n}"))
+            .collect();
+        eprintln!(
+            "merge: {} of {n} generators; missing {}: the merged run holds only their share of the load",
+            seen.len(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The (i, N) of the generators whose results `r` holds.
+fn generators_in(r: &Results) -> Vec<(u32, u32)> {
+    let parse = |w: &str| {
+        let (i, n) = w.split_once('/')?;
+        Some((i.parse().ok()?, n.parse().ok()?))
+    };
+    if r.generators.is_empty() {
+        r.worker.as_deref().and_then(parse).into_iter().collect()
+    } else {
+        r.generators
+            .iter()
+            .filter_map(|g| parse(&g.worker))
+            .collect()
+    }
+}
+
+/// The generators of one input with their CPU per trial: a merged input keeps its list; a
+/// generator's (or a single process's) results give one entry, its trials read from them.
+fn generators_of(dir: &Path, r: &Results) -> Vec<res::Generator> {
+    if r.generators.len() > 1 {
+        return r.generators.clone();
+    }
+    let mut g = r
+        .generators
+        .first()
+        .cloned()
+        .unwrap_or_else(|| res::Generator {
+            worker: r
+                .worker
+                .clone()
+                .unwrap_or_else(|| dir.display().to_string()),
+            cores: r.environment.cores,
+            ..res::Generator::default()
+        });
+    g.trials = r
+        .trials
+        .iter()
+        .map(|t| res::GeneratorTrial {
+            variant: t.variant.clone(),
+            trial: t.trial,
+            operations: t.operations,
+            harness_s: t.evidence.cpu.harness_s,
+            wall_s: t.evidence.cpu.wall_s,
+        })
+        .collect();
+    vec![g]
+}
+
+/// Adds an encoded histogram; an absent one (empty: e.g. PostgreSQL records no pool checkout
+/// waits) adds nothing.
 fn add(into: &mut Histogram<u64>, b64: &str) -> Result<()> {
+    if b64.is_empty() {
+        return Ok(());
+    }
     let h = res::decode(b64).map_err(anyhow::Error::msg)?;
     into.add(&h).expect("auto-resizing histograms add");
     Ok(())

@@ -17,6 +17,7 @@ pub mod migrate;
 mod moving;
 pub mod plan;
 pub mod profile;
+pub mod project;
 pub mod run;
 pub mod serve;
 pub mod settings;

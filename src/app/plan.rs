@@ -27,6 +27,10 @@ const MONITORING_PER_CLIENT: u64 = 2;
 pub fn plan(a: &PlanArgs) -> Result<u8> {
     let s = super::settings::load_scenario(&a.scenario, None, a.scale)?;
     super::settings::generated_data(&s, "plan")?;
+    if let Some(n) = a.project {
+        print!("{}", super::project::project(&s, n)?);
+        return Ok(0);
+    }
     let s = super::settings::narrow(&s, a.backend, a.layout, a.indexes.as_deref(), a.repeat)?;
     print!("{}", render(&s));
     Ok(0)

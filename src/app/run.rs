@@ -17,7 +17,8 @@ use crate::cli::RunArgs;
 use crate::layout::Server;
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{
-    self as res, Environment, PhaseInfo, Results, ScenarioInfo, TrialStatus, VariantInfo,
+    self as res, Environment, Generator, GeneratorShare, PhaseInfo, Results, ScenarioInfo,
+    TrialStatus, VariantInfo,
 };
 use crate::metrics::store::{read_results, spread, write_results};
 use crate::op::BackendKind;
@@ -87,6 +88,9 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         }
     }
 
+    if plan.seed_only {
+        return seed_only(&plan, &pop, &phases, &derived).await;
+    }
     let (dir, mut results) = open_run_dir(&plan, &pop, &phases).await?;
     if let (Some(t), Some(e)) = (&scenario.target, &existing) {
         results.scenario.target = Some(super::existing::info(scenario, t, e, kind));
@@ -94,6 +98,10 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     results.interrupted = false;
     results.finished_at = None;
     results.worker = plan.worker.map(|(i, n)| format!("{i}/{n}"));
+    results.generators = plan
+        .worker
+        .map(|w| vec![generator(w, scenario)])
+        .unwrap_or_default();
 
     let (cancel, abort) = (CancellationToken::new(), CancellationToken::new());
     if plan.http.is_some() {
@@ -192,6 +200,57 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         dir.display()
     );
     Ok(status.max(gated))
+}
+
+/// `run --seed-only`: seeds (or reuses) the data of every distinct (dataset, layout, index
+/// profile) of the matrix, as the trials would, and measures nothing.
+async fn seed_only(
+    plan: &RunPlan,
+    pop: &Population,
+    phases: &PhasePlan,
+    derived: &[(DataKey, Scenario, Population)],
+) -> Result<u8> {
+    let scenario = &plan.scenario;
+    if scenario.target.is_some() || plan.http.as_ref().is_some_and(|h| h.staging.is_some()) {
+        bail!("--seed-only: the scenario runs on a team's own data, which tenantbench never seeds");
+    }
+    let cancel = CancellationToken::new();
+    let mut done: Vec<(DataKey, crate::layout::Layout, String, BackendKind)> = Vec::new();
+    for v in &scenario.matrix.variants {
+        let key = (data_key(v), v.layout, v.indexes.clone(), v.backend);
+        if done.contains(&key) {
+            continue;
+        }
+        let (s, p) = derived
+            .iter()
+            .find(|(k, ..)| *k == data_key(v))
+            .map_or((scenario, pop), |(_, s, p)| (s, p));
+        let trials = Trials::new(plan, s, p, phases, PathBuf::new(), cancel.clone());
+        let driver = plan.driver(v.backend);
+        eprintln!(
+            "{}: data of {} (layout {}, index profile {})",
+            scenario.name,
+            v.id(),
+            v.layout,
+            v.indexes
+        );
+        let sum = with_driver!(&driver, |d| trials.seed_only(d, v).await?);
+        println!(
+            "  {} databases ({} loaded, {} reused), {} documents loaded, {} indexes built, {:.1} s",
+            sum.databases,
+            sum.loaded,
+            sum.reused,
+            sum.documents,
+            sum.indexes_built,
+            sum.total_seconds
+        );
+        done.push(key);
+    }
+    println!(
+        "seeded the data of {} variants; start the generators with `run --worker i/N`",
+        scenario.matrix.variants.len()
+    );
+    Ok(0)
 }
 
 /// With `--start-at`: waits until trial `n` of the sequence is due (`at + (n − 1) × slot` on
@@ -353,6 +412,7 @@ async fn new_results(plan: &RunPlan, pop: &Population, phases: &PhasePlan) -> Re
         finished_at: None,
         interrupted: false,
         worker: None,
+        generators: Vec::new(),
         classes: crate::workload::classes(pop).0,
         phases: phase_infos(phases, duration.unwrap_or(Duration::ZERO)),
         variants: s
@@ -387,11 +447,45 @@ fn phase_infos(plan: &PhasePlan, run_end: Duration) -> Vec<PhaseInfo> {
         .collect()
 }
 
-fn variant_info(v: &Variant, documents: u64) -> VariantInfo {
-    let (concurrency, rate, workers) = match v.pacer {
+/// A pacer's (concurrency, rate, in-flight cap) as results name them.
+fn load_of(p: &Pacer) -> (Option<u32>, Option<f64>, Option<u32>) {
+    match *p {
         Pacer::Closed { concurrency, .. } => (Some(concurrency as u32), None, None),
         Pacer::Open { rate, workers, .. } => (None, Some(rate), Some(workers as u32)),
-    };
+    }
+}
+
+/// This process as load generator `w` of a split run: where it runs and its share of each
+/// variant (the scenario's variants are its shares).
+fn generator((i, n): (u32, u32), s: &Scenario) -> Generator {
+    Generator {
+        worker: format!("{i}/{n}"),
+        host: sys::host(),
+        cores: sys::cores(),
+        shares: s
+            .matrix
+            .variants
+            .iter()
+            .map(|v| {
+                let (concurrency, rate, workers) = load_of(&v.pacer);
+                GeneratorShare {
+                    variant: v.id(),
+                    concurrency,
+                    // Its slice of the whole schedule: every n-th intended start.
+                    rate: rate.map(|r| r / f64::from(n)),
+                    workers,
+                    max_pool_size: v.max_pool_size,
+                }
+            })
+            .collect(),
+        trials: Vec::new(),
+    }
+}
+
+/// A variant as results name it: a generator's share by its whole variant.
+fn variant_info(v: &Variant, documents: u64) -> VariantInfo {
+    let v = &v.whole();
+    let (concurrency, rate, workers) = load_of(&v.pacer);
     VariantInfo {
         id: v.id(),
         label: v.description(),

@@ -145,6 +145,8 @@ pub struct RunPlan {
     pub seed: SeedSettings,
     /// `--worker i/N`: this process is load generator i of N (it never seeds).
     pub worker: Option<(u32, u32)>,
+    /// `--seed-only`: seed every variant's data and measure nothing.
+    pub seed_only: bool,
     /// `--start-at`, with the time slot of each trial: trial k starts at `at + k × slot`.
     pub start_at: Option<(SystemTime, Duration)>,
     /// The run directory.
@@ -224,10 +226,27 @@ impl RunPlan {
             );
         }
         let scenario = match worker {
-            Some(w) => Scenario {
-                matrix: split_load(&narrowed.matrix, w)?,
-                ..narrowed
-            },
+            Some(w) => {
+                let mut workload = narrowed.workload.clone();
+                if let StopCondition::Count(n) = workload.stop {
+                    // A count-stopped run: each generator its part of the count.
+                    let c = crate::scenario::part(n as usize, w) as u64;
+                    if c == 0 {
+                        bail!(
+                            "--worker {}/{}: the workload stops after {n} operations, which leaves generator {} none; use at most {n} generators",
+                            w.0,
+                            w.1,
+                            w.0
+                        );
+                    }
+                    workload.stop = StopCondition::Count(c);
+                }
+                Scenario {
+                    matrix: split_load(&narrowed.matrix, w)?,
+                    workload,
+                    ..narrowed
+                }
+            }
             None => narrowed,
         };
         let start_at = match a.start_at.as_deref() {
@@ -259,6 +278,7 @@ impl RunPlan {
             seed: SeedSettings::resolve(&scenario, &a.seed)?,
             scenario,
             worker,
+            seed_only: a.seed_only,
             start_at,
             dir,
             progress: !a.seed.no_progress,
@@ -371,41 +391,13 @@ fn parse_worker(s: &str) -> Result<(u32, u32)> {
     Ok((i, n))
 }
 
-/// Generator `i` of `n`'s share of every variant's load: concurrency split as evenly as whole
-/// workers allow, rate divided by `n` (and the in-flight cap with it).
-fn split_load(m: &MatrixSpec, (i, n): (u32, u32)) -> Result<MatrixSpec> {
+/// Generator `i` of `n`'s share of every variant ([`Variant::share`]): its load and pool.
+fn split_load(m: &MatrixSpec, w: (u32, u32)) -> Result<MatrixSpec> {
     let mut out = m.clone();
     for v in &mut out.variants {
-        v.pacer = split_pacer(v, (i, n))?;
+        *v = v.share(w).map_err(anyhow::Error::msg)?;
     }
     Ok(out)
-}
-
-fn split_pacer(v: &Variant, (i, n): (u32, u32)) -> Result<Pacer> {
-    Ok(match v.pacer {
-        Pacer::Closed { concurrency, think } => {
-            let c = concurrency / n as usize + usize::from((i as usize) < concurrency % n as usize);
-            if c == 0 {
-                bail!(
-                    "--worker {i}/{n}: variant {} has concurrency {concurrency}, which leaves generator {i} no worker; use at most {concurrency} generators",
-                    v.id()
-                );
-            }
-            Pacer::Closed {
-                concurrency: c,
-                think,
-            }
-        }
-        Pacer::Open {
-            rate,
-            arrivals,
-            workers,
-        } => Pacer::Open {
-            rate: rate / f64::from(n),
-            arrivals,
-            workers: workers.div_ceil(n as usize).max(1),
-        },
-    })
 }
 
 /// A variant's name on an existing target: the database and the load (its layout and
@@ -483,7 +475,7 @@ mod tests {
         );
         assert!(
             split_load(&a, (5, 6)).is_err(),
-            "3 workers cannot feed 6 generators"
+            "a share is cut from the whole again: 5 workers leave a sixth generator none"
         );
         let o = Scenario::parse(
             Path::new("o.toml"),
@@ -491,9 +483,11 @@ mod tests {
         )
         .expect("parses");
         let o = split_load(&o.matrix, (0, 4)).expect("splits");
+        // The whole schedule's rate, of which the runner takes every fourth start.
         assert!(
-            matches!(o.variants[0].pacer, Pacer::Open { rate, workers: 16, .. } if rate == 250.0)
+            matches!(o.variants[0].pacer, Pacer::Open { rate, workers: 16, .. } if rate == 1000.0)
         );
+        assert_eq!(o.variants[0].share.as_ref().map(|x| x.worker), Some((0, 4)));
     }
 
     #[test]

@@ -172,6 +172,22 @@ impl<'a> Trials<'a> {
         t
     }
 
+    /// `run --seed-only`: seeds (or reuses) variant `v`'s data as a trial would, without the
+    /// trial.
+    ///
+    /// # Errors
+    /// The driver's seeding errors.
+    pub async fn seed_only<D: Driver>(
+        &self,
+        d: &D,
+        v: &Variant,
+    ) -> Result<crate::backend::seed::SeedSummary> {
+        let s = self.scenario;
+        let base = s.placement(self.pop, v.layout);
+        let opts = self.plan.seed.options(v.layout, &v.indexes, false);
+        Ok(d.seed(s, self.pop, &base, &opts).await?)
+    }
+
     /// The steps of a trial, in order.
     async fn steps<D: Driver>(&self, d: &D, v: &Variant, t: &mut Trial) -> Result<()> {
         if let Some(api) = &self.plan.http
@@ -508,6 +524,7 @@ impl<'a> Trials<'a> {
             tenant_sample: self.sample.clone(),
             timer: self.plan.timer,
             watch: None,
+            slice: v.share.as_ref().map(|x| x.worker),
         };
         let live_bar = live_bar(self.plan.progress);
         let io = RunIo {
@@ -749,9 +766,11 @@ fn groups(rec: &Recorder, phases: &[String], classes: &[String], phase_secs: &[f
 /// and `serve` never seed).
 pub(super) fn seed_first(e: impl std::fmt::Display, s: &Scenario, v: &Variant) -> anyhow::Error {
     anyhow::anyhow!(
-        "{e}; seed it first with `tenantbench seed --scenario {} --layout {} --indexes {}`",
+        "{e}; seed it first with `tenantbench seed --scenario {} --backend {} --layout {} --indexes {}` (or every variant's data with `tenantbench run --scenario {} --seed-only`)",
         s.path.display(),
+        v.backend.name(),
         v.layout,
-        v.indexes
+        v.indexes,
+        s.path.display()
     )
 }

@@ -175,6 +175,16 @@ impl TrialSetup<'_> {
     }
 }
 
+/// A token unique to one backend instance (process id and the time), which `insert_one` puts
+/// into the ids it makes: generators of one run (`run --worker`), and the trials of one, insert
+/// into the same data without an id colliding.
+pub fn insert_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}.{nanos:x}", std::process::id())
+}
+
 /// The doctor's findings about a server, for the terminal.
 #[derive(Debug, Clone, Default)]
 pub struct Doctor {

@@ -160,6 +160,13 @@ pub fn cores() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
+/// The machine's host name (a pod's name on Kubernetes); empty when unknown.
+pub fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Physical memory, bytes (from `/proc/meminfo`; 0 when unknown).
 pub fn memory_bytes() -> u64 {
     std::fs::read_to_string("/proc/meminfo")

@@ -143,6 +143,10 @@ pub struct RunConfig {
     /// notes its first successful operation; with them it also keeps every second's classes
     /// merged ([`Timeline::merged`]).
     pub watch: Option<Arc<Watches>>,
+    /// Open loop, `run --worker i/N`: this process takes every N-th ticket of the whole
+    /// schedule, from ticket i, so the generators' intended starts together are one process's
+    /// exactly; `None`: every ticket.
+    pub slice: Option<(u32, u32)>,
 }
 
 impl RunConfig {
@@ -165,6 +169,7 @@ impl RunConfig {
             tenant_sample: Vec::new(),
             timer: Timer::Runtime,
             watch: None,
+            slice: None,
         }
     }
 }

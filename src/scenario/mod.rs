@@ -36,7 +36,7 @@ pub mod target;
 
 use check::Checker;
 
-pub use matrix::{ConnectionsSpec, MAX_POOL, MatrixSpec, Strategy, Variant};
+pub use matrix::{ConnectionsSpec, MAX_POOL, MatrixSpec, Share, Strategy, Variant, part};
 pub use phases::{PhasePlan, PhaseSpec};
 pub use profiles::{BUILTIN_PROFILES, profile_on};
 pub use scale::{is_derived_prefix_of, scaled_prefix};

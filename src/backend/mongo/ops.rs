@@ -62,6 +62,9 @@ pub struct MongoBackend {
     /// Where `{{days_ago:N}}` counts back from.
     pub(super) end_ms: i64,
     inserted: AtomicU64,
+    /// Makes inserted ids unique to this backend instance: several load generators, and the
+    /// trials of one, write into the same data without colliding.
+    insert_token: String,
     /// Client-per-tenant: response times (µs) of the operations that created their tenant's
     /// client — a tenant's first request after it had none (cold start).
     cold: std::sync::Mutex<hdrhistogram::Histogram<u64>>,
@@ -116,6 +119,7 @@ impl MongoBackend {
             marked: true,
             end_ms: END_MS,
             inserted: AtomicU64::new(0),
+            insert_token: crate::backend::insert_token(),
             cold: std::sync::Mutex::new(crate::metrics::histogram()),
             operations: Vec::new(),
             misroute: false,
@@ -346,7 +350,7 @@ impl MongoBackend {
                 let mut d = raw_document(&rec).to_document().map_err(|e| {
                     mongodb::error::Error::custom(format!("encoding a generated order: {e}"))
                 })?;
-                d.insert("_id", format!("{tenant}:ord:new:{n}"));
+                d.insert("_id", format!("{tenant}:ord:new:{}-{n}", self.insert_token));
                 d.insert("createdAt", bson::DateTime::now());
                 orders.insert_one(d).await?;
                 Ok(Answer::Written(1))

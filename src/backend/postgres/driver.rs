@@ -25,7 +25,7 @@ use crate::op::{BackendKind, Request};
 use crate::population::Population;
 use crate::profile::Profiled;
 use crate::scenario::faults::{FaultKind, FaultSpec};
-use crate::scenario::{Scenario, Strategy};
+use crate::scenario::{Scenario, Strategy, Variant};
 
 /// Connections the harness keeps for itself on PostgreSQL beyond the pools (sampler, admin).
 const HARNESS_CONNECTIONS: i64 = 3;
@@ -58,8 +58,10 @@ impl PgDriver {
 
     /// Connections per pool of a trial: a pool never holds more connections than requests can
     /// be in flight at once.
-    fn per_pool(t: &TrialSetup<'_>) -> usize {
-        (t.variant.max_pool_size as usize).min(t.in_flight()).max(1)
+    /// Connections of a variant's pool per database: its `max_pool_size`, never more than its
+    /// requests in flight.
+    fn per_pool(v: &Variant) -> usize {
+        (v.max_pool_size as usize).min(v.pacer.workers()).max(1)
     }
 }
 
@@ -181,7 +183,7 @@ impl Driver for PgDriver {
         placement: &Placement,
         opts: &SeedOptions,
     ) -> Result<SeedSummary, PgError> {
-        // `serve` calls it; `preflight` still refuses `run --worker` on PostgreSQL.
+        // `serve` and `run --worker` call it: markers read, nothing written.
         check_ready(&self.uri, scenario, pop, placement, opts).await
     }
 
@@ -432,27 +434,47 @@ impl Driver for PgDriver {
 
     async fn preflight(&self, t: &TrialSetup<'_>) -> Result<(), PgError> {
         let v = t.variant;
-        if t.worker.is_some() {
-            return Err(PgError::State(
-                "--worker is not supported on the postgres backend yet: run one generator".into(),
-            ));
-        }
         if v.strategy == Strategy::ClientPerTenant {
             return Err(PgError::State(
                 "strategy client-per-tenant is MongoDB's (a client registry); on postgres use single-client with a pool per database".into(),
             ));
         }
-        // Pools before anything is created: every database gets a pool of max_pool_size.
+        // Pools before anything is created: every database gets a pool, and with several
+        // generators (`run --worker i/N`) every generator its own — each of its share of
+        // the pool — so the sum over the generators must fit the server.
         let st = settings(&connect(&self.uri, None).await?).await?;
-        let per_pool = Self::per_pool(t);
-        let in_flight = t.in_flight();
         let dbs = t.placement.databases.len() as i64;
-        let need = dbs * per_pool as i64 + HARNESS_CONNECTIONS;
         let have = st.max_connections - st.reserved_connections;
+        let (pools, generators): (Vec<i64>, i64) = match t.worker {
+            None => (vec![Self::per_pool(v) as i64], 1),
+            Some((_, n)) => {
+                let whole = v.whole();
+                let parts = (0..n)
+                    .map(|j| whole.share((j, n)).map(|s| Self::per_pool(&s) as i64))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(PgError::State)?;
+                (parts, i64::from(n))
+            }
+        };
+        let per_db: i64 = pools.iter().sum();
+        let need = dbs * per_db + generators * HARNESS_CONNECTIONS;
         if need > have {
+            let pool = v.whole().max_pool_size;
+            let arithmetic = if generators == 1 {
+                format!(
+                    "{dbs} databases × {per_db} connections per pool (max_pool_size {pool} capped by {} requests in flight) + {HARNESS_CONNECTIONS} for the harness",
+                    t.in_flight()
+                )
+            } else {
+                let parts: Vec<String> = pools.iter().map(i64::to_string).collect();
+                format!(
+                    "{generators} generators: {dbs} databases × ({}) connections per pool (max_pool_size {pool} split over the generators, each capped by its requests in flight) + {generators} × {HARNESS_CONNECTIONS} for the harness",
+                    parts.join(" + ")
+                )
+            };
             return Err(PgError::State(format!(
-                "{dbs} databases × {per_pool} connections per pool (max_pool_size {} capped by {in_flight} requests in flight) + {HARNESS_CONNECTIONS} for the harness = {need} connections, but the server allows {have} ({} max_connections − {} reserved): a pool per database does not fit. Lower max_pool_size, use fewer tenants, or a layout with one database (shared, schema-per-tenant)",
-                v.max_pool_size, st.max_connections, st.reserved_connections
+                "{arithmetic} = {need} connections, but the server allows {have} ({} max_connections − {} reserved): a pool per database does not fit. Lower max_pool_size, use fewer tenants, or a layout with one database (shared, schema-per-tenant)",
+                st.max_connections, st.reserved_connections
             )));
         }
         Ok(())
@@ -486,11 +508,11 @@ impl Driver for PgDriver {
                 Some(x) => existing_pool(
                     &self.uri,
                     &d.name,
-                    Self::per_pool(t),
+                    Self::per_pool(t.variant),
                     x.schema.as_deref(),
                     s.mix_writes().is_some(),
                 ),
-                None => pool(&self.uri, &d.name, Self::per_pool(t)),
+                None => pool(&self.uri, &d.name, Self::per_pool(t.variant)),
             })
             .collect::<Result<Vec<_>, _>>()?;
         if t.variant.min_pool_size > 0 {

@@ -35,7 +35,7 @@ use crate::population::Population;
 pub use admin::{DoctorReport, doctor, drop_marked, list_marked};
 pub use driver::{PgDriver, PgSession};
 pub use ops::{PgBackend, PgExplain};
-pub use seed::{PgSeeder, check_ready, seed};
+pub use seed::{PgSeeder, Pregenerated, check_ready, seed};
 pub use verify::verify;
 
 /// Environment variable holding the PostgreSQL URI.

@@ -56,6 +56,9 @@ pub struct PgBackend {
     /// Where `{{days_ago:N}}` counts back from.
     pub(super) end_ms: i64,
     inserted: AtomicU64,
+    /// Makes inserted ids unique to this backend instance: several load generators, and the
+    /// trials of one, write into the same data without colliding.
+    insert_token: String,
     /// `rls`: the role tenant operations run as (neither superuser nor owner).
     rls_role: Option<String>,
     /// Per distinct schema, the SQL text of each read operation (indexed by `Op as usize`;
@@ -149,6 +152,7 @@ impl PgBackend {
             marked: true,
             end_ms: END_MS,
             inserted: AtomicU64::new(0),
+            insert_token: crate::backend::insert_token(),
             rls_role: (placement.layout == Layout::Rls)
                 .then(|| super::rls_role(&placement.databases[0].name)),
             operations: Vec::new(),
@@ -392,7 +396,9 @@ impl PgBackend {
                     .fields
                     .iter()
                     .map(|(f, v)| match (*f, v) {
-                        ("_id", _) => Param::Text(format!("{tenant}:ord:new:{n}")),
+                        ("_id", _) => {
+                            Param::Text(format!("{tenant}:ord:new:{}-{n}", self.insert_token))
+                        }
                         ("createdAt", _) => Param::Time(now),
                         (_, Value::Str(x)) => Param::Text(x.clone()),
                         (_, Value::Static(x)) => Param::Text((*x).to_string()),

@@ -19,7 +19,7 @@ use indicatif::ProgressBar;
 use super::{Context, PgError, connect, ident, read_marker, write_marker};
 use crate::backend::marker::{DbState, Marker, new_marker};
 use crate::backend::seed::{self as shared, SeedOptions, SeedSummary, SeedTarget, work_units};
-use crate::datagen::{Collection, Value, generate};
+use crate::datagen::{Collection, Record, Value, generate};
 use crate::layout::{Layout, Placement};
 use crate::population::Population;
 use crate::scenario::Scenario;
@@ -479,15 +479,28 @@ async fn copy_unit(
     let parts = u.parts.clone();
     let ids2 = ids.clone();
     let coll = u.collection;
-    let records = tokio::task::spawn_blocking(move || {
-        parts
-            .iter()
-            .flat_map(|&(t, a, b)| (a..b).map(move |o| (t, o)))
-            .map(|(t, o)| generate(seed, &ids2[t], coll, o))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| PgError::State(format!("generating rows failed: {e}")))?;
+    let records = tokio::task::spawn_blocking(move || unit_records(seed, &ids2, coll, &parts))
+        .await
+        .map_err(|e| PgError::State(format!("generating rows failed: {e}")))?;
+    copy_records(c, u, &records).await
+}
+
+/// The generator's records of a unit's parts.
+fn unit_records(
+    seed: u64,
+    ids: &[String],
+    coll: Collection,
+    parts: &[(usize, u64, u64)],
+) -> Vec<Record> {
+    parts
+        .iter()
+        .flat_map(|&(t, a, b)| (a..b).map(move |o| (t, o)))
+        .map(|(t, o)| generate(seed, &ids[t], coll, o))
+        .collect()
+}
+
+/// Writes `records` into a unit's table with binary COPY; returns the rows written.
+async fn copy_records(c: &Client, u: &Unit, records: &[Record]) -> Result<u64, PgError> {
     let cols = columns(u.collection);
     let names: Vec<String> = cols.iter().map(|c| ident(&c.name)).collect();
     let types: Vec<Type> = cols.iter().map(|c| c.ty.clone()).collect();
@@ -503,11 +516,84 @@ async fn copy_unit(
         .ctx(what)?;
     let w = BinaryCopyInWriter::new(sink, &types);
     futures_util::pin_mut!(w);
-    for r in &records {
+    for r in records {
         let cells: Vec<Cell> = r.fields.iter().map(|(_, v)| Cell(v)).collect();
         w.as_mut().write_raw(cells.iter()).await.ctx(what)?;
     }
     w.finish().await.ctx(what)
+}
+
+/// A placement's rows generated ahead, unit by unit, for a bare COPY that generates nothing
+/// while it runs (`cargo bench --bench harness_seeding` compares the seeder with it).
+pub struct Pregenerated {
+    units: Vec<(Unit, Vec<Record>)>,
+}
+
+impl Pregenerated {
+    /// Generates every row `seed` would load into the placement's databases, in the seeder's
+    /// units of `batch` rows.
+    pub fn new(scenario: &Scenario, pop: &Population, placement: &Placement, batch: usize) -> Self {
+        let all: Vec<usize> = (0..placement.databases.len()).collect();
+        let ids: Vec<String> = pop.tenants.iter().map(|t| t.id.clone()).collect();
+        let units = units(pop, placement, &all, batch)
+            .into_iter()
+            .map(|u| {
+                let r = unit_records(scenario.seed, &ids, u.collection, &u.parts);
+                (u, r)
+            })
+            .collect();
+        Pregenerated { units }
+    }
+
+    /// Rows held.
+    pub fn rows(&self) -> u64 {
+        self.units.iter().map(|(_, r)| r.len() as u64).sum()
+    }
+
+    /// COPYs the rows into the tables, which must exist and be empty (the seeder's, truncated),
+    /// with `workers` tasks of a connection each taking units from one queue, as the seeder's
+    /// workers do.
+    ///
+    /// # Errors
+    /// A connection or COPY failed.
+    pub async fn copy(
+        self: &Arc<Self>,
+        uri: &str,
+        placement: &Placement,
+        workers: usize,
+    ) -> Result<u64, PgError> {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let names: Arc<Vec<String>> =
+            Arc::new(placement.databases.iter().map(|d| d.name.clone()).collect());
+        let handles: Vec<_> = (0..workers.max(1))
+            .map(|_| {
+                let (me, next, names, uri) =
+                    (self.clone(), next.clone(), names.clone(), uri.to_string());
+                tokio::spawn(async move {
+                    let mut conn: Option<(usize, Client)> = None;
+                    let mut n = 0u64;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((u, rows)) = me.units.get(i) else {
+                            return Ok::<u64, PgError>(n);
+                        };
+                        if conn.as_ref().is_none_or(|(db, _)| *db != u.db) {
+                            conn = Some((u.db, connect(&uri, Some(&names[u.db])).await?));
+                        }
+                        let (_, c) = conn.as_ref().expect("connected above");
+                        n += copy_records(c, u, rows).await?;
+                    }
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for h in handles {
+            total += h
+                .await
+                .map_err(|e| PgError::State(format!("a COPY task failed: {e}")))??;
+        }
+        Ok(total)
+    }
 }
 
 /// Drops the secondary indexes of the tenant tables in `schemas` (not primary keys).

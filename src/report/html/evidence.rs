@@ -201,7 +201,22 @@ pub(super) fn resources(r: &Results, n: &Names) -> Vec<ResourceRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
         for t in r.trials_of(&v.id) {
-            rows.push(resource_row(n.get(&v.id), t));
+            let mut row = resource_row(n.get(&v.id), t);
+            if r.generators.len() > 1 {
+                // The CPU is the generators' sum: the limit is one generator near a core.
+                row.busy = r
+                    .generators
+                    .iter()
+                    .flat_map(|g| &g.trials)
+                    .filter(|x| x.variant == t.variant && x.trial == t.trial && x.wall_s > 0.0)
+                    .any(|x| x.harness_s / x.wall_s > 0.8);
+                row.harness_cpu = format!(
+                    "{} (sum of {} generators)",
+                    row.harness_cpu,
+                    r.generators.len()
+                );
+            }
+            rows.push(row);
         }
     }
     rows
@@ -261,6 +276,90 @@ fn resource_row(name: &str, t: &Trial) -> ResourceRow {
 
 /// Bytes in a MiB.
 const MIB: f64 = 1048576.0;
+
+/// One load generator of a run split over several (`run --worker i/N`, then `merge`).
+#[derive(Serialize)]
+pub(super) struct GeneratorRow {
+    worker: String,
+    host: String,
+    cores: u32,
+    share: String,
+    operations: String,
+    cpu: String,
+    pub(super) busy: bool,
+}
+
+impl GeneratorRow {
+    /// The row as one line of the Markdown summary.
+    pub(super) fn line(&self) -> String {
+        format!(
+            "generator {} on {} ({} CPUs): {}; {} operations; harness CPU {}",
+            self.worker, self.host, self.cores, self.share, self.operations, self.cpu
+        )
+    }
+}
+
+/// The load generators a merged run came from, each with its share of the load and its own
+/// CPU (its busiest trial too: a generator near a whole core was the limit, whatever the sum).
+pub(super) fn generator_rows(r: &Results, n: &Names) -> Vec<GeneratorRow> {
+    r.generators
+        .iter()
+        .map(|g| {
+            let mut shares: Vec<String> = g
+                .shares
+                .iter()
+                .map(|s| {
+                    let load = match (s.concurrency, s.rate) {
+                        (Some(c), _) => format!("concurrency {c}"),
+                        (None, Some(rate)) => format!("{rate:.1}/s"),
+                        (None, None) => "-".into(),
+                    };
+                    format!("{load} · pool {}", s.max_pool_size)
+                })
+                .collect();
+            shares.dedup();
+            let share = if shares.len() == 1 {
+                shares.remove(0)
+            } else {
+                g.shares
+                    .iter()
+                    .zip(&shares)
+                    .map(|(s, x)| format!("{}: {x}", n.get(&s.variant)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let cpu: f64 = g.trials.iter().map(|t| t.harness_s).sum();
+            let wall: f64 = g.trials.iter().map(|t| t.wall_s).sum();
+            let peak = g
+                .trials
+                .iter()
+                .filter(|t| t.wall_s > 0.0)
+                .map(|t| t.harness_s / t.wall_s)
+                .fold(0.0, f64::max);
+            GeneratorRow {
+                worker: g.worker.clone(),
+                host: if g.host.is_empty() {
+                    "-".into()
+                } else {
+                    g.host.clone()
+                },
+                cores: g.cores,
+                share,
+                operations: count(g.trials.iter().map(|t| t.operations).sum()),
+                cpu: if g.trials.is_empty() {
+                    "-".into()
+                } else {
+                    format!(
+                        "{cpu:.2} s in {wall:.1} s of trials ({:.0}% of a core; busiest trial {:.0}%)",
+                        100.0 * cpu / wall.max(1e-9),
+                        100.0 * peak
+                    )
+                },
+                busy: peak > 0.8,
+            }
+        })
+        .collect()
+}
 
 /// The CPUs a process may run on, as a suffix (`, CPUs 0-1`), or nothing.
 fn cpus(list: Option<&str>) -> String {

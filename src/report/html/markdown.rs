@@ -29,6 +29,11 @@ pub(super) fn summary(
     caveats: &[String],
     leaks: &[String],
 ) -> Result<String> {
+    let generators: Vec<String> =
+        super::evidence::generator_rows(r, &crate::report::names::Names::of(r))
+            .iter()
+            .map(super::evidence::GeneratorRow::line)
+            .collect();
     let moved: Vec<&DeltaRow> = deltas
         .iter()
         .filter(|d| d.op == "all" && d.class == "all")
@@ -50,6 +55,7 @@ pub(super) fn summary(
             deltas => &moved,
             caveats => caveats,
             leaks => leaks,
+            generators => &generators,
         })
         .context("rendering the summary")
 }

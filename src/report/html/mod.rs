@@ -66,6 +66,7 @@ pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
     let answer = an::answer(r);
     let growth = an::growth(r);
     let resources = evidence::resources(r, &names);
+    let generators = evidence::generator_rows(r, &names);
     let shown = Shown {
         variants: tables::variant_rows(r, &names, &answer.baseline),
         caveats: caveats::caveats(r, &growth, &resources),
@@ -73,6 +74,7 @@ pub fn render_runs(runs: &[Run]) -> Result<Rendered> {
         answer,
         growth,
         resources,
+        generators,
         names,
     };
     let charts = figures::draw(runs, &shown.names, &shown.growth)?;
@@ -99,6 +101,7 @@ struct Shown {
     growth: Vec<Growth>,
     variants: Vec<VariantRow>,
     resources: Vec<ResourceRow>,
+    generators: Vec<evidence::GeneratorRow>,
     caveats: Vec<String>,
     deltas: Vec<DeltaRow>,
     names: Names,
@@ -127,6 +130,7 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
             growth => &tables::growth_rows(&shown.names, &shown.growth),
             explain => &evidence::explain_rows(r, &shown.names),
             resources => &shown.resources,
+            generators => &shown.generators,
             strategy => &evidence::strategy_rows(r, &shown.names),
             http => &evidence::http_rows(r, &shown.names),
             isolation => &tables::isolation_rows(r, &shown.names),

@@ -298,6 +298,7 @@ fn expand_point(
                             hybrid: if l == Layout::Hybrid { h.clone() } else { None },
                             name: None,
                             migration: None,
+                            share: None,
                         };
                         out.push((v, at.clone()));
                     }

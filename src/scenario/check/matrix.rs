@@ -123,6 +123,7 @@ pub(in crate::scenario) fn check_matrix(
         hybrid: None,
         name: None,
         migration: migration.as_ref().map(|(m, _)| (*m).clone()),
+        share: None,
     };
     let Some(ms) = m else {
         check_migrating_layouts(c, &[(base.clone(), 0..0)], migration.as_ref())?;

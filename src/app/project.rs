@@ -1,0 +1,334 @@
+//! `tenantbench plan --project N`: what N tenants of a scenario's shape would need in each
+//! layout on each database — databases, collections or tables, indexes, files on mongod,
+//! PostgreSQL catalog, connections, the harness's memory — from per-unit costs, and where each
+//! layout meets a known limit.
+//!
+//! Counts come from the scenario's own rules at N tenants (the hybrid placement is computed by
+//! the same code a run uses). Costs that cannot be counted are per-unit figures measured on
+//! this project's machine (each constant says how); the harness's tenant structures are
+//! measured in this process, at N, when the projection is made.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+
+use crate::datagen::Collection;
+use crate::layout::Layout;
+use crate::metrics::evidence::rss_bytes;
+use crate::op::BackendKind;
+use crate::scenario::Scenario;
+use crate::workload::Workload;
+
+/// Bytes of a new, empty PostgreSQL database (a copy of `template1`): `CREATE DATABASE x;
+/// SELECT pg_database_size('x')` on PostgreSQL 15, 2026-12-05.
+const PG_EMPTY_DATABASE_BYTES: f64 = 7_708_007.0;
+/// Catalog and empty-table bytes a tenant schema adds in `schema-per-tenant` (five tables, their
+/// keys, the profile's indexes, the marker): the database size of 1,000 seeded schemas against
+/// one shared schema with the same rows, divided by 1,000 (docs/performance.md, "Projection").
+const PG_SCHEMA_BYTES: f64 = 229_000.0;
+/// Relations (tables, TOAST tables and indexes) a tenant schema adds, besides the profile's
+/// secondary indexes: five tables and the marker, each with a primary key, four TOAST tables
+/// with their indexes.
+const PG_RELATIONS_PER_SCHEMA: u64 = 6 + 6 + 4 + 4;
+/// The harness's resident memory besides its tenant structures during a run at concurrency 8
+/// (runtime, histograms, pools, interval logs): the peak of a `skewed-100k` trial less the
+/// structures of its 100,000 tenants as measured here (docs/performance.md, "Projection").
+const RUN_BASE_BYTES: f64 = 40.0 * 1_048_576.0;
+/// The harness's memory target (issue 19): 256 MB during a run.
+const HARNESS_TARGET_BYTES: f64 = 256.0 * 1_000_000.0;
+/// mongod keeps a WiredTiger file per collection and per index; MongoDB's production notes
+/// recommend an open-files limit (`ulimit -n`) of 64,000.
+const MONGOD_FILES_ULIMIT: u64 = 64_000;
+/// PostgreSQL's defaults: max_connections 100 less 3 reserved for superusers.
+const PG_CONNECTIONS: u64 = 97;
+/// The lock table of a default PostgreSQL: max_locks_per_transaction (64) × max_connections
+/// (100). One transaction cannot lock more objects: `pg_dump` locks every table it dumps.
+const PG_LOCK_SLOTS: u64 = 64 * 100;
+/// Connections a harness process holds besides its pools (PostgreSQL).
+const PG_HARNESS_CONNECTIONS: u64 = 3;
+/// Monitoring connections a MongoDB driver client keeps per server.
+const MONGO_MONITORING: u64 = 2;
+
+/// One layout on one database at N tenants.
+struct Row {
+    backend: BackendKind,
+    layout: Layout,
+    databases: u64,
+    /// Collections (MongoDB) or tables (PostgreSQL), the marker's included.
+    collections: u64,
+    /// Every index, `_id` and primary keys included.
+    indexes: u64,
+    /// Files on mongod, or PostgreSQL relations.
+    files: u64,
+    /// Bytes before any data: PostgreSQL's empty databases and schema catalogs.
+    empty_bytes: f64,
+    connections: u64,
+    limits: Vec<String>,
+}
+
+/// The projection of `s` to `n` tenants as text.
+///
+/// # Errors
+/// `n` out of range.
+pub fn project(s: &Scenario, n: u64) -> Result<String> {
+    if !(1..=u64::from(u32::MAX)).contains(&n) {
+        bail!(
+            "--project {n}: expected a number of tenants from 1 to {}",
+            u32::MAX
+        );
+    }
+    let mut big = s.clone();
+    let per_tenant = s.population.documents as f64 / f64::from(s.population.tenants.max(1));
+    big.population.tenants = n as u32;
+    big.population.documents = (per_tenant * n as f64).round() as u64;
+    let before = rss_bytes().unwrap_or(0);
+    let pop = big.build_population();
+    let hybrid = big.placement(&pop, Layout::Hybrid);
+    let workload = Workload::from_spec(&pop, &big.workload, big.seed);
+    let structures = rss_bytes().unwrap_or(0).saturating_sub(before) as f64;
+    let harness = RUN_BASE_BYTES + structures;
+
+    let v = &s.matrix.variants[0];
+    let in_flight = v.pacer.workers() as u64;
+    let pool = u64::from(v.max_pool_size).min(in_flight).max(1);
+    let idx = |b: BackendKind| -> u64 {
+        let name = s
+            .matrix
+            .variants
+            .iter()
+            .find(|x| x.backend == b)
+            .map_or(s.load.indexes.as_str(), |x| x.indexes.as_str());
+        s.index_profile(name)
+            .map_or(0, |p| p.values().map(Vec::len).sum::<usize>() as u64)
+    };
+    let coll = Collection::COUNT as u64;
+    let hybrid_dbs = hybrid.databases.len() as u64;
+    let mut rows = Vec::new();
+    // MongoDB: per database the tenant collections and the marker, each with `_id`.
+    let (mi, mongo_files) = (idx(BackendKind::Mongodb), |dbs: u64, m: u64| {
+        dbs * ((coll + 1) * 2 + m)
+    });
+    for (layout, dbs) in [
+        (Layout::Shared, 1),
+        (Layout::PerTenant, n),
+        (Layout::Hybrid, hybrid_dbs),
+    ] {
+        let files = mongo_files(dbs, mi);
+        let mut limits = Vec::new();
+        if files > MONGOD_FILES_ULIMIT {
+            limits.push(format!(
+                "{} files is {:.0}× the 64,000 open files MongoDB's production notes recommend: mongod keeps a WiredTiger file per collection and index, and beyond the limit it closes and reopens handles as tenants come and go",
+                count(files),
+                files as f64 / MONGOD_FILES_ULIMIT as f64
+            ));
+        }
+        rows.push(Row {
+            backend: BackendKind::Mongodb,
+            layout,
+            databases: dbs,
+            collections: dbs * (coll + 1),
+            indexes: dbs * (coll + 1 + mi),
+            files,
+            empty_bytes: 0.0,
+            connections: pool + MONGO_MONITORING,
+            limits,
+        });
+    }
+    // PostgreSQL: per database the tenants table, five tenant tables and the marker.
+    let pi = idx(BackendKind::Postgres);
+    for (layout, dbs, schemas) in [
+        (Layout::Shared, 1, 1),
+        (Layout::Rls, 1, 1),
+        (Layout::SchemaPerTenant, 1, n),
+        (Layout::PerTenant, n, n),
+        (Layout::Hybrid, hybrid_dbs, hybrid_dbs),
+    ] {
+        let tables = dbs + schemas * (coll + 1);
+        let relations = dbs * 2 + schemas * (PG_RELATIONS_PER_SCHEMA + pi);
+        let connections = dbs * pool + PG_HARNESS_CONNECTIONS;
+        let empty = dbs as f64 * PG_EMPTY_DATABASE_BYTES
+            + if layout == Layout::SchemaPerTenant {
+                schemas as f64 * PG_SCHEMA_BYTES
+            } else {
+                0.0
+            };
+        let mut limits = Vec::new();
+        if connections > PG_CONNECTIONS {
+            limits.push(format!(
+                "{} databases × a pool of {pool} + {PG_HARNESS_CONNECTIONS} = {} connections, over the {PG_CONNECTIONS} a default server allows (max_connections 100 − 3 reserved): `run` refuses it; at this pool size at most {} databases fit",
+                count(dbs),
+                count(connections),
+                count((PG_CONNECTIONS - PG_HARNESS_CONNECTIONS) / pool)
+            ));
+        }
+        if dbs == 1 && schemas * (coll + 1) > PG_LOCK_SLOTS {
+            limits.push(format!(
+                "{} tables in one database: more than the {} locks one transaction can hold on a default server (max_locks_per_transaction 64 × max_connections 100), so `pg_dump` of the database fails until max_locks_per_transaction is raised",
+                count(schemas * (coll + 1)),
+                count(PG_LOCK_SLOTS)
+            ));
+        }
+        if layout == Layout::PerTenant && dbs > 1000 {
+            limits.push(format!(
+                "each database is a catalog of its own: {} before any tenant data, and CREATE DATABASE copies template1 once per tenant",
+                human(dbs as f64 * PG_EMPTY_DATABASE_BYTES)
+            ));
+        }
+        rows.push(Row {
+            backend: BackendKind::Postgres,
+            layout,
+            databases: dbs,
+            collections: tables,
+            indexes: dbs + schemas * (coll + 1 + pi),
+            files: relations,
+            empty_bytes: empty,
+            connections,
+            limits,
+        });
+    }
+    drop((workload, hybrid, pop));
+    Ok(render(s, &big, n, pool, harness, structures, &rows))
+}
+
+fn render(
+    s: &Scenario,
+    big: &Scenario,
+    n: u64,
+    pool: u64,
+    harness: f64,
+    structures: f64,
+    rows: &[Row],
+) -> String {
+    let mut out = format!(
+        "projection of {} ({} tenants, {} documents) to {} tenants and {} documents ({} per tenant, the same Zipf shape, tiers and rules); pool {pool} per database (the first variant's)\n\n",
+        s.name,
+        count(u64::from(s.population.tenants)),
+        count(s.population.documents),
+        count(n),
+        count(big.population.documents),
+        (s.population.documents as f64 / f64::from(s.population.tenants.max(1))).round()
+    );
+    let _ = writeln!(
+        out,
+        "{:<10} {:<18} {:>10} {:>13} {:>12} {:>22} {:>13} {:>12}",
+        "database",
+        "layout",
+        "databases",
+        "collections",
+        "indexes",
+        "files / relations",
+        "empty size",
+        "connections"
+    );
+    for r in rows {
+        let files = match r.backend {
+            BackendKind::Mongodb => format!("{} files", count(r.files)),
+            BackendKind::Postgres => format!("{} relations", count(r.files)),
+        };
+        let _ = writeln!(
+            out,
+            "{:<10} {:<18} {:>10} {:>13} {:>12} {:>22} {:>13} {:>12}",
+            r.backend.name(),
+            r.layout.name(),
+            count(r.databases),
+            count(r.collections),
+            count(r.indexes),
+            files,
+            if r.empty_bytes > 0.0 {
+                human(r.empty_bytes)
+            } else {
+                "-".into()
+            },
+            count(r.connections)
+        );
+    }
+    out.push_str("\nlimits:\n");
+    let mut any = false;
+    for r in rows {
+        for l in &r.limits {
+            any = true;
+            let _ = writeln!(out, "  {} {}: {l}", r.backend.name(), r.layout.name());
+        }
+    }
+    if !any {
+        out.push_str("  none met at this size\n");
+    }
+    let _ = writeln!(
+        out,
+        "\nharness memory: ≈ {} during a run ({} for the tenant structures — population, hybrid placement, workload — measured in this process at {} tenants, + {} for the rest of a run at concurrency 8, measured); target 256 MB: {}",
+        human(harness),
+        human(structures),
+        count(n),
+        human(RUN_BASE_BYTES),
+        if harness <= HARNESS_TARGET_BYTES {
+            "within".to_string()
+        } else {
+            format!(
+                "over, by {:.1}× — split the tenants over generators (`run --worker`) does not help: each generator holds every tenant",
+                harness / HARNESS_TARGET_BYTES
+            )
+        }
+    );
+    out.push_str("MongoDB files are mongod's (the local surrogate keeps no file per collection); PostgreSQL sizes exclude tenant data; connections are one load generator's.\n");
+    out
+}
+
+/// A count with thousands separators.
+fn count(n: u64) -> String {
+    crate::report::analysis::count(n)
+}
+
+fn human(b: f64) -> String {
+    crate::metrics::human_bytes(b.max(0.0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        Scenario::parse(
+            std::path::Path::new("p.toml"),
+            "name = \"p\"\n[population]\ntenants = 1000\ndocuments = 100000\n\
+             distribution = { zipf = { s = 1.0 } }\n[population.tiers]\nenterprise = 1\npremium = 4\nbasic = 25\n\
+             [[layout.hybrid.rule]]\nclass = \"enterprise\"\nplacement = \"dedicated\"\n\
+             [[layout.hybrid.rule]]\nclass = \"premium\"\nplacement = \"pooled\"\ntenants_per_db = 10\n\
+             [load]\nindexes = \"tenant\"\n[connections]\nmax_pool_size = 4\n",
+        )
+        .expect("scenario")
+    }
+
+    #[test]
+    fn a_projection_counts_every_layout_from_the_rules_and_names_the_limits() {
+        let text = project(&scenario(), 1_000_000).expect("projection");
+        // Hybrid at a million: 1% dedicated (10,000), 4% pooled ten to a database (4,000), shared.
+        assert!(text.contains("14,001"), "{text}");
+        // Per-tenant MongoDB: (5 + marker) collections, each with _id, + 5 tenant indexes.
+        assert!(text.contains("17,000,000 files"), "{text}");
+        assert!(
+            text.contains("mongodb per-tenant: 17,000,000 files"),
+            "{text}"
+        );
+        assert!(
+            text.contains("postgres per-tenant: 1,000,000 databases × a pool of 4"),
+            "{text}"
+        );
+        assert!(text.contains("at most 23 databases"), "{text}");
+        assert!(
+            text.contains("postgres schema-per-tenant: 6,000,000 tables"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("mongodb shared:"),
+            "a shared layout meets no limit: {text}"
+        );
+    }
+
+    #[test]
+    fn a_small_projection_meets_no_limit_and_bad_sizes_are_refused() {
+        let text = project(&scenario(), 10).expect("projection");
+        assert!(text.contains("none met at this size"), "{text}");
+        assert!(project(&scenario(), 0).is_err());
+        assert!(project(&scenario(), 1 << 40).is_err());
+    }
+}

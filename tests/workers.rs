@@ -1,0 +1,295 @@
+//! Several load generators: `scripts/run-workers.sh 3` against a single process on both
+//! databases (merged counts and intended rate equal, the report naming every generator and its
+//! CPU), and PostgreSQL's connection arithmetic over the generators.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tenantbench::metrics::results::{Results, TrialStatus};
+
+use crate::postgres::{clean as pg_clean, pg};
+use crate::util::{clean, server};
+
+const RATE: u32 = 300;
+const SECONDS: u32 = 4;
+
+fn scenario(prefix: &str) -> String {
+    format!(
+        "name = \"workers\"\nprefix = \"{prefix}\"\nseed = 11\n\
+         [population]\ntenants = 60\ndocuments = 6000\ndistribution = {{ zipf = {{ s = 1.0 }} }}\nmin_per_tenant = 10\n\
+         [population.tiers]\nenterprise = 5\npremium = 15\nbasic = 40\n\
+         [load]\nbatch_size = 500\nworkers = 2\nindexes = \"tenant\"\n\
+         [workload]\nrate = {RATE}\nworkers = 6\nduration_s = {SECONDS}\nwarmup_s = 1\n\
+         mix = {{ get_by_id = 50, list_recent = 20, count_by_status = 20, insert_one = 10 }}\n\
+         [[matrix.variant]]\nbackend = \"mongodb\"\nlayout = \"shared\"\n\
+         [[matrix.variant]]\nbackend = \"postgres\"\nlayout = \"shared\"\n"
+    )
+}
+
+fn read(dir: &Path) -> Results {
+    let p = dir.join("results.json");
+    serde_json::from_str(&std::fs::read_to_string(&p).expect("results.json")).expect("results")
+}
+
+fn ok(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_generators_merged_equal_one_process_on_both_databases() {
+    let Some(client) = server().await else { return };
+    let Some(pg_uri) = pg().await else { return };
+    let prefix = "tbt_workers";
+    clean(&client, prefix).await;
+    pg_clean(&pg_uri, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("workers.toml");
+    std::fs::write(&file, scenario(prefix)).expect("write scenario");
+    let bin = env!("CARGO_BIN_EXE_tenantbench");
+
+    // One process, which seeds.
+    let single = tmp.path().join("single");
+    let out = Command::new(bin)
+        .args(["run", "--no-progress", "--no-report", "--scenario"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&single)
+        .output()
+        .expect("run");
+    ok("the single run", &out);
+
+    // Three generators through the script: seed reused, aligned start, merged, reported.
+    let many = tmp.path().join("many");
+    let out = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/run-workers.sh"
+    ))
+    .arg("3")
+    .arg("--scenario")
+    .arg(&file)
+    .arg("--out")
+    .arg(&many)
+    .env("TENANTBENCH", bin)
+    .env("LEAD", "3")
+    .output()
+    .expect("scripts/run-workers.sh");
+    ok("scripts/run-workers.sh 3", &out);
+
+    let one = read(&single);
+    let merged = read(&many.join("merged"));
+    assert_eq!(merged.worker, None);
+    assert_eq!(merged.variants.len(), 2);
+    for (a, b) in one.variants.iter().zip(&merged.variants) {
+        assert_eq!(a.id, b.id, "the merge names the whole variant");
+        assert_eq!(a.rate, b.rate, "intended rate");
+        assert_eq!(b.rate, Some(f64::from(RATE)));
+        assert_eq!(a.max_pool_size, b.max_pool_size);
+    }
+    for v in &one.variants {
+        let t1 = one.trials_of(&v.id).next().expect("single trial");
+        let tn = merged.trials_of(&v.id).next().expect("merged trial");
+        assert_eq!(t1.status, TrialStatus::Complete, "{}: {:?}", v.id, t1.error);
+        assert_eq!(tn.status, TrialStatus::Complete, "{}: {:?}", v.id, tn.error);
+        let intended = u64::from(RATE * SECONDS);
+        assert_eq!(t1.intended, Some(intended), "{}: single intended", v.id);
+        assert_eq!(tn.intended, Some(intended), "{}: merged intended", v.id);
+        assert_eq!(
+            tn.operations + tn.unissued,
+            intended,
+            "{}: every intended operation ran or is counted unissued",
+            v.id
+        );
+        assert_eq!(
+            t1.operations + t1.unissued,
+            tn.operations + tn.unissued,
+            "{}",
+            v.id
+        );
+        let grouped: u64 = tn.groups.iter().map(|g| g.response.count).sum();
+        assert_eq!(
+            grouped, tn.operations,
+            "{}: the merged histograms hold every operation",
+            v.id
+        );
+        let per_second: u64 = tn.timeline.iter().map(|s| s.response.count).sum();
+        assert_eq!(tn.errors, 0, "{}: generators' inserts do not collide", v.id);
+        assert_eq!(per_second, tn.operations, "{}: interval logs merged", v.id);
+    }
+
+    // Each generator: its share, its operations and CPU, adding up to the merge.
+    assert_eq!(merged.generators.len(), 3);
+    let mut workers: Vec<&str> = merged
+        .generators
+        .iter()
+        .map(|g| g.worker.as_str())
+        .collect();
+    workers.sort_unstable();
+    assert_eq!(workers, ["0/3", "1/3", "2/3"]);
+    for g in &merged.generators {
+        assert_eq!(g.shares.len(), 2);
+        for s in &g.shares {
+            assert_eq!(
+                s.rate,
+                Some(f64::from(RATE) / 3.0),
+                "{}: a third of the rate",
+                g.worker
+            );
+            assert_eq!(
+                s.workers,
+                Some(2),
+                "{}: a third of the in-flight cap",
+                g.worker
+            );
+        }
+        assert_eq!(g.trials.len(), 2, "{}: one trial per variant", g.worker);
+        assert!(
+            g.trials
+                .iter()
+                .all(|t| t.harness_s > 0.0 && t.operations > 0),
+            "{}: {:?}",
+            g.worker,
+            g.trials
+        );
+    }
+    for t in &merged.trials {
+        let ops: u64 = merged
+            .generators
+            .iter()
+            .flat_map(|g| &g.trials)
+            .filter(|x| x.variant == t.variant && x.trial == t.trial)
+            .map(|x| x.operations)
+            .sum();
+        assert_eq!(ops, t.operations, "{}: generators' operations", t.variant);
+    }
+
+    // The report says how many generators ran and each one's CPU.
+    let html = std::fs::read_to_string(many.join("merged/index.html")).expect("index.html");
+    let page = scraper::Html::parse_document(&html);
+    let p = scraper::Selector::parse("p").expect("selector");
+    assert!(
+        page.select(&p)
+            .any(|e| e.text().collect::<String>().contains("from 3 generators")),
+        "the report names the generators"
+    );
+    let rows = scraper::Selector::parse("tr").expect("selector");
+    for w in ["0/3", "1/3", "2/3"] {
+        assert!(
+            page.select(&rows).any(|r| {
+                let text = r.text().collect::<String>();
+                text.starts_with(w) && text.contains("% of a core")
+            }),
+            "no row for generator {w} with its CPU"
+        );
+    }
+    let md = std::fs::read_to_string(many.join("merged/summary.md")).expect("summary.md");
+    assert!(md.contains("Load from 3 generators"), "{md}");
+    assert_eq!(md.matches("- generator ").count(), 3, "{md}");
+
+    clean(&client, prefix).await;
+    pg_clean(&pg_uri, prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_generators_are_refused_when_their_pools_together_exceed_max_connections() {
+    let Some(uri) = pg().await else { return };
+    let c = tenantbench::backend::postgres::connect(&uri, None)
+        .await
+        .expect("connect");
+    let max: i64 = c
+        .query_one("SELECT current_setting('max_connections')::bigint", &[])
+        .await
+        .expect("max_connections")
+        .get(0);
+    if max >= 129 {
+        eprintln!("SKIPPED: max_connections {max} fits three generators' 129 connections");
+        return;
+    }
+    let prefix = "tbt_workers_conns";
+    pg_clean(&uri, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("conns.toml");
+    // 40 tenants, a database each with a pool of 1: 40 + 3 connections for one process; three
+    // generators hold a connection each per database (a pool cannot be split below one):
+    // 40 × (1 + 1 + 1) + 3 × 3 = 129, over the 100 of a default server.
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"conns\"\nprefix = \"{prefix}\"\n[population]\ntenants = 40\ndocuments = 800\n\
+             distribution = {{ zipf = {{ s = 1.0 }} }}\n[connections]\nmax_pool_size = 1\n\
+             [workload]\nconcurrency = 3\nduration_s = 2\n"
+        ),
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+        .args([
+            "run",
+            "--backend",
+            "postgres",
+            "--layout",
+            "per-tenant",
+            "--no-progress",
+            "--no-report",
+            "--worker",
+            "0/3",
+        ])
+        .arg("--scenario")
+        .arg(&file)
+        .arg("--out")
+        .arg(tmp.path().join("g0"))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("3 generators: 40 databases × (1 + 1 + 1) connections per pool")
+            && stderr.contains("+ 3 × 3 for the harness = 129 connections")
+            && stderr.contains("max_connections"),
+        "{stderr}"
+    );
+    assert!(
+        tenantbench::backend::postgres::list_marked(&uri, Some(prefix))
+            .await
+            .expect("ls")
+            .is_empty(),
+        "a generator creates nothing"
+    );
+
+    // The same generator on data nobody seeded, within the connections: refused, read-only.
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+        .args([
+            "run",
+            "--backend",
+            "postgres",
+            "--layout",
+            "shared",
+            "--no-progress",
+            "--no-report",
+            "--worker",
+            "0/3",
+        ])
+        .arg("--scenario")
+        .arg(&file)
+        .arg("--out")
+        .arg(tmp.path().join("g0-shared"))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("does not exist") && stderr.contains("--seed-only"),
+        "the refusal names the missing data and how to seed it: {stderr}"
+    );
+    assert!(
+        tenantbench::backend::postgres::list_marked(&uri, Some(prefix))
+            .await
+            .expect("ls")
+            .is_empty(),
+        "a generator creates nothing"
+    );
+}
