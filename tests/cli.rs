@@ -294,3 +294,46 @@ fn serve_refuses_unseeded_data_then_serves_seeded_data_and_stops_on_sigterm() {
     );
     rt.block_on(crate::util::clean(&client, "tbt_cli_serve"));
 }
+
+#[test]
+fn plan_projects_a_scenario_to_a_million_tenants_without_a_server() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/skewed-100k.toml");
+    let out = bin()
+        .args(["plan", "--scenario", scenario, "--project", "1000000"])
+        .env("TENANTBENCH_MONGO_URI", "mongodb://127.0.0.1:1")
+        .env(
+            "TENANTBENCH_PG_URI",
+            "postgres://postgres@127.0.0.1:1/postgres",
+        )
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for want in [
+        "to 1,000,000 tenants and 50,000,000 documents",
+        "mongodb    per-tenant          1,000,000",
+        "17,000,000 files",
+        "postgres per-tenant: 1,000,000 databases",
+        "harness memory:",
+    ] {
+        assert!(
+            text.contains(want),
+            "the projection lacks {want:?}:\n{text}"
+        );
+    }
+    // Every layout on both databases has a row.
+    for layout in ["shared", "per-tenant", "hybrid", "schema-per-tenant", "rls"] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(layout)),
+            "no row for {layout}:\n{text}"
+        );
+    }
+    let out = bin()
+        .args(["plan", "--scenario", scenario, "--project", "0"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("--project 0"), "{err}");
+}

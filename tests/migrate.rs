@@ -246,7 +246,7 @@ async fn a_corrupted_copy_fails_verification_and_does_not_cut_over() {
             assert_eq!(version, 0);
             assert_eq!(after.tenant_db, base.tenant_db);
             assert!(d.verify(&s, &pop, &base, false).await.expect("verify").ok());
-            let listed = d.list(Some(&s.prefix)).await.expect("ls");
+            let listed = d.list(Some(&s.prefix), false).await.expect("ls");
             let m = listed.iter().find(|m| m.name == dest).expect("destination");
             assert!(!m.marker.complete, "{kind:?}");
 

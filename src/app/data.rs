@@ -183,7 +183,7 @@ pub async fn ls(a: LsArgs) -> Result<u8> {
     let prefix = a.prefix.as_deref().map(checked_prefix).transpose()?;
     let any = driver(&a.server, a.server.backend());
     let (dbs, records, uri) = with_driver!(&any, |d| (
-        d.list(prefix.as_deref()).await?,
+        d.list(prefix.as_deref(), a.sizes).await?,
         d_records(d),
         d.redacted_uri()
     ));
@@ -220,7 +220,7 @@ fn ls_table(dbs: &[MarkedDb], records: &str) -> String {
             Cell::new(&m.layout),
             right(m.tenants.to_string()),
             right(m.records.to_string()),
-            right(human_bytes(d.size_bytes)),
+            right(d.size_bytes.map_or("-".into(), human_bytes)),
             Cell::new(format!(
                 "{} (indexes: {})",
                 state_words(m.complete, m.dirty),
@@ -309,7 +309,7 @@ mod tests {
     fn ls_columns_fit_their_widest_cell() {
         let db = MarkedDb {
             name: "tb_tenant_index_s0p01_s0p02".into(),
-            size_bytes: 42 * 1024 * 1024,
+            size_bytes: Some(42 * 1024 * 1024),
             marker: Marker {
                 prefix: "tb_tenant_index_s0p01".into(),
                 scenario: "tenant-index".into(),

@@ -125,7 +125,7 @@ pub async fn migrate(a: MigrateArgs) -> Result<u8> {
 /// The index profile the tenant's database was seeded (or last run) with, from its marker:
 /// what the destination gets unless `--indexes` says otherwise.
 async fn seeded_profile<D: Driver>(d: &D, s: &Scenario, db: &str) -> Result<Option<String>> {
-    Ok(d.list(Some(&s.prefix))
+    Ok(d.list(Some(&s.prefix), false)
         .await?
         .into_iter()
         .find(|m| m.name == db)

@@ -144,8 +144,9 @@ pub struct MarkedDb {
     pub name: String,
     /// Its marker.
     pub marker: Marker,
-    /// Its size on disk, bytes.
-    pub size_bytes: u64,
+    /// Its size on disk, bytes; `None` when not asked for (`ls` without `--sizes` on MongoDB,
+    /// where `dbStats` can read the whole database).
+    pub size_bytes: Option<u64>,
 }
 
 /// What a drop did.

@@ -250,8 +250,9 @@ pub trait Driver {
         progress: bool,
     ) -> Result<VerifyReport, Self::Error>;
 
-    /// `ls`: the databases carrying a marker (of `prefix` or its scaled copies when given).
-    async fn list(&self, prefix: Option<&str>) -> Result<Vec<MarkedDb>, Self::Error>;
+    /// `ls`: the databases carrying a marker (of `prefix` or its scaled copies when given), with
+    /// each one's size when `sizes` (or when the database reports sizes cheaply).
+    async fn list(&self, prefix: Option<&str>, sizes: bool) -> Result<Vec<MarkedDb>, Self::Error>;
 
     /// `drop`: drops the marked databases of `prefix` (of one layout when given), refusing the
     /// rest.

@@ -9,6 +9,7 @@
 
 pub mod collector;
 pub mod evidence;
+pub mod generators;
 pub mod memory;
 pub mod results;
 pub mod store;

@@ -12,7 +12,7 @@ use crate::backend::marker::{DbState, DropOutcome, MarkedDb};
 use crate::layout::Layout;
 
 /// Lists the databases on a server that carry a tenantbench marker, by name; with a prefix,
-/// only databases named `<prefix>_…` are inspected (one round trip per database inspected).
+/// only databases named `<prefix>_…` are inspected (one round trip each, 16 at a time).
 ///
 /// # Errors
 /// Driver errors (unreachable server, permissions).
@@ -20,27 +20,28 @@ pub async fn list_marked(
     client: &Client,
     prefix: Option<&str>,
 ) -> Result<Vec<MarkedDb>, MongoError> {
-    let specs = client
-        .list_databases()
+    // Names only: with sizes, `listDatabases` sizes every database on the server whatever the
+    // filter (18 s for 1,024 databases on the local surrogate, against 0.01 s by name).
+    let names = client
+        .list_database_names()
         .await
         .ctx(|| "listing databases".to_string())?;
     let wanted = prefix.map(|p| format!("{p}_"));
-    let mut out: Vec<MarkedDb> = stream::iter(specs)
-        .filter(|s| {
-            let system = matches!(s.name.as_str(), "admin" | "local" | "config");
-            let named = wanted.as_deref().is_none_or(|w| s.name.starts_with(w));
+    let mut out: Vec<MarkedDb> = stream::iter(names)
+        .filter(|name| {
+            let system = matches!(name.as_str(), "admin" | "local" | "config");
+            let named = wanted.as_deref().is_none_or(|w| name.starts_with(w));
             std::future::ready(!system && named)
         })
-        .map(|s| async move {
-            let st = inspect(&client.database(&s.name)).await?;
-            Ok::<_, MongoError>(match st {
-                DbState::Marked(m) => Some(MarkedDb {
-                    name: s.name,
-                    size_bytes: s.size_on_disk,
-                    marker: *m,
-                }),
-                _ => None,
-            })
+        .map(|name| async move {
+            let DbState::Marked(m) = inspect(&client.database(&name)).await? else {
+                return Ok::<_, MongoError>(None);
+            };
+            Ok(Some(MarkedDb {
+                name,
+                size_bytes: None,
+                marker: *m,
+            }))
         })
         .buffer_unordered(16)
         .try_filter_map(|x| std::future::ready(Ok(x)))
@@ -48,6 +49,35 @@ pub async fn list_marked(
         .await?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// [`list_marked`] with each database's size from its `dbStats` (storage + indexes), 16 at a
+/// time: `ls --sizes`. The local surrogate reads a database's data to answer (7.8 s for
+/// 1.5 GiB); mongod answers from its metadata.
+///
+/// # Errors
+/// Driver errors.
+pub async fn list_marked_sized(
+    client: &Client,
+    prefix: Option<&str>,
+) -> Result<Vec<MarkedDb>, MongoError> {
+    stream::iter(list_marked(client, prefix).await?)
+        .map(|mut d| async move {
+            let s = client
+                .database(&d.name)
+                .run_command(doc! {"dbStats": 1})
+                .await
+                .ctx(|| format!("dbStats on {}", d.name))?;
+            let size: i64 = [s.get("storageSize"), s.get("indexSize")]
+                .into_iter()
+                .map(super::seed::bson_i64)
+                .sum();
+            d.size_bytes = Some(u64::try_from(size).unwrap_or(0));
+            Ok::<_, MongoError>(d)
+        })
+        .buffered(16)
+        .try_collect()
+        .await
 }
 
 /// Drops the databases whose name starts with `<prefix>_` and whose marker carries that prefix

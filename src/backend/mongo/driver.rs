@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     CheckoutStats, ClientRegistry, ConnectOptions, Context, MongoBackend, MongoError, Routing,
-    Servers, check_ready, client, doctor, drop_marked, list_marked, local_port, sample_connections,
-    seed, server_connections, verify,
+    Servers, check_ready, client, doctor, drop_marked, list_marked, list_marked_sized, local_port,
+    sample_connections, seed, server_connections, verify,
 };
 use crate::audit::{Gathered, Scope, detect_field, share};
 use crate::backend::marker::{DbState, DropOutcome, MarkedDb};
@@ -285,9 +285,13 @@ impl Driver for MongoDriver {
         .await
     }
 
-    async fn list(&self, prefix: Option<&str>) -> Result<Vec<MarkedDb>, MongoError> {
+    async fn list(&self, prefix: Option<&str>, sizes: bool) -> Result<Vec<MarkedDb>, MongoError> {
         let c = client(&self.uri, &ConnectOptions::default()).await?;
-        let r = list_marked(&c, prefix).await;
+        let r = if sizes {
+            list_marked_sized(&c, prefix).await
+        } else {
+            list_marked(&c, prefix).await
+        };
         c.shutdown().await;
         r
     }

@@ -22,7 +22,7 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 use serde::{Deserialize, Serialize};
 
-pub use admin::{DoctorReport, doctor, drop_marked, list_marked, ping};
+pub use admin::{DoctorReport, doctor, drop_marked, list_marked, list_marked_sized, ping};
 pub use driver::{MongoDriver, MongoSession};
 pub use errors::explain;
 pub use evidence::{CheckoutStats, sample_connections, server_connections};

@@ -65,7 +65,7 @@ pub async fn list_marked(uri: &str, prefix: Option<&str>) -> Result<Vec<MarkedDb
                 .then_some(MarkedDb {
                     name: c.name,
                     marker,
-                    size_bytes: c.size.max(0) as u64,
+                    size_bytes: Some(c.size.max(0) as u64),
                 })
         })
         .collect())

@@ -197,7 +197,8 @@ impl Driver for PgDriver {
         verify(&self.uri, scenario, pop, placement, progress).await
     }
 
-    async fn list(&self, prefix: Option<&str>) -> Result<Vec<MarkedDb>, PgError> {
+    async fn list(&self, prefix: Option<&str>, _: bool) -> Result<Vec<MarkedDb>, PgError> {
+        // pg_database_size reads the catalog, not the data: sizes always.
         list_marked(&self.uri, prefix).await
     }
 
