@@ -226,70 +226,45 @@ async fn postgres_generators_are_refused_when_their_pools_together_exceed_max_co
         ),
     )
     .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-        .args([
-            "run",
-            "--backend",
-            "postgres",
-            "--layout",
-            "per-tenant",
-            "--no-progress",
-            "--no-report",
-            "--worker",
-            "0/3",
-        ])
-        .arg("--scenario")
-        .arg(&file)
-        .arg("--out")
-        .arg(tmp.path().join("g0"))
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("3 generators: 40 databases × (1 + 1 + 1) connections per pool")
-            && stderr.contains("+ 3 × 3 for the harness = 129 connections")
-            && stderr.contains("max_connections"),
-        "{stderr}"
-    );
-    assert!(
-        tenantbench::backend::postgres::list_marked(&uri, Some(prefix))
-            .await
-            .expect("ls")
-            .is_empty(),
-        "a generator creates nothing"
-    );
-
-    // The same generator on data nobody seeded, within the connections: refused, read-only.
-    let out = Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-        .args([
-            "run",
-            "--backend",
-            "postgres",
-            "--layout",
-            "shared",
-            "--no-progress",
-            "--no-report",
-            "--worker",
-            "0/3",
-        ])
-        .arg("--scenario")
-        .arg(&file)
-        .arg("--out")
-        .arg(tmp.path().join("g0-shared"))
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("does not exist") && stderr.contains("--seed-only"),
-        "the refusal names the missing data and how to seed it: {stderr}"
-    );
-    assert!(
-        tenantbench::backend::postgres::list_marked(&uri, Some(prefix))
-            .await
-            .expect("ls")
-            .is_empty(),
-        "a generator creates nothing"
-    );
+    // Generator 0 of 3 on PostgreSQL in a layout: it must fail (status 1), naming why in
+    // `wanted`, and create nothing.
+    let generator0 = async |layout: &str, wanted: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+            .args(["run", "--backend", "postgres", "--layout", layout])
+            .args([
+                "--no-progress",
+                "--no-report",
+                "--worker",
+                "0/3",
+                "--scenario",
+            ])
+            .arg(&file)
+            .arg("--out")
+            .arg(tmp.path().join(format!("g0-{layout}")))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        for w in wanted {
+            assert!(stderr.contains(w), "{layout}: lacks {w:?}: {stderr}");
+        }
+        assert!(
+            tenantbench::backend::postgres::list_marked(&uri, Some(prefix))
+                .await
+                .expect("ls")
+                .is_empty(),
+            "a generator creates nothing"
+        );
+    };
+    generator0(
+        "per-tenant",
+        &[
+            "3 generators: 40 databases × (1 + 1 + 1) connections per pool",
+            "+ 3 × 3 for the harness = 129 connections",
+            "max_connections",
+        ],
+    )
+    .await;
+    // Within the connections, on data nobody seeded: refused, naming how to seed it.
+    generator0("shared", &["does not exist", "--seed-only"]).await;
 }
