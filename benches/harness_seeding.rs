@@ -56,6 +56,20 @@ fn options(scenario: &Scenario) -> SeedOptions {
     }
 }
 
+/// Prints trial `trial`'s rates (seed first in odd trials) and their ratio.
+fn trial_line(trial: usize, unit: &str, bare_name: &str, seeded: &[f64], bare: &[f64]) {
+    let (s, b) = (seeded[trial - 1], bare[trial - 1]);
+    let order = if trial % 2 == 1 {
+        "seed first"
+    } else {
+        "bare first"
+    };
+    println!(
+        "  trial {trial} ({order}): seed {s:>9.0} {unit}   {bare_name} {b:>9.0} {unit}   ratio {:.3}",
+        s / b
+    );
+}
+
 /// Prints the trials' ratios and their total.
 fn summary(what: &str, seeded: &[f64], bare: &[f64]) {
     let ratios: Vec<f64> = seeded.iter().zip(bare).map(|(s, b)| s / b).collect();
@@ -166,17 +180,7 @@ async fn postgres_bench(trials: usize) {
                 bare.push(n as f64 / t.elapsed().as_secs_f64());
             }
         }
-        println!(
-            "  trial {trial} ({}): seed {:>9.0} rows/s   bare COPY {:>9.0} rows/s   ratio {:.3}",
-            if trial % 2 == 1 {
-                "seed first"
-            } else {
-                "bare first"
-            },
-            seeded[trial - 1],
-            bare[trial - 1],
-            seeded[trial - 1] / bare[trial - 1]
-        );
+        trial_line(trial, "rows/s", "bare COPY", &seeded, &bare);
     }
     summary("postgres", &seeded, &bare);
     postgres::drop_marked(&uri, &scenario.prefix, None)
@@ -292,17 +296,7 @@ async fn mongodb_bench(trials: usize) {
                         .expect("drop");
                 }
             }
-            println!(
-                "  trial {trial} ({}): seed {:>9.0} docs/s   bare insert_many {:>9.0} docs/s   ratio {:.3}",
-                if trial % 2 == 1 {
-                    "seed first"
-                } else {
-                    "bare first"
-                },
-                seeded[trial - 1],
-                bare[trial - 1],
-                seeded[trial - 1] / bare[trial - 1]
-            );
+            trial_line(trial, "docs/s", "bare insert_many", &seeded, &bare);
         }
         summary("mongodb", &seeded, &bare);
         servers.shutdown().await;

@@ -165,10 +165,7 @@ fn check_generators(dirs: &[std::path::PathBuf], inputs: &[Results]) -> Result<(
 
 /// The (i, N) of the generators whose results `r` holds.
 fn generators_in(r: &Results) -> Vec<(u32, u32)> {
-    let parse = |w: &str| {
-        let (i, n) = w.split_once('/')?;
-        Some((i.parse().ok()?, n.parse().ok()?))
-    };
+    let parse = |w: &str| super::settings::parse_worker(w).ok();
     if r.generators.is_empty() {
         r.worker.as_deref().and_then(parse).into_iter().collect()
     } else {

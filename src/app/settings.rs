@@ -378,7 +378,7 @@ pub fn narrow(
 }
 
 /// Parses `i/N` (0 <= i < N <= 1000).
-fn parse_worker(s: &str) -> Result<(u32, u32)> {
+pub(super) fn parse_worker(s: &str) -> Result<(u32, u32)> {
     let bad = || anyhow::anyhow!("--worker {s:?}: expected i/N with 0 <= i < N <= 1000, e.g. 0/2");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (i, n): (u32, u32) = (
