@@ -63,6 +63,8 @@ done
 cleanup() { for port in "${started[@]}"; do scripts/mongo-local.sh stop --port "$port" || true; done; }
 trap cleanup EXIT
 
+# Migrations the tests measure are kept apart from the user's (what `migrate --dry-run` scales from).
+export TENANTBENCH_STATE_DIR="${TENANTBENCH_STATE_DIR:-$PWD/target/test-state}"
 export TENANTBENCH_MONGO_URI="${TENANTBENCH_MONGO_URI:-mongodb://127.0.0.1:27017}"
 export TENANTBENCH_MONGO_URI_2="${TENANTBENCH_MONGO_URI_2:-mongodb://127.0.0.1:27018}"
 cargo test --release "$@"

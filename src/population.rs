@@ -118,6 +118,92 @@ impl Tenant {
 pub struct Population {
     /// Tenants in rank order (index `i` has rank `i + 1`).
     pub tenants: Vec<Tenant>,
+    /// The value each tenant's field holds in the database, by tenant index, where it is not
+    /// the id as text (an existing database's ObjectIds, numbers, UUIDs); empty for generated
+    /// data and for databases whose tenant values are strings.
+    pub values: Vec<TenantValue>,
+    /// Tenants a variant migrates, each with the class it is measured in (`moving-<id>`),
+    /// which replaces its tier or role in the latency breakdown only: placement rules and a
+    /// phase's shares still see its role.
+    pub moving: Vec<(usize, String)>,
+}
+
+/// A tenant's value as a database stores it in the tenant field. The harness sends it back in
+/// that type — an ObjectId tenant asked for as a string matches nothing — and shows it as plain
+/// text ([`std::fmt::Display`]: hex for an ObjectId, the number, the hyphenated UUID), which is
+/// also its id in the population.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TenantValue {
+    /// A string.
+    Text(String),
+    /// A MongoDB ObjectId (12 bytes).
+    ObjectId([u8; 12]),
+    /// A 32-bit integer.
+    Int32(i32),
+    /// A 64-bit integer.
+    Int64(i64),
+    /// A double.
+    Double(f64),
+    /// A UUID (MongoDB binary subtype 4).
+    Uuid([u8; 16]),
+    /// Other binary data, with its subtype (e.g. 3, the legacy UUID).
+    Binary {
+        /// The binary subtype.
+        subtype: u8,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Any other type, as canonical extended JSON (read back in its type).
+    Other(String),
+}
+
+impl TenantValue {
+    /// Whether the value is the plain string it displays as.
+    pub fn is_text(&self) -> bool {
+        matches!(self, TenantValue::Text(_))
+    }
+
+    /// The type's name, for messages (`objectId`, `int`, …: MongoDB's `$type` names).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            TenantValue::Text(_) => "string",
+            TenantValue::ObjectId(_) => "objectId",
+            TenantValue::Int32(_) => "int",
+            TenantValue::Int64(_) => "long",
+            TenantValue::Double(_) => "double",
+            TenantValue::Uuid(_) => "uuid",
+            TenantValue::Binary { .. } => "binData",
+            TenantValue::Other(_) => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for TenantValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex = |f: &mut std::fmt::Formatter<'_>, b: &[u8]| {
+            b.iter().try_for_each(|x| write!(f, "{x:02x}"))
+        };
+        match self {
+            TenantValue::Text(s) | TenantValue::Other(s) => f.write_str(s),
+            TenantValue::ObjectId(b) => hex(f, b),
+            TenantValue::Int32(i) => write!(f, "{i}"),
+            TenantValue::Int64(i) => write!(f, "{i}"),
+            TenantValue::Double(x) => write!(f, "{x}"),
+            TenantValue::Uuid(b) => {
+                for (i, part) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if i > 0 {
+                        f.write_str("-")?;
+                    }
+                    hex(f, part)?;
+                }
+                Ok(())
+            }
+            TenantValue::Binary { bytes, .. } => hex(f, bytes),
+        }
+    }
 }
 
 impl Population {
@@ -148,7 +234,11 @@ impl Population {
                 counts,
             });
         }
-        Population { tenants }
+        Population {
+            tenants,
+            values: Vec::new(),
+            moving: Vec::new(),
+        }
     }
 
     /// Tenants the data already has (a tenants file, an existing database), ranked by weight,
@@ -197,7 +287,29 @@ impl Population {
                 }
             })
             .collect();
-        Population { tenants }
+        Population {
+            tenants,
+            values: Vec::new(),
+            moving: Vec::new(),
+        }
+    }
+
+    /// The value tenant `i`'s field holds in the database: its typed value where one was
+    /// read, else its id as text.
+    pub fn value(&self, i: usize) -> TenantValue {
+        match self.values.get(i) {
+            Some(v) => v.clone(),
+            None => TenantValue::Text(self.tenants[i].id.clone()),
+        }
+    }
+
+    /// The class tenant `i` is measured in: `moving-<id>` for a tenant a variant migrates,
+    /// else its role or tier ([`Tenant::class`]).
+    pub fn class_of(&self, i: usize) -> &str {
+        match self.moving.iter().find(|(t, _)| *t == i) {
+            Some((_, c)) => c,
+            None => self.tenants[i].class(),
+        }
     }
 
     /// Looks a tenant up by id.

@@ -246,9 +246,13 @@ impl Workload {
                     .shares
                     .iter()
                     .filter_map(|(class, share)| {
-                        let ci = names.iter().position(|n| n == class)? as u16;
+                        // By role or tier: a migrating tenant measured as `moving-<id>` still
+                        // takes its role's share (a noisy tenant's burst).
                         let tenants: Vec<usize> = (0..pop.tenants.len())
-                            .filter(|&t| w.classes[t] == ci)
+                            .filter(|&t| {
+                                let tn = &pop.tenants[t];
+                                tn.class() == class || pop.class_of(t) == class
+                            })
                             .collect();
                         if tenants.is_empty() {
                             return None;
@@ -279,17 +283,19 @@ impl Workload {
 /// index into that list: the recorder's class keys.
 pub fn classes(pop: &Population) -> (Vec<String>, Vec<u16>) {
     let mut names: Vec<String> = Tier::ALL.iter().map(|t| t.name().to_string()).collect();
-    let mut roles: Vec<String> = pop.tenants.iter().filter_map(|t| t.role.clone()).collect();
+    let mut roles: Vec<String> = (0..pop.tenants.len())
+        .map(|i| pop.class_of(i))
+        .filter(|c| Tier::parse(c).is_none())
+        .map(str::to_string)
+        .collect();
     roles.sort();
     roles.dedup();
     names.extend(roles);
-    let index = pop
-        .tenants
-        .iter()
-        .map(|t| {
+    let index = (0..pop.tenants.len())
+        .map(|i| {
             names
                 .iter()
-                .position(|n| n == t.class())
+                .position(|n| n == pop.class_of(i))
                 .expect("every class is listed") as u16
         })
         .collect();

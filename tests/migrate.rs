@@ -509,12 +509,15 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     )
     .expect("scenario");
     let uri = crate::util::uri();
+    // The migrations this test measures are kept apart from the machine's.
+    let state = dir.path().join("state");
     let cmd = |args: &[&str]| {
         let mut c = bin();
         c.args(args)
             .arg("--scenario")
             .arg(&file)
-            .args(["--uri", &uri, "--no-progress"]);
+            .args(["--uri", &uri, "--no-progress"])
+            .env("TENANTBENCH_STATE_DIR", &state);
         c
     };
     let drop = bin()
@@ -568,6 +571,11 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     );
     assert!(
         out.contains("destination new") && out.contains("nothing was written"),
+        "{out}"
+    );
+    // Issue 29.6: with no migration measured on this server, no estimate is made up.
+    assert!(
+        out.contains("estimate  none: no migration of 100 records or more has been measured"),
         "{out}"
     );
     let ls = bin()
@@ -656,6 +664,34 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     .output()
     .expect("migrate t00002");
     assert!(o.status.success(), "{}", text(&o));
+    // That move (verified, not resumed) is what the next dry run's estimate scales from; the
+    // resumed one is not kept (its copy was partial). The store names no user.
+    let kept = std::fs::read_to_string(state.join("migrations.json")).expect("rates kept");
+    let v: serde_json::Value = serde_json::from_str(&kept).expect("json");
+    let server = v.as_object().expect("by server");
+    assert_eq!(server.len(), 1, "{kept}");
+    let (key, list) = server.iter().next().expect("one server");
+    assert!(key.starts_with("mongodb ") && !key.contains('@'), "{key}");
+    let moved = list.as_array().expect("measurements");
+    assert_eq!(moved.len(), 1, "{kept}");
+    let records = moved[0]["records"].as_u64().expect("records");
+    let o = cmd(&[
+        "migrate",
+        "--tenant",
+        "t00003",
+        "--to",
+        "dedicated",
+        "--dry-run",
+    ])
+    .output()
+    .expect("dry run");
+    let dry = text(&o);
+    assert!(
+        dry.contains(&format!(
+            "scaled from the {records} records `migrate` moved on this server"
+        )),
+        "{dry}"
+    );
     let out = dir.path().join("run");
     let o = cmd(&["run", "--repeat", "1"])
         .arg("--out")

@@ -457,8 +457,37 @@ fn bad_migrations_are_reported_where_they_are_written() {
     );
     assert_eq!(s.migration_phase().map(|p| p.0), Some("mv"));
     let pop = s.build_population();
-    assert_eq!(pop.tenants[0].class(), "moving-t00001");
-    assert_eq!(pop.tenants[19].class(), "moving-t00020");
+    assert_eq!(pop.class_of(0), "moving-t00001");
+    assert_eq!(pop.class_of(19), "moving-t00020");
+
+    // Issue 29.6: a moving tenant with a role (a profiled scenario's `noisy` largest tenant) is
+    // measured as `moving-<id>`, not as `noisy`; its role still places it and still takes the
+    // role's share of a phase.
+    let noisy = base
+        .replace(
+            "[workload]",
+            "[population.roles]\nnoisy = [\"t00001\"]\n[workload]",
+        )
+        .replace(
+            "[[phase]]\nname = \"mv\"",
+            "[[phase]]\nname = \"burst\"\nstart_s = 2\nduration_s = 2\n[phase.share]\nnoisy = 0.5\n[[phase]]\nname = \"mv\"",
+        );
+    let s = Scenario::parse(Path::new("mig.toml"), &noisy).expect("parses");
+    let pop = s.build_population();
+    assert_eq!(pop.tenants[0].class(), "noisy", "the role stays");
+    assert_eq!(pop.class_of(0), "moving-t00001", "measured as moving");
+    let (names, of) = tenantbench::workload::classes(&pop);
+    assert_eq!(names[usize::from(of[0])], "moving-t00001");
+    assert!(!names.contains(&"noisy".to_string()), "{names:?}");
+    let plan = tenantbench::scenario::PhasePlan::new(&s.workload, &s.phases);
+    let w = tenantbench::workload::Workload::from_scenario(&pop, &s, &plan);
+    let burst = plan.names.iter().position(|n| n == "burst").expect("burst") as u16;
+    let mut rng = tenantbench::datagen::WyRand::new(1);
+    let picked = (0..200).filter(|_| w.tenant(&mut rng, burst) == 0).count();
+    assert!(
+        picked >= 80,
+        "the noisy share still picks the moving tenant: {picked} of 200"
+    );
 }
 
 #[test]

@@ -27,4 +27,5 @@ mod report;
 mod run;
 mod scenario_errors;
 mod smoke;
+mod tenant_values;
 mod workers;

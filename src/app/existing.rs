@@ -14,7 +14,7 @@ use crate::backend::Driver;
 use crate::datagen::Collection;
 use crate::metrics::results::TargetInfo;
 use crate::op::BackendKind;
-use crate::population::Population;
+use crate::population::{Population, TenantValue};
 use crate::scenario::Scenario;
 use crate::scenario::target::{TargetSpec, TenantsFrom};
 use crate::with_driver;
@@ -155,7 +155,8 @@ pub async fn tenants(plan: &RunPlan, t: &TargetSpec, kind: BackendKind) -> Resul
         .iter()
         .map(|(id, w)| (id.to_string(), (*w).max(1), None))
         .collect();
-    let pop = Population::ranked(rows, Some(&s.population), |_| [0; Collection::COUNT]);
+    let mut pop = Population::ranked(rows, Some(&s.population), |_| [0; Collection::COUNT]);
+    pop.values = typed_values(&pop, &counted.collections);
     let documents = counted
         .collections
         .iter()
@@ -169,8 +170,9 @@ pub async fn tenants(plan: &RunPlan, t: &TargetSpec, kind: BackendKind) -> Resul
         })
         .collect();
     eprintln!(
-        "  {} tenants by `{field}`, {} documents; the largest: {} ({})",
+        "  {} tenants by `{field}` ({}), {} documents; the largest: {} ({})",
         pop.tenants.len(),
+        pop.value(0).type_name(),
         pop.documents(),
         pop.tenants[0].id,
         pop.tenants[0].documents
@@ -186,4 +188,47 @@ pub async fn tenants(plan: &RunPlan, t: &TargetSpec, kind: BackendKind) -> Resul
         totals,
         field: Some(field),
     })
+}
+
+/// The typed value of each tenant (by index) where a collection stores it as something other
+/// than a string — what `{{tenant}}` must send to match — or nothing when every value is a
+/// string. A tenant stored in several types is asked for in the first collection's type, and
+/// said so.
+fn typed_values(pop: &Population, colls: &[crate::profile::Counted]) -> Vec<TenantValue> {
+    if colls.iter().all(|c| c.values.is_empty()) {
+        return Vec::new();
+    }
+    let mut mixed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let values = pop
+        .tenants
+        .iter()
+        .map(|tn| {
+            let mut found: Option<TenantValue> = None;
+            for c in colls.iter().filter(|c| c.per_tenant.contains_key(&tn.id)) {
+                let v = c
+                    .values
+                    .get(&tn.id)
+                    .cloned()
+                    .unwrap_or_else(|| TenantValue::Text(tn.id.clone()));
+                match &found {
+                    Some(f) if f.type_name() != v.type_name() => {
+                        mixed
+                            .entry(c.name.as_str())
+                            .or_default()
+                            .push(v.type_name());
+                    }
+                    Some(_) => {}
+                    None => found = Some(v),
+                }
+            }
+            found.unwrap_or_else(|| TenantValue::Text(tn.id.clone()))
+        })
+        .collect();
+    for (c, types) in mixed {
+        eprintln!(
+            "  warning: {c} stores some tenants' values as {} where another collection stores them in another type; their queries on {c} ask in the other collection's type",
+            types[0]
+        );
+    }
+    values
 }

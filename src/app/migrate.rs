@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use super::EXIT_FINDINGS;
 use super::settings::{driver, generated_data, load_scenario};
 use crate::backend::Driver;
-use crate::backend::migrate::{MigrateOptions, MigrationReport, MovePlan, MoveSpec};
+use crate::backend::migrate::{MigrateOptions, MigrationReport, MovePlan, MoveSpec, rates};
 use crate::backend::seed::SeedOptions;
 use crate::cli::MigrateArgs;
 use crate::layout::{Layout, MOVED_POOL_SIZE, Placement, PlacementKind, moved_name};
@@ -195,8 +195,9 @@ async fn migrate_with<D: Driver>(
         a.tenant,
         pop.tenants[t].documents
     );
+    let server = rates::server_key(d.kind().name(), &d.redacted_uri());
     if a.dry_run {
-        print_plan(&d.plan_migration(&spec, &opts).await?, a.rate);
+        print_plan(&d.plan_migration(&spec, &opts).await?, a.rate, &server);
         return Ok(0);
     }
     eprintln!(
@@ -205,10 +206,13 @@ async fn migrate_with<D: Driver>(
     );
     let r = d.migrate(&spec, &opts, None).await?;
     print_report(&r, D::RECORDS);
+    if r.verified && !r.resumed {
+        rates::record(&server, measured(&r, a.rate, false));
+    }
     Ok(if r.verified { 0 } else { EXIT_FINDINGS })
 }
 
-fn print_plan(p: &MovePlan, rate: Option<f64>) {
+fn print_plan(p: &MovePlan, rate: Option<f64>, server: &str) {
     let total: u64 = p.records.iter().map(|(_, n)| n).sum();
     println!(
         "dry run: would move {} from {} to {} ({}; destination {})",
@@ -220,14 +224,51 @@ fn print_plan(p: &MovePlan, rate: Option<f64>) {
         .map(|(c, n)| format!("{} {n}", c.name()))
         .collect();
     println!("  records   {total} ({})", per.join(", "));
-    match rate {
-        Some(r) => println!("  estimate  {:.1} s at --rate {r}", p.estimated_s),
+    match rates::estimate(server, total, rate) {
+        Some(e) => println!(
+            "  estimate  {:.1} s to the cut-over ({:.1} s of copy{}), scaled from the {} records {} moved on this server on {} (copy {:.2} s, cut over at {:.2} s{})",
+            e.seconds,
+            e.copy_s,
+            rate.map_or(String::new(), |r| format!(" at --rate {r}")),
+            e.from.records,
+            if e.from.under_load {
+                "a run's migration"
+            } else {
+                "`migrate`"
+            },
+            e.from.at,
+            e.from.copy_s,
+            e.from.cut_over_s,
+            if e.from.under_load {
+                ", under load"
+            } else {
+                ""
+            }
+        ),
         None => println!(
-            "  estimate  {:.1} s: records ÷ the {:.0} records/s read here × 3 (read, write, verify)",
-            p.estimated_s, p.read_rate
+            "  estimate  none: no migration of {} records or more has been measured on this server ({server}) yet, and a move's time is mostly writes and index builds, which a dry run cannot measure without writing. The tenant's orders read here at {:.0} records/s, so the copy takes at least {:.1} s. Move a smaller tenant first, or run scenarios/migration.toml, and the estimate scales from it",
+            rates::MIN_RECORDS,
+            p.read_rate,
+            total as f64 / p.read_rate.max(1e-9)
         ),
     }
     println!("nothing was written");
+}
+
+/// A verified migration's figures, for the estimates of later dry runs on the same server.
+pub(super) fn measured(
+    r: &MigrationReport,
+    rate: Option<f64>,
+    under_load: bool,
+) -> rates::Measured {
+    rates::Measured {
+        records: r.copied,
+        copy_s: r.copy_s,
+        cut_over_s: r.cut_over_s,
+        rate_limit: rate,
+        under_load,
+        at: crate::metrics::rfc3339(std::time::SystemTime::now()),
+    }
 }
 
 fn print_report(r: &MigrationReport, unit: &str) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 
 use super::trial::{Trials, round3};
-use crate::backend::migrate::{self, MigrateOptions, MoveSpec};
+use crate::backend::migrate::{self, MigrateOptions, MoveSpec, rates};
 use crate::backend::{Backend, Driver};
 use crate::layout::Placement;
 use crate::metrics::results::{MigrationEvidence, Trial};
@@ -81,7 +81,7 @@ impl Trials<'_> {
         let tn = &self.pop.tenants[mv.tenant];
         let mut ev = MigrationEvidence {
             tenant: tn.id.clone(),
-            class: tn.class().to_string(),
+            class: self.pop.class_of(mv.tenant).to_string(),
             phase: phase.to_string(),
             from: mv.rules_db.clone(),
             to: mv.placement.databases[mv.to].name.clone(),
@@ -151,6 +151,10 @@ impl Trials<'_> {
                 ev.verified = r.verified;
                 ev.cut_over = r.version.is_some();
                 ev.deleted_source = r.deleted_source;
+                if r.verified && !r.resumed {
+                    let server = rates::server_key(d.kind().name(), &d.redacted_uri());
+                    rates::record(&server, super::migrate::measured(&r, mv.spec.rate, true));
+                }
                 if !r.verified {
                     let bad: Vec<&str> = r
                         .checks

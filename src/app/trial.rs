@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::api_process::ApiProcess;
 use super::existing::Existing;
 use super::settings::{HttpPlan, RunPlan};
-use crate::backend::custom::spec_of;
+use crate::backend::custom::{generated, spec_of};
 use crate::backend::seed::SeedSummary;
 use crate::backend::{Backend, Driver, TrialSetup};
 use crate::http::attack::{self, AttackPlan};
@@ -306,7 +306,10 @@ impl<'a> Trials<'a> {
                 // A record from the middle of the tenant's range: the first one would be found
                 // at once by a scan in insertion order and understate what a typical call does.
                 let tn = &self.pop.tenants[tenant];
-                let key = tn.count(collection_of(op)) / 2;
+                // The generated collection the operation reads: a scenario's own operation's
+                // collection by name, a built-in's by the catalogue.
+                let coll = spec_of(&s.operations, op).map_or(collection_of(op), generated);
+                let key = tn.count(coll) / 2;
                 if let Some(mut e) = d.explain(backend, &Request { tenant, op, key }).await {
                     e.tenant = tn.id.clone();
                     e.class = self.class_names[usize::from(self.class_of[tenant])].clone();
@@ -318,8 +321,11 @@ impl<'a> Trials<'a> {
                             }
                             x.documents_of(&o.collection, tenant)
                         }
-                        _ => tn.count(collection_of(op)),
+                        _ => tn.count(coll),
                     };
+                    // The guard against measuring empty queries (a tenant value of the wrong
+                    // type, a misspelt field): the largest tenant has records to find.
+                    e.empty = tenant == 0 && e.found_nothing(self.existing.is_some());
                     out.push(e);
                 }
             }
@@ -590,7 +596,7 @@ impl<'a> Trials<'a> {
                     op,
                     rank: tn.rank,
                     documents: tn.count(collection_of(op)),
-                    class: tn.class().to_string(),
+                    class: self.pop.class_of(i).to_string(),
                     errors: tally.errors,
                     response: Summary::of(&tally.ok),
                     histogram: res::encode(&tally.ok),

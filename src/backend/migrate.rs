@@ -13,6 +13,8 @@
 //! operation routed through this process can change the source between that last catch-up and
 //! the cut-over; writers in other processes must be stopped by their owner (`migrate` says so).
 
+pub mod rates;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -606,19 +608,20 @@ pub struct MovePlan {
     /// The tenant's records per collection in the source.
     pub records: Vec<(Collection, u64)>,
     /// Records per second reading (and hashing) the tenant's orders in the source, measured
-    /// here.
+    /// here: the most a copy could move, before writes and index builds.
     pub read_rate: f64,
-    /// Estimated seconds: at `--rate`, records ÷ rate; otherwise records ÷ the read rate × 3
-    /// (a read and a write per record to copy, and the catch-up's and verification's reads).
-    pub estimated_s: f64,
 }
 
-/// Plans a migration without writing: the records to move, the destination's state, and an
-/// estimate of the time from reading the tenant's orders in the source.
+/// Plans a migration without writing: the records to move, the destination's state, and how
+/// fast the tenant's orders read in the source (the estimate of the time is the caller's, from
+/// the rates migrations on this server measured: [`rates::estimate`]).
 ///
 /// # Errors
 /// The target's errors; a destination the migration would refuse.
-pub async fn dry_run<T: MigrateTarget>(t: &T, opts: &MigrateOptions) -> Result<MovePlan, T::Error> {
+pub async fn dry_run<T: MigrateTarget>(
+    t: &T,
+    _opts: &MigrateOptions,
+) -> Result<MovePlan, T::Error> {
     let spec = t.spec();
     let (state, cp) = t.inspect_destination().await?;
     let destination_state = match (&state, &cp) {
@@ -645,15 +648,9 @@ pub async fn dry_run<T: MigrateTarget>(t: &T, opts: &MigrateOptions) -> Result<M
         (DbState::Marked(m), _) => format!("exists, holds {} tenants", m.tenants),
     };
     let records = t.source_counts().await?;
-    let total: u64 = records.iter().map(|(_, n)| n).sum();
     let t0 = Instant::now();
     let sample = t.hashes(Side::Source, Collection::Orders).await?.len() as f64;
     let read_rate = sample / t0.elapsed().as_secs_f64().max(1e-6);
-    let estimated_s = match opts.rate.filter(|r| *r > 0.0) {
-        Some(r) => total as f64 / r,
-        None if read_rate > 0.0 => total as f64 / read_rate * 3.0,
-        None => 0.0,
-    };
     Ok(MovePlan {
         tenant: spec.tenant_id().to_string(),
         from: spec.source_name().to_string(),
@@ -662,7 +659,6 @@ pub async fn dry_run<T: MigrateTarget>(t: &T, opts: &MigrateOptions) -> Result<M
         destination_state,
         records,
         read_rate,
-        estimated_s,
     })
 }
 

@@ -272,7 +272,15 @@ pub fn evaluate(
         Check::Plan {
             forbid_stages,
             max_examined_per_returned,
-        } => plan(rule, n, current, forbid_stages, *max_examined_per_returned),
+            forbid_empty,
+        } => plan(
+            rule,
+            n,
+            current,
+            forbid_stages,
+            *max_examined_per_returned,
+            *forbid_empty,
+        ),
     };
     if out.is_empty() {
         out.push(finding(
@@ -465,7 +473,14 @@ fn isolation_findings(rule: &Rule, n: &Names, r: &Results, max: f64) -> Vec<Find
         .collect()
 }
 
-fn plan(rule: &Rule, n: &Names, r: &Results, forbid: &[String], max: Option<f64>) -> Vec<Finding> {
+fn plan(
+    rule: &Rule,
+    n: &Names,
+    r: &Results,
+    forbid: &[String],
+    max: Option<f64>,
+    forbid_empty: bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for v in variants(r, &rule.select) {
         let Some(t) = r.trials_of(v).find(|t| !t.evidence.explain.is_empty()) else {
@@ -502,6 +517,14 @@ fn plan(rule: &Rule, n: &Names, r: &Results, forbid: &[String], max: Option<f64>
                 && examined > m
             {
                 why.push(format!("{examined:.0} examined per returned > {m}"));
+            }
+            if forbid_empty
+                && let Some(empty) = t.evidence.explain.iter().find(|x| x.op == op && x.empty)
+            {
+                why.push(format!(
+                    "found 0 records for tenant {}, which has records: an empty query was measured",
+                    empty.tenant
+                ));
             }
             out.push(finding(
                 rule,

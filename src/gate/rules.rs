@@ -17,6 +17,7 @@
 //! [[plan]]                          # from the explain evidence of tenant-scoped operations
 //! forbid_stages = ["COLLSCAN", "Seq Scan"]
 //! max_examined_per_returned = 50    # for the largest tenant
+//! forbid_empty = true               # the largest tenant's query found no record
 //! ```
 
 use std::ops::Range;
@@ -108,6 +109,8 @@ struct PlanModel {
     #[serde(default)]
     forbid_stages: Vec<Spanned<String>>,
     max_examined_per_returned: Option<Spanned<f64>>,
+    #[serde(default)]
+    forbid_empty: bool,
 }
 
 /// What a rule measures of the selected operations.
@@ -275,6 +278,9 @@ pub enum Check {
         forbid_stages: Vec<String>,
         /// Largest documents or rows examined per returned, for the largest tenant.
         max_examined_per_returned: Option<f64>,
+        /// Fail when the largest tenant's query found no record though it has some: the
+        /// run measured an empty query.
+        forbid_empty: bool,
     },
 }
 
@@ -460,10 +466,10 @@ impl Rules {
                 .as_ref()
                 .map(|v| c.positive(v, "max_examined_per_returned"))
                 .transpose()?;
-            if r.forbid_stages.is_empty() && max.is_none() {
+            if r.forbid_stages.is_empty() && max.is_none() && !r.forbid_empty {
                 return Err(c.err(
                     span,
-                    "expected forbid_stages or max_examined_per_returned in this rule",
+                    "expected forbid_stages, max_examined_per_returned or forbid_empty = true in this rule",
                 ));
             }
             let stages: Vec<String> = r
@@ -479,6 +485,9 @@ impl Rules {
                 if let Some(m) = max {
                     parts.push(format!("examined per returned <= {m}"));
                 }
+                if r.forbid_empty {
+                    parts.push("queries find records".into());
+                }
                 parts.join(", ")
             });
             rules.push(Rule {
@@ -487,6 +496,7 @@ impl Rules {
                 check: Check::Plan {
                     forbid_stages: stages,
                     max_examined_per_returned: max,
+                    forbid_empty: r.forbid_empty,
                 },
                 line: c.line(span),
             });

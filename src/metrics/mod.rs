@@ -11,6 +11,7 @@ pub mod collector;
 pub mod evidence;
 pub mod generators;
 pub mod memory;
+pub mod plan;
 pub mod results;
 pub mod store;
 pub mod timeline;

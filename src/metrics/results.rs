@@ -491,7 +491,7 @@ pub struct FaultEvidence {
 pub struct MigrationEvidence {
     /// The tenant moved.
     pub tenant: String,
-    /// Its class in the trial's groups (`moving-<id>`, unless it had a role).
+    /// Its class in the trial's groups (`moving-<id>`, whatever its role).
     pub class: String,
     /// The phase that started it.
     pub phase: String,
@@ -599,41 +599,6 @@ pub struct DataEvidence {
     pub prepare_s: f64,
 }
 
-/// `explain` of one call.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct ExplainRecord {
-    /// Operation.
-    pub op: Op,
-    /// Tenant id.
-    pub tenant: String,
-    /// Its class.
-    pub class: String,
-    /// Documents of that tenant in the collection queried.
-    pub tenant_documents: u64,
-    /// Documents in the collection queried (all tenants sharing it).
-    pub collection_documents: u64,
-    /// Winning plan stages, outermost first.
-    pub stages: Vec<String>,
-    /// `totalKeysExamined`.
-    pub keys_examined: u64,
-    /// `totalDocsExamined`.
-    pub docs_examined: u64,
-    /// `nReturned`.
-    pub returned: u64,
-    /// The query's limit, when it has one: work bounded by the query is at most a small
-    /// multiple of it.
-    pub limit: Option<u64>,
-    /// PostgreSQL: rows the scan nodes read and a filter removed.
-    #[serde(default)]
-    pub rows_removed: Option<u64>,
-    /// PostgreSQL: shared buffers hit (top plan node, so the whole query).
-    #[serde(default)]
-    pub buffers_hit: Option<u64>,
-    /// PostgreSQL: shared buffers read from outside the buffer cache.
-    #[serde(default)]
-    pub buffers_read: Option<u64>,
-}
-
 /// One `serverStatus.connections` reading.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ConnectionSample {
@@ -698,6 +663,7 @@ pub struct ServerCpu {
 
 pub use super::generators::{Generator, GeneratorShare, GeneratorTrial};
 pub use super::memory::{MemoryEvidence, RssSample};
+pub use super::plan::{ExplainRecord, empty_plans};
 
 /// Counters of the client-per-tenant registry.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]

@@ -24,8 +24,11 @@ pub struct Counted {
     pub documents: u64,
     /// Documents sampled when the counts are scaled from a sample; `None` when exact.
     pub sampled: Option<u64>,
-    /// Documents per tenant value (scaled up from the sample when sampled).
+    /// Documents per tenant value, by its plain text (scaled up from the sample when sampled).
     pub per_tenant: BTreeMap<String, u64>,
+    /// The typed value behind a tenant's text where it is not a string (ObjectId, number,
+    /// UUID), so that the harness asks for it in its type; empty when every value is a string.
+    pub values: BTreeMap<String, crate::population::TenantValue>,
 }
 
 /// What a reader counted: the server, the databases, the tenant field and each tenant

@@ -35,6 +35,9 @@ pub fn summary_table(r: &Results) -> String {
             "\nplan evidence (explain executionStats, before the load):\n{t}\n"
         ));
     }
+    for w in crate::metrics::results::empty_plans(r) {
+        out.push_str(&format!("WARNING: {w}\n"));
+    }
     out
 }
 

@@ -486,21 +486,17 @@ impl Scenario {
         ops
     }
 
-    /// Builds the population (tenant sizes, tiers, roles, per-collection counts).
-    /// The population; a tenant a variant migrates gets a role of its own (`moving-<id>`,
-    /// unless it has one), so its latency and errors are kept apart from the others'.
+    /// Builds the population (tenant sizes, tiers, roles, per-collection counts). A tenant a
+    /// variant migrates is measured in a class of its own (`moving-<id>`, even when it has a
+    /// role such as `noisy`), so its latency and errors are kept apart from the others'.
     pub fn build_population(&self) -> Population {
         let mut pop = Population::build(&self.population, &self.mix);
-        let picks: Vec<usize> = self
-            .matrix
-            .variants
-            .iter()
-            .filter_map(|v| v.migration.as_ref()?.tenant.index(&pop))
-            .collect();
-        for t in picks {
-            let tn = &mut pop.tenants[t];
-            if tn.role.is_none() {
-                tn.role = Some(migration::MigrationSpec::class_of(&tn.id));
+        for v in &self.matrix.variants {
+            if let Some(t) = v.migration.as_ref().and_then(|m| m.tenant.index(&pop))
+                && !pop.moving.iter().any(|(x, _)| *x == t)
+            {
+                let class = migration::MigrationSpec::class_of(&pop.tenants[t].id);
+                pop.moving.push((t, class));
             }
         }
         pop

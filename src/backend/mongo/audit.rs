@@ -154,7 +154,7 @@ pub async fn probe(
     let filter = doc! {field: value.clone()};
     let e = explain_find(&db, doc! {"find": &c.name, "filter": filter.clone()}).await?;
     Ok(Some(Probe {
-        tenant: value_text(&value),
+        tenant: super::tenant::tenant_value(&value).to_string(),
         tenant_from: "sample".into(),
         query: format!(
             "db.getCollection({}).find({})",
@@ -202,15 +202,18 @@ pub async fn counts(
     } else {
         1.0
     };
-    let per_tenant = rows
-        .iter()
-        .filter_map(|r| {
-            let v = r.get("_id")?;
-            let name = value_text(v);
-            let n = super::seed::bson_i64(r.get("n")).max(0) as f64 * scale;
-            Some((name, n.round() as u64))
-        })
-        .collect();
+    let mut per_tenant = BTreeMap::new();
+    let mut values = BTreeMap::new();
+    for r in &rows {
+        let Some(v) = r.get("_id") else { continue };
+        let value = super::tenant::tenant_value(v);
+        let name = value.to_string();
+        let n = super::seed::bson_i64(r.get("n")).max(0) as f64 * scale;
+        *per_tenant.entry(name.clone()).or_default() += n.round() as u64;
+        if !value.is_text() {
+            values.entry(name).or_insert(value);
+        }
+    }
     Ok(Counted {
         database: c.database.clone(),
         schema: None,
@@ -218,5 +221,6 @@ pub async fn counts(
         documents: c.documents,
         sampled: sampled.then_some(seen),
         per_tenant,
+        values,
     })
 }

@@ -13,17 +13,25 @@ use super::ops::{Explain, explain_find};
 use crate::backend::Answer;
 use crate::backend::custom::{Filled, fill, spec_of};
 use crate::op::Request;
-use crate::scenario::operation::{MongoQuery, OperationSpec, Piece, Tpl};
+use crate::scenario::operation::{Hole, MongoQuery, OperationSpec, Piece, Tpl};
+
+/// What a template's placeholders are filled with for one request: the tenant's value in its
+/// stored type, and the other placeholders' values.
+struct Fill<'a> {
+    tenant: Bson,
+    other: &'a (dyn Fn(Hole) -> Filled + Sync),
+}
 
 /// A template as BSON for one request.
-fn render(t: &Tpl, f: &dyn Fn(crate::scenario::operation::Hole) -> Filled) -> Bson {
+fn render(t: &Tpl, f: &Fill<'_>) -> Bson {
     match t {
         Tpl::Null => Bson::Null,
         Tpl::Bool(b) => Bson::Boolean(*b),
         Tpl::Int(i) => Bson::Int64(*i),
         Tpl::Float(x) => Bson::Double(*x),
         Tpl::Text(p) => match p.as_slice() {
-            [Piece::Hole(h)] => match f(*h) {
+            [Piece::Hole(Hole::Tenant)] => f.tenant.clone(),
+            [Piece::Hole(h)] => match (f.other)(*h) {
                 Filled::Text(s) => Bson::String(s),
                 Filled::Int(i) => Bson::Int64(i),
                 Filled::Time(ms) => Bson::DateTime(bson::DateTime::from_millis(ms)),
@@ -33,7 +41,7 @@ fn render(t: &Tpl, f: &dyn Fn(crate::scenario::operation::Hole) -> Filled) -> Bs
                 for p in pieces {
                     match p {
                         Piece::Lit(l) => s.push_str(l),
-                        Piece::Hole(h) => match f(*h) {
+                        Piece::Hole(h) => match (f.other)(*h) {
                             Filled::Text(t) => s.push_str(&t),
                             Filled::Int(i) => s.push_str(&i.to_string()),
                             Filled::Time(ms) => s.push_str(
@@ -52,7 +60,7 @@ fn render(t: &Tpl, f: &dyn Fn(crate::scenario::operation::Hole) -> Filled) -> Bs
     }
 }
 
-fn document(t: &Tpl, f: &dyn Fn(crate::scenario::operation::Hole) -> Filled) -> Document {
+fn document(t: &Tpl, f: &Fill<'_>) -> Document {
     match render(t, f) {
         Bson::Document(d) => d,
         _ => Document::new(),
@@ -102,7 +110,11 @@ impl MongoBackend {
             )));
         };
         let tenant = self.ids[req.tenant].as_str();
-        let f = |h| fill(h, spec, req, tenant, self.seed, self.end_ms);
+        let other = |h| fill(h, spec, req, tenant, self.seed, self.end_ms);
+        let f = Fill {
+            tenant: self.tenant_bson(req.tenant),
+            other: &other,
+        };
         let coll = db.collection::<Document>(&spec.collection);
         match q {
             MongoQuery::Find {
@@ -178,7 +190,11 @@ impl MongoBackend {
             return Ok(None);
         };
         let tenant = self.ids[req.tenant].as_str();
-        let f = |h| fill(h, spec, req, tenant, self.seed, self.end_ms);
+        let other = |h| fill(h, spec, req, tenant, self.seed, self.end_ms);
+        let f = Fill {
+            tenant: self.tenant_bson(req.tenant),
+            other: &other,
+        };
         let (filter, sort, projection, limit) = match &spec.mongodb {
             Some(MongoQuery::Find {
                 filter,

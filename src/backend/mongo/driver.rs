@@ -565,6 +565,8 @@ impl Driver for MongoDriver {
             rows_removed: None,
             buffers_hit: None,
             buffers_read: None,
+            found: Some(e.returned),
+            empty: false,
         })
     }
 

@@ -12,6 +12,7 @@ mod migrate;
 mod ops;
 mod registry;
 mod seed;
+pub mod tenant;
 mod verify;
 
 use std::collections::BTreeMap;

@@ -52,6 +52,9 @@ pub struct MongoBackend {
     /// Where each tenant's operations go, read at every operation (a migration moves them).
     directory: std::sync::Arc<crate::directory::Directory>,
     pub(super) ids: Vec<String>,
+    /// The tenants' values in their stored type where not strings (an existing database's
+    /// ObjectIds, numbers, UUIDs; [`Population::values`]); empty for generated data.
+    values: Vec<crate::population::TenantValue>,
     pub(super) seed: u64,
     /// The scenario's own operations (`[[operation]]`).
     pub(super) operations: Vec<crate::scenario::operation::OperationSpec>,
@@ -110,6 +113,7 @@ impl MongoBackend {
             routing: Routing::SingleClient,
             directory: std::sync::Arc::new(crate::directory::Directory::of(placement)),
             ids: pop.tenants.iter().map(|t| t.id.clone()).collect(),
+            values: pop.values.clone(),
             seed,
             dirty: placement
                 .databases
@@ -143,6 +147,14 @@ impl MongoBackend {
     ) -> MongoBackend {
         self.operations = operations;
         self
+    }
+
+    /// Tenant `i`'s value as its field stores it: what a query sends for `{{tenant}}`.
+    pub(super) fn tenant_bson(&self, i: usize) -> mongodb::bson::Bson {
+        match self.values.get(i) {
+            Some(v) => super::tenant::tenant_bson(v),
+            None => mongodb::bson::Bson::String(self.ids[i].clone()),
+        }
     }
 
     /// Response times (µs) of cold-start operations: those that created their tenant's client.
@@ -431,12 +443,17 @@ impl MongoBackend {
     /// # Errors
     /// The driver's error.
     pub async fn collection_documents(&self, req: &Request) -> mongodb::error::Result<Option<u64>> {
-        let Some((coll, ..)) = self.find_spec(req) else {
-            return Ok(None);
+        let name = match self.find_spec(req) {
+            Some((coll, ..)) => coll.name(),
+            // A scenario's own operation: the collection it names.
+            None => match crate::backend::custom::spec_of(&self.operations, req.op) {
+                Some(o) => o.collection.as_str(),
+                None => return Ok(None),
+            },
         };
         let n = self
             .db(req.tenant)
-            .collection::<Document>(coll.name())
+            .collection::<Document>(name)
             .count_documents(doc! {})
             .await?;
         Ok(Some(n))

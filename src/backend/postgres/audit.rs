@@ -311,6 +311,9 @@ pub async fn counts(
                 (r.get::<_, String>(0), n.round() as u64)
             })
             .collect(),
+        // Read as text (`::text`): the server casts it back to the column's type (uuid,
+        // bigint) where a statement's parameter asks for one.
+        values: std::collections::BTreeMap::new(),
     })
 }
 

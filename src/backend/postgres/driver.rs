@@ -551,6 +551,8 @@ impl Driver for PgDriver {
             rows_removed: Some(e.rows_removed),
             buffers_hit: Some(e.buffers_hit),
             buffers_read: Some(e.buffers_read),
+            found: Some(e.matched),
+            empty: false,
         })
     }
 

@@ -28,6 +28,9 @@ pub struct PgExplain {
     pub docs_examined: u64,
     /// Rows the plan returned.
     pub returned: u64,
+    /// Rows the scan nodes kept (read and not removed by a filter): the records the query
+    /// found, where an aggregate returns one row whatever it counted.
+    pub matched: u64,
     /// Rows the scan nodes read and removed by a filter.
     pub rows_removed: u64,
     /// Shared buffers hit.
@@ -500,16 +503,21 @@ impl PgBackend {
     /// Pool and server errors.
     pub async fn table_rows(&self, req: &Request) -> Result<Option<u64>, PgError> {
         let table = match req.op {
-            Op::FindUserByEmail => "users",
-            Op::ListRecent | Op::GetById | Op::CountByStatus | Op::RevenueByDay => "orders",
-            _ => return Ok(None),
+            Op::FindUserByEmail => format!("{}.users", self.schemas[req.tenant]),
+            Op::ListRecent | Op::GetById | Op::CountByStatus | Op::RevenueByDay => {
+                format!("{}.orders", self.schemas[req.tenant])
+            }
+            // A scenario's own operation: its table as its SQL names it, on the tenant's
+            // search_path (a schema per tenant, or an existing database's schema).
+            op => match crate::backend::custom::spec_of(&self.operations, op) {
+                Some(o) => ident(&o.collection),
+                None => return Ok(None),
+            },
         };
         let c = self.pool(req.tenant).get().await.map_err(pool_err)?;
+        self.search_path(&c, req.tenant).await?;
         let n: i64 = c
-            .query_one(
-                &format!("SELECT count(*) FROM {}.{table}", self.schemas[req.tenant]),
-                &[],
-            )
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
             .await
             .map_err(|e| db_err("counting rows", e))?
             .get(0);
@@ -610,6 +618,12 @@ fn walk(node: &serde_json::Value, e: &mut PgExplain) {
             e.rows_removed += removed;
         }
         _ => {}
+    }
+    if matches!(
+        ty,
+        "Index Scan" | "Index Only Scan" | "Seq Scan" | "Bitmap Heap Scan"
+    ) {
+        e.matched += rows;
     }
     if e.stages.len() == 1 {
         e.buffers_hit = node["Shared Hit Blocks"].as_u64().unwrap_or(0);

@@ -17,6 +17,7 @@ pub(super) fn caveats(r: &Results, growth: &[Growth], resources: &[ResourceRow])
             ));
         }
     }
+    caveats.extend(crate::metrics::results::empty_plans(r));
     caveats.extend(growth.iter().filter_map(|g| g.plan_gap.clone()));
     for row in resources.iter().filter(|x| x.busy) {
         caveats.push(format!(

@@ -27,7 +27,15 @@ pub(super) struct ExplainRow {
 pub(super) fn explain_rows(r: &Results, n: &Names) -> Vec<ExplainRow> {
     let mut rows = Vec::new();
     for v in &r.variants {
-        for op in Op::ALL {
+        // Every operation explained, the scenario's own ([[operation]]) as well as the
+        // built-ins, in the order they were explained.
+        let mut ops: Vec<Op> = Vec::new();
+        for e in r.trials_of(&v.id).flat_map(|t| &t.evidence.explain) {
+            if !ops.contains(&e.op) {
+                ops.push(e.op);
+            }
+        }
+        for op in ops {
             let ex: Vec<_> = an::explains(r, &v.id, op).collect();
             let (Some(small), Some(large)) = (
                 ex.iter().min_by_key(|e| e.tenant_documents),
