@@ -1,10 +1,16 @@
 -- A team's own multi-tenant database, made without tenantbench, to try `audit` and `profile` on:
 -- 26 companies by "companyId" with skewed sizes; events lacks a tenant index, users has a unique
--- email index that is not tenant-scoped. psql -U postgres -h 127.0.0.1 -f scripts/example-team-db.sql
--- (drops and recreates the database team_app).
-DROP DATABASE IF EXISTS team_app;
-CREATE DATABASE team_app;
-\c team_app
+-- email that is not tenant-scoped — declared `email text UNIQUE`, as Rails, Django and
+-- hand-written SQL do, so a constraint (users_email_key) owns the index.
+-- psql -U postgres -h 127.0.0.1 -f scripts/example-team-db.sql
+-- (drops and recreates the database team_app; -v db=NAME makes NAME instead).
+\if :{?db}
+\else
+\set db team_app
+\endif
+DROP DATABASE IF EXISTS :"db";
+CREATE DATABASE :"db";
+\c :"db"
 CREATE TABLE orders ("companyId" text NOT NULL, status text, amount_cents int, created_at timestamptz);
 INSERT INTO orders
   SELECT 'co' || lpad((floor(200 / (1 + i % 97)) )::int::text, 3, '0'), (ARRAY['paid','open','refunded'])[1 + i % 3], (i * 37) % 10000, now() - (i % 365) * interval '1 day'

@@ -17,6 +17,8 @@ use tenantbench::audit::{Audit, Verdict, detect_field, judge};
 use tenantbench::cli::{AuditArgs, FailOn, OwnDatabase, ServerArgs};
 use tenantbench::op::BackendKind;
 
+mod fixes;
+
 const DB: &str = "tbt_audit_app";
 const READER: &str = "tbt_audit_reader";
 
@@ -170,6 +172,17 @@ async fn audit_command(
     (code, serde_json::from_str(&text).expect("audit file"))
 }
 
+/// The fixes of [`team_database`]'s audit: the tenant index events lacks, then users' unique
+/// index rebuilt with `companyId` first before the old one goes.
+const MONGO_FIXES: [&str; 2] = [
+    r#"db.getSiblingDB("tbt_audit_app").getCollection("events").createIndex({ "companyId": 1 });"#,
+    concat!(
+        r#"db.getSiblingDB("tbt_audit_app").getCollection("users").createIndex({ "companyId": 1, "email": 1 }, { "unique": true });"#,
+        "\n",
+        r#"db.getSiblingDB("tbt_audit_app").getCollection("users").dropIndex("email_1");"#
+    ),
+];
+
 #[tokio::test]
 async fn mongodb_audit_flags_exactly_the_unindexed_and_unscoped_and_only_reads() {
     let Some(setup) = crate::util::server().await else {
@@ -262,13 +275,7 @@ async fn mongodb_audit_flags_exactly_the_unindexed_and_unscoped_and_only_reads()
     assert_eq!(verdicts(&a), expected("email_1"));
     assert!(a.tenant_field_detected);
     let fixes: Vec<&str> = a.findings().filter_map(|(_, f)| f.fix.as_deref()).collect();
-    assert_eq!(
-        fixes,
-        [
-            r#"db.getSiblingDB("tbt_audit_app").getCollection("events").createIndex({ "companyId": 1 });"#,
-            r#"db.getSiblingDB("tbt_audit_app").getCollection("users").createIndex({ "companyId": 1, "email": 1 }, { unique: true }); db.getSiblingDB("tbt_audit_app").getCollection("users").dropIndex("email_1");"#,
-        ]
-    );
+    assert_eq!(fixes, MONGO_FIXES);
     assert_eq!(
         mongo_checksum(&setup, DB).await,
         before,
@@ -385,7 +392,12 @@ async fn postgres_audit_runs_as_a_select_only_role_and_flags_the_same_tables() {
         fixes,
         [
             r#"CREATE INDEX CONCURRENTLY ON "public"."events" ("companyId");"#,
-            r#"CREATE UNIQUE INDEX CONCURRENTLY ON "public"."users" ("companyId", "email"); DROP INDEX CONCURRENTLY "public"."users_email_key";"#,
+            // users_email_key backs a constraint: swapped through ALTER TABLE, never DROP INDEX.
+            concat!(
+                r#"CREATE UNIQUE INDEX CONCURRENTLY "users_companyId_email_key" ON "public"."users" USING btree ("companyId", email);"#,
+                "\n",
+                r#"ALTER TABLE "public"."users" ADD CONSTRAINT "users_companyId_email_key" UNIQUE USING INDEX "users_companyId_email_key", DROP CONSTRAINT "users_email_key";"#
+            ),
         ]
     );
     // EXPLAIN without ANALYZE of the largest tenant's query: a scan where no index exists.

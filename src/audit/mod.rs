@@ -4,6 +4,7 @@
 //! read-only; the report's types (`tenantbench audit --json`, schema in
 //! docs/audit.schema.json) and their rendering ([`render`]). No I/O here.
 
+pub mod fix;
 pub mod render;
 
 use std::collections::BTreeMap;
@@ -60,23 +61,71 @@ pub struct Gathered {
 }
 
 /// An index as a reader found it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IndexFacts {
     /// Its name.
     pub name: String,
     /// Its key fields or columns, in order (an expression key as PostgreSQL prints it).
     pub keys: Vec<String>,
+    /// MongoDB: each key's value in the index's key document, as JSON (`1`, `-1`, `"text"`), in
+    /// the order of `keys`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<String>,
     /// Whether it is unique.
     pub unique: bool,
     /// The primary key (`_id_` on MongoDB): never judged as a unique index to scope.
     pub primary: bool,
-    /// A partial index: PostgreSQL's predicate, MongoDB's `partialFilterExpression`.
+    /// A partial index: PostgreSQL's predicate, MongoDB's `partialFilterExpression` (relaxed
+    /// extended JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial: Option<String>,
+    /// MongoDB: a sparse index (documents without its keys are left out of it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sparse: bool,
+    /// MongoDB: its collation (relaxed extended JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// PostgreSQL: the index as the server defines it (`pg_get_indexdef`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// PostgreSQL: the constraint it backs (a `UNIQUE` column or table constraint, the primary
+    /// key): dropped with `ALTER TABLE … DROP CONSTRAINT`, never `DROP INDEX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<Constraint>,
+    /// PostgreSQL: the foreign keys that reference it; while one does, it cannot be dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referenced_by: Vec<ForeignKey>,
+}
+
+/// A constraint an index backs (PostgreSQL's `pg_constraint.conindid`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Constraint {
+    /// Its name.
+    pub name: String,
+    /// As the server prints it (`pg_get_constraintdef`): `UNIQUE (email)`.
+    pub definition: String,
+    /// `DEFERRABLE`.
+    pub deferrable: bool,
+    /// `INITIALLY DEFERRED`.
+    pub initially_deferred: bool,
+}
+
+/// A foreign key that references an index (PostgreSQL: `pg_constraint` of type `f` whose
+/// `conindid` is the index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ForeignKey {
+    /// The schema of the table that holds it.
+    pub schema: String,
+    /// The table that holds it.
+    pub table: String,
+    /// Its name.
+    pub name: String,
+    /// As the server prints it: `FOREIGN KEY (email) REFERENCES members(email)`.
+    pub definition: String,
 }
 
 /// A collection or table as a reader found it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionFacts {
     /// Database.
     pub database: String,
@@ -93,6 +142,8 @@ pub struct CollectionFacts {
     pub fields: BTreeMap<String, u64>,
     /// Its indexes.
     pub indexes: Vec<IndexFacts>,
+    /// PostgreSQL: a partitioned table (no index is built or dropped `CONCURRENTLY` on it).
+    pub partitioned: bool,
 }
 
 /// The tenant query of a collection's largest tenant, explained.
@@ -129,10 +180,11 @@ impl Probe {
 }
 
 /// What the audit says of one collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// An index is led by the tenant field, and no unique index ignores it.
+    #[default]
     Ok,
     /// No sampled document carries the tenant field: a global collection, or tenant data that
     /// cannot be told apart.
@@ -161,14 +213,28 @@ impl Verdict {
     }
 }
 
-/// One finding of a collection: its verdict and the command that fixes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One finding of a collection: its verdict, the command that fixes it and what that command
+/// changes besides speed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// The verdict.
     #[serde(flatten)]
     pub verdict: Verdict,
-    /// The command that fixes it (none for `ok` and `no_tenant_field`).
+    /// The command that fixes it, one statement per line, to paste as it is: into mongosh, or
+    /// into psql (each statement on its own, outside a transaction block: `CONCURRENTLY`
+    /// refuses one). None for `ok` and `no_tenant_field`, and where no command can apply
+    /// (`instead` says why and what to do).
     pub fix: Option<String>,
+    /// MongoDB: the same fix as the line of a Mongoose schema (`schema.index({ companyId: 1 })`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mongoose: Option<String>,
+    /// What the fix changes in what the database allows, besides speed: a tenant-scoped unique
+    /// index lets two tenants hold the same value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trade: Option<String>,
+    /// Why no command is printed (a foreign key depends on the index, …) and what to do instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instead: Option<String>,
 }
 
 /// One collection or table in the audit file.
@@ -327,12 +393,13 @@ pub fn assess(
 }
 
 /// The findings of one collection for tenant field `field`: a verdict for its tenant index
-/// (or its lack of a tenant field) and one per unique index that is not tenant-scoped.
+/// (or its lack of a tenant field) and one per unique index that is not tenant-scoped, each
+/// with the fix of [`fix`].
 pub fn judge(c: &CollectionFacts, field: &str, kind: BackendKind) -> Vec<Finding> {
     if share(c, field) == 0.0 {
         return vec![Finding {
             verdict: Verdict::NoTenantField,
-            fix: None,
+            ..Finding::default()
         }];
     }
     let mut out = Vec::new();
@@ -342,91 +409,24 @@ pub fn judge(c: &CollectionFacts, field: &str, kind: BackendKind) -> Vec<Finding
         .iter()
         .any(|i| i.partial.is_none() && i.keys.first().is_some_and(|k| k == field));
     if !led {
-        out.push(Finding {
-            verdict: Verdict::MissingTenantIndex,
-            fix: Some(create_index(kind, c, &[field], false)),
-        });
+        out.push(fix::missing(kind, c, field).finding(Verdict::MissingTenantIndex));
     }
-    for i in c
-        .indexes
-        .iter()
-        .filter(|i| i.unique && !i.primary && !i.keys.iter().any(|k| k == field))
-    {
-        let mut keys: Vec<&str> = vec![field];
-        keys.extend(i.keys.iter().map(String::as_str));
-        let fix = format!(
-            "{} {}",
-            create_index(kind, c, &keys, true),
-            drop_index(kind, c, &i.name)
-        );
-        out.push(Finding {
-            verdict: Verdict::UniqueNotTenantScoped {
-                index: i.name.clone(),
-                keys: i.keys.clone(),
-            },
-            fix: Some(fix),
-        });
+    for i in c.indexes.iter().filter(|i| unscoped(i, field)) {
+        let verdict = Verdict::UniqueNotTenantScoped {
+            index: i.name.clone(),
+            keys: i.keys.clone(),
+        };
+        out.push(fix::scoped(kind, c, field, i).finding(verdict));
     }
     if out.is_empty() {
-        out.push(Finding {
-            verdict: Verdict::Ok,
-            fix: None,
-        });
+        out.push(Finding::default());
     }
     out
 }
 
-/// A JSON string (MongoDB shell) of `s`.
-fn js(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
-}
-
-/// A quoted SQL identifier.
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// The command that creates an index on `keys` of `c`.
-fn create_index(kind: BackendKind, c: &CollectionFacts, keys: &[&str], unique: bool) -> String {
-    match kind {
-        BackendKind::Mongodb => {
-            let spec: Vec<String> = keys.iter().map(|k| format!("{}: 1", js(k))).collect();
-            format!(
-                "db.getSiblingDB({}).getCollection({}).createIndex({{ {} }}{});",
-                js(&c.database),
-                js(&c.name),
-                spec.join(", "),
-                if unique { ", { unique: true }" } else { "" }
-            )
-        }
-        BackendKind::Postgres => {
-            let cols: Vec<String> = keys.iter().map(|k| ident(k)).collect();
-            format!(
-                "CREATE {}INDEX CONCURRENTLY ON {}.{} ({});",
-                if unique { "UNIQUE " } else { "" },
-                ident(c.schema.as_deref().unwrap_or("public")),
-                ident(&c.name),
-                cols.join(", ")
-            )
-        }
-    }
-}
-
-/// The command that drops index `name` of `c` (after its tenant-scoped replacement exists).
-fn drop_index(kind: BackendKind, c: &CollectionFacts, name: &str) -> String {
-    match kind {
-        BackendKind::Mongodb => format!(
-            "db.getSiblingDB({}).getCollection({}).dropIndex({});",
-            js(&c.database),
-            js(&c.name),
-            js(name)
-        ),
-        BackendKind::Postgres => format!(
-            "DROP INDEX CONCURRENTLY {}.{};",
-            ident(c.schema.as_deref().unwrap_or("public")),
-            ident(name)
-        ),
-    }
+/// A unique index, not the primary key, without the tenant field among its keys.
+fn unscoped(i: &IndexFacts, field: &str) -> bool {
+    i.unique && !i.primary && !i.keys.iter().any(|k| k == field)
 }
 
 #[cfg(test)]
@@ -442,6 +442,7 @@ mod tests {
             sampled: 100,
             fields: fields.iter().map(|(f, n)| (f.to_string(), *n)).collect(),
             indexes,
+            partitioned: false,
         }
     }
 
@@ -451,7 +452,7 @@ mod tests {
             keys: keys.iter().map(|k| k.to_string()).collect(),
             unique,
             primary: name == "_id_",
-            partial: None,
+            ..IndexFacts::default()
         }
     }
 
@@ -501,16 +502,24 @@ mod tests {
                 index("email_1", &["email"], true),
             ],
         );
-        let f = judge(&users, "companyId", BackendKind::Postgres);
+        let f = judge(&users, "companyId", BackendKind::Mongodb);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(
             matches!(&f[0].verdict, Verdict::UniqueNotTenantScoped { index, .. } if index == "email_1")
         );
         assert_eq!(
             f[0].fix.as_deref(),
-            Some(
-                r#"CREATE UNIQUE INDEX CONCURRENTLY ON "app"."users" ("companyId", "email"); DROP INDEX CONCURRENTLY "app"."email_1";"#
-            )
+            Some(concat!(
+                r#"db.getSiblingDB("app").getCollection("users").createIndex({ "companyId": 1, "email": 1 }, { "unique": true });"#,
+                "\n",
+                r#"db.getSiblingDB("app").getCollection("users").dropIndex("email_1");"#
+            ))
+        );
+        assert!(
+            f[0].trade
+                .as_deref()
+                .is_some_and(|t| t.contains("two tenants")),
+            "a replacement is never a pure speed fix: {f:?}"
         );
 
         let global = coll("settings", &[("key", 100)], vec![]);
@@ -523,7 +532,19 @@ mod tests {
 
     #[test]
     fn identifiers_are_quoted_so_a_name_cannot_break_the_command() {
-        assert_eq!(ident(r#"we"ird"#), r#""we""ird""#);
-        assert_eq!(js(r#"a"b"#), r#""a\"b""#);
+        let c = coll(r#"we"ird"#, &[("companyId", 100)], vec![]);
+        let pg = judge(&c, "companyId", BackendKind::Postgres);
+        assert_eq!(
+            pg[0].fix.as_deref(),
+            Some(r#"CREATE INDEX CONCURRENTLY ON "app"."we""ird" ("companyId");"#)
+        );
+        let mongo = judge(&c, "companyId", BackendKind::Mongodb);
+        assert!(
+            mongo[0]
+                .fix
+                .as_deref()
+                .is_some_and(|f| f.contains(r#"getCollection("we\"ird")"#)),
+            "{mongo:?}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
 use super::{Context as _, MARKER_TABLE, PgError, connect, ident};
-use crate::audit::{CollectionFacts, IndexFacts, Probe};
+use crate::audit::{CollectionFacts, Constraint, ForeignKey, IndexFacts, Probe};
 use crate::profile::Counted;
 
 /// A read-only session on database `db` (the URI's when `None`).
@@ -48,7 +48,7 @@ pub async fn facts(
     let database = current_database(c).await?;
     let tables = c
         .query(
-            "SELECT n.nspname, c.relname, c.oid, c.reltuples::float8
+            "SELECT n.nspname, c.relname, c.oid, c.reltuples::float8, c.relkind = 'p'
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                 AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
@@ -64,6 +64,7 @@ pub async fn facts(
         let (schema, name): (String, String) = (t.get(0), t.get(1));
         let oid: u32 = t.get(2);
         let reltuples: f64 = t.get(3);
+        let partitioned: bool = t.get(4);
         let table = format!("{}.{}", ident(&schema), ident(&name));
         let columns: Vec<String> = c
             .query(
@@ -96,6 +97,7 @@ pub async fn facts(
             sampled,
             fields,
             indexes: indexes(c, oid, &table).await?,
+            partitioned,
         });
     }
     Ok(out)
@@ -146,34 +148,68 @@ async fn sample_columns(
 }
 
 /// The indexes of table `oid`: key columns (expressions as the server prints them), unique,
-/// primary, partial predicate.
+/// primary, partial predicate, definition, the constraint it backs (`pg_constraint.conindid`
+/// of the table's primary key, unique or exclusion constraint) and the foreign keys that
+/// reference it (`conindid` of a foreign key is the referenced index).
 async fn indexes(c: &Client, oid: u32, table: &str) -> Result<Vec<IndexFacts>, PgError> {
     let rows = c
         .query(
             "SELECT ic.relname::text, ix.indisunique, ix.indisprimary,
                     ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true)
                             FROM generate_series(1, ix.indnkeyatts) k ORDER BY k),
-                    pg_get_expr(ix.indpred, ix.indrelid)
+                    pg_get_expr(ix.indpred, ix.indrelid),
+                    pg_get_indexdef(ix.indexrelid),
+                    con.conname::text, pg_get_constraintdef(con.oid),
+                    coalesce(con.condeferrable, false), coalesce(con.condeferred, false),
+                    (SELECT coalesce(json_agg(json_build_array(fn.nspname, fc.relname, f.conname,
+                                                               pg_get_constraintdef(f.oid))
+                                              ORDER BY fn.nspname, fc.relname, f.conname), '[]')
+                       FROM pg_constraint f
+                       JOIN pg_class fc ON fc.oid = f.conrelid
+                       JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+                      WHERE f.contype = 'f' AND f.conindid = ix.indexrelid)::text
                FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid
+               LEFT JOIN pg_constraint con ON con.conindid = ix.indexrelid
+                    AND con.conrelid = ix.indrelid AND con.contype IN ('p', 'u', 'x')
               WHERE ix.indrelid = $1 ORDER BY 1",
             &[&oid],
         )
         .await
         .ctx(|| format!("listing the indexes of {table}"))?;
-    Ok(rows
-        .iter()
-        .map(|r| IndexFacts {
-            name: r.get(0),
-            unique: r.get(1),
-            primary: r.get(2),
-            keys: r
-                .get::<_, Vec<String>>(3)
-                .iter()
-                .map(|k| unquote(k))
-                .collect(),
-            partial: r.get(4),
+    rows.iter()
+        .map(|r| {
+            let fks: Vec<(String, String, String, String)> = serde_json::from_str(r.get(10))
+                .map_err(|e| PgError::State(format!("reading the foreign keys of {table}: {e}")))?;
+            Ok(IndexFacts {
+                name: r.get(0),
+                unique: r.get(1),
+                primary: r.get(2),
+                keys: r
+                    .get::<_, Vec<String>>(3)
+                    .iter()
+                    .map(|k| unquote(k))
+                    .collect(),
+                partial: r.get(4),
+                definition: r.get(5),
+                constraint: r.get::<_, Option<String>>(6).map(|name| Constraint {
+                    name,
+                    definition: r.get::<_, Option<String>>(7).unwrap_or_default(),
+                    deferrable: r.get(8),
+                    initially_deferred: r.get(9),
+                }),
+                referenced_by: fks
+                    .into_iter()
+                    .map(|(schema, table, name, definition)| ForeignKey {
+                        schema,
+                        table,
+                        name,
+                        definition,
+                    })
+                    .collect(),
+                ..IndexFacts::default()
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A column name as `pg_get_indexdef` prints it, without its quotes.
