@@ -10,11 +10,16 @@
 //!   overlap. The finding then says how many trials per run would decide it: with `s` the
 //!   pooled standard deviation of the trials' log values and `d` the log distance of the merged
 //!   ratio from the bound, about `8 s² / d²` (two standard errors of a difference of means).
+//!
+//! A percentile figure is shown with the operations it rests on: one from fewer than the
+//! percentile needs (p99 about 100, p99.9 about 1,000; [`samples`]) is marked, and its finding
+//! says so — it is the slowest few operations, not a percentile to gate on with confidence.
 
 use crate::metrics::histogram;
 use crate::metrics::results::{Group, Results, Trial, decode};
 use crate::op::Op;
 use crate::report::analysis::isolation;
+use crate::report::analysis::samples::{self, P50, P99, P999};
 use crate::report::names::Names;
 
 use super::rules::{Bound, Check, Metric, Rule, Select, matches};
@@ -76,6 +81,35 @@ pub struct Figures {
     pub per_trial: Vec<f64>,
     /// All trials merged (histograms added; rates pooled).
     pub merged: f64,
+    /// Successful operations behind each per-trial figure.
+    pub per_trial_ops: Vec<u64>,
+    /// Successful operations behind the merged figure.
+    pub ops: u64,
+}
+
+/// The quantile a latency metric reads; `None` for throughput and error rate.
+pub fn quantile(m: Metric) -> Option<f64> {
+    match m {
+        Metric::P50Ms => Some(P50),
+        Metric::P90Ms => Some(0.9),
+        Metric::P99Ms => Some(P99),
+        Metric::P999Ms => Some(P999),
+        Metric::Throughput | Metric::ErrorRate => None,
+    }
+}
+
+/// A figure as findings show it, marked when a percentile rests on too few operations.
+fn shown(m: Metric, x: f64, ops: u64) -> String {
+    match quantile(m) {
+        Some(q) => samples::marked(fmt(m, x), q, ops),
+        None => fmt(m, x),
+    }
+}
+
+/// What a percentile from too few operations rests on, for a finding's note; none otherwise.
+fn thin(m: Metric, f: &Figures, whose: &str) -> Option<String> {
+    let q = quantile(m)?;
+    (!samples::enough(q, f.ops)).then(|| format!("{whose}{}", samples::basis(q, f.ops)))
 }
 
 fn group_selected(r: &Results, sel: &Select, g: &Group) -> bool {
@@ -86,8 +120,9 @@ fn group_selected(r: &Results, sel: &Select, g: &Group) -> bool {
         && matches(sel.class.as_deref(), &g.class)
 }
 
-/// The metric over the selected groups of some trials; `None` without operations.
-fn metric_of(r: &Results, sel: &Select, trials: &[&Trial], m: Metric) -> Option<f64> {
+/// The metric over the selected groups of some trials, and the successful operations behind
+/// it; `None` without operations.
+fn metric_of(r: &Results, sel: &Select, trials: &[&Trial], m: Metric) -> Option<(f64, u64)> {
     let mut ok = histogram();
     let (mut errors, mut secs) = (0u64, 0.0);
     for t in trials {
@@ -114,7 +149,7 @@ fn metric_of(r: &Results, sel: &Select, trials: &[&Trial], m: Metric) -> Option<
         return None;
     }
     let q = |p: f64| ok.value_at_quantile(p) as f64 / 1000.0;
-    Some(match m {
+    let x = match m {
         Metric::P50Ms => q(0.5),
         Metric::P90Ms => q(0.9),
         Metric::P99Ms => q(0.99),
@@ -123,18 +158,24 @@ fn metric_of(r: &Results, sel: &Select, trials: &[&Trial], m: Metric) -> Option<
         Metric::Throughput if secs > 0.0 => n as f64 / secs,
         Metric::Throughput => 0.0,
         Metric::ErrorRate => errors as f64 / (n + errors) as f64,
-    })
+    };
+    Some((x, n))
 }
 
 /// A selection's figures in one variant of a run.
 pub fn figures(r: &Results, variant: &str, sel: &Select, m: Metric) -> Option<Figures> {
     let trials: Vec<&Trial> = r.trials_of(variant).collect();
-    let per_trial: Vec<f64> = trials
+    let (per_trial, per_trial_ops) = trials
         .iter()
         .filter_map(|t| metric_of(r, sel, &[t], m))
-        .collect();
-    let merged = metric_of(r, sel, &trials, m)?;
-    Some(Figures { per_trial, merged })
+        .unzip();
+    let (merged, ops) = metric_of(r, sel, &trials, m)?;
+    Some(Figures {
+        per_trial,
+        merged,
+        per_trial_ops,
+        ops,
+    })
 }
 
 /// The variants of a run a selection names (by id, backend, layout and index profile).
@@ -176,7 +217,12 @@ fn fmt(m: Metric, x: f64) -> String {
 }
 
 fn trials_text(m: Metric, f: &Figures) -> String {
-    let v: Vec<String> = f.per_trial.iter().map(|x| fmt(m, *x)).collect();
+    let v: Vec<String> = f
+        .per_trial
+        .iter()
+        .zip(f.per_trial_ops.iter().copied().chain(std::iter::repeat(0)))
+        .map(|(x, n)| shown(m, *x, n))
+        .collect();
     v.join(" / ")
 }
 
@@ -362,13 +408,18 @@ fn absolute(rule: &Rule, n: &Names, r: &Results, m: Metric, bound: Bound) -> Vec
             } else {
                 Verdict::Fail
             };
+            let mut note = format!("trials {}", trials_text(m, &f));
+            if let Some(t) = thin(m, &f, "") {
+                note.push_str("; ");
+                note.push_str(&t);
+            }
             Some(finding(
                 rule,
                 Some(v),
                 sel_text(n, v, rule),
-                fmt(m, f.merged),
+                shown(m, f.merged, f.ops),
                 verdict,
-                format!("trials {}", trials_text(m, &f)),
+                note,
             ))
         })
         .collect()
@@ -390,7 +441,7 @@ fn relative(
                     rule,
                     Some(v),
                     sel_text(n, v, rule),
-                    fmt(m, cur.merged),
+                    shown(m, cur.merged, cur.ops),
                     Verdict::Skipped,
                     "no baseline given (--baseline)".into(),
                 ));
@@ -400,7 +451,7 @@ fn relative(
                     rule,
                     Some(v),
                     sel_text(n, v, rule),
-                    fmt(m, cur.merged),
+                    shown(m, cur.merged, cur.ops),
                     Verdict::Skipped,
                     "the baseline has no such variant".into(),
                 ));
@@ -410,7 +461,7 @@ fn relative(
                     rule,
                     Some(v),
                     sel_text(n, v, rule),
-                    fmt(m, cur.merged),
+                    shown(m, cur.merged, cur.ops),
                     Verdict::Skipped,
                     format!("the baseline's {bid} has no operations in this selection"),
                 ));
@@ -428,14 +479,21 @@ fn relative(
                 note.push_str("; ");
                 note.push_str(&why);
             }
+            for t in [thin(m, &cur, "current "), thin(m, &base, "baseline ")]
+                .into_iter()
+                .flatten()
+            {
+                note.push_str("; ");
+                note.push_str(&t);
+            }
             Some(Finding {
-                baseline: Some(fmt(m, base.merged)),
+                baseline: Some(shown(m, base.merged, base.ops)),
                 ratio: Some(x),
                 ..finding(
                     rule,
                     Some(v),
                     sel_text(n, v, rule),
-                    fmt(m, cur.merged),
+                    shown(m, cur.merged, cur.ops),
                     verdict,
                     note,
                 )
@@ -453,6 +511,19 @@ fn isolation_findings(rule: &Rule, n: &Names, r: &Results, max: f64) -> Vec<Find
         .map(|i| {
             let x = i.relative();
             let per: Vec<String> = i.per_trial.iter().map(|t| format!("{t:.2}×")).collect();
+            let mut note = format!("per trial {}", per.join(" / "));
+            let current = if i.enough() {
+                format!("{x:.2}×")
+            } else {
+                note.push_str(&format!(
+                    "; small tenants' p99 of {} operations in solo and {} in {} (a p99 needs about {}): indicative only",
+                    i.solo_count,
+                    i.phase_count,
+                    i.phase,
+                    samples::needed(P99)
+                ));
+                format!("{x:.2}×{}", samples::MARK)
+            };
             finding(
                 rule,
                 Some(&i.variant),
@@ -461,13 +532,13 @@ fn isolation_findings(rule: &Rule, n: &Names, r: &Results, max: f64) -> Vec<Find
                     n.get(&i.variant),
                     i.phase
                 ),
-                format!("{x:.2}×"),
+                current,
                 if x <= max {
                     Verdict::Pass
                 } else {
                     Verdict::Fail
                 },
-                format!("per trial {}", per.join(" / ")),
+                note,
             )
         })
         .collect()
@@ -551,6 +622,8 @@ mod tests {
         Figures {
             per_trial: per_trial.to_vec(),
             merged,
+            per_trial_ops: vec![1_000; per_trial.len()],
+            ops: 1_000 * per_trial.len() as u64,
         }
     }
 

@@ -119,6 +119,9 @@ impl Gate {
             ]);
         }
         let mut out = format!("{t}\n");
+        if self.marked() {
+            let _ = writeln!(out, "{}", crate::report::analysis::samples::footnote());
+        }
         for f in self
             .findings
             .iter()
@@ -140,6 +143,14 @@ impl Gate {
         out
     }
 
+    /// Whether a finding shows a percentile from too few operations (marked).
+    pub fn marked(&self) -> bool {
+        let mark = crate::report::analysis::samples::MARK;
+        self.findings.iter().any(|f| {
+            f.current.contains(mark) || f.baseline.as_deref().is_some_and(|b| b.contains(mark))
+        })
+    }
+
     /// Markdown for a pull-request comment (`gate.md`).
     ///
     /// # Errors
@@ -156,6 +167,9 @@ impl Gate {
             gate => self,
             summary => self.summary(),
             failed => self.count(Verdict::Fail) > 0,
+            footnote => self
+                .marked()
+                .then(crate::report::analysis::samples::footnote),
         })
     }
 

@@ -1,8 +1,15 @@
 //! Charts as SVG strings, drawn with plotters: every plotters call of the crate lives here.
-//! One colour per variant across all charts (by the variant's index in the results).
+//! One colour per variant across all charts (by the variant's index in the results). Every
+//! chart that shows a percentile shows what it rests on: percentile curves fade beyond the
+//! percentile their operations support, bars and sweep points carry their operations, and a
+//! timeline marks the seconds whose p99 rests on too few ([`super::analysis::samples`]).
 
 use hdrhistogram::Histogram;
 use plotters::prelude::*;
+
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::analysis::samples::{self, MARK};
 
 /// Width of every chart, px: the report page's content width (its `max-width` less its
 /// padding), so a chart is shown at the size it was drawn and its text at the size set here.
@@ -45,6 +52,16 @@ fn log_tick(v: f64, fmt: fn(f64) -> String) -> String {
         fmt(v)
     } else {
         String::new()
+    }
+}
+
+/// A count as a chart label: `612`, `1.2k`, `34k`, `1.2M`.
+fn compact(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..10_000 => format!("{:.1}k", n as f64 / 1e3),
+        10_000..1_000_000 => format!("{}k", n / 1_000),
+        _ => format!("{:.1}M", n as f64 / 1e6),
     }
 }
 
@@ -154,6 +171,38 @@ fn nines(q: f64) -> f64 {
     -(1.0 - q).max(1e-7).log10()
 }
 
+/// Each curve's points split where its operations stop supporting the percentile (p99 needs
+/// 100 operations: 2 nines): the line up to there, solid and in the legend, and the pale tail
+/// beyond (its colour and points), which traces only the slowest few operations.
+fn supported(
+    series: &[Curve],
+    points: Vec<Vec<(f64, f64)>>,
+) -> (Vec<Line>, Vec<(RGBColor, Vec<(f64, f64)>)>) {
+    let mut tails = Vec::new();
+    let heads = series
+        .iter()
+        .zip(points)
+        .map(|(c, points)| {
+            let lim = (c.hist.len().max(1) as f64).log10();
+            let (head, tail) = match points.iter().position(|p| p.0 > lim + 1e-9) {
+                Some(i) if i > 0 => (points[..i].to_vec(), points[i - 1..].to_vec()),
+                Some(_) => (Vec::new(), points),
+                None => (points, Vec::new()),
+            };
+            if tail.len() >= 2 {
+                tails.push((colour(c.index), tail));
+            }
+            Line {
+                colour: colour(c.index),
+                label: c.label.clone(),
+                points: head,
+                dashed: c.dashed,
+            }
+        })
+        .collect();
+    (heads, tails)
+}
+
 /// A percentile-distribution chart (HdrHistogram style): latency in ms on a log axis against
 /// percentile on a "nines" axis, one line per curve.
 ///
@@ -228,15 +277,13 @@ pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, String>
             .y_label_formatter(&|y| log_tick(*y, trim))
             .draw()
             .map_err(|e| e.to_string())?;
-        lines(
-            &mut chart,
-            series.iter().zip(points).map(|(c, points)| Line {
-                colour: colour(c.index),
-                label: c.label.clone(),
-                points,
-                dashed: c.dashed,
-            }),
-        )?;
+        let (heads, tails) = supported(series, points);
+        lines(&mut chart, heads.into_iter())?;
+        for (c, tail) in tails {
+            chart
+                .draw_series(LineSeries::new(tail, c.mix(0.35).stroke_width(2)))
+                .map_err(|e| e.to_string())?;
+        }
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(|e| e.to_string())?;
     }
@@ -252,6 +299,53 @@ pub struct Bar {
     pub lo: f64,
     /// Highest trial, ms.
     pub hi: f64,
+    /// Successful operations behind `value`.
+    pub count: u64,
+    /// Too few operations for the percentile shown.
+    pub few: bool,
+}
+
+impl Bar {
+    /// A bar of quantile `q` (`value` from `count` operations), `few` set by the rule.
+    pub fn of(q: f64, value: f64, lo: f64, hi: f64, count: u64) -> Bar {
+        Bar {
+            value,
+            lo,
+            hi,
+            count,
+            few: !samples::enough(q, count),
+        }
+    }
+}
+
+/// A bar's whisker, from its lowest to its highest trial, over the bar's span `(x0, x1)`.
+fn whisker(b: &Bar, (x0, x1): (f64, f64), lo: f64) -> PathElement<(f64, f64)> {
+    let (xm, cap) = ((x0 + x1) / 2.0, (x1 - x0) / 4.0);
+    let (a, z) = (b.lo.max(lo), b.hi.max(lo));
+    PathElement::new(
+        vec![
+            (xm - cap, a),
+            (xm + cap, a),
+            (xm, a),
+            (xm, z),
+            (xm - cap, z),
+            (xm + cap, z),
+        ],
+        BLACK.stroke_width(1),
+    )
+}
+
+/// Above a bar starting at `x0`, the operations it rests on (marked when too few).
+fn count_label(b: &Bar, x0: f64, lo: f64) -> Text<'static, (f64, f64), String> {
+    let mark = if b.few { MARK } else { "" };
+    Text::new(
+        format!("{}{mark}", compact(b.count)),
+        (x0, b.hi.max(b.value).max(lo) * 1.15),
+        ("sans-serif", LEGEND_PX)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Bottom)),
+    )
 }
 
 /// Grouped bars: one group per category (class), one bar per series (variant), values in ms
@@ -317,139 +411,34 @@ pub fn class_bars(
                 let x0 = ci as f64 + 0.1 + 0.8 * si as f64 / n;
                 (x0, x0 + 0.8 / n)
             };
+            // A bar from too few operations is pale.
             let bars = values.iter().enumerate().filter_map(|(ci, b)| {
                 let b = (*b)?;
                 let (x0, x1) = place(ci);
-                Some(Rectangle::new(
-                    [(x0, lo), (x1, b.value.max(lo))],
-                    c.filled(),
-                ))
+                let fill = if b.few {
+                    c.mix(0.3).filled()
+                } else {
+                    c.filled()
+                };
+                Some(Rectangle::new([(x0, lo), (x1, b.value.max(lo))], fill))
             });
             chart
                 .draw_series(bars)
                 .map_err(|e| e.to_string())?
                 .label(label.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
-            let whiskers = values.iter().enumerate().filter_map(|(ci, b)| {
-                let b = (*b)?;
-                let (x0, x1) = place(ci);
-                let (xm, cap) = ((x0 + x1) / 2.0, (x1 - x0) / 4.0);
-                let (a, z) = (b.lo.max(lo), b.hi.max(lo));
-                Some(PathElement::new(
-                    vec![
-                        (xm - cap, a),
-                        (xm + cap, a),
-                        (xm, a),
-                        (xm, z),
-                        (xm - cap, z),
-                        (xm + cap, z),
-                    ],
-                    BLACK.stroke_width(1),
-                ))
-            });
+            let whiskers = values
+                .iter()
+                .enumerate()
+                .filter_map(|(ci, b)| Some(whisker(b.as_ref()?, place(ci), lo)));
             chart.draw_series(whiskers).map_err(|e| e.to_string())?;
+            let counts = values
+                .iter()
+                .enumerate()
+                .filter_map(|(ci, b)| Some(count_label(b.as_ref()?, place(ci).0, lo)));
+            chart.draw_series(counts).map_err(|e| e.to_string())?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(svg)
-}
-
-/// A sweep: successful operations/s (top) and p99 ms on a log axis (bottom) against a numeric
-/// knob, one line per sweep line. The knob axis is logarithmic when its values span a factor of
-/// 8 or more.
-///
-/// # Errors
-/// Plotters' drawing error, as text.
-pub fn sweep(
-    title: &str,
-    knob: &str,
-    series: &[super::analysis::SweepLine],
-) -> Result<String, String> {
-    let mut svg = String::new();
-    let all = series.iter().flat_map(|s| s.points.iter());
-    let (x0, x1) = all
-        .clone()
-        .fold((f64::MAX, 0.0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let x0 = x0.min(x1);
-    let top = all.clone().map(|p| p.1).fold(1.0f64, f64::max) * 1.15;
-    let (p_lo, p_hi) = all
-        .map(|p| p.2)
-        .fold((f64::MAX, 0.01f64), |(a, b), y| (a.min(y), b.max(y)));
-    let (p_lo, p_hi) = with_decade(p_lo.clamp(0.001, p_hi) / 1.5, p_hi * 1.5);
-    let log_x = x0 > 0.0 && x1 / x0 >= 8.0;
-    let line = |i: usize, label: &str, pts: Vec<(f64, f64)>| Line {
-        colour: colour(i),
-        label: label.to_string(),
-        points: pts,
-        dashed: false,
-    };
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 680)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let (upper, lower) = root.split_vertically(340);
-        let tput = |s: &super::analysis::SweepLine| s.points.iter().map(|p| (p.0, p.1)).collect();
-        let p99 = |s: &super::analysis::SweepLine| s.points.iter().map(|p| (p.0, p.2)).collect();
-        // The same drawing on a linear or a logarithmic knob axis.
-        macro_rules! panels {
-            ($xr:expr) => {{
-                let mut a = ChartBuilder::on(&upper)
-                    .caption(title, ("sans-serif", CAPTION_PX))
-                    .margin(12)
-                    .margin_right(RIGHT_MARGIN)
-                    .x_label_area_size(30)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d($xr, 0f64..top)
-                    .map_err(|e| e.to_string())?;
-                a.configure_mesh()
-                    .label_style(axis_text())
-                    .max_light_lines(LIGHT_LINES)
-                    .axis_desc_style(axis_text())
-                    .y_desc("ok ops/s")
-                    .x_label_formatter(&|x| trim(*x))
-                    .y_label_formatter(&|y| format!("{y:.0}"))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
-                lines(
-                    &mut a,
-                    series
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| line(i, &s.label, tput(s))),
-                )?;
-                legend(&mut a, SeriesLabelPosition::UpperLeft)?;
-                let mut b = ChartBuilder::on(&lower)
-                    .margin(12)
-                    .margin_right(RIGHT_MARGIN)
-                    .x_label_area_size(52)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d($xr, (p_lo..p_hi).log_scale())
-                    .map_err(|e| e.to_string())?;
-                b.configure_mesh()
-                    .label_style(axis_text())
-                    .max_light_lines(LIGHT_LINES)
-                    .axis_desc_style(axis_text())
-                    .x_desc(knob)
-                    .y_desc("p99 response time, ms (log)")
-                    .x_label_formatter(&|x| trim(*x))
-                    .y_label_formatter(&|y| log_tick(*y, trim))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
-                lines(
-                    &mut b,
-                    series
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| line(i, &s.label, p99(s))),
-                )?;
-            }};
-        }
-        if log_x {
-            panels!((x0 / 1.3..x1 * 1.3).log_scale());
-        } else {
-            let pad = ((x1 - x0) * 0.05).max(0.5);
-            panels!((x0 - pad)..(x1 + pad));
-        }
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
@@ -469,157 +458,6 @@ fn trim(x: f64) -> String {
     } else {
         s
     }
-}
-
-/// The noisy-neighbour chart of one trial: p99 per class per second (log axis) with the
-/// measured phases other than `steady` shaded, and throughput per second beneath.
-///
-/// `classes` pairs each class name with its (second, p99 ms) points; `phases` are (name,
-/// start s, end s) windows to shade; `faults` the same for the trial's faults (shaded red);
-/// `throughput` is (second, successful operations) and `errors` (second, failed operations),
-/// drawn in red beneath when any.
-///
-/// # Errors
-/// Plotters' drawing error, as text.
-pub fn timeline(
-    title: &str,
-    classes: &[(String, Vec<(f64, f64)>)],
-    phases: &[(String, f64, f64)],
-    faults: &[(String, f64, f64)],
-    throughput: &[(f64, f64)],
-    errors: &[(f64, f64)],
-) -> Result<String, String> {
-    let mut svg = String::new();
-    let end = throughput
-        .iter()
-        .map(|p| p.0 + 1.0)
-        .chain(phases.iter().map(|p| p.2))
-        .fold(1.0f64, f64::max);
-    let ys: Vec<f64> = classes
-        .iter()
-        .flat_map(|c| c.1.iter().map(|p| p.1))
-        .collect();
-    let hi = ys.iter().copied().fold(0.01f64, f64::max) * 1.5;
-    let lo = ys.iter().copied().fold(f64::MAX, f64::min).clamp(0.001, hi) / 1.5;
-    let (lo, hi) = with_decade(lo, hi);
-    let top = throughput
-        .iter()
-        .chain(errors)
-        .map(|p| p.1)
-        .fold(1.0f64, f64::max)
-        * 1.1;
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 580)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let (upper, lower) = root.split_vertically(400);
-        let mut chart = ChartBuilder::on(&upper)
-            .caption(title, ("sans-serif", CAPTION_PX))
-            .margin(12)
-            .margin_right(RIGHT_MARGIN)
-            .x_label_area_size(26)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end, (lo..hi).log_scale())
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .label_style(axis_text())
-            .max_light_lines(LIGHT_LINES)
-            .axis_desc_style(axis_text())
-            .y_desc("p99 response time, ms (log)")
-            .y_label_formatter(&|y| log_tick(*y, trim))
-            .x_label_formatter(&|x| format!("{x:.0} s"))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (name, a, b) in phases {
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(*a, lo), (*b, hi)],
-                    RGBColor(255, 200, 120).mix(0.3).filled(),
-                )))
-                .map_err(|e| e.to_string())?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    name.clone(),
-                    (*a, hi / 1.3),
-                    ("sans-serif", LEGEND_PX),
-                )))
-                .map_err(|e| e.to_string())?;
-        }
-        for (name, a, b) in faults {
-            // At least a sliver: a kill is an instant.
-            let b = b.max(a + end / 400.0);
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(*a, lo), (b, hi)],
-                    RGBColor(207, 34, 46).mix(0.25).filled(),
-                )))
-                .map_err(|e| e.to_string())?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    name.clone(),
-                    (*a, hi / 2.2),
-                    ("sans-serif", LEGEND_PX)
-                        .into_font()
-                        .color(&RGBColor(207, 34, 46)),
-                )))
-                .map_err(|e| e.to_string())?;
-        }
-        lines(
-            &mut chart,
-            classes.iter().enumerate().map(|(i, (name, pts))| Line {
-                colour: colour(i),
-                label: name.clone(),
-                points: pts.clone(),
-                dashed: false,
-            }),
-        )?;
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-        let mut tp = ChartBuilder::on(&lower)
-            .margin(12)
-            .margin_right(RIGHT_MARGIN)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end, 0f64..top)
-            .map_err(|e| e.to_string())?;
-        tp.configure_mesh()
-            .label_style(axis_text())
-            .max_light_lines(LIGHT_LINES)
-            .axis_desc_style(axis_text())
-            .x_desc("seconds since the trial's start (by intended start)")
-            .y_desc("ok ops/s")
-            .y_labels(4)
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        tp.draw_series(LineSeries::new(
-            throughput.iter().copied(),
-            BLACK.stroke_width(1),
-        ))
-        .map_err(|e| e.to_string())?;
-        if errors.iter().any(|p| p.1 > 0.0) {
-            tp.draw_series(LineSeries::new(
-                errors.iter().copied(),
-                RGBColor(207, 34, 46).stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
-            .label("failed ops/s")
-            .legend(|(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 16, y)],
-                    RGBColor(207, 34, 46).stroke_width(2),
-                )
-            });
-            tp.configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", LEGEND_PX))
-                .background_style(WHITE.mix(0.8))
-                .draw()
-                .map_err(|e| e.to_string())?;
-        }
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(svg)
 }
 
 /// One variant's points on the scaling chart: variant index, label, (documents, ms) per
@@ -753,4 +591,8 @@ pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, String> {
 }
 
 mod memory;
+mod sweep;
+mod timeline;
 pub use memory::{MemorySeries, memory};
+pub use sweep::sweep;
+pub use timeline::{ClassSeries, timeline};

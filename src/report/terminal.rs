@@ -1,9 +1,11 @@
 //! Terminal tables of a run's results: per measured phase the figures across trials, p99 per
-//! tenant class, and the plan evidence per variant.
+//! tenant class, and the plan evidence per variant. Every percentile comes with the operations
+//! it rests on, and one from too few is marked ([`super::analysis::samples`]).
 
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_BORDERS_ONLY};
 
-use super::analysis::ms;
+use super::analysis::samples::{self, MARK, P50, P99, P999};
+use super::analysis::{count, ms, trial_counts};
 use super::names::Names;
 use crate::metrics::results::{PhaseInfo, Results, Spread};
 
@@ -22,13 +24,17 @@ pub fn summary_table(r: &Results) -> String {
             continue;
         }
         out.push_str(&format!(
-            "\n{} — phase {}: response times of successful operations, trials merged (histograms added)\n{}\np99 ms by tenant class, phase {}:\n{}\n",
+            "\n{} — phase {}: response times of successful operations, trials merged (histograms added)\n{}\np99 ms (successful operations) by tenant class, phase {}:\n{}\n",
             r.scenario.name,
             ph.name,
             phase_table(r, &n, ph, &rows),
             ph.name,
             class_table(r, &n, ph, &rows)
         ));
+    }
+    if out.contains(MARK) {
+        out.push_str(&samples::footnote());
+        out.push('\n');
     }
     if let Some(t) = plan_evidence(r, &n) {
         out.push_str(&format!(
@@ -59,6 +65,7 @@ fn phase_table(r: &Results, n: &Names, ph: &PhaseInfo, rows: &[&Spread]) -> Tabl
     t.set_header(vec![
         "variant",
         "ok ops/s per trial",
+        "ok ops",
         "p50 ms",
         "p99 ms",
         "p99.9 ms",
@@ -77,17 +84,24 @@ fn phase_table(r: &Results, n: &Names, ph: &PhaseInfo, rows: &[&Spread]) -> Tabl
             .map(|g| g.response.count)
             .sum();
         let per_trial = |xs: Vec<String>| xs.join(" / ");
+        let c = s.merged.count;
+        let counts = trial_counts(r, &s.variant, &ph.name, "all");
         t.add_row(vec![
             Cell::new(n.get(&s.variant)),
             right(Cell::new(per_trial(
                 s.throughput.iter().map(|x| format!("{x:.0}")).collect(),
             ))),
-            right(Cell::new(ms(s.merged.p50_us))),
-            right(Cell::new(ms(s.merged.p99_us))),
-            right(Cell::new(ms(s.merged.p999_us))),
+            right(Cell::new(count(c))),
+            right(Cell::new(samples::marked(ms(s.merged.p50_us), P50, c))),
+            right(Cell::new(samples::marked(ms(s.merged.p99_us), P99, c))),
+            right(Cell::new(samples::marked(ms(s.merged.p999_us), P999, c))),
             right(Cell::new(ms(s.merged.max_us))),
             right(Cell::new(per_trial(
-                s.p99_us.iter().map(|x| ms(*x)).collect(),
+                s.p99_us
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| samples::marked(ms(*x), P99, counts.get(i).copied().unwrap_or(0)))
+                    .collect(),
             ))),
             right(Cell::new(errors)),
             Cell::new(&s.variant),
@@ -118,7 +132,13 @@ fn class_table(r: &Results, n: &Names, ph: &PhaseInfo, rows: &[&Spread]) -> Tabl
                 .spread
                 .iter()
                 .find(|x| x.variant == s.variant && x.phase == ph.name && &x.class == *c)
-                .map_or("-".into(), |x| ms(x.merged.p99_us));
+                .map_or("-".into(), |x| {
+                    format!(
+                        "{} ({})",
+                        samples::marked(ms(x.merged.p99_us), P99, x.merged.count),
+                        count(x.merged.count)
+                    )
+                });
             row.push(right(Cell::new(v)));
         }
         tc.add_row(row);

@@ -1,6 +1,7 @@
 //! Isolation (MuTeBench's relative latency): small tenants' p99 during a neighbour's phase
 //! against their p99 alone in the `solo` phase, and the headline sentences that report it.
 
+use super::samples::{self, MARK, P99};
 use super::{added, merged, ms, small_classes};
 use crate::metrics::results::{Group, Results};
 use crate::report::names::Names;
@@ -20,6 +21,10 @@ pub struct Isolation {
     pub solo_p99_us: u64,
     /// Small tenants' p99 in the phase, trials merged, µs.
     pub phase_p99_us: u64,
+    /// Small tenants' successful operations in `solo`, all trials.
+    pub solo_count: u64,
+    /// Small tenants' successful operations in the phase, all trials.
+    pub phase_count: u64,
     /// The same ratio per trial (each trial's phase p99 over its own solo p99).
     pub per_trial: Vec<f64>,
 }
@@ -28,6 +33,11 @@ impl Isolation {
     /// Relative latency from the merged histograms.
     pub fn relative(&self) -> f64 {
         self.phase_p99_us as f64 / self.solo_p99_us.max(1) as f64
+    }
+
+    /// Whether both p99s rest on the operations a p99 needs.
+    pub fn enough(&self) -> bool {
+        samples::enough(P99, self.solo_count) && samples::enough(P99, self.phase_count)
     }
 }
 
@@ -67,6 +77,8 @@ pub fn isolation(r: &Results) -> Vec<Isolation> {
                 phase: ph.name.clone(),
                 solo_p99_us: solo.value_at_quantile(0.99),
                 phase_p99_us: during.value_at_quantile(0.99),
+                solo_count: solo.len(),
+                phase_count: during.len(),
                 per_trial,
             });
         }
@@ -75,7 +87,7 @@ pub fn isolation(r: &Results) -> Vec<Isolation> {
 }
 
 /// The isolation sentences of the headline: the best and worst relative latency, each with
-/// its spread over trials.
+/// its spread over trials; no best when a p99 rests on too few operations (those marked).
 pub(super) fn isolation_lines(r: &Results, n: &Names) -> Vec<String> {
     let iso = isolation(r);
     let mut phases: Vec<&str> = iso.iter().map(|i| i.phase.as_str()).collect();
@@ -95,19 +107,42 @@ pub(super) fn isolation_lines(r: &Results, n: &Names) -> Vec<String> {
                     String::new()
                 };
                 format!(
-                    "{} {:.2}× ({} → {} ms{spread})",
+                    "{} {} ({} → {} ms{spread})",
                     n.get(&i.variant),
-                    i.relative(),
-                    ms(i.solo_p99_us),
-                    ms(i.phase_p99_us)
+                    samples::marked(
+                        format!("{:.2}×", i.relative()),
+                        P99,
+                        i.solo_count.min(i.phase_count)
+                    ),
+                    samples::marked(ms(i.solo_p99_us), P99, i.solo_count),
+                    samples::marked(ms(i.phase_p99_us), P99, i.phase_count)
                 )
             })
             .collect();
-        if let Some(best) = list.first() {
+        let Some(best) = list.first() else {
+            continue;
+        };
+        let title = format!(
+            "Isolation (small tenants' p99 during `{ph}` relative to `{SOLO_PHASE}`, 1× = untouched)"
+        );
+        if list.iter().all(|i| i.enough()) {
             out.push(format!(
-                "Isolation (small tenants' p99 during `{ph}` relative to `{SOLO_PHASE}`, 1× = untouched): best {}, at {:.2}×. All: {}.",
+                "{title}: best {}, at {:.2}×. All: {}.",
                 n.get(&best.variant),
                 best.relative(),
+                each.join("; ")
+            ));
+        } else {
+            let (v, fewest) = list
+                .iter()
+                .map(|i| (i, i.solo_count.min(i.phase_count)))
+                .min_by_key(|x| x.1)
+                .map(|(i, c)| (n.get(&i.variant), c))
+                .unwrap_or_default();
+            out.push(format!(
+                "{title}: too few operations to rank — {v} had {} small-tenant operations in a phase (a p99 needs about {}); indicative only, {MARK} marked: {}.",
+                super::count(fewest),
+                super::count(samples::needed(P99)),
                 each.join("; ")
             ));
         }

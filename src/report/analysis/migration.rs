@@ -20,10 +20,16 @@ pub struct MigrationSummary {
     pub small_steady_p99_us: u64,
     /// Their p99 in the migrating phase, trials merged, µs.
     pub small_phase_p99_us: u64,
+    /// Small tenants' successful operations in `steady`, all trials.
+    pub small_steady_count: u64,
+    /// Their successful operations in the migrating phase, all trials.
+    pub small_phase_count: u64,
     /// The same ratio per trial.
     pub per_trial: Vec<f64>,
     /// The moving tenant's p99 in the migrating phase, trials merged, µs (0: no operation).
     pub moving_p99_us: u64,
+    /// The moving tenant's successful operations in that phase, all trials.
+    pub moving_count: u64,
     /// Its slowest operation in that phase, µs.
     pub moving_max_us: u64,
     /// Its failed operations in that phase, all trials.
@@ -80,12 +86,15 @@ pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
             trials,
             small_steady_p99_us: steady.value_at_quantile(0.99),
             small_phase_p99_us: during.value_at_quantile(0.99),
+            small_steady_count: steady.len(),
+            small_phase_count: during.len(),
             per_trial,
             moving_p99_us: if mine.is_empty() {
                 0
             } else {
                 mine.value_at_quantile(0.99)
             },
+            moving_count: mine.len(),
             moving_max_us: mine.max(),
             moving_errors,
         });

@@ -1,8 +1,9 @@
 //! What a report says, computed from results alone: the headline answer, latency growth against
 //! tenant size with its named class, plan-vs-reality flags, sweeps over numeric knobs and
-//! run-to-run deltas. Pure functions over [`Results`]; drawing and HTML live elsewhere. This
-//! module owns the shared helpers (formatting, the headline phase, merged histograms, explain
-//! lookups); each kind of finding has its own child module.
+//! run-to-run deltas, and the rule for how many operations a percentile needs ([`samples`]),
+//! which every renderer applies. Pure functions over [`Results`]; drawing and HTML live
+//! elsewhere. This module owns the shared helpers (formatting, the headline phase, merged
+//! histograms, explain lookups); each kind of finding has its own child module.
 
 mod backlog;
 mod delta;
@@ -10,7 +11,9 @@ mod growth;
 mod headline;
 mod isolation;
 mod migration;
+pub mod samples;
 mod sweep;
+mod verdict;
 
 use hdrhistogram::Histogram;
 
@@ -24,6 +27,7 @@ pub use headline::{Answer, answer};
 pub use isolation::{Isolation, SOLO_PHASE, isolation};
 pub use migration::{MigrationSummary, migrations};
 pub use sweep::{Knob, Sweep, SweepLine, SweepPoint, sweeps};
+pub use verdict::{Board, LEVEL, Side, Unit, UnitFigure, Verdict, phase_histogram, units, verdict};
 
 /// Classes that make up "small tenants" in headlines.
 pub const SMALL: [&str; 2] = ["basic", "free"];
@@ -61,6 +65,24 @@ pub fn spread<'a>(r: &'a Results, variant: &str, class: &str) -> Option<&'a Spre
     r.spread
         .iter()
         .find(|s| s.variant == variant && s.phase == phase && s.class == class)
+}
+
+/// Successful operations per trial of `variant` in `phase` for `class` (or `all`), in the order
+/// of [`Spread`]'s per-trial figures (trials without any left out): the sample count behind
+/// each trial's percentiles.
+pub fn trial_counts(r: &Results, variant: &str, phase: &str, class: &str) -> Vec<u64> {
+    r.trials_of(variant)
+        .map(|t| {
+            t.groups
+                .iter()
+                .filter(|g| {
+                    g.outcome == "ok" && g.phase == phase && (class == "all" || g.class == class)
+                })
+                .map(|g| g.response.count)
+                .sum::<u64>()
+        })
+        .filter(|n| *n > 0)
+        .collect()
 }
 
 /// Mean of the per-trial throughputs (each trial's rate is a total over its time, so their mean

@@ -71,8 +71,9 @@ impl Knob {
     }
 }
 
-/// A point of a sweep: (knob value, mean successful ops/s, merged p99 ms).
-pub type SweepPoint = (f64, f64, f64);
+/// A point of a sweep: (knob value, mean successful ops/s, merged p99 ms, successful
+/// operations behind that p99).
+pub type SweepPoint = (f64, f64, f64, u64);
 
 /// One line of a sweep: variants that differ only in the knob.
 #[derive(Debug, Clone)]
@@ -109,6 +110,7 @@ pub fn sweeps(r: &Results) -> Vec<Sweep> {
                 x,
                 mean_throughput(s),
                 s.merged.p99_us as f64 / 1000.0,
+                s.merged.count,
             ));
         }
         // A line needs the knob to take two values: variants that differ only in what the

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::metrics::results::{Evidence, ExplainRecord, Results, Trial};
 use crate::op::Op;
+use crate::report::analysis::samples::{self, P50, P99, marked};
 use crate::report::analysis::{self as an, count, ms};
 use crate::report::names::Names;
 
@@ -85,6 +86,7 @@ pub(super) struct StrategyRow {
     clients: String,
     cold: String,
     memory: String,
+    pub(super) few: bool,
 }
 
 /// Client-per-tenant registries, per trial: clients created, evicted and held, the latency of
@@ -111,10 +113,14 @@ pub(super) fn strategy_rows(r: &Results, n: &Names) -> Vec<StrategyRow> {
                     format!(
                         "{} cold starts: p50 {} ms, p99 {} ms",
                         count(c.count),
-                        ms(c.p50_us),
-                        ms(c.p99_us)
+                        marked(ms(c.p50_us), P50, c.count),
+                        marked(ms(c.p99_us), P99, c.count)
                     )
                 }),
+                few: g
+                    .cold_start
+                    .as_ref()
+                    .is_some_and(|c| !samples::enough(P99, c.count)),
                 memory: t.evidence.memory.as_ref().map_or("-".into(), |m| {
                     format!(
                         "peak {:.1} MiB (+{:.1} MiB over the start)",
@@ -139,6 +145,7 @@ pub(super) struct HttpRow {
     backfill: String,
     api_cpu: String,
     reports: Vec<String>,
+    pub(super) few: bool,
 }
 
 /// Trials run through the API: goose's users and throttle, its request count beside ours,
@@ -164,10 +171,14 @@ pub(super) fn http_rows(r: &Results, n: &Names) -> Vec<HttpRow> {
                     count(h.requests),
                     count(t.operations)
                 ),
-                goose_p99: h.goose_p99_us.map_or("-".into(), ms),
+                goose_p99: h
+                    .goose_p99_us
+                    .map_or("-".into(), |us| marked(ms(us), P99, h.requests)),
                 backfill: format!(
                     "{} with {} synthetic requests from {} stalls",
-                    h.goose_p99_backfilled_us.map_or("-".into(), ms),
+                    h.goose_p99_backfilled_us.map_or("-".into(), |us| {
+                        marked(ms(us), P99, h.requests + h.synthetic_requests)
+                    }),
                     count(h.synthetic_requests),
                     count(h.co_events)
                 ),
@@ -179,6 +190,7 @@ pub(super) fn http_rows(r: &Results, n: &Names) -> Vec<HttpRow> {
                     )
                 }),
                 reports: h.reports.clone(),
+                few: h.goose_p99_us.is_some() && !samples::enough(P99, h.requests),
             });
         }
     }
@@ -201,6 +213,7 @@ pub(super) struct ResourceRow {
     server_cpu: String,
     memory: String,
     pub(super) busy: bool,
+    pub(super) few: bool,
 }
 
 /// Per variant and trial that ran, its resources: later trials differ (data reused, connections
@@ -238,14 +251,23 @@ fn resource_row(name: &str, t: &Trial) -> ResourceRow {
     } else {
         0.0
     };
+    // Percentiles of the checkout waits, marked when from too few; none without a wait.
+    let waits = ev.checkout.wait.count;
+    let wait = |us: u64, q: f64| {
+        if waits == 0 {
+            "-".to_string()
+        } else {
+            marked(ms(us), q, waits)
+        }
+    };
     ResourceRow {
         variant: name.to_string(),
         trial: t.trial,
         checkout: format!(
             "{} checkouts, p50 {} ms, p99 {} ms, {} failed",
             count(ev.checkout.checkouts),
-            ms(ev.checkout.wait.p50_us),
-            ms(ev.checkout.wait.p99_us),
+            wait(ev.checkout.wait.p50_us, P50),
+            wait(ev.checkout.wait.p99_us, P99),
             ev.checkout.failed
         ),
         connections: connections(ev),
@@ -279,6 +301,7 @@ fn resource_row(name: &str, t: &Trial) -> ResourceRow {
             )
         }),
         busy: share > 0.8,
+        few: waits > 0 && !samples::enough(P99, waits),
     }
 }
 

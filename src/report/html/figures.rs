@@ -1,6 +1,7 @@
 //! The report's charts, drawn from results and grouped by the section that shows them: latency
-//! distributions, tenant classes, timelines, sweeps, tenant size and run comparisons. The
-//! drawing itself is [`crate::report::charts`]'s.
+//! distributions, tenant classes, timelines, sweeps, tenant size and run comparisons. Each
+//! percentile comes with the operations it rests on (in legends, above bars, beside points).
+//! The drawing itself is [`crate::report::charts`]'s.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 use super::Run;
 use crate::metrics::results::{Results, Spread};
 use crate::op::Op;
+use crate::report::analysis::samples::{P50, P99};
 use crate::report::analysis::{self as an, Growth};
 use crate::report::charts::{self, Bar, Curve};
 use crate::report::names::Names;
@@ -92,6 +94,11 @@ fn memory_chart(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
     Ok(())
 }
 
+/// A curve's legend label: the variant's name and the operations behind its curve.
+fn with_ops(label: &str, h: &Histogram<u64>) -> String {
+    format!("{label} ({} ops)", an::count(h.len()))
+}
+
 /// Histogram and percentile curves, all operations then each operation, one line per variant.
 fn distribution_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
     let curves_of = |op: Option<Op>| -> Vec<(usize, String, Histogram<u64>)> {
@@ -99,11 +106,8 @@ fn distribution_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                (
-                    i,
-                    n.get(&v.id).to_string(),
-                    an::merged(r, &v.id, |g| op.is_none_or(|o| o == g.op)),
-                )
+                let h = an::merged(r, &v.id, |g| op.is_none_or(|o| o == g.op));
+                (i, with_ops(n.get(&v.id), &h), h)
             })
             .filter(|(_, _, h)| !h.is_empty())
             .collect()
@@ -144,11 +148,11 @@ fn class_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
         return Ok(());
     };
     type Pick = fn(&Spread) -> (u64, &[u64]);
-    let picks: [(&str, Pick); 2] = [
-        ("p50", |s| (s.merged.p50_us, &s.p50_us)),
-        ("p99", |s| (s.merged.p99_us, &s.p99_us)),
+    let picks: [(&str, f64, Pick); 2] = [
+        ("p50", P50, |s| (s.merged.p50_us, &s.p50_us)),
+        ("p99", P99, |s| (s.merged.p99_us, &s.p99_us)),
     ];
-    for (name, pick) in picks {
+    for (name, q, pick) in picks {
         let series: Vec<(usize, String, Vec<Option<Bar>>)> = r
             .variants
             .iter()
@@ -164,11 +168,13 @@ fn class_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
                             return None;
                         }
                         let f = |us: u64| us as f64 / 1000.0;
-                        Some(Bar {
-                            value: f(merged),
-                            lo: f(trials.iter().copied().min().unwrap_or(merged)),
-                            hi: f(trials.iter().copied().max().unwrap_or(merged)),
-                        })
+                        Some(Bar::of(
+                            q,
+                            f(merged),
+                            f(trials.iter().copied().min().unwrap_or(merged)),
+                            f(trials.iter().copied().max().unwrap_or(merged)),
+                            s.merged.count,
+                        ))
                     })
                     .collect();
                 (i, n.get(&v.id).to_string(), bars)
@@ -199,15 +205,21 @@ fn timeline_charts(r: &Results, n: &Names, charts: &mut Charts) -> Result<()> {
         let Some(t) = r.trials_of(&v.id).next() else {
             continue;
         };
-        let classes: Vec<(String, Vec<(f64, f64)>)> = r
+        let classes: Vec<charts::ClassSeries> = r
             .classes
             .iter()
             .map(|c| {
-                let pts: Vec<(f64, f64)> = t
+                let pts: Vec<(f64, f64, u64)> = t
                     .timeline
                     .iter()
                     .filter(|s| &s.class == c && s.response.count > 0)
-                    .map(|s| (s.t as f64 + 0.5, s.response.p99_us as f64 / 1000.0))
+                    .map(|s| {
+                        (
+                            s.t as f64 + 0.5,
+                            s.response.p99_us as f64 / 1000.0,
+                            s.response.count,
+                        )
+                    })
                     .collect();
                 (c.clone(), pts)
             })
@@ -320,7 +332,8 @@ fn compare_charts(runs: &[Run], n: &Names, charts: &mut Charts) -> Result<()> {
                 };
                 let h = an::merged(run.results, &v.id, |g| op.is_none_or(|o| o == g.op));
                 if !h.is_empty() {
-                    hs.push((i, format!("{} · {}", n.get(&v.id), run.name), h, ri == 0));
+                    let label = with_ops(&format!("{} · {}", n.get(&v.id), run.name), &h);
+                    hs.push((i, label, h, ri == 0));
                 }
             }
         }

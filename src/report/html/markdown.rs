@@ -38,6 +38,12 @@ pub(super) fn summary(
         .iter()
         .filter(|d| d.op == "all" && d.class == "all")
         .collect();
+    // A percentile from too few operations is marked in the lines and tables; the footnote
+    // says what the mark means.
+    let mark = crate::report::analysis::samples::MARK;
+    let few = headline.iter().any(|l| l.contains(mark))
+        || variants.iter().any(|v| v.few)
+        || moved.iter().any(|d| d.few);
     let mut env = minijinja::Environment::new();
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
@@ -56,6 +62,7 @@ pub(super) fn summary(
             caveats => caveats,
             leaks => leaks,
             generators => &generators,
+            footnote => few.then(crate::report::analysis::samples::footnote),
         })
         .context("rendering the summary")
 }
@@ -107,7 +114,7 @@ mod tests {
             .filter(|rows: &Vec<&str>| !rows.is_empty())
             .collect();
         assert_eq!(tables.len(), 2, "variants and deltas: {md}");
-        for (rows, columns) in tables.iter().zip([11, 5]) {
+        for (rows, columns) in tables.iter().zip([12, 5]) {
             for row in rows {
                 assert_eq!(cells(row), columns, "{row}\n{md}");
             }

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
+use super::analysis::samples::{self, MARK, P50, P99, P999};
 use super::analysis::{self as an, Answer, Growth};
 use crate::metrics::results::Results;
 use crate::report::names::Names;
@@ -107,11 +108,47 @@ struct Shown {
     names: Names,
 }
 
+/// Which of the page's parts show a percentile from too few operations (and so the footnote).
+#[derive(serde::Serialize, Default)]
+struct Few {
+    headline: bool,
+    variants: bool,
+    deltas: bool,
+    phases: bool,
+    growth: bool,
+    resources: bool,
+    isolation: bool,
+    faults: bool,
+    migration: bool,
+    strategy: bool,
+    http: bool,
+}
+
 /// The HTML page of the last of `runs`, from the template.
 fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
     let cur = runs.last().context("no run to report")?;
     let r = cur.results;
-    let migration = tables::migration_rows(r, &shown.names);
+    let n = &shown.names;
+    let migration = tables::migration_rows(r, n);
+    let phase_rows = tables::phase_rows(r, n);
+    let growth = tables::growth_rows(n, &shown.growth);
+    let isolation = tables::isolation_rows(r, n);
+    let faults = tables::fault_rows(r, n);
+    let strategy = evidence::strategy_rows(r, n);
+    let http = evidence::http_rows(r, n);
+    let few = Few {
+        headline: shown.answer.lines.iter().any(|l| l.contains(MARK)),
+        variants: shown.variants.iter().any(|x| x.few),
+        deltas: shown.deltas.iter().any(|x| x.few),
+        phases: phase_rows.iter().any(|x| x.few),
+        growth: growth.iter().any(|x| x.few),
+        resources: shown.resources.iter().any(|x| x.few),
+        isolation: isolation.iter().any(|x| x.few),
+        faults: faults.iter().any(|x| x.few),
+        migration: migration.1.iter().any(|x| x.few),
+        strategy: strategy.iter().any(|x| x.few),
+        http: http.iter().any(|x| x.few),
+    };
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .context("the report template")?;
@@ -126,15 +163,15 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
             baseline => shown.names.with_id(&shown.answer.baseline),
             variants => &shown.variants,
             charts => &charts.sections,
-            phase_rows => &tables::phase_rows(r, &shown.names),
-            growth => &tables::growth_rows(&shown.names, &shown.growth),
+            phase_rows => &phase_rows,
+            growth => &growth,
             explain => &evidence::explain_rows(r, &shown.names),
             resources => &shown.resources,
             generators => &shown.generators,
-            strategy => &evidence::strategy_rows(r, &shown.names),
-            http => &evidence::http_rows(r, &shown.names),
-            isolation => &tables::isolation_rows(r, &shown.names),
-            faults => &tables::fault_rows(r, &shown.names),
+            strategy => &strategy,
+            http => &http,
+            isolation => &isolation,
+            faults => &faults,
             migration => &migration.0,
             migration_cost => &migration.1,
             deltas => &shown.deltas,
@@ -144,6 +181,14 @@ fn page(runs: &[Run], shown: &Shown, charts: &Charts) -> Result<String> {
             servers => &tables::servers(r),
             env => &r.environment,
             started_at => &r.started_at,
+            few => &few,
+            footnote => samples::footnote(),
+            mark => MARK,
+            needed => minijinja::context! {
+                p50 => an::count(samples::needed(P50)),
+                p99 => an::count(samples::needed(P99)),
+                p999 => an::count(samples::needed(P999)),
+            },
         })
         .context("rendering the report")
 }

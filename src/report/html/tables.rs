@@ -6,11 +6,13 @@ use serde::Serialize;
 
 use super::Run;
 use crate::metrics::results::Results;
+use crate::report::analysis::samples::{self, P50, P99, P999, Pct};
 use crate::report::analysis::{self as an, Growth, ms};
 use crate::report::charts;
 use crate::report::names::Names;
 
-/// A variant's figures against the baseline variant.
+/// A variant's figures against the baseline variant; percentiles marked when they rest on too
+/// few operations ([`samples`]).
 #[derive(Serialize)]
 pub(super) struct VariantRow {
     name: String,
@@ -18,20 +20,39 @@ pub(super) struct VariantRow {
     colour: String,
     trials: usize,
     throughput: String,
-    p50: String,
-    p99: String,
-    p999: String,
+    ops: String,
+    p50: Pct,
+    p99: Pct,
+    p999: Pct,
     p99_trials: String,
     ratio: String,
     tput_ratio: String,
     errors: u64,
     leaks: u64,
+    /// Any of its percentiles (merged or per trial) from too few operations.
+    pub(super) few: bool,
 }
 
-/// Per variant (the matrix's order): trials, throughput, percentiles, the ratios to the
-/// `baseline` variant, and errors.
+/// Each trial's p99 in ms, marked where that trial had too few operations for it.
+pub(super) fn p99_per_trial(p99_us: &[u64], counts: &[u64]) -> (String, bool) {
+    let mut few = false;
+    let each: Vec<String> = p99_us
+        .iter()
+        .enumerate()
+        .map(|(i, us)| {
+            let n = counts.get(i).copied().unwrap_or(0);
+            few |= !samples::enough(P99, n);
+            samples::marked(ms(*us), P99, n)
+        })
+        .collect();
+    (each.join(" / "), few)
+}
+
+/// Per variant (the matrix's order): trials, throughput, successful operations, percentiles,
+/// the ratios to the `baseline` variant, and errors.
 pub(super) fn variant_rows(r: &Results, n: &Names, baseline: &str) -> Vec<VariantRow> {
     let base = an::spread(r, baseline, "all");
+    let phase = an::headline_phase(r).unwrap_or_default();
     let mut rows = Vec::new();
     for (i, v) in r.variants.iter().enumerate() {
         let Some(s) = an::spread(r, &v.id, "all") else {
@@ -50,6 +71,16 @@ pub(super) fn variant_rows(r: &Results, n: &Names, baseline: &str) -> Vec<Varian
             ),
             None => (1.0, 1.0),
         };
+        let c = s.merged.count;
+        let (p50, p99, p999) = (
+            Pct::new(P50, s.merged.p50_us, c),
+            Pct::new(P99, s.merged.p99_us, c),
+            Pct::new(P999, s.merged.p999_us, c),
+        );
+        let (p99_trials, trials_few) =
+            p99_per_trial(&s.p99_us, &an::trial_counts(r, &v.id, phase, "all"));
+        let few = p50.few || p99.few || p999.few || trials_few;
+        let ratio_few = p99.few || base.is_some_and(|b| !samples::enough(P99, b.merged.count));
         rows.push(VariantRow {
             name: n.get(&v.id).to_string(),
             id: v.id.clone(),
@@ -61,19 +92,20 @@ pub(super) fn variant_rows(r: &Results, n: &Names, baseline: &str) -> Vec<Varian
                 .map(|x| format!("{x:.0}"))
                 .collect::<Vec<_>>()
                 .join(" / "),
-            p50: ms(s.merged.p50_us),
-            p99: ms(s.merged.p99_us),
-            p999: ms(s.merged.p999_us),
-            p99_trials: s
-                .p99_us
-                .iter()
-                .map(|x| ms(*x))
-                .collect::<Vec<_>>()
-                .join(" / "),
-            ratio: format!("{ratio:.2}×"),
+            ops: an::count(c),
+            p50,
+            p99,
+            p999,
+            p99_trials,
+            ratio: if ratio_few {
+                format!("{ratio:.2}×{}", samples::MARK)
+            } else {
+                format!("{ratio:.2}×")
+            },
             tput_ratio: format!("{tput_ratio:.2}×"),
             errors,
             leaks: r.leaks_of(&v.id),
+            few,
         });
     }
     rows
@@ -107,9 +139,11 @@ pub(super) struct FaultRow {
     errors: String,
     first_ok: String,
     p99_before: String,
+    p99_before_title: String,
     recovered: String,
     accounted: String,
     failed: bool,
+    pub(super) few: bool,
 }
 
 /// Every trial's faults: when each really ran, what it did, the errors it caused by kind, the
@@ -162,7 +196,11 @@ pub(super) fn fault_rows(r: &Results, n: &Names) -> Vec<FaultRow> {
                     format!("{} ({})", f.errors.values().sum::<u64>(), kinds.join(", "))
                 },
                 first_ok: secs(f.first_ok_after_s),
-                p99_before: f.p99_before_ms.map_or("-".into(), |p| format!("{p:.2}")),
+                p99_before: f.p99_before_ms.map_or("-".into(), |p| {
+                    samples::marked(format!("{p:.2}"), P99, before_count(t, f.began_s))
+                }),
+                p99_before_title: samples::basis(P99, before_count(t, f.began_s)),
+                few: f.p99_before_ms.is_some() && !samples::enough(P99, before_count(t, f.began_s)),
                 recovered: secs(f.p99_recovered_s),
                 accounted: accounted.clone(),
                 failed: f.error.is_some()
@@ -171,6 +209,19 @@ pub(super) fn fault_rows(r: &Results, n: &Names) -> Vec<FaultRow> {
         }
     }
     out
+}
+
+/// Successful operations (every class) in the seconds a fault's "p99 before" is read from: the
+/// 5 whole seconds before the one it began in.
+fn before_count(t: &crate::metrics::results::Trial, began_s: Option<f64>) -> u64 {
+    let Some(first) = began_s.map(|b| b.floor() as u64) else {
+        return 0;
+    };
+    t.timeline
+        .iter()
+        .filter(|s| s.t + 5 >= first && s.t < first)
+        .map(|s| s.response.count)
+        .sum()
 }
 
 /// A variant's latency growth with tenant size for one operation.
@@ -182,23 +233,47 @@ pub(super) struct GrowthRow {
     bands: usize,
     slope_p50: String,
     slope_p99: String,
+    slope_p99_title: String,
     growth: String,
     flagged: bool,
+    pub(super) few: bool,
 }
 
-/// The growth table: per variant and operation, the fitted slopes and the growth class.
+/// The growth table: per variant and operation, the fitted slopes and the growth class. The p99
+/// slope is marked when it was fitted to tenants' p99s of fewer operations than a p99 needs.
 pub(super) fn growth_rows(n: &Names, growth: &[Growth]) -> Vec<GrowthRow> {
     growth
         .iter()
-        .map(|g| GrowthRow {
+        .map(|g| {
+            let thin = g.points.iter().filter(|p| !samples::enough(P99, p.ops)).count();
+            let fewest = g.points.iter().map(|p| p.ops).min().unwrap_or(0);
+            (g, thin, fewest)
+        })
+        .map(|(g, thin, fewest)| GrowthRow {
             variant: n.get(&g.variant).to_string(),
             op: g.op.name().into(),
             tenants: g.points.len(),
             bands: g.bands,
             slope_p50: g.fit_p50.map_or("-".into(), |f| format!("{:.2}", f.0)),
-            slope_p99: g.slope_p99.map_or("-".into(), |s| format!("{s:.2}")),
+            slope_p99: g.slope_p99.map_or("-".into(), |s| {
+                if thin > 0 {
+                    format!("{s:.2}{}", samples::MARK)
+                } else {
+                    format!("{s:.2}")
+                }
+            }),
+            slope_p99_title: if thin > 0 {
+                format!(
+                    "{thin} of {} tenants' p99 from fewer than {} operations (the fewest {fewest}): indicative only",
+                    g.points.len(),
+                    samples::needed(P99)
+                )
+            } else {
+                format!("every tenant's p99 from {} operations or more", samples::needed(P99))
+            },
             growth: g.class.describe().into(),
             flagged: g.plan_gap.is_some(),
+            few: thin > 0 && g.slope_p99.is_some(),
         })
         .collect()
 }
@@ -209,9 +284,10 @@ pub(super) struct PhaseRow {
     variant: String,
     phase: String,
     class: String,
-    steady_p99: String,
-    phase_p99: String,
+    steady_p99: Pct,
+    phase_p99: Pct,
     ratio: String,
+    pub(super) few: bool,
 }
 
 /// Each measured phase against steady, per class: the noisy-neighbour ratio.
@@ -225,16 +301,24 @@ pub(super) fn phase_rows(r: &Results, n: &Names) -> Vec<PhaseRow> {
                         .iter()
                         .find(|s| s.variant == v.id && s.phase == phase && s.class == class)
                         .filter(|s| s.merged.count > 0)
-                        .map(|s| s.merged.p99_us)
+                        .map(|s| (s.merged.p99_us, s.merged.count))
                 };
-                if let (Some(base), Some(x)) = (find("steady"), find(&ph.name)) {
+                if let (Some((base, bn)), Some((x, xn))) = (find("steady"), find(&ph.name)) {
+                    let (steady_p99, phase_p99) = (Pct::new(P99, base, bn), Pct::new(P99, x, xn));
+                    let few = steady_p99.few || phase_p99.few;
+                    let ratio = format!("{:.2}×", x as f64 / base.max(1) as f64);
                     rows.push(PhaseRow {
                         variant: n.get(&v.id).to_string(),
                         phase: ph.name.clone(),
                         class: class.clone(),
-                        steady_p99: ms(base),
-                        phase_p99: ms(x),
-                        ratio: format!("{:.2}×", x as f64 / base.max(1) as f64),
+                        steady_p99,
+                        phase_p99,
+                        ratio: if few {
+                            format!("{ratio}{}", samples::MARK)
+                        } else {
+                            ratio
+                        },
+                        few,
                     });
                 }
             }
@@ -248,10 +332,11 @@ pub(super) fn phase_rows(r: &Results, n: &Names) -> Vec<PhaseRow> {
 pub(super) struct IsolationRow {
     variant: String,
     phase: String,
-    solo: String,
-    during: String,
+    solo: Pct,
+    during: Pct,
     relative: String,
     trials: String,
+    pub(super) few: bool,
 }
 
 /// Relative latency per variant (small tenants' p99 in a phase over their p99 in `solo`).
@@ -261,9 +346,14 @@ pub(super) fn isolation_rows(r: &Results, n: &Names) -> Vec<IsolationRow> {
         .map(|i| IsolationRow {
             variant: n.get(&i.variant).to_string(),
             phase: i.phase.clone(),
-            solo: ms(i.solo_p99_us),
-            during: ms(i.phase_p99_us),
-            relative: format!("{:.2}×", i.relative()),
+            solo: Pct::new(P99, i.solo_p99_us, i.solo_count),
+            during: Pct::new(P99, i.phase_p99_us, i.phase_count),
+            relative: samples::marked(
+                format!("{:.2}×", i.relative()),
+                P99,
+                i.solo_count.min(i.phase_count),
+            ),
+            few: !i.enough(),
             trials: i
                 .per_trial
                 .iter()
@@ -295,11 +385,12 @@ pub(super) struct MigrationTrialRow {
 pub(super) struct MigrationCostRow {
     variant: String,
     phase: String,
-    steady: String,
-    during: String,
+    steady: Pct,
+    during: Pct,
     relative: String,
     trials: String,
     moving: String,
+    pub(super) few: bool,
 }
 
 /// Per trial, what its migration did; per variant, what it cost the other tenants and what the
@@ -344,9 +435,15 @@ pub(super) fn migration_rows(
         .map(|m| MigrationCostRow {
             variant: n.get(&m.variant).to_string(),
             phase: m.phase.clone(),
-            steady: ms(m.small_steady_p99_us),
-            during: ms(m.small_phase_p99_us),
-            relative: format!("{:.2}×", m.relative()),
+            steady: Pct::new(P99, m.small_steady_p99_us, m.small_steady_count),
+            during: Pct::new(P99, m.small_phase_p99_us, m.small_phase_count),
+            relative: samples::marked(
+                format!("{:.2}×", m.relative()),
+                P99,
+                m.small_steady_count.min(m.small_phase_count),
+            ),
+            few: !samples::enough(P99, m.small_steady_count.min(m.small_phase_count))
+                || !samples::enough(P99, m.moving_count),
             trials: m
                 .per_trial
                 .iter()
@@ -354,8 +451,9 @@ pub(super) fn migration_rows(
                 .collect::<Vec<_>>()
                 .join(", "),
             moving: format!(
-                "p99 {} ms, slowest {} ms, {} errors",
-                ms(m.moving_p99_us),
+                "p99 {} ms of {} operations, slowest {} ms, {} errors",
+                samples::marked(ms(m.moving_p99_us), P99, m.moving_count),
+                an::count(m.moving_count),
                 ms(m.moving_max_us),
                 m.moving_errors
             ),
@@ -371,10 +469,11 @@ pub(super) struct DeltaRow {
     variant: String,
     pub(super) op: String,
     pub(super) class: String,
-    base: String,
-    cur: String,
+    base: Pct,
+    cur: Pct,
     change: String,
     direction: &'static str,
+    pub(super) few: bool,
 }
 
 /// With two runs or more, every later run's p99 against the first's, per variant, operation
@@ -387,15 +486,29 @@ pub(super) fn delta_rows(runs: &[Run], n: &Names) -> Vec<DeltaRow> {
     for run in later {
         for d in an::deltas(first.results, run.results) {
             let c = d.change();
+            let (base, cur) = (
+                Pct::new(P99, d.base_p99_us, d.base_ops),
+                Pct::new(P99, d.cur_p99_us, d.cur_ops),
+            );
+            // A change between p99s of too few operations is one slow operation's: shown,
+            // marked, and called neither better nor worse.
+            let few = base.few || cur.few;
             rows.push(DeltaRow {
                 run: run.name.to_string(),
                 variant: n.get(&d.variant).to_string(),
                 op: d.op.clone(),
                 class: d.class.clone(),
-                base: ms(d.base_p99_us),
-                cur: ms(d.cur_p99_us),
-                change: format!("{:+.1}%", 100.0 * c),
-                direction: if c.abs() < 0.02 {
+                base,
+                cur,
+                change: samples::marked(
+                    format!("{:+.1}%", 100.0 * c),
+                    P99,
+                    d.base_ops.min(d.cur_ops),
+                ),
+                few,
+                direction: if few {
+                    "indicative"
+                } else if c.abs() < 0.02 {
                     "same"
                 } else if c < 0.0 {
                     "better"
