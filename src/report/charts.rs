@@ -171,13 +171,13 @@ fn nines(q: f64) -> f64 {
     -(1.0 - q).max(1e-7).log10()
 }
 
+/// A curve's pale tail: its colour and the points beyond the percentile its operations support.
+type Tail = (RGBColor, Vec<(f64, f64)>);
+
 /// Each curve's points split where its operations stop supporting the percentile (p99 needs
 /// 100 operations: 2 nines): the line up to there, solid and in the legend, and the pale tail
 /// beyond (its colour and points), which traces only the slowest few operations.
-fn supported(
-    series: &[Curve],
-    points: Vec<Vec<(f64, f64)>>,
-) -> (Vec<Line>, Vec<(RGBColor, Vec<(f64, f64)>)>) {
+fn supported(series: &[Curve], points: Vec<Vec<(f64, f64)>>) -> (Vec<Line>, Vec<Tail>) {
     let mut tails = Vec::new();
     let heads = series
         .iter()
