@@ -167,7 +167,7 @@ mod tests {
         );
         assert!(t.contains("signs in"), "{t}");
         assert!(
-            t.contains("ON CONFLICT (email) must then name (companyId, email)"),
+            t.contains(r#"ON CONFLICT (email) must then name ("companyId", email)"#),
             "{t}"
         );
         let m = trade(
