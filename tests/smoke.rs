@@ -340,4 +340,13 @@ async fn migration_smoke_moves_tenants_under_load() {
             .iter()
             .all(|s| s.small_steady_p99_us > 0 && s.small_phase_p99_us > 0)
     );
+    // Issue 29.6: the answer (the report's headline and summary.md) gives each variant's
+    // migration and what it cost small tenants.
+    let lines = analysis::answer(&r).lines;
+    let moved: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("Migration in ") && l.contains("cost small tenants p99"))
+        .collect();
+    assert_eq!(moved.len(), 8, "{lines:#?}");
+    assert!(moved.iter().all(|l| l.contains("verified")), "{moved:#?}");
 }

@@ -14,7 +14,7 @@ use super::verdict::{Board, LEVEL, Side, UnitFigure, Verdict, verdict};
 use super::{
     SMALL, count, headline_phase, merged, ms, ops_of, small_classes, smallest_explained, spread,
 };
-use crate::metrics::results::{self as res, Results, Spread};
+use crate::metrics::results::{self as res, ExplainRecord, Results, Spread};
 use crate::op::Op;
 use crate::report::names::Names;
 
@@ -61,6 +61,7 @@ pub fn answer(r: &Results) -> Answer {
         return out;
     };
     out.lines = isolation_lines(r, &n);
+    out.lines.extend(super::migration::migration_lines(r, &n));
     if let Some(largest) = sizes.largest() {
         out.lines.push(format!(
             "At the largest data size ({} documents):",
@@ -365,7 +366,7 @@ impl Say<'_> {
     fn single(&self) -> Vec<String> {
         let f = self.focus();
         vec![format!(
-            "{}: p99 for {} {}, {:.0} successful operations/s (one variant, nothing to compare).",
+            "{}: p99 for {} {}, {:.0} successful operations/s (one variant: no other variant to compare with).",
             self.name(0),
             self.unit(f),
             self.p99(0, f),
@@ -639,21 +640,80 @@ fn where_it_shows(r: &Results, n: &Names, to: &str, from: &str) -> Option<String
         smallest_explained(r, from, op),
         smallest_explained(r, to, op),
     ) {
-        line.push_str(&format!(
-            "; documents examined per call (tenant {} with {} documents) from {} to {}",
-            y.tenant,
-            count(y.tenant_documents),
-            count(x.docs_examined),
-            count(y.docs_examined)
-        ));
+        line.push_str(&examined_change(x, y));
     }
     line.push('.');
     Some(line)
 }
 
+/// The plan's documents examined per call before (`x`) and after (`y`), for the same tenant —
+/// or each tenant named when the two plans explained different ones — and said as unchanged
+/// when it did not change (a "from 1,824 to 1,824" reads as a change that is not there).
+fn examined_change(x: &ExplainRecord, y: &ExplainRecord) -> String {
+    let who = |e: &ExplainRecord| {
+        format!(
+            "tenant {} with {} documents",
+            e.tenant,
+            count(e.tenant_documents)
+        )
+    };
+    if x.tenant != y.tenant {
+        format!(
+            "; documents examined per call {} ({}) and {} ({})",
+            count(x.docs_examined),
+            who(x),
+            count(y.docs_examined),
+            who(y)
+        )
+    } else if x.docs_examined == y.docs_examined {
+        format!(
+            "; documents examined per call unchanged at {} ({}): the plan's work is the same, so the difference is not in it",
+            count(y.docs_examined),
+            who(y)
+        )
+    } else {
+        format!(
+            "; documents examined per call ({}) from {} to {}",
+            who(y),
+            count(x.docs_examined),
+            count(y.docs_examined)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn examined_per_call_says_unchanged_and_names_each_tenant() {
+        let e = |tenant: &str, docs: u64| ExplainRecord {
+            op: Op::ListRecent,
+            tenant: tenant.into(),
+            class: "free".into(),
+            tenant_documents: 1824,
+            collection_documents: 90_000,
+            stages: vec!["IXSCAN".into()],
+            keys_examined: docs,
+            docs_examined: docs,
+            returned: 20,
+            limit: Some(20),
+            rows_removed: None,
+            buffers_hit: None,
+            buffers_read: None,
+            found: Some(20),
+            empty: false,
+        };
+        let same = examined_change(&e("t00031", 1824), &e("t00031", 1824));
+        assert!(
+            same.contains("unchanged at 1,824") && !same.contains("from"),
+            "{same}"
+        );
+        let fell = examined_change(&e("t00031", 90_000), &e("t00031", 1824));
+        assert!(fell.contains("from 90,000 to 1,824"), "{fell}");
+        let two = examined_change(&e("t00031", 900), &e("t00040", 20));
+        assert!(two.contains("t00031") && two.contains("t00040"), "{two}");
+    }
 
     #[test]
     fn lists_and_rounding() {

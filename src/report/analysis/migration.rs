@@ -101,3 +101,43 @@ pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
     }
     out
 }
+/// The answer's sentences on each variant's migrations: what moved, how long to the cut-over,
+/// whether it verified, and what it cost small tenants (their p99 during the migrating phase
+/// against `steady`, with the operations behind each, marked when too few) — what a run with a
+/// migration asks, even with one variant.
+pub fn migration_lines(r: &Results, n: &crate::report::names::Names) -> Vec<String> {
+    use super::samples::{P99, marked};
+    use super::{count, ms};
+    migrations(r)
+        .iter()
+        .map(|m| {
+            let moved: Vec<String> = m
+                .trials
+                .iter()
+                .map(|e| match (&e.error, e.cut_over) {
+                    (Some(err), _) => format!("{} failed: {err}", e.tenant),
+                    (None, false) => format!("{} not cut over", e.tenant),
+                    (None, true) => format!(
+                        "{} records of {} in {:.2} s, cut over {:.2} s after the start, its operations held {:.0} ms, verified",
+                        count(e.records),
+                        e.tenant,
+                        e.copy_s,
+                        e.cut_over_s,
+                        e.freeze_s * 1000.0
+                    ),
+                })
+                .collect();
+            format!(
+                "Migration in {}: {}. It cost small tenants p99 {} ms during `{}` ({} operations) against {} ms in `steady` ({} operations), {:.2}×.",
+                n.get(&m.variant),
+                moved.join("; "),
+                marked(ms(m.small_phase_p99_us), P99, m.small_phase_count),
+                m.phase,
+                count(m.small_phase_count),
+                marked(ms(m.small_steady_p99_us), P99, m.small_steady_count),
+                count(m.small_steady_count),
+                m.relative()
+            )
+        })
+        .collect()
+}
