@@ -335,7 +335,9 @@ fn run_reads_its_gate_rules_before_running() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("bad.toml:1:1: expected forbid_stages or max_examined_per_returned"),
+        err.contains(
+            "bad.toml:1:1: expected forbid_stages, max_examined_per_returned or forbid_empty = true"
+        ),
         "{err}"
     );
     assert!(!dir.path().join("run").exists(), "nothing ran");

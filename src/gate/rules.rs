@@ -366,6 +366,50 @@ impl Checker<'_> {
         }
     }
 
+    /// A `[[plan]]` rule: forbidden stages, examined per returned, empty queries.
+    fn plan(&self, r: &Spanned<PlanModel>) -> Result<Rule, RulesError> {
+        let (span, r) = (r.span(), r.get_ref());
+        let max = r
+            .max_examined_per_returned
+            .as_ref()
+            .map(|v| self.positive(v, "max_examined_per_returned"))
+            .transpose()?;
+        if r.forbid_stages.is_empty() && max.is_none() && !r.forbid_empty {
+            return Err(self.err(
+                span,
+                "expected forbid_stages, max_examined_per_returned or forbid_empty = true in this rule",
+            ));
+        }
+        let stages: Vec<String> = r
+            .forbid_stages
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect();
+        let name = r.name.clone().unwrap_or_else(|| {
+            let mut parts = Vec::new();
+            if !stages.is_empty() {
+                parts.push(format!("no {}", stages.join(" / ")));
+            }
+            if let Some(m) = max {
+                parts.push(format!("examined per returned <= {m}"));
+            }
+            if r.forbid_empty {
+                parts.push("queries find records".into());
+            }
+            parts.join(", ")
+        });
+        Ok(Rule {
+            name,
+            select: self.select(&r.select)?,
+            check: Check::Plan {
+                forbid_stages: stages,
+                max_examined_per_returned: max,
+                forbid_empty: r.forbid_empty,
+            },
+            line: self.line(span),
+        })
+    }
+
     fn select(&self, m: &SelectModel) -> Result<Select, RulesError> {
         let field = |f: &Option<Spanned<String>>| -> Result<Option<String>, RulesError> {
             match f {
@@ -460,46 +504,7 @@ impl Rules {
             });
         }
         for r in &m.plan {
-            let (span, r) = (r.span(), r.get_ref());
-            let max = r
-                .max_examined_per_returned
-                .as_ref()
-                .map(|v| c.positive(v, "max_examined_per_returned"))
-                .transpose()?;
-            if r.forbid_stages.is_empty() && max.is_none() && !r.forbid_empty {
-                return Err(c.err(
-                    span,
-                    "expected forbid_stages, max_examined_per_returned or forbid_empty = true in this rule",
-                ));
-            }
-            let stages: Vec<String> = r
-                .forbid_stages
-                .iter()
-                .map(|s| s.get_ref().clone())
-                .collect();
-            let name = r.name.clone().unwrap_or_else(|| {
-                let mut parts = Vec::new();
-                if !stages.is_empty() {
-                    parts.push(format!("no {}", stages.join(" / ")));
-                }
-                if let Some(m) = max {
-                    parts.push(format!("examined per returned <= {m}"));
-                }
-                if r.forbid_empty {
-                    parts.push("queries find records".into());
-                }
-                parts.join(", ")
-            });
-            rules.push(Rule {
-                name,
-                select: c.select(&r.select)?,
-                check: Check::Plan {
-                    forbid_stages: stages,
-                    max_examined_per_returned: max,
-                    forbid_empty: r.forbid_empty,
-                },
-                line: c.line(span),
-            });
+            rules.push(c.plan(r)?);
         }
         if rules.is_empty() {
             return Err(c.err(
