@@ -113,6 +113,7 @@ fn estimate_from(list: &[Measured], records: u64, rate: Option<f64>) -> Option<E
             .max_by_key(|m| m.records)
     };
     let from = best(true, true)
+        .or_else(|| best(true, false))
         .or_else(|| best(false, true))
         .or_else(|| best(false, false))?
         .clone();
