@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs a scenario with N load generator processes on this machine, as N pods or machines would:
-#   1. `tenantbench run --seed-only` seeds (or reuses) every variant's data, once;
+#   1. `tenantbench run --seed-only` seeds (or reuses) the generators' data, with the flags the
+#      generators get: databases of their own per layout and index profile, and per trial when
+#      the workload writes, so that every trial starts on its variant's data as seeded (the
+#      generators never seed; docs/scale-out.md, "The generators' data");
 #   2. N `tenantbench run --worker i/N --start-at T` processes start together, each running
 #      1/N of the load (and of the pool), trial k of every generator at the same instant;
 #   3. when all have ended, `tenantbench merge` adds their histograms and interval logs (never
@@ -62,7 +65,7 @@ fi
 [ ! -e "$out/merged/results.json" ] || die "--out $out already holds a merged run; choose another directory"
 mkdir -p "$out"
 
-echo "run-workers.sh: seeding (or reusing) the data of every variant, once" >&2
+echo "run-workers.sh: seeding (or reusing) the generators' data of every variant and trial" >&2
 "$bin" run "${args[@]}" --seed-only --no-progress
 
 start_at=$(date -u -d "+$lead seconds" +%Y-%m-%dT%H:%M:%SZ)

@@ -12,6 +12,8 @@ use clap::Parser as _;
 use serde_yaml::Value;
 use tenantbench::app::settings::RunPlan;
 use tenantbench::cli::{Cli, Command as Cmd};
+use tenantbench::layout::Layout;
+use tenantbench::scenario::generator_prefix;
 
 /// The image the manifests name; docs/scale-out.md applies them with the pushed image instead.
 const IMAGE: &str = "tenantbench:dev";
@@ -334,7 +336,7 @@ fn every_job_runs_with_arguments_the_cli_accepts_and_run_resolves() {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = "2026-01-01T00:00:00Z".to_string();
     let mut commands = 0;
-    let mut seeded = None;
+    let mut seeded: Option<Vec<DataSet>> = None;
     for file in ["job-seed.yaml", "job-run.yaml", "job-merge.yaml"] {
         let job = object(file);
         let spec = pod_spec(&job);
@@ -369,28 +371,32 @@ fn every_job_runs_with_arguments_the_cli_accepts_and_run_resolves() {
                 let cli = parse(&expanded(c, &a, &values));
                 commands += 1;
                 match cli.command {
-                    Cmd::Seed(s) => {
-                        let layout = s.target.layout.expect("the seed Job names --layout");
-                        let indexes = s.indexes.expect("and --indexes");
-                        assert!(s.no_progress);
-                        seeded = Some((layout, indexes));
-                    }
-                    Cmd::Verify(v) => {
-                        let (layout, _) = seeded.as_ref().expect("seed comes first");
-                        assert_eq!(v.target.layout, Some(*layout), "verify what was seeded");
+                    Cmd::Run(r) if r.seed_only => {
+                        assert_eq!(file, "job-seed.yaml", "only the seed Job seeds");
+                        let plan = RunPlan::resolve(&r).unwrap_or_else(|e| panic!("{e:#}"));
+                        assert!(plan.worker.is_none() && !plan.progress);
+                        seeded = Some(data_sets(&plan));
                     }
                     Cmd::Run(r) => {
                         let plan = RunPlan::resolve(&r).unwrap_or_else(|e| panic!("{e:#}"));
                         assert_eq!(plan.worker, Some((i as u32, n as u32)));
                         assert!(plan.start_at.is_some(), "--start-at resolved");
                         assert!(!plan.progress && !plan.report);
-                        // Every variant runs on the data the seed Job made (generators never
-                        // seed), each generator with at least one worker of its own.
-                        let (layout, indexes) = seeded.clone().expect("seed comes first");
-                        assert!(!plan.scenario.matrix.variants.is_empty());
-                        for v in &plan.scenario.matrix.variants {
-                            assert_eq!((v.layout, &v.indexes), (layout, &indexes), "{}", v.id());
+                        // Every trial runs on data the seed Job made (generators never seed),
+                        // each generator with at least one worker of its own.
+                        let seeded = seeded.as_ref().expect("the seed Job comes first");
+                        assert_eq!(&data_sets(&plan), seeded, "generator {i}'s data");
+                        let m = &plan.scenario.matrix;
+                        assert!(!m.variants.is_empty());
+                        for v in &m.variants {
                             assert!(v.pacer.workers() >= 1);
+                            for trial in 1..=m.repeat {
+                                let copy = plan.generator_copy(v, trial);
+                                let prefix =
+                                    generator_prefix(&plan.dataset_prefix(v), &v.indexes, copy);
+                                let set = (v.backend.name().to_string(), v.layout, prefix);
+                                assert!(seeded.contains(&set), "{} trial {trial}: {set:?}", v.id());
+                            }
                         }
                     }
                     Cmd::Merge(_) | Cmd::Report(_) => {}
@@ -399,8 +405,25 @@ fn every_job_runs_with_arguments_the_cli_accepts_and_run_resolves() {
             }
         }
     }
-    // seed, verify, N generators, merge, report.
-    assert_eq!(commands, 4 + n);
+    // seed, N generators, merge, report.
+    assert_eq!(commands, 3 + n);
+}
+
+/// A set of databases generators run on: database kind, layout, prefix.
+type DataSet = (String, Layout, String);
+
+/// The sets of databases a plan's generators run on ([`RunPlan::generator_data`]).
+fn data_sets(plan: &RunPlan) -> Vec<DataSet> {
+    plan.generator_data()
+        .into_iter()
+        .map(|d| {
+            (
+                d.variant.backend.name().to_string(),
+                d.variant.layout,
+                d.prefix,
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -567,8 +590,8 @@ fn credentials_come_from_the_secret_by_reference_only() {
             }
         }
     }
-    // seed and verify, the generator: each with the three URIs.
-    assert_eq!(refs, 3 * URI_ENVS.len());
+    // The seed Job and the generator: each with the three URIs.
+    assert_eq!(refs, 2 * URI_ENVS.len());
 }
 
 /// The Dockerfile's instructions: comments dropped, continued lines joined.

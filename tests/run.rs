@@ -268,29 +268,27 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         .count();
     assert_eq!(skipped, 4);
 
-    // Two load generators on the data as seeded (they never seed), then merged.
+    // Two load generators on the data `run --seed-only` seeds for them with their flags (they
+    // never seed), then merged.
+    let generator_flags = ["--indexes", "tenant", "--repeat", "1"];
+    let mut seed_only = vec!["run", "--scenario", file.to_str().expect("utf-8")];
+    seed_only.extend(generator_flags);
+    seed_only.extend(["--seed-only", "--no-progress"]);
+    let out = run(&seed_only, tmp.path(), &secret_uri);
+    assert!(
+        out.status.success(),
+        "run --seed-only: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut gens = Vec::new();
     for i in 0..2 {
         let g = tmp.path().join(format!("g{i}"));
         let worker = format!("{i}/2");
-        let out = run(
-            &[
-                "run",
-                "--scenario",
-                file.to_str().expect("utf-8"),
-                "--indexes",
-                "tenant",
-                "--repeat",
-                "1",
-                "--worker",
-                &worker,
-                "--out",
-                g.to_str().expect("utf-8"),
-                "--no-progress",
-            ],
-            tmp.path(),
-            &secret_uri,
-        );
+        let mut args = vec!["run", "--scenario", file.to_str().expect("utf-8")];
+        args.extend(generator_flags);
+        args.extend(["--worker", &worker, "--out", g.to_str().expect("utf-8")]);
+        args.push("--no-progress");
+        let out = run(&args, tmp.path(), &secret_uri);
         assert!(
             out.status.success(),
             "generator {i}: {}",

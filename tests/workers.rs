@@ -1,11 +1,14 @@
 //! Several load generators: `scripts/run-workers.sh 3` against a single process on both
 //! databases (merged counts and intended rate equal, the report naming every generator and its
-//! CPU), and PostgreSQL's connection arithmetic over the generators.
+//! CPU); the quickstart's three index profiles, whose variants share a layout, with a mix that
+//! writes (issue 29: every trial complete, on a copy of the data of its own); and PostgreSQL's
+//! connection arithmetic over the generators.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
 use tenantbench::metrics::results::{Results, TrialStatus};
+use tenantbench::op::Op;
 
 use crate::postgres::{clean as pg_clean, pg};
 use crate::util::{clean, server};
@@ -41,38 +44,30 @@ fn ok(what: &str, out: &Output) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_generators_merged_equal_one_process_on_both_databases() {
-    let Some(client) = server().await else { return };
-    let Some(pg_uri) = pg().await else { return };
-    let prefix = "tbt_workers";
-    clean(&client, prefix).await;
-    pg_clean(&pg_uri, prefix).await;
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let file = tmp.path().join("workers.toml");
-    std::fs::write(&file, scenario(prefix)).expect("write scenario");
+/// Runs scenario `file` (with `flags`) as one process into `<tmp>/single` and with
+/// `scripts/run-workers.sh 3` into `<tmp>/many`: seeded, aligned, merged and reported. Their
+/// results: one process's and the merged run's.
+fn one_process_and_three_generators(file: &Path, flags: &[&str], tmp: &Path) -> (Results, Results) {
     let bin = env!("CARGO_BIN_EXE_tenantbench");
-
-    // One process, which seeds.
-    let single = tmp.path().join("single");
+    let single = tmp.join("single");
     let out = Command::new(bin)
         .args(["run", "--no-progress", "--no-report", "--scenario"])
-        .arg(&file)
+        .arg(file)
+        .args(flags)
         .arg("--out")
         .arg(&single)
         .output()
         .expect("run");
     ok("the single run", &out);
-
-    // Three generators through the script: seed reused, aligned start, merged, reported.
-    let many = tmp.path().join("many");
+    let many = tmp.join("many");
     let out = Command::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scripts/run-workers.sh"
     ))
     .arg("3")
     .arg("--scenario")
-    .arg(&file)
+    .arg(file)
+    .args(flags)
     .arg("--out")
     .arg(&many)
     .env("TENANTBENCH", bin)
@@ -80,49 +75,12 @@ async fn three_generators_merged_equal_one_process_on_both_databases() {
     .output()
     .expect("scripts/run-workers.sh");
     ok("scripts/run-workers.sh 3", &out);
+    (read(&single), read(&many.join("merged")))
+}
 
-    let one = read(&single);
-    let merged = read(&many.join("merged"));
-    assert_eq!(merged.worker, None);
-    assert_eq!(merged.variants.len(), 2);
-    for (a, b) in one.variants.iter().zip(&merged.variants) {
-        assert_eq!(a.id, b.id, "the merge names the whole variant");
-        assert_eq!(a.rate, b.rate, "intended rate");
-        assert_eq!(b.rate, Some(f64::from(RATE)));
-        assert_eq!(a.max_pool_size, b.max_pool_size);
-    }
-    for v in &one.variants {
-        let t1 = one.trials_of(&v.id).next().expect("single trial");
-        let tn = merged.trials_of(&v.id).next().expect("merged trial");
-        assert_eq!(t1.status, TrialStatus::Complete, "{}: {:?}", v.id, t1.error);
-        assert_eq!(tn.status, TrialStatus::Complete, "{}: {:?}", v.id, tn.error);
-        let intended = u64::from(RATE * SECONDS);
-        assert_eq!(t1.intended, Some(intended), "{}: single intended", v.id);
-        assert_eq!(tn.intended, Some(intended), "{}: merged intended", v.id);
-        assert_eq!(
-            tn.operations + tn.unissued,
-            intended,
-            "{}: every intended operation ran or is counted unissued",
-            v.id
-        );
-        assert_eq!(
-            t1.operations + t1.unissued,
-            tn.operations + tn.unissued,
-            "{}",
-            v.id
-        );
-        let grouped: u64 = tn.groups.iter().map(|g| g.response.count).sum();
-        assert_eq!(
-            grouped, tn.operations,
-            "{}: the merged histograms hold every operation",
-            v.id
-        );
-        let per_second: u64 = tn.timeline.iter().map(|s| s.response.count).sum();
-        assert_eq!(tn.errors, 0, "{}: generators' inserts do not collide", v.id);
-        assert_eq!(per_second, tn.operations, "{}: interval logs merged", v.id);
-    }
-
-    // Each generator: its share, its operations and CPU, adding up to the merge.
+/// Each generator of the merged run: a third of the rate and in-flight cap, its operations and
+/// CPU in each trial, adding up to the merged trial's operations.
+fn each_generator_ran_its_third(merged: &Results) {
     assert_eq!(merged.generators.len(), 3);
     let mut workers: Vec<&str> = merged
         .generators
@@ -167,9 +125,11 @@ async fn three_generators_merged_equal_one_process_on_both_databases() {
             .sum();
         assert_eq!(ops, t.operations, "{}: generators' operations", t.variant);
     }
+}
 
-    // The report says how many generators ran and each one's CPU.
-    let html = std::fs::read_to_string(many.join("merged/index.html")).expect("index.html");
+/// The merged run's report and summary say how many generators ran and each one's CPU.
+fn the_report_names_three_generators(merged: &Path) {
+    let html = std::fs::read_to_string(merged.join("index.html")).expect("index.html");
     let page = scraper::Html::parse_document(&html);
     let p = scraper::Selector::parse("p").expect("selector");
     assert!(
@@ -187,9 +147,194 @@ async fn three_generators_merged_equal_one_process_on_both_databases() {
             "no row for generator {w} with its CPU"
         );
     }
-    let md = std::fs::read_to_string(many.join("merged/summary.md")).expect("summary.md");
+    let md = std::fs::read_to_string(merged.join("summary.md")).expect("summary.md");
     assert!(md.contains("Load from 3 generators"), "{md}");
     assert_eq!(md.matches("- generator ").count(), 3, "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_generators_merged_equal_one_process_on_both_databases() {
+    let Some(client) = server().await else { return };
+    let Some(pg_uri) = pg().await else { return };
+    let prefix = "tbt_workers";
+    clean(&client, prefix).await;
+    pg_clean(&pg_uri, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("workers.toml");
+    std::fs::write(&file, scenario(prefix)).expect("write scenario");
+
+    // One process, which seeds; three generators through the script.
+    let (one, merged) = one_process_and_three_generators(&file, &[], tmp.path());
+    let many = tmp.path().join("many");
+    assert_eq!(merged.worker, None);
+    assert_eq!(merged.variants.len(), 2);
+    for (a, b) in one.variants.iter().zip(&merged.variants) {
+        assert_eq!(a.id, b.id, "the merge names the whole variant");
+        assert_eq!(a.rate, b.rate, "intended rate");
+        assert_eq!(b.rate, Some(f64::from(RATE)));
+        assert_eq!(a.max_pool_size, b.max_pool_size);
+    }
+    for v in &one.variants {
+        let t1 = one.trials_of(&v.id).next().expect("single trial");
+        let tn = merged.trials_of(&v.id).next().expect("merged trial");
+        assert_eq!(t1.status, TrialStatus::Complete, "{}: {:?}", v.id, t1.error);
+        assert_eq!(tn.status, TrialStatus::Complete, "{}: {:?}", v.id, tn.error);
+        let intended = u64::from(RATE * SECONDS);
+        assert_eq!(t1.intended, Some(intended), "{}: single intended", v.id);
+        assert_eq!(tn.intended, Some(intended), "{}: merged intended", v.id);
+        assert_eq!(
+            tn.operations + tn.unissued,
+            intended,
+            "{}: every intended operation ran or is counted unissued",
+            v.id
+        );
+        assert_eq!(
+            t1.operations + t1.unissued,
+            tn.operations + tn.unissued,
+            "{}",
+            v.id
+        );
+        let grouped: u64 = tn.groups.iter().map(|g| g.response.count).sum();
+        assert_eq!(
+            grouped, tn.operations,
+            "{}: the merged histograms hold every operation",
+            v.id
+        );
+        let per_second: u64 = tn.timeline.iter().map(|s| s.response.count).sum();
+        assert_eq!(tn.errors, 0, "{}: generators' inserts do not collide", v.id);
+        assert_eq!(per_second, tn.operations, "{}: interval logs merged", v.id);
+    }
+
+    each_generator_ran_its_third(&merged);
+    the_report_names_three_generators(&many.join("merged"));
+
+    clean(&client, prefix).await;
+    pg_clean(&pg_uri, prefix).await;
+}
+
+/// The quickstart's intended rate in the issue-29 test (an open loop, so that every generator
+/// intends its share of one schedule), and its trial length at `--scale 0.05`.
+const QS_RATE: u32 = 100;
+const QS_SECONDS: u32 = 4;
+
+/// scenarios/quickstart.toml as it is — population, data, layouts, the three index profiles,
+/// two trials, the default mix (which writes) — under a prefix of the test's own, on both
+/// databases, with an open-loop workload of `QS_RATE`/s whose times `--scale 0.05` makes
+/// `QS_SECONDS` s (1 s warm-up).
+fn quickstart_on_both(prefix: &str) -> String {
+    let q = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/quickstart.toml"
+    ))
+    .expect("scenarios/quickstart.toml");
+    let (head, rest) = q.split_once("\n[workload]\n").expect("a [workload]");
+    let (_, matrix) = rest.split_once("\n[matrix]\n").expect("a [matrix]");
+    assert!(matrix.contains("indexes = [\"none\", \"tenant\", \"compound\"]"));
+    let named = "name = \"quickstart\"\n";
+    assert!(head.contains(named));
+    let head = head.replacen(named, &format!("{named}prefix = \"{prefix}\"\n"), 1);
+    format!(
+        "{head}\n[workload]\nrate = {QS_RATE}.0\nworkers = 6\nduration_s = {}\nwarmup_s = 20\n\n\
+         [matrix]\nbackend = [\"mongodb\", \"postgres\"]\n{matrix}",
+        QS_SECONDS * 20
+    )
+}
+
+/// The orders in database `db` of a backend (`mongodb` or `postgres`).
+async fn orders_in(client: &mongodb::Client, pg_uri: &str, backend: &str, db: &str) -> u64 {
+    if backend == "mongodb" {
+        return client
+            .database(db)
+            .collection::<mongodb::bson::Document>("orders")
+            .count_documents(mongodb::bson::doc! {})
+            .await
+            .unwrap_or_else(|e| panic!("{db}: {e}"));
+    }
+    let c = tenantbench::backend::postgres::connect(pg_uri, Some(db))
+        .await
+        .unwrap_or_else(|e| panic!("{db}: {e}"));
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .expect("count")
+        .get(0);
+    n as u64
+}
+
+/// Issue 29: a matrix whose variants share a database (the quickstart's three index profiles
+/// in one shared layout, a workload that writes, two trials) runs with three generators on both
+/// databases. Every trial is complete, each variant's merged intended operations equal one
+/// process's, and each trial ran on a copy of the data of its own: the orders its generators
+/// inserted are all its copy holds beyond the seeded ones (a copy shared with another trial, or
+/// seeded data a trial found dirty, would hold more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_29_quickstart_index_profiles_run_with_three_generators_on_both_databases() {
+    let Some(client) = server().await else { return };
+    let Some(pg_uri) = pg().await else { return };
+    let prefix = "tbt_workers_qs";
+    clean(&client, prefix).await;
+    pg_clean(&pg_uri, prefix).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("quickstart.toml");
+    std::fs::write(&file, quickstart_on_both(prefix)).expect("write scenario");
+    let (one, merged) = one_process_and_three_generators(&file, &["--scale", "0.05"], tmp.path());
+    let ids = |r: &Results| r.variants.iter().map(|v| v.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&one), ids(&merged));
+    assert_eq!(merged.variants.len(), 6, "3 index profiles × 2 databases");
+    assert_eq!(merged.trials.len(), 12, "every variant's 2 trials");
+    assert_eq!(merged.generators.len(), 3);
+    let scaled = tenantbench::scenario::Scenario::load(&file)
+        .expect("loads")
+        .scaled(0.05, true)
+        .expect("scales");
+    let seeded: u64 = scaled
+        .build_population()
+        .tenants
+        .iter()
+        .map(|t| t.count(tenantbench::datagen::Collection::Orders))
+        .sum();
+    let intended = u64::from(QS_RATE * QS_SECONDS);
+    for v in &merged.variants {
+        for trial in 1..=2 {
+            let of = |r: &Results| {
+                r.trials
+                    .iter()
+                    .find(|t| t.variant == v.id && t.trial == trial)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{} trial {trial} missing", v.id))
+            };
+            let (t1, tn) = (of(&one), of(&merged));
+            let what = format!("{} trial {trial}", v.id);
+            assert_eq!(t1.status, TrialStatus::Complete, "{what}: {:?}", t1.error);
+            assert_eq!(tn.status, TrialStatus::Complete, "{what}: {:?}", tn.error);
+            assert_eq!(t1.intended, Some(intended), "{what}: one process");
+            assert_eq!(tn.intended, t1.intended, "{what}: merged as one process");
+            assert_eq!(tn.operations + tn.unissued, intended, "{what}");
+            assert_eq!(tn.errors, 0, "{what}");
+            let ran = merged
+                .generators
+                .iter()
+                .filter(|g| {
+                    g.trials
+                        .iter()
+                        .any(|x| x.variant == v.id && x.trial == trial && x.operations > 0)
+                })
+                .count();
+            assert_eq!(ran, 3, "{what}: every generator ran it");
+
+            // Its copy: the seeded orders and the ones this trial's generators inserted.
+            let inserted: u64 = tn
+                .groups
+                .iter()
+                .filter(|g| g.op == Op::InsertOne && g.outcome == "ok")
+                .map(|g| g.response.count)
+                .sum();
+            assert!(inserted > 0, "{what}: the mix writes");
+            let db = format!("{}_g{}_c{trial}_shared", scaled.prefix, v.indexes);
+            let orders = orders_in(&client, &pg_uri, &v.backend, &db).await;
+            assert_eq!(orders, seeded + inserted, "{what}: {db}");
+        }
+    }
 
     clean(&client, prefix).await;
     pg_clean(&pg_uri, prefix).await;

@@ -202,8 +202,9 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     Ok(status.max(gated))
 }
 
-/// `run --seed-only`: seeds (or reuses) the data of every distinct (dataset, layout, index
-/// profile) of the matrix, as the trials would, and measures nothing.
+/// `run --seed-only`: seeds (or reuses) every set of databases the load generators of this
+/// plan run on ([`RunPlan::generator_data`]: a copy per (dataset, layout, index profile), and
+/// per trial when the workload writes), and measures nothing.
 async fn seed_only(
     plan: &RunPlan,
     pop: &Population,
@@ -215,12 +216,9 @@ async fn seed_only(
         bail!("--seed-only: the scenario runs on a team's own data, which tenantbench never seeds");
     }
     let cancel = CancellationToken::new();
-    let mut done: Vec<(DataKey, crate::layout::Layout, String, BackendKind)> = Vec::new();
-    for v in &scenario.matrix.variants {
-        let key = (data_key(v), v.layout, v.indexes.clone(), v.backend);
-        if done.contains(&key) {
-            continue;
-        }
+    let sets = plan.generator_data();
+    for (n, g) in sets.iter().enumerate() {
+        let v = &g.variant;
         let (s, p) = derived
             .iter()
             .find(|(k, ..)| *k == data_key(v))
@@ -228,13 +226,19 @@ async fn seed_only(
         let trials = Trials::new(plan, s, p, phases, PathBuf::new(), cancel.clone());
         let driver = plan.driver(v.backend);
         eprintln!(
-            "{}: data of {} (layout {}, index profile {})",
+            "[{}/{}] {}: {}, layout {}, index profile {}, copy {} (first used by trial {} of {}): databases {}_*",
+            n + 1,
+            sets.len(),
             scenario.name,
-            v.id(),
+            v.backend.name(),
             v.layout,
-            v.indexes
+            v.indexes,
+            g.copy,
+            g.trial,
+            v.id(),
+            g.prefix
         );
-        let sum = with_driver!(&driver, |d| trials.seed_only(d, v).await?);
+        let sum = with_driver!(&driver, |d| trials.seed_only(d, v, g.copy).await?);
         println!(
             "  {} databases ({} loaded, {} reused), {} documents loaded, {} indexes built, {:.1} s",
             sum.databases,
@@ -244,11 +248,18 @@ async fn seed_only(
             sum.indexes_built,
             sum.total_seconds
         );
-        done.push(key);
     }
+    let per_trial = if scenario.mix_writes().is_some() {
+        " (the workload writes: a fresh copy for every trial)"
+    } else {
+        ""
+    };
     println!(
-        "seeded the data of {} variants; start the generators with `run --worker i/N`",
-        scenario.matrix.variants.len()
+        "seeded the generators' data for {} trials ({} variants × {}) in {} sets of databases{per_trial}; start the generators with `run --worker i/N` and the same flags",
+        scenario.matrix.variants.len() * scenario.matrix.repeat as usize,
+        scenario.matrix.variants.len(),
+        scenario.matrix.repeat,
+        sets.len()
     );
     Ok(0)
 }

@@ -17,7 +17,8 @@ use crate::layout::Layout;
 use crate::op::BackendKind;
 use crate::pacing::{Pacer, StopCondition};
 use crate::scenario::{
-    IndexBuild, MAX_BATCH, MAX_WORKERS, MatrixSpec, Scenario, Variant, profile_on, valid_prefix,
+    IndexBuild, MAX_BATCH, MAX_WORKERS, MatrixSpec, Scenario, Variant, generator_prefix,
+    profile_on, valid_prefix,
 };
 
 /// Checks a `--prefix` value.
@@ -295,6 +296,100 @@ impl RunPlan {
     pub fn driver(&self, kind: BackendKind) -> AnyDriver {
         driver(&self.server, kind)
     }
+
+    /// Which copy of its data trial `trial` of variant `v` runs on when load generators run
+    /// (`run --seed-only` seeds every copy, `run --worker` runs on them, neither reloads
+    /// between trials). A workload that never writes leaves the data as seeded, so every trial
+    /// runs on copy 1. One that writes gets a copy per trial of the data: the trials over the
+    /// same data ([`RunPlan::dataset_prefix`], kind, layout, index profile) numbered in the
+    /// order every generator runs them — trial by trial, the variants in matrix order — so
+    /// each trial starts on data as seeded, as a single `run` does by reloading dirty data.
+    pub fn generator_copy(&self, v: &Variant, trial: u32) -> u32 {
+        if self.scenario.mix_writes().is_none() {
+            return 1;
+        }
+        let key = |x: &Variant| {
+            (
+                x.backend,
+                x.layout,
+                x.indexes.clone(),
+                self.dataset_prefix(x),
+            )
+        };
+        let mine = key(v);
+        let same: Vec<String> = self
+            .scenario
+            .matrix
+            .variants
+            .iter()
+            .filter(|o| key(o) == mine)
+            .map(Variant::id)
+            .collect();
+        let at = same.iter().position(|id| *id == v.id()).unwrap_or(0);
+        (trial.max(1) - 1) * same.len() as u32 + at as u32 + 1
+    }
+
+    /// The prefix of a variant's dataset: the scenario's, or that of the variant's scaled or
+    /// rule-set copy ([`Scenario::for_variant`]). Variants with one prefix share databases.
+    pub fn dataset_prefix(&self, v: &Variant) -> String {
+        match self.scenario.for_variant(v) {
+            Ok(Some(d)) => d.prefix,
+            _ => self.scenario.prefix.clone(),
+        }
+    }
+
+    /// Every set of databases this plan's load generators run on, once each, in the order the
+    /// trials first use them: what `run --seed-only` seeds and `run --worker` checks.
+    pub fn generator_data(&self) -> Vec<GeneratorData> {
+        let s = &self.scenario;
+        let mut out: Vec<GeneratorData> = Vec::new();
+        for trial in 1..=s.matrix.repeat {
+            for v in &s.matrix.variants {
+                let copy = self.generator_copy(v, trial);
+                let prefix = generator_prefix(&self.dataset_prefix(v), &v.indexes, copy);
+                let seen = |d: &GeneratorData| {
+                    (d.variant.backend, d.variant.layout, &d.prefix)
+                        == (v.backend, v.layout, &prefix)
+                };
+                if !out.iter().any(seen) {
+                    out.push(GeneratorData {
+                        variant: v.clone(),
+                        trial,
+                        copy,
+                        prefix,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One set of databases load generators run on ([`RunPlan::generator_data`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratorData {
+    /// The first variant whose trials use it: its dataset, database kind, layout and index
+    /// profile are the data's.
+    pub variant: Variant,
+    /// That variant's trial that uses it first.
+    pub trial: u32,
+    /// The copy ([`RunPlan::generator_copy`]).
+    pub copy: u32,
+    /// Its databases' prefix ([`generator_prefix`] of the dataset's prefix).
+    pub prefix: String,
+}
+
+/// The scenario a load generator's trial runs on: `data` (the run's scenario, or the variant's
+/// scaled or rule-set copy of it) in the databases of the variant's index profile and the
+/// trial's copy ([`RunPlan::generator_copy`]), named by [`generator_prefix`]. A single `run`
+/// keeps `data`'s own databases, reloading them when the profile changes or writes made them
+/// dirty; generators, which never seed, need every trial's data seeded beforehand, so every
+/// (profile, copy) has databases of its own.
+pub fn generator_scenario(data: &Scenario, indexes: &str, copy: u32) -> Scenario {
+    Scenario {
+        prefix: generator_prefix(&data.prefix, indexes, copy),
+        ..data.clone()
+    }
 }
 
 /// A copy of the scenario with `--backend`, `--layout`, `--indexes` and `--repeat` applied to its
@@ -488,6 +583,80 @@ mod tests {
             matches!(o.variants[0].pacer, Pacer::Open { rate, workers: 16, .. } if rate == 1000.0)
         );
         assert_eq!(o.variants[0].share.as_ref().map(|x| x.worker), Some((0, 4)));
+    }
+
+    /// `run` resolved from its command line.
+    fn run_plan(args: &[&str]) -> RunPlan {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from(["tenantbench", "run"].iter().chain(args))
+            .expect("parses");
+        let crate::cli::Command::Run(a) = cli.command else {
+            panic!("run")
+        };
+        RunPlan::resolve(&a).expect("resolves")
+    }
+
+    #[test]
+    fn generators_get_a_copy_per_index_profile_and_per_trial_when_the_workload_writes() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+        let path = path.to_str().expect("utf-8");
+        let plan = run_plan(&["--scenario", path]);
+        assert!(
+            plan.scenario.mix_writes().is_some(),
+            "the quickstart writes"
+        );
+        let prefixes = |p: &RunPlan| -> Vec<String> {
+            p.generator_data().into_iter().map(|d| d.prefix).collect()
+        };
+        // Three profiles × two trials: every trial starts on data of its own, as seeded.
+        assert_eq!(
+            prefixes(&plan),
+            [
+                "tb_quickstart_gnone_c1",
+                "tb_quickstart_gtenant_c1",
+                "tb_quickstart_gcompound_c1",
+                "tb_quickstart_gnone_c2",
+                "tb_quickstart_gtenant_c2",
+                "tb_quickstart_gcompound_c2",
+            ]
+        );
+        // A generator's share of a variant runs on the copy the whole variant's trial has.
+        let g = run_plan(&["--scenario", path, "--worker", "2/3", "--scale", "0.05"]);
+        let v = &g.scenario.matrix.variants[1];
+        assert_eq!((g.generator_copy(v, 1), g.generator_copy(v, 2)), (1, 2));
+        assert!(
+            prefixes(&g)
+                .iter()
+                .all(|p| p.starts_with("tb_quickstart_s0p05_g"))
+        );
+
+        // Variants on the same data (a pool axis) take turns: a copy per trial of each.
+        let mut pools = run_plan(&["--scenario", path, "--indexes", "tenant"]);
+        let mut other = pools.scenario.matrix.variants[0].clone();
+        other.max_pool_size = 4;
+        pools.scenario.matrix.variants.push(other);
+        let vs = pools.scenario.matrix.variants.clone();
+        let copies: Vec<u32> = [1, 2]
+            .iter()
+            .flat_map(|&t| vs.iter().map(move |v| (v, t)))
+            .map(|(v, t)| pools.generator_copy(v, t))
+            .collect();
+        assert_eq!(copies, [1, 2, 3, 4]);
+        assert_eq!(pools.generator_data().len(), 4);
+
+        // A workload that only reads leaves the data as seeded: one copy per profile.
+        let mut reads = plan.clone();
+        let writes = |op: &crate::op::Op| plan.scenario.writes(*op);
+        reads.scenario.workload.mix.retain(|(op, _)| !writes(op));
+        assert!(reads.scenario.mix_writes().is_none());
+        assert_eq!(
+            prefixes(&reads),
+            [
+                "tb_quickstart_gnone_c1",
+                "tb_quickstart_gtenant_c1",
+                "tb_quickstart_gcompound_c1"
+            ]
+        );
     }
 
     #[test]

@@ -7,40 +7,34 @@
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::api_process::ApiProcess;
 use super::existing::Existing;
-use super::settings::{HttpPlan, RunPlan};
+use super::settings::{RunPlan, generator_scenario};
 use crate::backend::custom::{generated, spec_of};
 use crate::backend::seed::SeedSummary;
 use crate::backend::{Backend, Driver, TrialSetup};
-use crate::http::attack::{self, AttackPlan};
+use crate::layout::Placement;
 use crate::metrics::collector::tenant_sample;
-use crate::metrics::evidence as sys;
 use crate::metrics::results::{
-    self as res, DataEvidence, Evidence, ExplainRecord, Group, HttpEvidence, ServerCpu, Summary,
-    TenantSample, Trial, TrialStatus,
+    self as res, DataEvidence, Evidence, ExplainRecord, Group, Summary, TenantSample, Trial,
+    TrialStatus,
 };
 use crate::metrics::store as res_store;
 use crate::metrics::timeline::Timeline;
 use crate::metrics::{Key, Recorder};
 use crate::op::{Op, Outcome, Request};
-use crate::pacing::{Pacer, StopCondition};
+use crate::pacing::Pacer;
 use crate::population::Population;
-use crate::runner::external::External;
 use crate::runner::{Checkpoint, Live, RunConfig, RunIo, RunReport};
 use crate::scenario::{PhasePlan, Scenario, Variant};
 use crate::workload::{Workload, classes, collection_of};
 
 mod cpu;
+mod http;
 use cpu::CpuMark;
-
-/// Per-request timeout of goose's users (`load`).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Tenants kept individually: the largest this many, then log-spaced ranks.
 const SAMPLE_LARGEST: usize = 10;
@@ -172,8 +166,8 @@ impl<'a> Trials<'a> {
         t
     }
 
-    /// `run --seed-only`: seeds (or reuses) variant `v`'s data as a trial would, without the
-    /// trial.
+    /// `run --seed-only`: seeds (or reuses) copy `copy` of variant `v`'s data for load
+    /// generators ([`generator_scenario`]), without a trial.
     ///
     /// # Errors
     /// The driver's seeding errors.
@@ -181,11 +175,12 @@ impl<'a> Trials<'a> {
         &self,
         d: &D,
         v: &Variant,
+        copy: u32,
     ) -> Result<crate::backend::seed::SeedSummary> {
-        let s = self.scenario;
+        let s = generator_scenario(self.scenario, &v.indexes, copy);
         let base = s.placement(self.pop, v.layout);
         let opts = self.plan.seed.options(v.layout, &v.indexes, false);
-        Ok(d.seed(s, self.pop, &base, &opts).await?)
+        Ok(d.seed(&s, self.pop, &base, &opts).await?)
     }
 
     /// The steps of a trial, in order.
@@ -198,7 +193,12 @@ impl<'a> Trials<'a> {
             self.figures(t, report);
             return Ok(());
         }
-        let s = self.scenario;
+        // Load generators run each trial on the databases of its index profile and copy,
+        // which `run --seed-only` seeded; a single run reloads its own as it goes.
+        let copied = self
+            .copy_of(v, t.trial)
+            .map(|c| generator_scenario(self.scenario, &v.indexes, c));
+        let s = copied.as_ref().unwrap_or(self.scenario);
         let base = s.placement(self.pop, v.layout);
         // A migrating variant's backend knows the destination from the start (empty until the
         // cut-over routes the tenant there); its data is seeded without it.
@@ -219,35 +219,8 @@ impl<'a> Trials<'a> {
         };
         d.preflight(&setup).await?;
 
-        // Data: reuse when the markers match, complete and clean; else (re)load or rebuild
-        // indexes. Several generators must not seed at once: they only check it is there.
-        // An existing target's data is the team's: read as it is, never seeded or marked.
-        if let Some(target) = &s.target {
-            eprintln!(
-                "  data: the existing database {}, read as it is (nothing seeded, no marker)",
-                target.database
-            );
-        } else {
-            if moving.is_some() {
-                // Every trial starts with the tenants where the layout's rules put them.
-                let dropped = d.reset_moves(&s.prefix, &base).await?;
-                if !dropped.is_empty() {
-                    eprintln!(
-                        "  migration: dropped {} an earlier trial moved a tenant to",
-                        dropped.join(", ")
-                    );
-                }
-            }
-            let opts = self.plan.seed.options(v.layout, &v.indexes, false);
-            let sum = if self.plan.worker.is_some() {
-                d.check_ready(s, self.pop, &base, &opts)
-                    .await
-                    .map_err(|e| seed_first(e, s, v))?
-            } else {
-                d.seed(s, self.pop, &base, &opts).await?
-            };
-            t.evidence.data = data_evidence(&sum);
-        }
+        self.prepare_data(d, s, v, &base, moving.is_some(), t)
+            .await?;
 
         // Tenants `tenantbench migrate` moved are where the tenant directory has them; a
         // migrating variant starts from the rules' placement (its directory was reset).
@@ -294,6 +267,61 @@ impl<'a> Trials<'a> {
         };
         d.close(&setup, session, backend, &mut t.evidence).await;
         self.figures(t, report?);
+        Ok(())
+    }
+
+    /// Which copy of its data a load generator's trial runs on ([`RunPlan::generator_copy`]);
+    /// `None` for a single run, which prepares its own data.
+    fn copy_of(&self, v: &Variant, trial: u32) -> Option<u32> {
+        self.plan.worker.map(|_| self.plan.generator_copy(v, trial))
+    }
+
+    /// A trial's data in scenario `s`'s databases (`base`, the layout's placement): reused when
+    /// the markers match, complete and clean, else (re)loaded or its indexes rebuilt; a load
+    /// generator only checks its copy is there; an existing target is read as it is. A
+    /// `moving` variant first drops what an earlier trial moved a tenant to.
+    async fn prepare_data<D: Driver>(
+        &self,
+        d: &D,
+        s: &Scenario,
+        v: &Variant,
+        base: &Placement,
+        moving: bool,
+        t: &mut Trial,
+    ) -> Result<()> {
+        // Data: reuse when the markers match, complete and clean; else (re)load or rebuild
+        // indexes. Several generators must not seed at once: they only check it is there.
+        // An existing target's data is the team's: read as it is, never seeded or marked.
+        if let Some(target) = &s.target {
+            eprintln!(
+                "  data: the existing database {}, read as it is (nothing seeded, no marker)",
+                target.database
+            );
+        } else {
+            if moving {
+                // Every trial starts with the tenants where the layout's rules put them.
+                let dropped = d.reset_moves(&s.prefix, base).await?;
+                if !dropped.is_empty() {
+                    eprintln!(
+                        "  migration: dropped {} an earlier trial moved a tenant to",
+                        dropped.join(", ")
+                    );
+                }
+            }
+            let opts = self.plan.seed.options(v.layout, &v.indexes, false);
+            let sum = if let Some(c) = self.copy_of(v, t.trial) {
+                eprintln!(
+                    "  data: the generators' copy {c} of this data (databases {}_*)",
+                    s.prefix
+                );
+                d.check_ready(s, self.pop, base, &opts)
+                    .await
+                    .map_err(|e| seed_generators_first(e, s))?
+            } else {
+                d.seed(s, self.pop, base, &opts).await?
+            };
+            t.evidence.data = data_evidence(&sum);
+        }
         Ok(())
     }
 
@@ -367,133 +395,6 @@ impl<'a> Trials<'a> {
         live_bar.finish_and_clear();
         mark.evidence(t, servers, &server_cpu, Vec::new());
         Ok(report)
-    }
-
-    /// One trial through the API: start it (unless `--host`), attack it, stop it; the runner's
-    /// report, with the API's CPU, connections and goose's counts in `t.evidence`.
-    async fn measure_http(
-        &self,
-        api: &HttpPlan,
-        v: &Variant,
-        t: &mut Trial,
-        servers: &[(String, u32)],
-        server_cpu: impl Fn(u32) -> Option<f64>,
-    ) -> Result<RunReport> {
-        let stem = format!("{}-t{}", v.id(), t.trial);
-        let staging = api.staging.as_ref().map(|(s, _)| s.clone());
-        let started = match (&api.host, &staging) {
-            (None, None) => {
-                Some(ApiProcess::start(api, &self.dir, self.uri(), &v.id(), &stem).await?)
-            }
-            _ => None,
-        };
-        let base_url = match (&api.host, &staging, &started) {
-            (_, Some(s), _) => s.base_url.clone(),
-            (Some(h), None, _) => h.trim_end_matches('/').to_string(),
-            (None, None, Some(p)) => p.base_url.clone(),
-            (None, None, None) => bail!("no API to attack"),
-        };
-        let (users, throttle, think) = match v.pacer {
-            Pacer::Closed { concurrency, think } => (concurrency, None, think),
-            Pacer::Open { rate, workers, .. } => (
-                workers,
-                Some(rate.round().max(1.0) as usize),
-                Duration::ZERO,
-            ),
-        };
-        let s = self.scenario;
-        let StopCondition::Duration(duration) = s.workload.stop else {
-            bail!("`load` runs for a duration");
-        };
-        let test_plan =
-            attack::test_plan(users, s.workload.warmup, duration).map_err(anyhow::Error::msg)?;
-        let reports = vec![format!("{stem}-goose.html"), format!("{stem}-goose.json")];
-        let plan = AttackPlan {
-            base_url: base_url.clone(),
-            users,
-            throttle,
-            think,
-            test_plan: test_plan.clone(),
-            reports: reports.iter().map(|r| self.dir.join(r)).collect(),
-            seed: s.seed,
-            session_ops: s.workload.session_ops,
-            timeout: REQUEST_TIMEOUT,
-            staging,
-            fixed_path: None,
-        };
-        let pid = started.as_ref().map(ApiProcess::pid);
-        let started_api = started.is_some();
-        let api0 = pid.and_then(sys::process_cpu_seconds);
-        let mark = CpuMark::take(servers, &server_cpu);
-        let users_pacer = Pacer::Closed {
-            concurrency: users,
-            think: Duration::ZERO,
-        };
-        let (cfg, io, live_bar) = self.run_setup(v, t, users_pacer)?;
-        let run = Arc::new(External::start(&cfg, io));
-        let ids = self.pop.tenants.iter().map(|x| x.id.clone()).collect();
-        // Ctrl-C before the attack: none starts. During it: goose's kill switch, pulled again
-        // every 100 ms until the attack returns, because goose clears the switch when it
-        // starts and a press while it was starting would otherwise be lost.
-        let counts = if self.cancel.is_cancelled() {
-            Ok(attack::GooseCounts::default())
-        } else {
-            let cancel = self.cancel.clone();
-            let stopper = tokio::spawn(async move {
-                cancel.cancelled().await;
-                loop {
-                    attack::stop("Ctrl-C");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            });
-            let c = attack::attack(&plan, self.workload(), ids, run.clone()).await;
-            stopper.abort();
-            c
-        };
-        let run = Arc::into_inner(run).context("goose's users still hold the run")?;
-        let report = run.finish().await;
-        live_bar.finish_and_clear();
-        let api_cpu = match (pid.and_then(sys::process_cpu_seconds), api0) {
-            (Some(b), Some(a)) => vec![ServerCpu {
-                role: "api".into(),
-                cpu_s: round3(b - a),
-                cpus: pid.and_then(sys::cpus_allowed),
-            }],
-            _ => Vec::new(),
-        };
-        mark.evidence(t, servers, &server_cpu, api_cpu);
-        if let Some(p) = started {
-            let ev = p.stop().await?;
-            t.evidence.connections = ev.connections;
-            t.evidence.checkout = ev.checkout;
-            t.evidence.registry = ev.registry;
-        }
-        let counts = counts.map_err(anyhow::Error::msg)?;
-        t.evidence.http = Some(HttpEvidence {
-            engine: attack::ENGINE.into(),
-            base_url: crate::backend::redact_uri(&base_url),
-            started_api,
-            users: users as u64,
-            throttle_rps: throttle.map(|r| r as u64),
-            test_plan,
-            co_mitigation: attack::co_mitigation_name(),
-            requests: counts.requests,
-            goose_failures: counts.failures,
-            synthetic_requests: counts.synthetic,
-            co_events: counts.co_events,
-            goose_p99_us: counts.p99_us,
-            goose_p99_backfilled_us: counts.p99_backfilled_us,
-            reports,
-        });
-        Ok(report)
-    }
-
-    /// The server's URI for the API's environment: `--uri`'s variable and value.
-    fn uri(&self) -> Option<(&'static str, &str)> {
-        let s = &self.plan.server;
-        s.uri
-            .as_deref()
-            .map(|u| (crate::backend::uri_env(s.backend()), u))
     }
 
     /// The workload of this dataset (a `run --worker`'s own stream of it).
@@ -768,15 +669,23 @@ fn groups(rec: &Recorder, phases: &[String], classes: &[String], phase_secs: &[f
         .collect()
 }
 
-/// A `check_ready` failure with the `seed` command that makes the data ready (`run --worker`
-/// and `serve` never seed).
+/// A `check_ready` failure with the `seed` command that makes the data ready (`serve` never
+/// seeds).
 pub(super) fn seed_first(e: impl std::fmt::Display, s: &Scenario, v: &Variant) -> anyhow::Error {
     anyhow::anyhow!(
-        "{e}; seed it first with `tenantbench seed --scenario {} --backend {} --layout {} --indexes {}` (or every variant's data with `tenantbench run --scenario {} --seed-only`)",
+        "{e}; seed it first with `tenantbench seed --scenario {} --backend {} --layout {} --indexes {}`",
         s.path.display(),
         v.backend.name(),
         v.layout,
-        v.indexes,
+        v.indexes
+    )
+}
+
+/// A load generator's `check_ready` failure with the command that seeds the generators' data
+/// (`run --worker` never seeds).
+fn seed_generators_first(e: impl std::fmt::Display, s: &Scenario) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{e}; seed the generators' data first with `tenantbench run --scenario {} --seed-only` and the generators' other flags (--backend, --layout, --indexes, --repeat, --scale, --prefix)",
         s.path.display()
     )
 }

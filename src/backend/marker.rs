@@ -114,7 +114,9 @@ pub fn verify_problem(name: &str, state: &DbState, hash: &str) -> Option<String>
 
 /// Why a database is not ready for a load generator that must not seed (`run --worker`), if it
 /// is not: it must carry this prefix's marker for this data, complete, with the index profile.
-/// Dirty data is accepted: the generators of one run write into the same data.
+/// Dirty data is accepted: the generators of one trial write into the same copy of the data,
+/// and one that checks after another has started writing finds it dirty (`run --seed-only`
+/// reloads what an earlier run wrote into).
 pub fn readiness_problem(
     state: &DbState,
     prefix: &str,

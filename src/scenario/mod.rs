@@ -39,7 +39,7 @@ use check::Checker;
 pub use matrix::{ConnectionsSpec, MAX_POOL, MatrixSpec, Share, Strategy, Variant, part};
 pub use phases::{PhasePlan, PhaseSpec};
 pub use profiles::{BUILTIN_PROFILES, profile_on};
-pub use scale::{is_derived_prefix_of, scaled_prefix};
+pub use scale::{generator_prefix, is_derived_prefix_of, scaled_prefix};
 
 /// A scenario file could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]

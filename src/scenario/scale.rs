@@ -25,9 +25,56 @@ pub fn scaled_prefix(prefix: &str, f: f64) -> String {
     format!("{prefix}_s{}", token(f))
 }
 
+/// The database prefix of load generators' data (`run --seed-only`, `run --worker`): copy
+/// `copy` of a dataset's data with index profile `profile`, `tb_quickstart` → `tb_quickstart_gcompound_c1`.
+/// A profile name that is not 1 to 16 lowercase letters and digits is kept as its letters and
+/// digits (at most 12) and a hash of the whole name, so two names never share databases.
+pub fn generator_prefix(prefix: &str, profile: &str, copy: u32) -> String {
+    let plain = (1..=16).contains(&profile.len())
+        && profile
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let token = if plain {
+        profile.to_string()
+    } else {
+        let kept: String = profile
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .take(12)
+            .collect();
+        let hash = xxhash_rust::xxh3::xxh3_64(profile.as_bytes());
+        format!("{kept}{:06x}", hash & 0xff_ffff)
+    };
+    format!("{prefix}_g{token}_c{copy}")
+}
+
+/// `p` without a trailing generator segment pair (`_g<profile>_c<copy>`, [`generator_prefix`]).
+fn without_generator_copy(p: &str) -> &str {
+    let Some((head, copy)) = p.rsplit_once("_c") else {
+        return p;
+    };
+    let Some((head, profile)) = head.rsplit_once("_g") else {
+        return p;
+    };
+    let copy_ok = !copy.is_empty() && copy.bytes().all(|b| b.is_ascii_digit());
+    let profile_ok = !profile.is_empty()
+        && profile
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if copy_ok && profile_ok { head } else { p }
+}
+
 /// Whether `p` is `base` or the prefix of a copy derived from it: `base` followed by scale
-/// (`_s0p01`) and rule-set (`_hremote`) segments.
+/// (`_s0p01`) and rule-set (`_hremote`) segments, and last, for load generators' data, an index
+/// profile and copy pair (`_gcompound_c2`).
 pub fn is_derived_prefix_of(p: &str, base: &str) -> bool {
+    let stripped = without_generator_copy(p);
+    derived_by_segments(p, base) || (stripped != p && derived_by_segments(stripped, base))
+}
+
+/// Whether `p` is `base` followed by scale and rule-set segments only.
+fn derived_by_segments(p: &str, base: &str) -> bool {
     let Some(rest) = p.strip_prefix(base) else {
         return false;
     };
@@ -190,6 +237,26 @@ mod tests {
     }
 
     #[test]
+    fn generator_prefixes_name_profile_and_copy_apart() {
+        assert_eq!(
+            generator_prefix("tb_q_s0p05", "compound", 2),
+            "tb_q_s0p05_gcompound_c2"
+        );
+        // Any profile name gives a prefix the recogniser accepts, and names stay apart.
+        let a = generator_prefix("tb_q", "Tenant_Status", 1);
+        let b = generator_prefix("tb_q", "tenant-status", 1);
+        assert_ne!(a, b);
+        for p in [&a, &b] {
+            assert!(p.starts_with("tb_q_gtenantstatus"), "{p}");
+            assert!(is_derived_prefix_of(p, "tb_q"), "{p}");
+        }
+        assert_ne!(
+            generator_prefix("tb_q", "none", 1),
+            generator_prefix("tb_q", "none", 2)
+        );
+    }
+
+    #[test]
     fn derived_prefixes_are_recognised_and_nothing_else() {
         assert!(is_derived_prefix_of("tb_q_s0p01", "tb_q"));
         assert!(is_derived_prefix_of("tb_q_s0p01_hremote", "tb_q"));
@@ -198,6 +265,18 @@ mod tests {
         assert!(!is_derived_prefix_of("tb_q_s", "tb_q"));
         assert!(!is_derived_prefix_of("tb_qx_s1", "tb_q"));
         assert!(!is_derived_prefix_of("tb_q_hRemote", "tb_q"));
+        // Load generators' copies, after any other segment and only as a pair.
+        assert!(is_derived_prefix_of("tb_q_gcompound_c2", "tb_q"));
+        assert!(is_derived_prefix_of("tb_q_s0p05_gnone_c11", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_q_c2", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_q_gnone", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_q_gnone_c", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_q_gnone_c1_s1", "tb_q"));
+        assert!(!is_derived_prefix_of("tb_qx_gnone_c1", "tb_q"));
+        assert!(
+            is_derived_prefix_of("tb_q_gx_c1", "tb_q_gx_c1"),
+            "a prefix of that shape"
+        );
         assert_eq!(token(0.01), "0p01");
         assert_eq!(token(2.0), "2");
     }
