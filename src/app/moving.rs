@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 
 use super::trial::{Trials, round3};
-use crate::backend::migrate::{self, MigrateOptions, MoveSpec, rates};
+use crate::backend::migrate::{self, MigrateOptions, MoveSpec};
+use crate::backend::migration_rates as rates;
 use crate::backend::{Backend, Driver};
 use crate::layout::Placement;
 use crate::metrics::results::{MigrationEvidence, Trial};

@@ -13,8 +13,6 @@
 //! operation routed through this process can change the source between that last catch-up and
 //! the cut-over; writers in other processes must be stopped by their owner (`migrate` says so).
 
-pub mod rates;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -614,7 +612,7 @@ pub struct MovePlan {
 
 /// Plans a migration without writing: the records to move, the destination's state, and how
 /// fast the tenant's orders read in the source (the estimate of the time is the caller's, from
-/// the rates migrations on this server measured: [`rates::estimate`]).
+/// the rates migrations on this server measured: [`super::migration_rates::estimate`]).
 ///
 /// # Errors
 /// The target's errors; a destination the migration would refuse.

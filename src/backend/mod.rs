@@ -8,6 +8,7 @@
 pub mod custom;
 pub mod marker;
 pub mod migrate;
+pub mod migration_rates;
 pub mod mongo;
 pub mod null;
 pub mod postgres;

@@ -5,7 +5,6 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::results::Results;
 use crate::op::Op;
 
 /// `explain` of one call.
@@ -62,18 +61,21 @@ impl ExplainRecord {
 }
 
 /// One sentence per variant and operation whose plan evidence found no record for a tenant
-/// that has some (the records marked [`ExplainRecord::empty`]): what the terminal, the report's
+/// that has some (the records marked [`ExplainRecord::empty`]), over each trial's variant and
+/// explain records: what the terminal, the report's
 /// caveats and the gate's plan rules say of a run that measured empty queries.
-pub fn empty_plans(r: &Results) -> Vec<String> {
-    let existing = r.scenario.target.is_some();
+pub fn empty_plans<'a>(
+    trials: impl Iterator<Item = (&'a str, &'a [ExplainRecord])>,
+    existing: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen: Vec<(&str, Op)> = Vec::new();
-    for t in &r.trials {
-        for e in t.evidence.explain.iter().filter(|e| e.empty) {
-            if seen.contains(&(t.variant.as_str(), e.op)) {
+    for (variant, explain) in trials {
+        for e in explain.iter().filter(|e| e.empty) {
+            if seen.contains(&(variant, e.op)) {
                 continue;
             }
-            seen.push((t.variant.as_str(), e.op));
+            seen.push((variant, e.op));
             let has = if existing && e.tenant_documents == 0 {
                 "the largest tenant".to_string()
             } else {
@@ -82,7 +84,7 @@ pub fn empty_plans(r: &Results) -> Vec<String> {
             out.push(format!(
                 "{} in {}: the plan found 0 records for tenant {} ({has}){}: its figures measure an empty query — check the tenant value's type, the field names and the filter",
                 e.op,
-                t.variant,
+                variant,
                 e.tenant,
                 if existing { " on the existing database" } else { "" }
             ));

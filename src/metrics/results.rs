@@ -663,7 +663,18 @@ pub struct ServerCpu {
 
 pub use super::generators::{Generator, GeneratorShare, GeneratorTrial};
 pub use super::memory::{MemoryEvidence, RssSample};
-pub use super::plan::{ExplainRecord, empty_plans};
+pub use super::plan::ExplainRecord;
+
+/// What the terminal, the report's caveats and the gate say of a run that measured empty
+/// queries ([`super::plan::empty_plans`] over its trials).
+pub fn empty_plans(r: &Results) -> Vec<String> {
+    super::plan::empty_plans(
+        r.trials
+            .iter()
+            .map(|t| (t.variant.as_str(), t.evidence.explain.as_slice())),
+        r.scenario.target.is_some(),
+    )
+}
 
 /// Counters of the client-per-tenant registry.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
