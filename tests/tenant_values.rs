@@ -317,7 +317,7 @@ async fn mongodb_queries_that_find_nothing_are_said_so_and_fail_the_gate() {
 fn check_report_and_gate(run: &Path, op: &str) {
     let html = std::fs::read_to_string(run.join("index.html")).expect("report");
     let doc = scraper::Html::parse_document(&html);
-    let sel = scraper::Selector::parse("li").expect("selector");
+    let sel = scraper::Selector::parse("p.caveat").expect("selector");
     let caveat = doc
         .select(&sel)
         .map(|li| li.text().collect::<String>())

@@ -126,15 +126,20 @@ pub fn ops_of(r: &Results) -> Vec<Op> {
     ops
 }
 
-/// The classes counted as small tenants in these results: `basic` and `free` where present,
-/// else every class.
-pub fn small_classes(r: &Results) -> Vec<String> {
-    let small: Vec<String> = r
-        .classes
+/// The small-tenant classes (`basic`, `free`) these results have, in their order; empty when
+/// they have neither.
+pub fn small_present(r: &Results) -> Vec<String> {
+    r.classes
         .iter()
         .filter(|c| SMALL.contains(&c.as_str()))
         .cloned()
-        .collect();
+        .collect()
+}
+
+/// The classes counted as small tenants in these results: `basic` and `free` where present,
+/// else every class.
+pub fn small_classes(r: &Results) -> Vec<String> {
+    let small = small_present(r);
     if small.is_empty() {
         r.classes.clone()
     } else {

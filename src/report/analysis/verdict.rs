@@ -13,7 +13,7 @@
 use hdrhistogram::Histogram;
 
 use super::samples::{self, P99};
-use super::{SMALL, added, mean_throughput, spread};
+use super::{added, mean_throughput, spread};
 use crate::metrics::results::{Group, Results};
 
 /// p99s within this fraction of each other are level: neither better nor worse.
@@ -38,12 +38,7 @@ impl Unit {
 /// about), then every other class in the results' order; one unit of every class when the
 /// results name none.
 pub fn units(r: &Results) -> Vec<Unit> {
-    let small: Vec<String> = r
-        .classes
-        .iter()
-        .filter(|c| SMALL.contains(&c.as_str()))
-        .cloned()
-        .collect();
+    let small = super::small_present(r);
     let mut out = Vec::new();
     if !small.is_empty() {
         out.push(Unit {
