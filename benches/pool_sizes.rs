@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenantbench::backend::seed::SeedOptions;
-use tenantbench::backend::{Backend, Driver, TrialSetup};
+use tenantbench::backend::{Backend, Dataset, Driver, TrialSetup};
 use tenantbench::layout::Layout;
 use tenantbench::metrics::results::Evidence;
 use tenantbench::op::Op;
@@ -65,7 +65,7 @@ impl common::KindBench for PoolSizes {
         let pop = s.build_population();
         let placement = s.placement(&pop, Layout::Shared);
         let opts = SeedOptions::from_scenario(&s, Layout::Shared, "tenant");
-        if let Err(e) = rt.block_on(d.seed(&s, &pop, &placement, &opts)) {
+        if let Err(e) = rt.block_on(d.seed(&Dataset::new(&s, &pop, &placement), &opts)) {
             println!("SKIPPED {kind} pool_sizes: seeding failed: {e}");
             return;
         }
@@ -86,9 +86,7 @@ impl common::KindBench for PoolSizes {
                     ..s.matrix.variants[0].clone()
                 };
                 let setup = TrialSetup {
-                    scenario: &s,
-                    pop: &pop,
-                    placement: &placement,
+                    data: Dataset::new(&s, &pop, &placement),
                     variant: &v,
                     worker: None,
                 };

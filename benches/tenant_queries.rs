@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tenantbench::backend::seed::SeedOptions;
-use tenantbench::backend::{Backend, Driver, TrialSetup};
+use tenantbench::backend::{Backend, Dataset, Driver, TrialSetup};
 use tenantbench::layout::Layout;
 use tenantbench::metrics::results::Evidence;
 use tenantbench::op::{Op, Request};
@@ -53,13 +53,11 @@ async fn open<D: Driver>(
 ) -> Result<(Arc<D::Backend>, D::Session), String> {
     let placement = s.placement(pop, v.layout);
     let opts = SeedOptions::from_scenario(s, v.layout, &v.indexes);
-    d.seed(s, pop, &placement, &opts)
+    d.seed(&Dataset::new(s, pop, &placement), &opts)
         .await
         .map_err(|e| e.to_string())?;
     let setup = TrialSetup {
-        scenario: s,
-        pop,
-        placement: &placement,
+        data: Dataset::new(s, pop, &placement),
         variant: v,
         worker: None,
     };
@@ -103,9 +101,7 @@ impl common::KindBench for TenantQueries {
                 }
                 let placement = s.placement(&pop, layout);
                 let setup = TrialSetup {
-                    scenario: &s,
-                    pop: &pop,
-                    placement: &placement,
+                    data: Dataset::new(&s, &pop, &placement),
                     variant: &v,
                     worker: None,
                 };

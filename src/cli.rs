@@ -336,8 +336,8 @@ pub struct RunArgs {
     /// This process is load generator i of N (0-based): it runs 1/N of the load (its part of
     /// the concurrency, or every N-th intended start of the open loop's schedule, and of the
     /// pool) and never seeds (seed first with `run --seed-only`).
-    #[arg(long, value_name = "i/N")]
-    pub worker: Option<String>,
+    #[arg(long, value_name = "i/N", value_parser = parse_worker)]
+    pub worker: Option<(u32, u32)>,
     /// Seed (or reuse) the data of every variant of the matrix, then exit without measuring:
     /// the step before `run --worker` generators (a Kubernetes seeding Job,
     /// scripts/run-workers.sh).
@@ -348,8 +348,8 @@ pub struct RunArgs {
     pub no_report: bool,
     /// Start the first trial at this UTC time (yyyy-mm-ddThh:mm:ssZ), so that generators on
     /// several machines run their phases aligned in time.
-    #[arg(long, value_name = "UTC")]
-    pub start_at: Option<String>,
+    #[arg(long, value_name = "UTC", value_parser = parse_utc)]
+    pub start_at: Option<std::time::SystemTime>,
     /// At the end, judge the run with this gate rules file (as `tenantbench gate`); the run then
     /// exits with the gate's status (1 a rule failed, 2 runs that cannot be compared).
     #[arg(long, value_name = "RULES")]
@@ -603,4 +603,27 @@ pub struct ServeArgs {
     /// On shutdown, write the API's connection evidence (JSON) to this file: for `load`.
     #[arg(long, value_name = "FILE", hide = true)]
     pub evidence: Option<PathBuf>,
+}
+
+/// `--worker i/N`: load generator i of N (0 <= i < N <= 1000); also how results name one.
+///
+/// # Errors
+/// Anything else, in words clap prints after the flag.
+pub fn parse_worker(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{s:?}: expected i/N with 0 <= i < N <= 1000, e.g. 0/2");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || n > 1000 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// `--start-at`: a UTC time as yyyy-mm-ddThh:mm:ssZ.
+fn parse_utc(s: &str) -> Result<std::time::SystemTime, String> {
+    crate::clock::parse_rfc3339(s)
+        .ok_or_else(|| format!("{s:?}: expected a UTC time as yyyy-mm-ddThh:mm:ssZ"))
 }

@@ -221,6 +221,43 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// The destination database of a move of `tenant` (its id) to a placement of `kind`: a
+    /// database of its own, the first moved pool with room, or the layout's shared database;
+    /// named under `prefix`.
+    ///
+    /// # Errors
+    /// A layout tenants are not moved in.
+    pub fn destination(
+        &self,
+        prefix: &str,
+        tenant: &str,
+        kind: PlacementKind,
+    ) -> Result<String, String> {
+        let layout = self.layout;
+        let name = |n: usize| moved_name(prefix, layout, kind, tenant, n);
+        let Some(first) = name(1) else {
+            return Err(format!(
+                "--layout {layout}: tenants are moved in the shared and hybrid layouts, which keep a shared database and a tenant directory; {layout} has none"
+            ));
+        };
+        if kind != PlacementKind::Pooled {
+            return Ok(first);
+        }
+        let mut n = 1;
+        loop {
+            let candidate = name(n).unwrap_or_default();
+            let held = self
+                .databases
+                .iter()
+                .find(|d| d.name == candidate)
+                .map_or(0, |d| d.tenants.len());
+            if held < MOVED_POOL_SIZE {
+                return Ok(candidate);
+            }
+            n += 1;
+        }
+    }
+
     /// A team's own database (`[target] existing = true`): every one of `n` tenants in it,
     /// on the default server, as in the shared layout.
     pub fn existing(database: &str, n: usize) -> Placement {

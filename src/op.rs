@@ -32,6 +32,13 @@ static CUSTOM: std::sync::RwLock<Vec<&'static str>> = std::sync::RwLock::new(Vec
 /// Most distinct operation names a process interns.
 pub const MAX_OPS: usize = 1024;
 
+/// [`Op::named`] had no room for another name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "operation {0:?}: one process tells at most {MAX_OPS} operation names apart, and that many are known already"
+)]
+pub struct OpsFull(pub String);
+
 #[allow(non_upper_case_globals)]
 impl Op {
     /// A tenant's newest N records with a status filter.
@@ -72,28 +79,30 @@ impl Op {
     }
 
     /// The operation of this name: a built-in, else a scenario's own, interned on first use.
-    /// Past [`MAX_OPS`] names every new name is the last one interned (never reached by a
-    /// checked scenario, which defines at most 64).
-    pub fn named(name: &str) -> Op {
+    ///
+    /// # Errors
+    /// [`MAX_OPS`] names are interned already (a checked scenario defines at most 64; results
+    /// files read in one process add theirs).
+    pub fn named(name: &str) -> Result<Op, OpsFull> {
         if let Some(op) = Op::builtin(name) {
-            return op;
+            return Ok(op);
         }
         let find = |v: &[&'static str]| v.iter().position(|n| *n == name);
         {
             let v = CUSTOM.read().unwrap_or_else(|p| p.into_inner());
             if let Some(i) = find(&v) {
-                return Op((BUILTIN.len() + i) as u16);
+                return Ok(Op((BUILTIN.len() + i) as u16));
             }
         }
         let mut v = CUSTOM.write().unwrap_or_else(|p| p.into_inner());
         if let Some(i) = find(&v) {
-            return Op((BUILTIN.len() + i) as u16);
+            return Ok(Op((BUILTIN.len() + i) as u16));
         }
         if BUILTIN.len() + v.len() >= MAX_OPS {
-            return Op((BUILTIN.len() + v.len() - 1) as u16);
+            return Err(OpsFull(name.to_string()));
         }
         v.push(Box::leak(name.to_string().into_boxed_str()));
-        Op((BUILTIN.len() + v.len() - 1) as u16)
+        Ok(Op((BUILTIN.len() + v.len() - 1) as u16))
     }
 
     /// The name used in scenarios and results.
@@ -144,7 +153,7 @@ impl serde::Serialize for Op {
 impl<'de> serde::Deserialize<'de> for Op {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
         let name = String::deserialize(d)?;
-        Ok(Op::named(&name))
+        Op::named(&name).map_err(serde::de::Error::custom)
     }
 }
 

@@ -264,3 +264,222 @@ fn the_reader_finds_circles_it_is_shown() {
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
     );
 }
+
+/// Functions longer than this (signature to closing brace) are split.
+const MAX_FN_LINES: usize = 100;
+/// Files longer than this are split into modules.
+const MAX_FILE_LINES: usize = 700;
+
+/// The text with comments, string and character literals blanked (newlines kept), so braces
+/// and `fn` can be read from it with their line numbers.
+fn blank_literals(text: &str) -> String {
+    let b: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < b.len() && b[i] != '\n' {
+                out.push(' ');
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i] == '/' && b.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    out.push_str("  ");
+                    i += 2;
+                } else if b[i] == '*' && b.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    out.push_str("  ");
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    out.push(blank(b[i]));
+                    i += 1;
+                }
+            }
+        } else if c == 'r' && (next == Some('"') || next == Some('#')) && !ident_before(&b, i) {
+            // A raw string: r"…", r#"…"#.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while b.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if b.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            loop {
+                if j >= b.len() {
+                    break;
+                }
+                if b[j] == '"' && (0..hashes).all(|k| b.get(j + 1 + k) == Some(&'#')) {
+                    j += 1 + hashes;
+                    break;
+                }
+                j += 1;
+            }
+            for &x in &b[i..j.min(b.len())] {
+                out.push(blank(x));
+            }
+            i = j;
+        } else if c == '"' {
+            out.push(' ');
+            i += 1;
+            while i < b.len() && b[i] != '"' {
+                if b[i] == '\\' {
+                    out.push(' ');
+                    i += 1;
+                }
+                if i < b.len() {
+                    out.push(blank(b[i]));
+                    i += 1;
+                }
+            }
+            out.push(' ');
+            i += 1;
+        } else if c == '\'' {
+            // A character literal ('x', '\n', '\u{7f}'), not a lifetime ('a).
+            let end = if next == Some('\\') {
+                (i + 2..b.len()).find(|&k| b[k] == '\'')
+            } else if b.get(i + 2) == Some(&'\'') {
+                Some(i + 2)
+            } else {
+                None
+            };
+            match end {
+                Some(e) => {
+                    for _ in i..=e {
+                        out.push(' ');
+                    }
+                    i = e + 1;
+                }
+                None => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether the character before `i` continues an identifier (`br"…"` aside, `for`'s `r`).
+fn ident_before(b: &[char], i: usize) -> bool {
+    i > 0 && (b[i - 1].is_alphanumeric() || b[i - 1] == '_')
+}
+
+/// Every function with a body in `code` (literals blanked): (name, first line, lines).
+fn functions(code: &str) -> Vec<(String, usize, usize)> {
+    let b: Vec<char> = code.chars().collect();
+    let line_at = |k: usize| b[..k].iter().filter(|&&c| c == '\n').count() + 1;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 3 < b.len() {
+        let is_fn =
+            b[i] == 'f' && b[i + 1] == 'n' && b[i + 2].is_whitespace() && !ident_before(&b, i);
+        if !is_fn {
+            i += 1;
+            continue;
+        }
+        let name: String = b[i + 3..]
+            .iter()
+            .skip_while(|c| c.is_whitespace())
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect();
+        // The body opens at the first `{` outside parentheses and angle brackets; a `;` first
+        // means a declaration without a body (a trait's, an extern's).
+        let (mut paren, mut j) = (0i32, i + 2);
+        let open = loop {
+            match b.get(j) {
+                None => break None,
+                Some('(' | '[') => paren += 1,
+                Some(')' | ']') => paren -= 1,
+                Some(';') if paren == 0 => break None,
+                Some('{') if paren == 0 => break Some(j),
+                _ => {}
+            }
+            j += 1;
+        };
+        let Some(open) = open else {
+            i = j;
+            continue;
+        };
+        let mut depth = 0;
+        let mut k = open;
+        while k < b.len() {
+            match b[k] {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        let (first, last) = (line_at(i), line_at(k.min(b.len() - 1)));
+        out.push((name, first, last - first + 1));
+        i += 3;
+    }
+    out
+}
+
+#[test]
+fn no_function_over_100_lines_and_no_file_over_700() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut long = Vec::new();
+    for f in sources(&src) {
+        let text = std::fs::read_to_string(&f).expect("source is readable");
+        let rel = f
+            .strip_prefix(&src)
+            .expect("under src")
+            .display()
+            .to_string();
+        let lines = text.lines().count();
+        if lines > MAX_FILE_LINES {
+            long.push(format!(
+                "src/{rel}: {lines} lines (at most {MAX_FILE_LINES})"
+            ));
+        }
+        for (name, line, n) in functions(&blank_literals(&text)) {
+            if n > MAX_FN_LINES {
+                long.push(format!(
+                    "src/{rel}:{line} fn {name}: {n} lines (at most {MAX_FN_LINES})"
+                ));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these (a function into steps, a file into modules):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_size_reader_measures_what_it_is_shown() {
+    let code = blank_literals(
+        "fn a() {\n    let s = \"}{\";\n    let c = '}';\n    // }\n}\ntrait T {\n    fn b(&self);\n    fn c<'a>(x: &'a str) -> Vec<u8> where u8: Copy {\n        vec![]\n    }\n}\nconst R: &str = r#\"fn d() {\"#;\n",
+    );
+    let f = functions(&code);
+    assert_eq!(
+        f,
+        vec![("a".to_string(), 1, 5), ("c".to_string(), 8, 3)],
+        "{code}"
+    );
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tenantbench::app::serve::{ServePlan, serve_app, serve_with};
 use tenantbench::backend::null::NullBackend;
-use tenantbench::backend::{AnyDriver, Backend, Driver, TrialSetup};
+use tenantbench::backend::{Admin, AnyDriver, Backend, Dataset, FullDriver, TrialSetup};
 use tenantbench::http::api::{Api, TENANT_HEADER, body_of, call_of, router};
 use tenantbench::layout::Layout;
 use tenantbench::metrics::results::Evidence;
@@ -44,7 +44,12 @@ async fn send(
 
 /// Serves `layout` of `s` through driver `d` and checks every operation against the same
 /// backend opened directly. Returns how many calls were compared.
-async fn same_answers<D: Driver>(d: &D, s: &Scenario, kind: BackendKind, layout: Layout) -> usize {
+async fn same_answers<D: FullDriver>(
+    d: &D,
+    s: &Scenario,
+    kind: BackendKind,
+    layout: Layout,
+) -> usize {
     let pop = s.build_population();
     let placement = s.placement(&pop, layout);
     let mut v = s.matrix.variants[0].clone();
@@ -54,13 +59,14 @@ async fn same_answers<D: Driver>(d: &D, s: &Scenario, kind: BackendKind, layout:
     // Two pools (the direct backend's and the API's) of a database per tenant fit PostgreSQL's
     // 100 connections.
     v.max_pool_size = 2;
-    d.seed(s, &pop, &placement, &seed_opts(s, layout, "tenant"))
-        .await
-        .expect("seed");
+    d.seed(
+        &Dataset::new(s, &pop, &placement),
+        &seed_opts(s, layout, "tenant"),
+    )
+    .await
+    .expect("seed");
     let setup = TrialSetup {
-        scenario: s,
-        pop: &pop,
-        placement: &placement,
+        data: Dataset::new(s, &pop, &placement),
         variant: &v,
         worker: None,
     };

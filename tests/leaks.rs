@@ -189,9 +189,10 @@ async fn a_wrong_rls_policy_is_a_leak_the_run_counts_the_report_shows_red_and_th
     let t = &r.trials[0];
     assert!(t.leaks > 0, "{err}");
     assert!(
-        t.groups
-            .iter()
-            .any(|g| g.outcome == "leak" && g.op == Op::ListRecent),
+        t.groups.iter().any(
+            |g| g.outcome == tenantbench::metrics::results::GroupOutcome::Leak
+                && g.op == Op::ListRecent
+        ),
         "leaks are their own outcome"
     );
     assert_eq!(code, Some(1), "the gate fails on a leak: {err}");

@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tenantbench::app::migrate::{destination, placed};
 use tenantbench::backend::migrate::{Fault, Live, MigrateOptions, MigrationReport, MoveSpec};
-use tenantbench::backend::{Answer, AnyDriver, Backend, Driver, TrialSetup};
+use tenantbench::backend::{
+    Admin, Answer, AnyDriver, Backend, Dataset, Driver, FullDriver, Migrate, TrialSetup,
+};
 use tenantbench::layout::{Layout, Placement, PlacementKind};
 use tenantbench::metrics::results::Evidence;
 use tenantbench::op::{BackendKind, Op, Request};
@@ -44,28 +45,33 @@ fn scenario(prefix: &str, kind: BackendKind) -> Scenario {
 
 /// A tiny scenario of prefix `prefix` seeded (afresh) in the shared layout with the tenant
 /// index: the scenario, its population and the rules' placement.
-async fn seeded<D: Driver>(d: &D, prefix: &str) -> (Scenario, Population, Placement) {
+async fn seeded<D: FullDriver>(d: &D, prefix: &str) -> (Scenario, Population, Placement) {
     let s = scenario(prefix, d.kind());
     d.drop(&s.prefix, None).await.expect("clean");
     let pop = s.build_population();
     let base = s.placement(&pop, Layout::Shared);
-    d.seed(&s, &pop, &base, &seed_opts(&s, Layout::Shared, "tenant"))
-        .await
-        .expect("seed");
+    d.seed(
+        &Dataset::new(&s, &pop, &base),
+        &seed_opts(&s, Layout::Shared, "tenant"),
+    )
+    .await
+    .expect("seed");
     (s, pop, base)
 }
 
 /// Where tenant `t` moves to a placement of `kind`: the placement now with the destination in
 /// it, its index, and where the rules put the tenant.
-async fn plan<D: Driver>(
+async fn plan<D: FullDriver>(
     d: &D,
     s: &Scenario,
     pop: &Population,
     t: usize,
     kind: PlacementKind,
 ) -> (Placement, usize, String) {
-    let (mut p, _) = placed(d, s, pop, Layout::Shared).await.expect("placed");
-    let name = destination(s, pop, &p, t, kind).expect("destination");
+    let (mut p, _) = d.placed(s, pop, Layout::Shared).await.expect("placed");
+    let name = p
+        .destination(&s.prefix, &pop.tenants[t].id, kind)
+        .expect("destination");
     let to = p.database_named(&name, kind);
     let base = s.placement(pop, Layout::Shared);
     let rules = base.databases[base.tenant_db[t]].name.clone();
@@ -73,7 +79,7 @@ async fn plan<D: Driver>(
 }
 
 /// Moves tenant `t` to a dedicated database.
-async fn move_tenant<D: Driver>(
+async fn move_tenant<D: FullDriver>(
     d: &D,
     s: &Scenario,
     pop: &Population,
@@ -94,7 +100,7 @@ async fn move_tenant<D: Driver>(
 }
 
 /// Answers of the read operations for tenant `t` through a backend opened on `placement`.
-async fn answers<D: Driver>(
+async fn answers<D: FullDriver>(
     d: &D,
     s: &Scenario,
     pop: &Population,
@@ -107,9 +113,7 @@ async fn answers<D: Driver>(
     v.indexes = "tenant".into();
     v.max_pool_size = 2;
     let setup = TrialSetup {
-        scenario: s,
-        pop,
-        placement,
+        data: Dataset::new(s, pop, placement),
         variant: &v,
         worker: None,
     };
@@ -149,11 +153,14 @@ async fn a_move_verifies_routes_the_tenant_and_leaves_the_others_untouched() {
 
             // The directory routes the tenant to its database; verify follows it, and every
             // tenant (the moved one and the 19 others) matches the generator.
-            let (after, version) = placed(d, &s, &pop, Layout::Shared).await.expect("placed");
+            let (after, version) = d.placed(&s, &pop, Layout::Shared).await.expect("placed");
             assert_eq!(version, 1);
             assert_eq!(after.databases[after.tenant_db[t]].name, r.to);
             assert_eq!(after.databases[after.tenant_db[0]].name, r.from);
-            let v = d.verify(&s, &pop, &after, false).await.expect("verify");
+            let v = d
+                .verify(&Dataset::new(&s, &pop, &after), false)
+                .await
+                .expect("verify");
             assert!(
                 v.ok(),
                 "{kind:?}: {:?} {:?}",
@@ -242,10 +249,15 @@ async fn a_corrupted_copy_fails_verification_and_does_not_cut_over() {
 
             // Nothing moved: the directory is empty, the tenant is where it was, complete and
             // verified there; the destination stays incomplete.
-            let (after, version) = placed(d, &s, &pop, Layout::Shared).await.expect("placed");
+            let (after, version) = d.placed(&s, &pop, Layout::Shared).await.expect("placed");
             assert_eq!(version, 0);
             assert_eq!(after.tenant_db, base.tenant_db);
-            assert!(d.verify(&s, &pop, &base, false).await.expect("verify").ok());
+            assert!(
+                d.verify(&Dataset::new(&s, &pop, &base), false)
+                    .await
+                    .expect("verify")
+                    .ok()
+            );
             let listed = d.list(Some(&s.prefix), false).await.expect("ls");
             let m = listed.iter().find(|m| m.name == dest).expect("destination");
             assert!(!m.marker.complete, "{kind:?}");
@@ -278,7 +290,7 @@ async fn a_stopped_migration_resumes_without_duplicates_or_gaps() {
                 .await
                 .expect_err("stopped");
             assert!(e.to_string().contains("checkpoint is kept"), "{e}");
-            let (after, version) = placed(d, &s, &pop, Layout::Shared).await.expect("placed");
+            let (after, version) = d.placed(&s, &pop, Layout::Shared).await.expect("placed");
             assert_eq!(
                 (version, after.tenant_db.clone()),
                 (0, base.tenant_db.clone())
@@ -300,8 +312,11 @@ async fn a_stopped_migration_resumes_without_duplicates_or_gaps() {
             assert_eq!(r.resumed_at + r.copied, total, "{kind:?}");
             assert_eq!(r.caught_up, 0, "{kind:?}: nothing was missing or extra");
             assert!(r.verified);
-            let (after, _) = placed(d, &s, &pop, Layout::Shared).await.expect("placed");
-            let v = d.verify(&s, &pop, &after, false).await.expect("verify");
+            let (after, _) = d.placed(&s, &pop, Layout::Shared).await.expect("placed");
+            let v = d
+                .verify(&Dataset::new(&s, &pop, &after), false)
+                .await
+                .expect("verify");
             assert!(v.ok(), "{kind:?}: {:?}", v.mismatches);
             // The source was kept: verify counts it as left behind, not as a mismatch.
             let left: u64 = v.left_behind.iter().map(|x| x.3).sum();
@@ -323,9 +338,7 @@ async fn writes_during_the_copy_are_all_in_the_destination() {
             v.layout = Layout::Shared;
             v.indexes = "tenant".into();
             let setup = TrialSetup {
-                scenario: &s,
-                pop: &pop,
-                placement: &p,
+                data: Dataset::new(&s, &pop, &p),
                 variant: &v,
                 worker: None,
             };
@@ -413,8 +426,11 @@ async fn writes_during_the_copy_are_all_in_the_destination() {
 
             // Every insert is in the destination: its orders are the generated ones plus each
             // insert, whether made before, during or after the cut-over.
-            let (after, _) = placed(d, &s, &pop, Layout::Shared).await.expect("placed");
-            let v = d.verify(&s, &pop, &after, false).await.expect("verify");
+            let (after, _) = d.placed(&s, &pop, Layout::Shared).await.expect("placed");
+            let v = d
+                .verify(&Dataset::new(&s, &pop, &after), false)
+                .await
+                .expect("verify");
             let orders = pop.tenants[t].count(tenantbench::datagen::Collection::Orders);
             let m = v
                 .mismatches
@@ -448,9 +464,12 @@ async fn destinations_that_break_the_marker_rules_are_refused() {
     d.drop(&s.prefix, None).await.expect("clean");
     let pop = s.build_population();
     let base = s.placement(&pop, Layout::Shared);
-    d.seed(&s, &pop, &base, &seed_opts(&s, Layout::Shared, "tenant"))
-        .await
-        .expect("seed");
+    d.seed(
+        &Dataset::new(&s, &pop, &base),
+        &seed_opts(&s, Layout::Shared, "tenant"),
+    )
+    .await
+    .expect("seed");
     // Somebody else's database where the destination would go: refused, left as it was.
     let dest = format!("{}_shared_mv_t_{}", s.prefix, pop.tenants[3].id);
     client
@@ -474,7 +493,7 @@ async fn destinations_that_break_the_marker_rules_are_refused() {
         .expect("count");
     assert_eq!(n, 1, "their data is untouched");
     client.database(&dest).drop().await.expect("drop theirs");
-    let (after, version) = placed(d, &s, &pop, Layout::Shared).await.expect("placed");
+    let (after, version) = d.placed(&s, &pop, Layout::Shared).await.expect("placed");
     assert_eq!((version, after.tenant_db), (0, base.tenant_db));
     d.drop(&s.prefix, None).await.expect("clean");
 }
@@ -705,8 +724,8 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     let missed: Vec<_> = t
         .groups
         .iter()
-        .filter(|g| g.outcome != "ok")
-        .map(|g| (g.op, g.class.clone(), g.outcome.clone()))
+        .filter(|g| g.outcome != tenantbench::metrics::results::GroupOutcome::Ok)
+        .map(|g| (g.op, g.class.clone(), g.outcome))
         .collect();
     assert!(missed.is_empty(), "a lookup missed: {missed:?}");
     let drop = bin()

@@ -60,10 +60,22 @@ mix = { list_recent = 1, recent_by_status = 1, count_status = 1, revenue_30d = 1
 /// (built-in, its twin).
 fn pairs() -> [(Op, Op); 4] {
     [
-        (Op::ListRecent, Op::named("recent_by_status")),
-        (Op::CountByStatus, Op::named("count_status")),
-        (Op::RevenueByDay, Op::named("revenue_30d")),
-        (Op::FindUserByEmail, Op::named("user_by_email")),
+        (
+            Op::ListRecent,
+            Op::named("recent_by_status").expect("interned"),
+        ),
+        (
+            Op::CountByStatus,
+            Op::named("count_status").expect("interned"),
+        ),
+        (
+            Op::RevenueByDay,
+            Op::named("revenue_30d").expect("interned"),
+        ),
+        (
+            Op::FindUserByEmail,
+            Op::named("user_by_email").expect("interned"),
+        ),
     ]
 }
 
@@ -137,7 +149,7 @@ async fn mongodb_twins_answer_as_the_builtins() {
         let e = b
             .explain(&Request {
                 tenant: 0,
-                op: Op::named("recent_by_status"),
+                op: Op::named("recent_by_status").expect("interned"),
                 key: 0,
             })
             .await
@@ -171,7 +183,7 @@ async fn postgres_twins_answer_as_the_builtins() {
         let e = b
             .explain(&Request {
                 tenant: 0,
-                op: Op::named("count_status"),
+                op: Op::named("count_status").expect("interned"),
                 key: 0,
             })
             .await

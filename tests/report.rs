@@ -572,7 +572,7 @@ fn group(class: &str, n: u64, slow_ms: f64, tail: f64) -> Group {
         phase: "steady".into(),
         op: Op::ListRecent,
         class: class.into(),
-        outcome: "ok".into(),
+        outcome: tenantbench::metrics::results::GroupOutcome::Ok,
         error_kind: None,
         throughput: n as f64 / 10.0,
         response: Summary::of(&h),

@@ -326,7 +326,10 @@ async fn issue_29_quickstart_index_profiles_run_with_three_generators_on_both_da
             let inserted: u64 = tn
                 .groups
                 .iter()
-                .filter(|g| g.op == Op::InsertOne && g.outcome == "ok")
+                .filter(|g| {
+                    g.op == Op::InsertOne
+                        && g.outcome == tenantbench::metrics::results::GroupOutcome::Ok
+                })
                 .map(|g| g.response.count)
                 .sum();
             assert!(inserted > 0, "{what}: the mix writes");

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use criterion::Criterion;
-use tenantbench::backend::{AnyDriver, Driver};
+use tenantbench::backend::{Admin, AnyDriver, Driver};
 use tenantbench::op::BackendKind;
 use tenantbench::scenario::Scenario;
 use tenantbench::with_driver;

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use super::EXIT_FINDINGS;
 use super::settings::driver;
 use crate::audit::{AUDIT_SCHEMA_VERSION, Audit, Gathered, Scope, TENANT_FIELDS, assess, count};
-use crate::backend::Driver;
+use crate::backend::Inspect;
 use crate::cli::{AuditArgs, FailOn, OwnDatabase};
 use crate::op::BackendKind;
 use crate::with_driver;
@@ -106,7 +106,7 @@ pub fn build(kind: BackendKind, scope: &Scope, g: Gathered) -> Result<Audit> {
         harness_version: env!("CARGO_PKG_VERSION").into(),
         backend: kind.name().into(),
         server_version: g.server_version,
-        audited_at: super::clock::rfc3339(std::time::SystemTime::now()),
+        audited_at: crate::clock::rfc3339(std::time::SystemTime::now()),
         databases: g.databases,
         tenant_field_detected: scope.field.is_none(),
         tenant_field: field,

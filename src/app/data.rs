@@ -5,10 +5,10 @@ use anyhow::{Context as _, Result, bail};
 
 use super::EXIT_FINDINGS;
 use super::settings::{SeedSettings, checked_prefix, driver, generated_data, load_scenario};
-use crate::backend::Driver;
 use crate::backend::marker::{MarkedDb, state_words};
 use crate::backend::seed::SeedSummary;
 use crate::backend::verify::VerifyReport;
+use crate::backend::{Admin, Dataset, Driver, Migrate};
 use crate::cli::{DropArgs, LsArgs, SeedArgs, ServerArgs, Target, VerifyArgs};
 use crate::layout::Layout;
 use crate::metrics::human_bytes;
@@ -67,7 +67,8 @@ pub async fn seed(a: SeedArgs) -> Result<u8> {
             placement.databases.len(),
             scenario.prefix
         );
-        d.seed(&scenario, &pop, &placement, &opts).await?
+        d.seed(&Dataset::new(&scenario, &pop, &placement), &opts)
+            .await?
     });
     print_seed(&scenario, &s);
     Ok(0)
@@ -126,9 +127,9 @@ pub async fn verify(a: VerifyArgs) -> Result<u8> {
     let any = driver(&a.target.server, a.target.server.backend());
     let (r, version) = with_driver!(&any, |d| {
         // Where the tenant directory has the tenants now (moves applied).
-        let (placement, version) = super::migrate::placed(d, &scenario, &pop, layout).await?;
+        let (placement, version) = d.placed(&scenario, &pop, layout).await?;
         (
-            d.verify(&scenario, &pop, &placement, !a.no_progress)
+            d.verify(&Dataset::new(&scenario, &pop, &placement), !a.no_progress)
                 .await?,
             version,
         )

@@ -18,15 +18,40 @@ use crate::metrics::store::read_dir_or_file;
 pub fn gate(a: &GateArgs) -> Result<u8> {
     let rules = Rules::load(&a.rules)?;
     let current = read_dir_or_file(&a.current)?;
-    judge(&rules, &current, a)
+    judge(
+        &rules,
+        &current,
+        &Judging {
+            baseline: a.baseline.as_deref(),
+            junit: a.junit.as_deref(),
+            markdown: a.markdown.as_deref(),
+            allow_mismatch: a.allow_mismatch,
+            strict: a.strict,
+        },
+    )
+}
+
+/// How a run is judged besides its rules: `gate`'s flags, and what `run --gate` sets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Judging<'a> {
+    /// The run to compare with for relative rules.
+    pub baseline: Option<&'a Path>,
+    /// Where to write JUnit XML.
+    pub junit: Option<&'a Path>,
+    /// Where to write the Markdown summary.
+    pub markdown: Option<&'a Path>,
+    /// Compare runs that measured different things anyway.
+    pub allow_mismatch: bool,
+    /// Fail on inconclusive findings too.
+    pub strict: bool,
 }
 
 /// Judges results already read (`gate`, and `run --gate` on the run it just wrote).
 ///
 /// # Errors
 /// An unreadable baseline, an output file that cannot be written.
-pub fn judge(rules: &Rules, current: &Results, a: &GateArgs) -> Result<u8> {
-    let baseline = a.baseline.as_deref().map(read_dir_or_file).transpose()?;
+pub fn judge(rules: &Rules, current: &Results, a: &Judging<'_>) -> Result<u8> {
+    let baseline = a.baseline.map(read_dir_or_file).transpose()?;
     let differ = baseline
         .as_ref()
         .map(|b| mismatches(current, b))
@@ -43,10 +68,10 @@ pub fn judge(rules: &Rules, current: &Results, a: &GateArgs) -> Result<u8> {
     let g = Gate::evaluate(rules, current, baseline.as_ref(), differ);
     print!("{}", g.table());
     println!("{}", g.summary());
-    if let Some(p) = &a.markdown {
+    if let Some(p) = a.markdown {
         write(p, &g.markdown().context("rendering the gate's Markdown")?)?;
     }
-    if let Some(p) = &a.junit {
+    if let Some(p) = a.junit {
         write(p, &g.junit().context("rendering the gate's JUnit XML")?)?;
     }
     Ok(g.exit_code(a.strict))

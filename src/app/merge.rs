@@ -165,7 +165,7 @@ fn check_generators(dirs: &[std::path::PathBuf], inputs: &[Results]) -> Result<(
 
 /// The (i, N) of the generators whose results `r` holds.
 fn generators_in(r: &Results) -> Vec<(u32, u32)> {
-    let parse = |w: &str| super::settings::parse_worker(w).ok();
+    let parse = |w: &str| crate::cli::parse_worker(w).ok();
     if r.generators.is_empty() {
         r.worker.as_deref().and_then(parse).into_iter().collect()
     } else {
@@ -254,7 +254,7 @@ fn merge_groups(parts: &[&Trial]) -> Result<Vec<res::Group>> {
         String,
         crate::op::Op,
         String,
-        String,
+        res::GroupOutcome,
         Option<crate::op::ErrorKind>,
     );
     let mut groups: BTreeMap<GKey, (res::Group, Histogram<u64>, Histogram<u64>)> = BTreeMap::new();
@@ -264,7 +264,7 @@ fn merge_groups(parts: &[&Trial]) -> Result<Vec<res::Group>> {
             g.phase.clone(),
             g.op,
             g.class.clone(),
-            g.outcome.clone(),
+            g.outcome,
             g.error_kind,
         );
         if !groups.contains_key(&k) {

@@ -3,75 +3,19 @@
 //! it copied, caught up, verified and cut over; and the placement every command routes by (the
 //! layout's rules with the tenant directory's moves applied).
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 
 use super::EXIT_FINDINGS;
 use super::settings::{driver, generated_data, load_scenario};
-use crate::backend::Driver;
 use crate::backend::migrate::{MigrateOptions, MigrationReport, MovePlan, MoveSpec};
 use crate::backend::migration_rates as rates;
 use crate::backend::seed::SeedOptions;
+use crate::backend::{Admin, Dataset, Migrate};
 use crate::cli::MigrateArgs;
-use crate::layout::{Layout, MOVED_POOL_SIZE, Placement, PlacementKind, moved_name};
+use crate::layout::Layout;
 use crate::population::Population;
 use crate::scenario::{Scenario, profile_on};
 use crate::with_driver;
-
-/// The placement of `layout` as the tenant directory in its home database has it now: the
-/// rules' placement with every recorded move applied, and the directory's version.
-///
-/// # Errors
-/// The driver's errors; a directory naming a tenant the scenario does not have.
-pub async fn placed<D: Driver>(
-    d: &D,
-    s: &Scenario,
-    pop: &Population,
-    layout: Layout,
-) -> Result<(Placement, u64)> {
-    let base = s.placement(pop, layout);
-    let (version, moves) = d.directory(&base).await?;
-    let placement = base
-        .with_moves(pop, &moves)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("the tenant directory of layout {layout}"))?;
-    Ok((placement, version))
-}
-
-/// The destination database of a move of tenant `t` to a placement of `kind`: a database of
-/// its own, the first moved pool with room, or the layout's shared database.
-///
-/// # Errors
-/// A layout tenants are not moved in.
-pub fn destination(
-    s: &Scenario,
-    pop: &Population,
-    placement: &Placement,
-    t: usize,
-    kind: PlacementKind,
-) -> Result<String> {
-    let layout = placement.layout;
-    let name = |n: usize| moved_name(&s.prefix, layout, kind, &pop.tenants[t].id, n);
-    let Some(first) = name(1) else {
-        bail!(
-            "--layout {layout}: tenants are moved in the shared and hybrid layouts, which keep a shared database and a tenant directory; {layout} has none"
-        );
-    };
-    if kind != PlacementKind::Pooled {
-        return Ok(first);
-    }
-    for n in 1.. {
-        let candidate = name(n).unwrap_or_default();
-        let held = placement
-            .databases
-            .iter()
-            .find(|d| d.name == candidate)
-            .map_or(0, |d| d.tenants.len());
-        if held < MOVED_POOL_SIZE {
-            return Ok(candidate);
-        }
-    }
-    unreachable!("some pool has room")
-}
 
 /// `tenantbench migrate`.
 ///
@@ -125,7 +69,7 @@ pub async fn migrate(a: MigrateArgs) -> Result<u8> {
 
 /// The index profile the tenant's database was seeded (or last run) with, from its marker:
 /// what the destination gets unless `--indexes` says otherwise.
-async fn seeded_profile<D: Driver>(d: &D, s: &Scenario, db: &str) -> Result<Option<String>> {
+async fn seeded_profile<D: Admin>(d: &D, s: &Scenario, db: &str) -> Result<Option<String>> {
     Ok(d.list(Some(&s.prefix), false)
         .await?
         .into_iter()
@@ -134,7 +78,7 @@ async fn seeded_profile<D: Driver>(d: &D, s: &Scenario, db: &str) -> Result<Opti
 }
 
 /// The command on one driver.
-async fn migrate_with<D: Driver>(
+async fn migrate_with<D: Admin + Migrate>(
     d: &D,
     a: &MigrateArgs,
     s: &Scenario,
@@ -143,7 +87,8 @@ async fn migrate_with<D: Driver>(
     t: usize,
 ) -> Result<u8> {
     let base = s.placement(pop, layout);
-    destination(s, pop, &base, t, a.to)?;
+    base.destination(&s.prefix, &pop.tenants[t].id, a.to)
+        .map_err(anyhow::Error::msg)?;
     let source = &base.databases[base.tenant_db[t]].name;
     let indexes = match &a.indexes {
         Some(i) => i.clone(),
@@ -154,14 +99,16 @@ async fn migrate_with<D: Driver>(
     let indexes = indexes.as_str();
     // The data must be what `seed` left: ours, complete, of this definition and profile.
     let seeded = SeedOptions::from_scenario(s, layout, indexes);
-    d.check_ready(s, pop, &base, &seeded).await.map_err(|e| {
+    d.check_ready(&Dataset::new(s, pop, &base), &seeded).await.map_err(|e| {
         anyhow::anyhow!(
             "{e}; seed it first with `tenantbench seed --scenario {} --layout {layout} --indexes {indexes}`",
             s.path.display()
         )
     })?;
-    let (mut placement, version) = placed(d, s, pop, layout).await?;
-    let name = destination(s, pop, &placement, t, a.to)?;
+    let (mut placement, version) = d.placed(s, pop, layout).await?;
+    let name = placement
+        .destination(&s.prefix, &pop.tenants[t].id, a.to)
+        .map_err(anyhow::Error::msg)?;
     let from = placement.tenant_db[t];
     if placement.databases[from].name == name {
         bail!(
@@ -208,7 +155,7 @@ async fn migrate_with<D: Driver>(
     let r = d.migrate(&spec, &opts, None).await?;
     print_report(&r, D::RECORDS);
     if r.verified && !r.resumed {
-        rates::record(&server, measured(&r, a.rate, false));
+        rates::record(&server, rates::Measured::of(&r, a.rate, false));
     }
     Ok(if r.verified { 0 } else { EXIT_FINDINGS })
 }
@@ -254,22 +201,6 @@ fn print_plan(p: &MovePlan, rate: Option<f64>, server: &str) {
         ),
     }
     println!("nothing was written");
-}
-
-/// A verified migration's figures, for the estimates of later dry runs on the same server.
-pub(super) fn measured(
-    r: &MigrationReport,
-    rate: Option<f64>,
-    under_load: bool,
-) -> rates::Measured {
-    rates::Measured {
-        records: r.copied,
-        copy_s: r.copy_s,
-        cut_over_s: r.cut_over_s,
-        rate_limit: rate,
-        under_load,
-        at: crate::metrics::rfc3339(std::time::SystemTime::now()),
-    }
 }
 
 fn print_report(r: &MigrationReport, unit: &str) {

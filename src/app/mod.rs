@@ -3,29 +3,21 @@
 //! [`crate::with_driver!`]). `main` calls [`run`] and turns its status into the exit code; tests
 //! call the library functions directly.
 
-mod api_process;
 pub mod audit;
-pub mod clock;
 pub mod data;
-pub mod existing;
-mod faults;
 pub mod gate;
-mod interrupt;
 pub mod load;
 pub mod merge;
 pub mod migrate;
-mod moving;
 pub mod plan;
 pub mod profile;
 pub mod project;
 pub mod run;
 pub mod serve;
 pub mod settings;
-pub mod trial;
 
 use anyhow::Result;
 
-use crate::backend::redact_uri;
 use crate::cli::{Cli, Command};
 
 /// Exit status of a command that ran but found a problem (verify mismatch, refused drop,
@@ -91,17 +83,4 @@ fn report(a: &crate::cli::ReportArgs) -> Result<u8> {
     let html = crate::report::html::write_runs(&runs, out)?;
     println!("report: {}", html.display());
     Ok(0)
-}
-
-/// Replaces anything in a text that looks like a URI with credentials (`scheme://user:pw@`).
-pub(crate) fn redact_text(text: &str) -> String {
-    text.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'')
-        .map(|tok| {
-            if tok.contains("://") {
-                redact_uri(tok)
-            } else {
-                tok.to_string()
-            }
-        })
-        .collect()
 }

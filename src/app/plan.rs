@@ -4,21 +4,32 @@
 use anyhow::Result;
 
 use crate::backend::mongo::raw_document;
+use crate::backend::{AnyDriver, Connections, Driver};
 use crate::cli::PlanArgs;
 use crate::datagen::{Collection, generate};
 use crate::layout::Layout;
 use crate::op::BackendKind;
 use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
-use crate::scenario::{Scenario, Strategy, Variant};
+use crate::scenario::{Scenario, Variant};
+
+/// The connections a variant opens, as its database kind's driver counts them.
+fn connections(s: &Scenario, v: &Variant, pop: &Population, dbs: u64, servers: u64) -> String {
+    let c = Connections {
+        scenario: s,
+        variant: v,
+        pop,
+        databases: dbs,
+        servers,
+    };
+    crate::with_driver!(&AnyDriver::new(v.backend, None), |d| d.connections(&c))
+}
 
 /// Documents per second a seed loads on the 2-core development machine (docs/performance.md),
 /// for time estimates.
 const SEED_DOCS_PER_SEC: f64 = 50_000.0;
 /// Index entry size estimate (key + record id + overhead), bytes, before compression.
 const INDEX_ENTRY_BYTES: f64 = 40.0;
-/// Monitoring connections a driver client keeps per server (heartbeat and RTT).
-const MONITORING_PER_CLIENT: u64 = 2;
 
 /// Prints the plan; returns the exit status.
 ///
@@ -159,40 +170,6 @@ fn load(v: &Variant) -> String {
         Pacer::Open { rate, workers, .. } => {
             format!("open loop, {rate} ops/s, ≤ {workers} in flight")
         }
-    }
-}
-
-/// The connections a variant opens: PostgreSQL pools per database, or MongoDB clients'
-/// pools and monitoring per server.
-fn connections(s: &Scenario, v: &Variant, pop: &Population, dbs: u64, servers: u64) -> String {
-    let workers = v.pacer.workers() as u64;
-    let per_client = u64::from(v.max_pool_size).min(workers) + MONITORING_PER_CLIENT;
-    let pg_pool = u64::from(v.max_pool_size).min(workers).max(1);
-    match v.strategy {
-        _ if v.backend == BackendKind::Postgres => format!(
-            "up to {} ({dbs} database(s) × a pool of {pg_pool} (max_pool_size {} capped by {workers} in flight) + 3 for the harness); refused before seeding when above the server's max_connections − superuser_reserved_connections (97 with the defaults){}",
-            dbs * pg_pool + 3,
-            v.max_pool_size,
-            if v.layout == Layout::PerTenant {
-                format!(
-                    "; per-tenant therefore fits at most {} tenants at this pool size on a default server, and each CREATE DATABASE copies template1 (about 8 MiB and 0.1 s here)",
-                    (97 - 3) / pg_pool
-                )
-            } else {
-                String::new()
-            }
-        ),
-        Strategy::SingleClient => format!(
-            "about {} (≤ {workers} in use at once, pool {}, + {MONITORING_PER_CLIENT} monitoring per server)",
-            per_client * servers,
-            v.max_pool_size
-        ),
-        Strategy::ClientPerTenant => format!(
-            "up to {} ({} clients × (≤ {} pooled + {MONITORING_PER_CLIENT} monitoring)), plus one admin client",
-            s.connections.max_clients.min(pop.tenants.len()) as u64 * per_client,
-            s.connections.max_clients.min(pop.tenants.len()),
-            u64::from(v.max_pool_size).min(workers)
-        ),
     }
 }
 

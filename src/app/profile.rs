@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result, bail};
 
 use super::settings::driver;
 use crate::audit::TENANT_FIELDS;
-use crate::backend::Driver;
+use crate::backend::Inspect;
 use crate::cli::ProfileArgs;
 use crate::datagen::Collection;
 use crate::op::BackendKind;
@@ -104,7 +104,7 @@ pub fn render(kind: BackendKind, p: &Profiled, name: &str) -> Result<(String, St
         server_version: p.server_version.clone(),
         databases: p.databases.join(", "),
         field: field.clone(),
-        at: super::clock::rfc3339(std::time::SystemTime::now()),
+        at: crate::clock::rfc3339(std::time::SystemTime::now()),
         tenants: obs.len(),
         documents,
         chosen: best.describe(),

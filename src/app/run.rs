@@ -9,11 +9,10 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use super::clock::rfc3339;
 use super::settings::{RunDir, RunPlan};
-use super::trial::Trials;
-use crate::backend::Driver;
+use crate::backend::Admin;
 use crate::cli::RunArgs;
+use crate::clock::rfc3339;
 use crate::layout::Server;
 use crate::metrics::evidence as sys;
 use crate::metrics::results::{
@@ -26,6 +25,7 @@ use crate::pacing::{Pacer, StopCondition};
 use crate::population::Population;
 use crate::report::names::Names;
 use crate::scenario::{PhasePlan, Scenario, Variant};
+use crate::trial::Trials;
 use crate::with_driver;
 
 /// Exit status when a second Ctrl-C aborts the run (128 + SIGINT, as shells report it).
@@ -60,7 +60,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     let scenario = &plan.scenario;
     let kind = scenario.matrix.variants[0].backend;
     let existing = match &scenario.target {
-        Some(t) => Some(super::existing::tenants(&plan, t, kind).await?),
+        Some(t) => Some(crate::trial::existing::tenants(&plan, t, kind).await?),
         None => None,
     };
     let pop = match (
@@ -93,7 +93,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     }
     let (dir, mut results) = open_run_dir(&plan, &pop, &phases).await?;
     if let (Some(t), Some(e)) = (&scenario.target, &existing) {
-        results.scenario.target = Some(super::existing::info(scenario, t, e, kind));
+        results.scenario.target = Some(crate::trial::existing::info(scenario, t, e, kind));
     }
     results.interrupted = false;
     results.finished_at = None;
@@ -107,9 +107,9 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     if plan.http.is_some() {
         // goose takes SIGINT over (its `ctrlc` handler replaces tokio's): install ours in
         // its place first, which also stops an attack under way.
-        super::interrupt::for_goose(cancel.clone(), abort.clone());
+        crate::trial::interrupt::for_goose(cancel.clone(), abort.clone());
     } else {
-        tokio::spawn(super::interrupt::watch_ctrl_c(
+        tokio::spawn(crate::trial::interrupt::watch_ctrl_c(
             cancel.clone(),
             abort.clone(),
         ));
@@ -184,16 +184,14 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     let (Some(rules), Some((_, baseline))) = (gate, &plan.gate) else {
         return Ok(status);
     };
-    let args = crate::cli::GateArgs {
-        current: dir.clone(),
-        baseline: baseline.clone(),
-        rules: rules.path.clone(),
-        junit: Some(dir.join("gate.xml")),
-        markdown: Some(dir.join("gate.md")),
-        allow_mismatch: false,
-        strict: false,
+    let (junit, markdown) = (dir.join("gate.xml"), dir.join("gate.md"));
+    let judging = super::gate::Judging {
+        baseline: baseline.as_deref(),
+        junit: Some(&junit),
+        markdown: Some(&markdown),
+        ..Default::default()
     };
-    let gated = super::gate::judge(&rules, &results, &args)?;
+    let gated = super::gate::judge(&rules, &results, &judging)?;
     println!(
         "gate: {} and gate.xml in {}",
         dir.join("gate.md").display(),
@@ -407,7 +405,7 @@ async fn new_results(plan: &RunPlan, pop: &Population, phases: &PhasePlan) -> Re
             prefix: s.prefix.clone(),
             scale: s.scale,
             duration_s: duration.map(|d| d.as_secs_f64()),
-            text: super::redact_text(&s.source),
+            text: crate::backend::redact_text(&s.source),
             target: None,
         },
         environment: Environment {
@@ -521,9 +519,12 @@ mod tests {
     #[test]
     fn redaction_hides_credentials_in_text() {
         assert_eq!(
-            super::super::redact_text("uri = \"mongodb://u:secret@h:1/x\" ok"),
+            crate::backend::redact_text("uri = \"mongodb://u:secret@h:1/x\" ok"),
             "uri = \"mongodb://***@h:1/x\" ok"
         );
-        assert_eq!(super::super::redact_text("mongodb://h:1"), "mongodb://h:1");
+        assert_eq!(
+            crate::backend::redact_text("mongodb://h:1"),
+            "mongodb://h:1"
+        );
     }
 }

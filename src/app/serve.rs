@@ -10,13 +10,13 @@ use anyhow::{Context as _, Result, bail};
 use tokio_util::sync::CancellationToken;
 
 use super::settings::{driver, load_scenario, narrow};
-use super::trial::seed_first;
 use crate::backend::seed::SeedOptions;
-use crate::backend::{Driver, TrialSetup};
+use crate::backend::{Dataset, Migrate, TrialSetup};
 use crate::cli::ServeArgs;
 use crate::http::api::{Api, router};
 use crate::metrics::results::Evidence;
 use crate::scenario::{MAX_POOL, Scenario, Variant};
+use crate::trial::seed_first;
 use crate::with_driver;
 
 /// The configuration `serve` runs: the scenario's data (a variant's scaled or rule-set copy)
@@ -114,7 +114,7 @@ pub async fn serve(a: ServeArgs) -> Result<u8> {
 ///
 /// # Errors
 /// Data not seeded (or not complete), a server that refuses the configuration, I/O errors.
-pub async fn serve_with<D: Driver>(
+pub async fn serve_with<D: Migrate>(
     d: &D,
     plan: &ServePlan,
     listener: tokio::net::TcpListener,
@@ -125,15 +125,13 @@ pub async fn serve_with<D: Driver>(
     let pop = s.build_population();
     let base = s.placement(&pop, v.layout);
     let opts = SeedOptions::from_scenario(s, v.layout, &v.indexes);
-    d.check_ready(s, &pop, &base, &opts)
+    d.check_ready(&Dataset::new(s, &pop, &base), &opts)
         .await
         .map_err(|e| seed_first(e, s, v))?;
     // Tenants a migration moved are served where the tenant directory has them.
-    let (placement, _) = super::migrate::placed(d, s, &pop, v.layout).await?;
+    let (placement, _) = d.placed(s, &pop, v.layout).await?;
     let setup = TrialSetup {
-        scenario: s,
-        pop: &pop,
-        placement: &placement,
+        data: Dataset::new(s, &pop, &placement),
         variant: v,
         worker: None,
     };

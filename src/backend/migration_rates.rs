@@ -128,6 +128,20 @@ fn estimate_from(list: &[Measured], records: u64, rate: Option<f64>) -> Option<E
     })
 }
 
+impl Measured {
+    /// A verified migration's figures, for the estimates of later dry runs on the same server.
+    pub fn of(r: &super::migrate::MigrationReport, rate: Option<f64>, under_load: bool) -> Self {
+        Measured {
+            records: r.copied,
+            copy_s: r.copy_s,
+            cut_over_s: r.cut_over_s,
+            rate_limit: rate,
+            under_load,
+            at: crate::metrics::rfc3339(std::time::SystemTime::now()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,12 +157,8 @@ pub fn misrouted(req: &Request, on: bool, tenants: usize) -> Request {
 /// variant's settings (pool sizes, strategy, pacing).
 #[derive(Debug, Clone, Copy)]
 pub struct TrialSetup<'a> {
-    /// The scenario the data is defined by (a variant's scaled or rule-set copy included).
-    pub scenario: &'a Scenario,
-    /// Its population.
-    pub pop: &'a Population,
-    /// Where every tenant lives in the variant's layout.
-    pub placement: &'a Placement,
+    /// The data: scenario, population and placement.
+    pub data: Dataset<'a>,
     /// The variant.
     pub variant: &'a Variant,
     /// `run --worker i/N`: this process is load generator i of N (it must not seed).
@@ -202,10 +198,25 @@ pub struct Doctor {
     pub facts: Vec<(&'static str, String)>,
 }
 
-/// Everything a database kind does besides executing operations: what the commands need, and
-/// the steps of a trial. The app picks one driver per command (or per variant of a run, through
-/// [`with_driver!`]) and writes every step once, generic over it (`app::trial`). Each method's
-/// doc says who calls it and when.
+/// What a trial's data is: the scenario that defines it, its population, and where every
+/// tenant lives (one layout's placement).
+#[derive(Debug, Clone, Copy)]
+pub struct Dataset<'a> {
+    /// The scenario the data is defined by (a variant's scaled or rule-set copy included).
+    pub scenario: &'a Scenario,
+    /// Its population.
+    pub pop: &'a Population,
+    /// Where every tenant lives in the variant's layout.
+    pub placement: &'a Placement,
+}
+
+/// A database kind's part in a trial: load or check its data, refuse what the server cannot
+/// run, open the trial's clients, explain, close. The app picks one driver per command (or per
+/// variant of a run, through [`with_driver!`]) and writes every step once, generic over it
+/// (`trial`). What the commands need besides — administration, inspection of a team's own
+/// databases, moving tenants, faults — are the capability traits [`Admin`], [`Inspect`],
+/// [`Migrate`] and [`Faults`], each implemented in the kind's file for that work. Each
+/// method's doc says who calls it and when.
 // The harness awaits drivers on its own task, so the futures need no `Send` bound.
 #[allow(async_fn_in_trait)]
 pub trait Driver {
@@ -227,30 +238,81 @@ pub trait Driver {
     /// `seed`, and each trial of `run` before the clock: loads or reuses a placement's data.
     async fn seed(
         &self,
-        scenario: &Scenario,
-        pop: &Population,
-        placement: &Placement,
+        data: &Dataset<'_>,
         opts: &SeedOptions,
     ) -> Result<SeedSummary, Self::Error>;
 
     /// Each trial of `run --worker`: checks, without writing, that `seed` left the data there.
     async fn check_ready(
         &self,
-        scenario: &Scenario,
-        pop: &Population,
-        placement: &Placement,
+        data: &Dataset<'_>,
         opts: &SeedOptions,
     ) -> Result<SeedSummary, Self::Error>;
 
     /// `verify`: counts and checksums of every tenant collection against the generator.
-    async fn verify(
-        &self,
-        scenario: &Scenario,
-        pop: &Population,
-        placement: &Placement,
-        progress: bool,
-    ) -> Result<VerifyReport, Self::Error>;
+    async fn verify(&self, data: &Dataset<'_>, progress: bool)
+    -> Result<VerifyReport, Self::Error>;
 
+    /// `plan`, without a server: the connections a variant would open, in words, with the
+    /// arithmetic ([`preflight`](Driver::preflight) refuses by the same arithmetic).
+    fn connections(&self, c: &Connections<'_>) -> String;
+
+    /// Each trial, before its data is prepared: refuses a variant this server cannot run (for
+    /// instance more connections than it allows), before anything is created.
+    async fn preflight(&self, t: &TrialSetup<'_>) -> Result<(), Self::Error>;
+
+    /// Each trial, after its data is prepared: connection sampling from a baseline taken now,
+    /// then the trial's clients or pools, and the backend on them.
+    async fn open(
+        &self,
+        t: &TrialSetup<'_>,
+    ) -> Result<(Arc<Self::Backend>, Self::Session), Self::Error>;
+
+    /// Each trial, before the load: the plan evidence of one request (the tenant's fields are
+    /// filled in by the caller), `None` when the operation has no plan to show.
+    async fn explain(&self, backend: &Self::Backend, req: &Request) -> Option<ExplainRecord>;
+
+    /// Each trial, after the load: stops sampling, adds the connection evidence to `evidence`,
+    /// closes the trial's clients.
+    async fn close(
+        &self,
+        t: &TrialSetup<'_>,
+        session: Self::Session,
+        backend: Arc<Self::Backend>,
+        evidence: &mut Evidence,
+    );
+}
+
+impl<'a> Dataset<'a> {
+    /// The data of `scenario`'s population `pop`, placed by `placement`.
+    pub fn new(scenario: &'a Scenario, pop: &'a Population, placement: &'a Placement) -> Self {
+        Dataset {
+            scenario,
+            pop,
+            placement,
+        }
+    }
+}
+
+/// What `plan` asks a driver about a variant's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Connections<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The variant.
+    pub variant: &'a Variant,
+    /// Its population.
+    pub pop: &'a Population,
+    /// Databases the variant's placement has.
+    pub databases: u64,
+    /// Servers the variant's placement uses.
+    pub servers: u64,
+}
+
+/// Administration: the marked databases, the server's health and facts, and the CPU of local
+/// servers (`ls`, `drop`, `doctor`, each run's environment and each trial's CPU marks).
+#[allow(async_fn_in_trait)]
+pub trait Admin: Driver {
     /// `ls`: the databases carrying a marker (of `prefix` or its scaled copies when given), with
     /// each one's size when `sizes` (or when the database reports sizes cheaply).
     async fn list(&self, prefix: Option<&str>, sizes: bool) -> Result<Vec<MarkedDb>, Self::Error>;
@@ -262,6 +324,21 @@ pub trait Driver {
     /// `doctor`: reachability, version and settings of the default server.
     async fn doctor(&self) -> Doctor;
 
+    /// `run`, once at its start: the facts of every server the matrix's placements use.
+    async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, Self::Error>;
+
+    /// Each trial: the placement's servers that run on this machine, as (role, pid), the
+    /// default one first, so their CPU can be measured.
+    fn local_servers(&self, placement: &Placement) -> Vec<(String, u32)>;
+
+    /// CPU seconds a local server has used so far (its process, or its whole process tree for
+    /// servers that fork a process per connection).
+    fn server_cpu(&self, pid: u32) -> Option<f64>;
+}
+
+/// Inspection of a team's own databases, read-only (`audit`, `profile`).
+#[allow(async_fn_in_trait)]
+pub trait Inspect: Driver {
     /// `audit`: the collections or tables of a team's own databases, their tenant field, and
     /// the explained tenant query of each one's largest tenant — read-only (reads, catalogs,
     /// explain; PostgreSQL sessions are `READ ONLY`).
@@ -272,12 +349,33 @@ pub trait Driver {
     /// given) — exact up to `exact_up_to` documents a collection, scaled from a sample of that
     /// many above; read-only.
     async fn profile(&self, scope: &Scope, exact_up_to: u64) -> Result<Profiled, Self::Error>;
+}
 
+/// Moving tenants between databases and the tenant directory that routes them (`migrate`, a
+/// trial's migration phase, and every command that reads where tenants live).
+#[allow(async_fn_in_trait)]
+pub trait Migrate: Driver {
     /// `verify`, `serve`, `migrate` and each trial of `run`, after the data is there: the
     /// tenant directory of a placement's home database (its version and the tenants moved
     /// away from where the layout's rules put them); none where the layout has no home or the
     /// home does not exist yet.
     async fn directory(&self, placement: &Placement) -> Result<(u64, Vec<Move>), Self::Error>;
+
+    /// The placement of `layout` as the tenant directory in its home database has it now: the
+    /// rules' placement with every recorded move applied, and the directory's version.
+    async fn placed(
+        &self,
+        s: &Scenario,
+        pop: &Population,
+        layout: Layout,
+    ) -> Result<(Placement, u64), Placed<Self::Error>> {
+        let base = s.placement(pop, layout);
+        let (version, moves) = self.directory(&base).await.map_err(Placed::Driver)?;
+        let placement = base
+            .with_moves(pop, &moves)
+            .map_err(|reason| Placed::Directory { layout, reason })?;
+        Ok((placement, version))
+    }
 
     /// Each trial of a scenario that migrates, before its data is prepared: drops the
     /// databases earlier migrations created in the layout of `placement` (by name and marker)
@@ -305,25 +403,27 @@ pub trait Driver {
         spec: &MoveSpec<'_>,
         opts: &MigrateOptions,
     ) -> Result<MovePlan, Self::Error>;
+}
 
-    /// `run`, once at its start: the facts of every server the matrix's placements use.
-    async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, Self::Error>;
+/// Why [`Migrate::placed`] has no placement.
+#[derive(Debug, thiserror::Error)]
+pub enum Placed<E: std::error::Error + 'static> {
+    /// The directory could not be read.
+    #[error(transparent)]
+    Driver(E),
+    /// The directory names a tenant the scenario does not have.
+    #[error("the tenant directory of layout {layout}: {reason}")]
+    Directory {
+        /// The layout whose directory it is.
+        layout: Layout,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
 
-    /// Each trial, before its data is prepared: refuses a variant this server cannot run (for
-    /// instance more connections than it allows), before anything is created.
-    async fn preflight(&self, t: &TrialSetup<'_>) -> Result<(), Self::Error>;
-
-    /// Each trial, after its data is prepared: connection sampling from a baseline taken now,
-    /// then the trial's clients or pools, and the backend on them.
-    async fn open(
-        &self,
-        t: &TrialSetup<'_>,
-    ) -> Result<(Arc<Self::Backend>, Self::Session), Self::Error>;
-
-    /// Each trial, before the load: the plan evidence of one request (the tenant's fields are
-    /// filled in by the caller), `None` when the operation has no plan to show.
-    async fn explain(&self, backend: &Self::Backend, req: &Request) -> Option<ExplainRecord>;
-
+/// Faults injected during a trial (`[[fault]]`).
+#[allow(async_fn_in_trait)]
+pub trait Faults: Driver {
     /// Each trial of a scenario with `[[fault]]`s, at each fault's time: injects it (on the
     /// local server of `placement`'s home database, on the trial's own connections, or on the
     /// tenant's table), holds it for its duration — ended early when `cancel` fires — and ends
@@ -339,25 +439,12 @@ pub trait Driver {
         cancel: &tokio_util::sync::CancellationToken,
         on_end: &dyn Fn(std::time::Instant),
     ) -> Result<FaultDone, Self::Error>;
-
-    /// Each trial: the placement's servers that run on this machine, as (role, pid), the
-    /// default one first, so their CPU can be measured.
-    fn local_servers(&self, placement: &Placement) -> Vec<(String, u32)>;
-
-    /// CPU seconds a local server has used so far (its process, or its whole process tree for
-    /// servers that fork a process per connection).
-    fn server_cpu(&self, pid: u32) -> Option<f64>;
-
-    /// Each trial, after the load: stops sampling, adds the connection evidence to `evidence`,
-    /// closes the trial's clients.
-    async fn close(
-        &self,
-        t: &TrialSetup<'_>,
-        session: Self::Session,
-        backend: Arc<Self::Backend>,
-        evidence: &mut Evidence,
-    );
 }
+
+/// Every capability: what a command that runs trials needs of a kind. Implemented for each
+/// driver that has them all.
+pub trait FullDriver: Driver + Admin + Migrate + Faults {}
+impl<D: Driver + Admin + Migrate + Faults> FullDriver for D {}
 
 /// The database kinds, registered once. Adding a kind: its folder under `backend/`, a
 /// [`BackendKind`] word, and one line in this enum, in [`AnyDriver::new`] and in
@@ -432,6 +519,19 @@ pub fn redact_uri(uri: &str) -> String {
         Some(at) => format!("{}://***@{}", &uri[..scheme_end], &rest[at + 1..]),
         None => uri.to_string(),
     }
+}
+
+/// Replaces anything in a text that looks like a URI with credentials (`scheme://user:pw@`).
+pub fn redact_text(text: &str) -> String {
+    text.split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .map(|tok| {
+            if tok.contains("://") {
+                redact_uri(tok)
+            } else {
+                tok.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The user a URI names (`scheme://user:password@host…` gives `user`), never its password.

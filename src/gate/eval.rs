@@ -128,7 +128,7 @@ fn metric_of(r: &Results, sel: &Select, trials: &[&Trial], m: Metric) -> Option<
     for t in trials {
         let mut phases: Vec<(&str, f64)> = Vec::new();
         for g in t.groups.iter().filter(|g| group_selected(r, sel, g)) {
-            if g.outcome == "ok" {
+            if g.outcome == crate::metrics::results::GroupOutcome::Ok {
                 if let Ok(h) = decode(&g.response_histogram) {
                     ok.add(&h).expect("auto-resizing histograms add");
                 }

@@ -73,7 +73,7 @@ impl Results {
     pub fn leaks_of(&self, variant: &str) -> u64 {
         self.trials_of(variant)
             .flat_map(|t| &t.groups)
-            .filter(|g| g.outcome == "leak")
+            .filter(|g| g.outcome == GroupOutcome::Leak)
             .map(|g| g.response.count)
             .sum()
     }
@@ -349,7 +349,7 @@ pub struct Group {
     /// Tenant class.
     pub class: String,
     /// `ok`, `not_found`, `leak` (another tenant's records came back) or `error`.
-    pub outcome: String,
+    pub outcome: GroupOutcome,
     /// Error kind when `outcome` is `error`.
     pub error_kind: Option<ErrorKind>,
     /// Operations per second over the phase's measured time.
@@ -364,24 +364,32 @@ pub struct Group {
     pub service_histogram: String,
 }
 
-/// Splits an outcome into the results file's `outcome` and `error_kind`.
-pub fn outcome_fields(o: Outcome) -> (String, Option<ErrorKind>) {
-    match o {
-        Outcome::Ok => ("ok".into(), None),
-        Outcome::NotFound => ("not_found".into(), None),
-        Outcome::Leak => ("leak".into(), None),
-        Outcome::Error(k) => ("error".into(), Some(k)),
-    }
+/// What a group's operations came to, as the results file names it (the error's kind apart,
+/// in [`Group::error_kind`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupOutcome {
+    /// Done.
+    Ok,
+    /// The record or tenant asked for does not exist.
+    NotFound,
+    /// Another tenant's records came back.
+    Leak,
+    /// Failed.
+    Error,
 }
 
-/// Rebuilds an outcome from a group's `outcome` and `error_kind`.
-pub fn outcome_of(outcome: &str, kind: Option<ErrorKind>) -> Option<Outcome> {
-    match (outcome, kind) {
-        ("ok", _) => Some(Outcome::Ok),
-        ("not_found", _) => Some(Outcome::NotFound),
-        ("leak", _) => Some(Outcome::Leak),
-        ("error", Some(k)) => Some(Outcome::Error(k)),
-        _ => None,
+impl GroupOutcome {
+    /// Splits an outcome into the results file's `outcome` and `error_kind`.
+    pub fn of(o: Outcome) -> (GroupOutcome, Option<ErrorKind>) {
+        match o {
+            Outcome::Ok => (GroupOutcome::Ok, None),
+            Outcome::NotFound => (GroupOutcome::NotFound, None),
+            Outcome::Leak => (GroupOutcome::Leak, None),
+            Outcome::Error(k) => (GroupOutcome::Error, Some(k)),
+        }
     }
 }
 

@@ -166,7 +166,9 @@ fn class_spread(trials: &[&Trial], variant: &str, phase: &str, class: String) ->
         let mut h = histogram();
         let mut n = 0.0;
         for g in t.groups.iter().filter(|g| {
-            g.phase == phase && g.outcome == "ok" && (class == "all" || g.class == class)
+            g.phase == phase
+                && g.outcome == crate::metrics::results::GroupOutcome::Ok
+                && (class == "all" || g.class == class)
         }) {
             if let Ok(x) = res::decode(&g.response_histogram) {
                 h.add(&x).expect("auto-resizing histograms add");

@@ -80,7 +80,9 @@ fn phase_table(r: &Results, n: &Names, ph: &PhaseInfo, rows: &[&Spread]) -> Tabl
             .iter()
             .filter(|t| t.variant == s.variant)
             .flat_map(|t| &t.groups)
-            .filter(|g| g.phase == ph.name && g.outcome == "error")
+            .filter(|g| {
+                g.phase == ph.name && g.outcome == crate::metrics::results::GroupOutcome::Error
+            })
             .map(|g| g.response.count)
             .sum();
         let per_trial = |xs: Vec<String>| xs.join(" / ");

@@ -7,9 +7,22 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::Client;
 use mongodb::bson::{Bson, doc};
 
+use super::ConnectOptions;
+use super::MongoDriver;
+use super::Servers;
+use super::client;
+use super::local_port;
 use super::{Context, MongoError, inspect};
+use crate::backend::Doctor;
 use crate::backend::marker::{DbState, DropOutcome, MarkedDb};
+use crate::backend::redact_uri;
+use crate::backend::round_trips;
 use crate::layout::Layout;
+use crate::layout::Placement;
+use crate::layout::Server;
+use crate::metrics::evidence as sys;
+use crate::metrics::human_bytes;
+use crate::metrics::results::ServerInfo;
 
 /// Lists the databases on a server that carry a tenantbench marker, by name; with a prefix,
 /// only databases named `<prefix>_…` are inspected (one round trip each, 16 at a time).
@@ -222,5 +235,154 @@ fn as_u64(b: &Bson) -> Option<u64> {
         Bson::Int64(v) => u64::try_from(*v).ok(),
         Bson::Double(v) if *v >= 0.0 => Some(*v as u64),
         _ => None,
+    }
+}
+
+impl crate::backend::Admin for MongoDriver {
+    async fn list(&self, prefix: Option<&str>, sizes: bool) -> Result<Vec<MarkedDb>, MongoError> {
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let r = if sizes {
+            list_marked_sized(&c, prefix).await
+        } else {
+            list_marked(&c, prefix).await
+        };
+        c.shutdown().await;
+        r
+    }
+
+    async fn drop(&self, prefix: &str, layout: Option<Layout>) -> Result<DropOutcome, MongoError> {
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let r = drop_marked(&c, prefix, layout).await;
+        c.shutdown().await;
+        r
+    }
+
+    async fn doctor(&self) -> Doctor {
+        let mut out = Doctor {
+            title: format!(
+                "MongoDB at {}{}",
+                redact_uri(&self.uri),
+                crate::backend::uri_user(&self.uri)
+                    .map(|u| format!(" as user {u}"))
+                    .unwrap_or_default()
+            ),
+            ..Default::default()
+        };
+        let conn = ConnectOptions {
+            server_selection_timeout: Duration::from_secs(3),
+            ..Default::default()
+        };
+        let c = match client(&self.uri, &conn).await {
+            Ok(c) => c,
+            Err(e) => {
+                out.unreachable = Some(e.to_string());
+                return out;
+            }
+        };
+        let r = doctor(&c).await;
+        c.shutdown().await;
+        if !r.reachable && r.refused {
+            out.unreachable = Some(r.error.unwrap_or_else(|| "refused".into()));
+            out.refused = true;
+            out.hints = vec![
+                "the server answered: fix the user, the password or authSource= in the URI (or the user's roles)".into(),
+            ];
+            return out;
+        }
+        if !r.reachable {
+            out.unreachable = Some(r.error.unwrap_or_else(|| "unknown error".into()));
+            out.hints = vec![
+                "to start a local server:  scripts/mongo-local.sh start".into(),
+                "or with Docker:           docker run -p 27017:27017 mongo:8".into(),
+                "then point tenantbench at it with --uri or TENANTBENCH_MONGO_URI".into(),
+            ];
+            return out;
+        }
+        let f = &mut out.facts;
+        f.push(("server", match (&r.version, &r.surrogate) {
+            (Some(v), Some(s)) => format!(
+                "SecantusDB {s} (a MongoDB-compatible surrogate, not mongod; reports MongoDB {v}). Its latencies are surrogate latencies"
+            ),
+            (Some(v), None) => format!("MongoDB {v}"),
+            _ => "unknown (buildInfo failed)".into(),
+        }));
+        if let Some(e) = &r.storage_engine {
+            f.push(("engine", e.clone()));
+        }
+        if !r.rtt_us.is_empty() {
+            f.push(("round trip", round_trips(&r.rtt_us, "ping")));
+        }
+        f.push((
+            "WT cache",
+            r.wt_cache_bytes.map_or("not reported".into(), human_bytes),
+        ));
+        if let Some((all, ours)) = r.databases {
+            f.push((
+                "databases",
+                format!("{all} ({ours} created by tenantbench; `tenantbench ls` lists them)"),
+            ));
+        }
+        out
+    }
+
+    async fn server_infos(&self, servers: &[Server]) -> Result<Vec<ServerInfo>, MongoError> {
+        let mut out = Vec::new();
+        for s in servers {
+            out.push(self.server_info(s).await?);
+        }
+        Ok(out)
+    }
+
+    fn local_servers(&self, placement: &Placement) -> Vec<(String, u32)> {
+        let mut local: Vec<(String, u32)> = Vec::new();
+        for srv in placement.servers() {
+            let Ok(u) = Servers::uri_of(&self.uri, &srv) else {
+                continue;
+            };
+            if let Some(pid) = local_port(&u).and_then(sys::local_listener_pid)
+                && !local.iter().any(|(_, p)| *p == pid)
+            {
+                local.push((role(&srv), pid));
+            }
+        }
+        local
+    }
+
+    fn server_cpu(&self, pid: u32) -> Option<f64> {
+        sys::process_cpu_seconds(pid)
+    }
+}
+
+/// Monitoring connections a driver client keeps per server (heartbeat and RTT).
+const MONITORING_PER_CLIENT: u64 = 2;
+
+/// `plan`'s count of a variant's connections: one client's pool and monitoring per server, or
+/// a client per tenant (up to the registry's limit) each with its own.
+pub(super) fn connections(c: &crate::backend::Connections<'_>) -> String {
+    let v = c.variant;
+    let workers = v.pacer.workers() as u64;
+    let pooled = u64::from(v.max_pool_size).min(workers);
+    let per_client = pooled + MONITORING_PER_CLIENT;
+    match v.strategy {
+        crate::scenario::Strategy::SingleClient => format!(
+            "about {} (≤ {workers} in use at once, pool {}, + {MONITORING_PER_CLIENT} monitoring per server)",
+            per_client * c.servers,
+            v.max_pool_size
+        ),
+        crate::scenario::Strategy::ClientPerTenant => {
+            let clients = c.scenario.connections.max_clients.min(c.pop.tenants.len()) as u64;
+            format!(
+                "up to {} ({clients} clients × (≤ {pooled} pooled + {MONITORING_PER_CLIENT} monitoring)), plus one admin client",
+                clients * per_client
+            )
+        }
+    }
+}
+
+/// A server's name in results: `default`, or the variable holding its URI.
+pub(super) fn role(srv: &Server) -> String {
+    match srv {
+        Server::Default => "default".into(),
+        Server::Env(v) => v.clone(),
     }
 }

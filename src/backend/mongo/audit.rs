@@ -12,9 +12,17 @@ use mongodb::results::CollectionType;
 use mongodb::{Client, IndexModel};
 
 use super::MARKER_COLLECTION;
+use super::MongoDriver;
+use super::MongoError;
+use super::doctor;
 use super::ops::explain_find;
+use crate::audit::Gathered;
+use crate::audit::Scope;
 use crate::audit::{CollectionFacts, IndexFacts, Probe};
+use crate::audit::{detect_field, share};
+use crate::layout::Server;
 use crate::profile::Counted;
+use crate::profile::Profiled;
 
 /// Databases the server keeps for itself.
 const SYSTEM_DBS: [&str; 3] = ["admin", "local", "config"];
@@ -249,5 +257,120 @@ pub async fn counts(
         sampled: sampled.then_some(seen),
         per_tenant,
         values,
+    })
+}
+
+impl crate::backend::Inspect for MongoDriver {
+    async fn audit(&self, scope: &Scope) -> Result<Gathered, MongoError> {
+        let c = self.admin(&Server::Default).await?;
+        let r = audit_with(&c, scope).await;
+        c.shutdown().await;
+        r
+    }
+
+    async fn profile(&self, scope: &Scope, exact_up_to: u64) -> Result<Profiled, MongoError> {
+        let c = self.admin(&Server::Default).await?;
+        let r = profile_with(&c, scope, exact_up_to).await;
+        c.shutdown().await;
+        r
+    }
+}
+
+/// [`Driver::profile`] on one client.
+async fn profile_with(
+    c: &mongodb::Client,
+    scope: &Scope,
+    exact_up_to: u64,
+) -> Result<Profiled, MongoError> {
+    let (server_version, databases, facts, field) = read_facts(c, scope).await?;
+    let mut collections = Vec::new();
+    if let Some(field) = &field {
+        for f in facts.iter().filter(|f| share(f, field) > 0.0) {
+            collections.push(
+                super::audit::counts(c, f, field, exact_up_to)
+                    .await
+                    .map_err(ctx(&format!(
+                        "counting {}.{} per tenant",
+                        f.database, f.name
+                    )))?,
+            );
+        }
+    }
+    Ok(Profiled {
+        server_version,
+        databases,
+        field,
+        collections,
+    })
+}
+
+/// [`Driver::audit`] on one client.
+async fn audit_with(c: &mongodb::Client, scope: &Scope) -> Result<Gathered, MongoError> {
+    let (server_version, databases, facts, field) = read_facts(c, scope).await?;
+    let mut collections = Vec::new();
+    for f in facts {
+        let probe = match &field {
+            Some(field) if share(&f, field) > 0.0 => {
+                super::audit::probe(c, &f, field, scope.sample)
+                    .await
+                    .map_err(ctx(&format!("explaining {}.{}", f.database, f.name)))?
+            }
+            _ => None,
+        };
+        collections.push((f, probe));
+    }
+    Ok(Gathered {
+        server_version,
+        databases,
+        field,
+        collections,
+    })
+}
+
+/// The server's version, the databases of `scope`, their collections' facts and the tenant
+/// field (given or detected): what `audit` and `profile` read first.
+async fn read_facts(
+    c: &mongodb::Client,
+    scope: &Scope,
+) -> Result<
+    (
+        String,
+        Vec<String>,
+        Vec<crate::audit::CollectionFacts>,
+        Option<String>,
+    ),
+    MongoError,
+> {
+    let server_version = version_of(c).await?;
+    let databases = super::audit::databases(c, &scope.databases)
+        .await
+        .map_err(ctx("listing databases"))?;
+    let facts = super::audit::facts(c, &databases, scope.sample)
+        .await
+        .map_err(ctx("reading collections and indexes"))?;
+    let field = scope.field.clone().or_else(|| detect_field(&facts));
+    Ok((server_version, databases, facts, field))
+}
+
+/// A driver error with what was being done.
+fn ctx(context: &str) -> impl FnOnce(mongodb::error::Error) -> MongoError {
+    let context = context.to_string();
+    move |error| MongoError::Driver { context, error }
+}
+
+/// The server's version for an audit or profile (the surrogate named), or why it does not
+/// answer.
+async fn version_of(c: &mongodb::Client) -> Result<String, MongoError> {
+    let d = doctor(c).await;
+    if !d.reachable {
+        return Err(MongoError::State(format!(
+            "MongoDB does not answer: {} (is the URI right? `tenantbench doctor` checks it)",
+            d.error.unwrap_or_default()
+        )));
+    }
+    Ok(match (&d.version, &d.surrogate) {
+        (Some(v), Some(s)) => format!("{v} (SecantusDB {s})"),
+        (Some(v), None) => v.clone(),
+        _ => "unknown".into(),
     })
 }

@@ -8,10 +8,18 @@ use std::time::{Duration, Instant};
 use mongodb::bson::doc;
 use tokio_util::sync::CancellationToken;
 
+use super::ConnectOptions;
+use super::MongoDriver;
 use super::MongoError;
+use super::Servers;
+use super::client;
 use super::local_port;
 use crate::backend::{FaultDone, hold};
+use crate::layout::Placement;
 use crate::metrics::evidence as sys;
+use crate::population::Population;
+use crate::scenario::faults::FaultKind;
+use crate::scenario::faults::FaultSpec;
 
 /// The folder `scripts/mongo-local.sh` keeps a port's server in: `$TENANTBENCH_MONGO_DATA/P`,
 /// else `target/mongo-data/P` under the working directory (the repository, as the README runs
@@ -235,6 +243,40 @@ pub(super) async fn kill_sessions(
         detail: "killAllSessions accepted by the server (its sessions' operations are ended where the server supports it)".into(),
         error: None,
     })
+}
+
+impl crate::backend::Faults for MongoDriver {
+    async fn fault(
+        &self,
+        placement: &Placement,
+        _: &Population,
+        f: &FaultSpec,
+        cancel: &CancellationToken,
+        on_end: &dyn Fn(std::time::Instant),
+    ) -> Result<FaultDone, MongoError> {
+        // The placement's home server: the default one, where the shared database lives.
+        let home = placement
+            .databases
+            .first()
+            .map(|d| d.server.clone())
+            .ok_or_else(|| MongoError::State("the placement has no database".into()))?;
+        let uri = Servers::uri_of(&self.uri, &home)?;
+        match f.kind {
+            FaultKind::PauseServer => super::fault::pause(&uri, f.duration, cancel, on_end).await,
+            FaultKind::RestartServer => {
+                super::fault::restart(&uri, f.duration, cancel, on_end).await
+            }
+            FaultKind::KillConnections => {
+                let c = client(&uri, &ConnectOptions::default()).await?;
+                let r = super::fault::kill_sessions(&c, f.duration, cancel, on_end).await;
+                c.shutdown().await;
+                r
+            }
+            FaultKind::LockTenant => Err(MongoError::State(
+                "lock_tenant holds a PostgreSQL table lock; MongoDB has none to hold".into(),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

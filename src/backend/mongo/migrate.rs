@@ -9,13 +9,22 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::Database;
 use mongodb::bson::{self, Document, RawDocumentBuf, doc};
 
+use super::ConnectOptions;
+use super::MongoDriver;
+use super::client;
 use super::verify::hash_raw;
 use super::{Context, MARKER_COLLECTION, MongoError, MongoSeeder, Servers, inspect, write_marker};
 use crate::backend::marker::DbState;
+use crate::backend::migrate;
+use crate::backend::migrate::Live;
+use crate::backend::migrate::MigrateOptions;
+use crate::backend::migrate::MigrationReport;
+use crate::backend::migrate::MovePlan;
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
 use crate::layout::Move;
+use crate::layout::Placement;
 
 /// The `_id` of the tenant directory's document in the home database's `_tenantbench`.
 const DIRECTORY_ID: &str = "directory";
@@ -372,5 +381,101 @@ impl MigrateTarget for MongoMigration<'_> {
                 .deleted_count;
         }
         Ok(n)
+    }
+}
+
+impl crate::backend::Migrate for MongoDriver {
+    async fn directory(&self, placement: &Placement) -> Result<(u64, Vec<Move>), MongoError> {
+        let Some(home) = placement.home() else {
+            return Ok((0, Vec::new()));
+        };
+        let name = &placement.databases[home].name;
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let db = c.database(name);
+        let r = match super::inspect(&db).await {
+            Ok(DbState::Marked(_)) => super::read_directory(&db).await,
+            Ok(_) => Ok((0, Vec::new())),
+            Err(e) => Err(e),
+        };
+        c.shutdown().await;
+        r
+    }
+
+    async fn reset_moves(
+        &self,
+        prefix: &str,
+        placement: &Placement,
+    ) -> Result<Vec<String>, MongoError> {
+        let Some(stem) = crate::layout::moved_prefix(prefix, placement.layout) else {
+            return Ok(Vec::new());
+        };
+        let c = client(&self.uri, &ConnectOptions::default()).await?;
+        let r = async {
+            let mut dropped = Vec::new();
+            let names = c
+                .list_database_names()
+                .await
+                .ctx(|| "listing databases".to_string())?;
+            for name in names.into_iter().filter(|n| n.starts_with(&stem)) {
+                let db = c.database(&name);
+                if let DbState::Marked(m) = super::inspect(&db).await?
+                    && m.prefix == prefix
+                {
+                    db.drop().await.ctx(|| format!("dropping {name}"))?;
+                    dropped.push(name);
+                }
+            }
+            if let Some(home) = placement.home() {
+                let db = c.database(&placement.databases[home].name);
+                if let DbState::Marked(m) = super::inspect(&db).await?
+                    && m.prefix == prefix
+                {
+                    // Databases a move emptied of its tenant are reloaded by the next seed.
+                    let (_, moves) = super::read_directory(&db).await?;
+                    for name in moves.iter().flat_map(|m| &m.emptied) {
+                        let e = c.database(name);
+                        if !name.starts_with(&stem)
+                            && matches!(super::inspect(&e).await?, DbState::Marked(x) if x.prefix == prefix)
+                        {
+                            e.collection::<mongodb::bson::Document>(super::MARKER_COLLECTION)
+                                .update_one(
+                                    mongodb::bson::doc! {"_id": "marker"},
+                                    mongodb::bson::doc! {"$set": {"dirty": true}},
+                                )
+                                .await
+                                .ctx(|| format!("marking {name} dirty"))?;
+                        }
+                    }
+                    super::clear_directory(&db).await?;
+                }
+            }
+            Ok(dropped)
+        }
+        .await;
+        c.shutdown().await;
+        r
+    }
+
+    async fn migrate(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+        live: Option<Live<'_>>,
+    ) -> Result<MigrationReport, MongoError> {
+        self.with_servers(spec.placement, &Self::seeding(4), async |s| {
+            migrate::migrate(&super::MongoMigration::new(s, spec), opts, live).await
+        })
+        .await
+    }
+
+    async fn plan_migration(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+    ) -> Result<MovePlan, MongoError> {
+        self.with_servers(spec.placement, &ConnectOptions::default(), async |s| {
+            migrate::dry_run(&super::MongoMigration::new(s, spec), opts).await
+        })
+        .await
     }
 }

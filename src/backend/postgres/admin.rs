@@ -3,8 +3,17 @@
 
 use std::time::Instant;
 
+use super::driver::PgDriver;
 use super::{PgError, Settings, connect, ident, read_marker, settings};
+use crate::backend::Doctor;
 use crate::backend::marker::{DropOutcome, MarkedDb, Marker};
+use crate::backend::redact_uri;
+use crate::backend::round_trips;
+use crate::layout::Layout;
+use crate::layout::Placement;
+use crate::layout::Server;
+use crate::metrics::evidence as sys;
+use crate::metrics::results::ServerInfo;
 
 /// A database whose name has the prefix: its marker when it has one, its schemas without a
 /// marker, and its size.
@@ -182,4 +191,136 @@ pub async fn doctor(uri: &str) -> DoctorReport {
         r.databases = Some((all.len(), all.iter().filter(|x| x.marker.is_some()).count()));
     }
     r
+}
+
+impl crate::backend::Admin for PgDriver {
+    async fn list(&self, prefix: Option<&str>, _: bool) -> Result<Vec<MarkedDb>, PgError> {
+        // pg_database_size reads the catalog, not the data: sizes always.
+        list_marked(&self.uri, prefix).await
+    }
+
+    async fn drop(&self, prefix: &str, layout: Option<Layout>) -> Result<DropOutcome, PgError> {
+        drop_marked(&self.uri, prefix, layout).await
+    }
+
+    async fn doctor(&self) -> Doctor {
+        let r = doctor(&self.uri).await;
+        let mut out = Doctor {
+            title: format!("PostgreSQL at {}", redact_uri(&self.uri)),
+            ..Default::default()
+        };
+        if let Some(e) = r.error {
+            out.unreachable = Some(e);
+            out.hints = vec![
+                "start it (Debian): service postgresql start".into(),
+                format!(
+                    "then point tenantbench at it with --uri or {}",
+                    super::URI_ENV
+                ),
+            ];
+            return out;
+        }
+        let f = &mut out.facts;
+        if let Some(s) = &r.settings {
+            f.push(("server", format!("PostgreSQL {}", s.version)));
+            f.push((
+                "connections",
+                format!(
+                    "max_connections {} ({} reserved for superusers)",
+                    s.max_connections, s.reserved_connections
+                ),
+            ));
+            f.push((
+                "memory",
+                format!(
+                    "shared_buffers {}, work_mem {}",
+                    s.shared_buffers, s.work_mem
+                ),
+            ));
+            f.push(("jit", s.jit.clone()));
+        }
+        if !r.rtt_us.is_empty() {
+            f.push(("round trip", round_trips(&r.rtt_us, "SELECT 1")));
+        }
+        if let Some((all, ours)) = r.databases {
+            f.push((
+                "databases",
+                format!(
+                    "{all} ({ours} created by tenantbench; `tenantbench ls --backend postgres` lists them)"
+                ),
+            ));
+        }
+        out
+    }
+
+    async fn server_infos(&self, _: &[Server]) -> Result<Vec<ServerInfo>, PgError> {
+        let c = connect(&self.uri, None).await.map_err(|e| {
+            PgError::State(format!(
+                "PostgreSQL does not answer (is it running? `service postgresql start`): {e}"
+            ))
+        })?;
+        let st = settings(&c).await?;
+        Ok(vec![ServerInfo {
+            role: "postgres".into(),
+            backend: "postgres".into(),
+            version: Some(format!(
+                "{} (shared_buffers {}, work_mem {}, jit {}, max_connections {})",
+                st.version, st.shared_buffers, st.work_mem, st.jit, st.max_connections
+            )),
+            surrogate: None,
+            storage_engine: None,
+            wt_cache_bytes: None,
+            local: local_port(&self.uri)
+                .and_then(sys::local_listener_pid)
+                .is_some(),
+        }])
+    }
+
+    fn local_servers(&self, _: &Placement) -> Vec<(String, u32)> {
+        local_port(&self.uri)
+            .and_then(sys::local_listener_pid)
+            .map(|pid| ("default".to_string(), pid))
+            .into_iter()
+            .collect()
+    }
+
+    fn server_cpu(&self, pid: u32) -> Option<f64> {
+        // A backend process per connection: the postmaster's whole tree.
+        sys::process_tree_cpu_seconds(pid)
+    }
+}
+
+/// `plan`'s count of a variant's connections: a pool per database, each capped by the
+/// requests in flight, and the harness's own — the arithmetic `preflight` refuses by.
+pub(super) fn connections(c: &crate::backend::Connections<'_>) -> String {
+    let v = c.variant;
+    let dbs = c.databases;
+    let pool = PgDriver::per_pool(v) as u64;
+    let harness = super::driver::HARNESS_CONNECTIONS as u64;
+    let per_tenant = if v.layout == crate::layout::Layout::PerTenant {
+        format!(
+            "; per-tenant therefore fits at most {} tenants at this pool size on a default server, and each CREATE DATABASE copies template1 (about 8 MiB and 0.1 s here)",
+            (97 - harness) / pool
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "up to {} ({dbs} database(s) × a pool of {pool} (max_pool_size {} capped by {} in flight) + {harness} for the harness); refused before seeding when above the server's max_connections − superuser_reserved_connections (97 with the defaults){per_tenant}",
+        dbs * pool + harness,
+        v.max_pool_size,
+        v.pacer.workers()
+    )
+}
+
+/// The port of a PostgreSQL URI whose host is this machine.
+fn local_port(uri: &str) -> Option<u16> {
+    let cfg = super::config(uri, None).ok()?;
+    let local = cfg.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(h) => {
+            matches!(h.as_str(), "127.0.0.1" | "localhost" | "::1")
+        }
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    local.then(|| cfg.get_ports().first().copied().unwrap_or(5432))
 }

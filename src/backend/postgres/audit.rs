@@ -8,9 +8,14 @@ use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
 
+use super::driver::PgDriver;
 use super::{Context as _, MARKER_TABLE, PgError, connect, ident};
+use crate::audit::Gathered;
+use crate::audit::Scope;
+use crate::audit::share;
 use crate::audit::{CollectionFacts, Constraint, ForeignKey, IndexFacts, Probe};
 use crate::profile::Counted;
+use crate::profile::Profiled;
 
 /// A read-only session on database `db` (the URI's when `None`).
 ///
@@ -351,6 +356,92 @@ pub async fn counts(
         // bigint) where a statement's parameter asks for one.
         values: std::collections::BTreeMap::new(),
     })
+}
+
+impl crate::backend::Inspect for PgDriver {
+    async fn audit(&self, scope: &Scope) -> Result<Gathered, PgError> {
+        let mut r = self.read_only(scope).await?;
+        let mut collections = Vec::new();
+        for f in std::mem::take(&mut r.facts) {
+            let probe = match &r.field {
+                Some(field) if share(&f, field) > 0.0 => {
+                    super::audit::probe(r.session(&f.database), &f, field, scope.sample).await?
+                }
+                _ => None,
+            };
+            collections.push((f, probe));
+        }
+        Ok(Gathered {
+            server_version: r.version,
+            databases: r.sessions.into_iter().map(|(d, _)| d).collect(),
+            field: r.field,
+            collections,
+        })
+    }
+
+    async fn profile(&self, scope: &Scope, exact_up_to: u64) -> Result<Profiled, PgError> {
+        let r = self.read_only(scope).await?;
+        let mut collections = Vec::new();
+        if let Some(field) = &r.field {
+            for f in r.facts.iter().filter(|f| share(f, field) > 0.0) {
+                collections.push(
+                    super::audit::counts(r.session(&f.database), f, field, exact_up_to).await?,
+                );
+            }
+        }
+        Ok(Profiled {
+            server_version: r.version,
+            databases: r.sessions.into_iter().map(|(d, _)| d).collect(),
+            field: r.field,
+            collections,
+        })
+    }
+}
+
+/// Read-only sessions on the databases of an audit or profile, with their tables' facts.
+pub(super) struct ReadOnly {
+    version: String,
+    sessions: Vec<(String, tokio_postgres::Client)>,
+    facts: Vec<crate::audit::CollectionFacts>,
+    field: Option<String>,
+}
+
+impl ReadOnly {
+    /// The session of database `db`.
+    fn session(&self, db: &str) -> &tokio_postgres::Client {
+        let s = self.sessions.iter().find(|(d, _)| d == db);
+        &s.unwrap_or(&self.sessions[0]).1
+    }
+}
+
+impl PgDriver {
+    /// Opens a `READ ONLY` session per database of `scope` (the URI's when none) and reads
+    /// their tables' facts and the tenant field.
+    pub(super) async fn read_only(&self, scope: &Scope) -> Result<ReadOnly, PgError> {
+        let dbs: Vec<Option<&str>> = if scope.databases.is_empty() {
+            vec![None]
+        } else {
+            scope.databases.iter().map(|d| Some(d.as_str())).collect()
+        };
+        let mut sessions = Vec::new();
+        let mut found = Vec::new();
+        for db in dbs {
+            let c = session(&self.uri, db).await?;
+            found.extend(facts(&c, &scope.schemas, scope.sample).await?);
+            sessions.push((current_database(&c).await?, c));
+        }
+        let version = super::settings(&sessions[0].1).await?.version;
+        let field = scope
+            .field
+            .clone()
+            .or_else(|| crate::audit::detect_field(&found));
+        Ok(ReadOnly {
+            version,
+            sessions,
+            facts: found,
+            field,
+        })
+    }
 }
 
 #[cfg(test)]

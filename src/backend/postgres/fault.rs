@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::driver::PgDriver;
 use super::ops::db_err;
 use super::{PgError, application_name, connect, ident, schema_of};
 use crate::backend::{FaultDone, hold};
 use crate::layout::Placement;
 use crate::population::Population;
+use crate::scenario::faults::FaultKind;
 use crate::scenario::faults::FaultSpec;
 
 /// `kill_connections`: ends every backend of this process (its application name) connected
@@ -81,4 +83,29 @@ pub(super) async fn lock_tenant(
         detail: format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE (database {db}, tenant {id})"),
         error: r.err().map(|e| format!("releasing the lock: {e}")),
     })
+}
+
+impl crate::backend::Faults for PgDriver {
+    async fn fault(
+        &self,
+        placement: &Placement,
+        pop: &Population,
+        f: &FaultSpec,
+        cancel: &CancellationToken,
+        on_end: &dyn Fn(std::time::Instant),
+    ) -> Result<FaultDone, PgError> {
+        match f.kind {
+            FaultKind::KillConnections => {
+                super::fault::kill_connections(&self.uri, placement, f.duration, cancel, on_end)
+                    .await
+            }
+            FaultKind::LockTenant => {
+                super::fault::lock_tenant(&self.uri, placement, pop, f, cancel, on_end).await
+            }
+            FaultKind::PauseServer | FaultKind::RestartServer => Err(PgError::State(format!(
+                "{} stops a server the harness started (scripts/mongo-local.sh); this PostgreSQL is the machine's, shared with everything on it",
+                f.kind.name()
+            ))),
+        }
+    }
 }

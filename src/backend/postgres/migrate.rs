@@ -12,15 +12,22 @@ use tokio::sync::OnceCell;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
+use super::driver::PgDriver;
 use super::schema::{Column, columns};
 use super::seed::PgSeeder;
 use super::verify::hash_row;
 use super::{Context, PgError, connect, ident, read_marker};
 use crate::backend::marker::DbState;
+use crate::backend::migrate;
+use crate::backend::migrate::Live;
+use crate::backend::migrate::MigrateOptions;
+use crate::backend::migrate::MigrationReport;
+use crate::backend::migrate::MovePlan;
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
 use crate::layout::Move;
+use crate::layout::Placement;
 
 /// The table of a migration's checkpoints in its destination.
 const CHECKPOINT_TABLE: &str = "_tenantbench_migration";
@@ -526,5 +533,123 @@ impl MigrateTarget for PgMigration<'_> {
                 })?;
         }
         Ok(n)
+    }
+}
+
+impl crate::backend::Migrate for PgDriver {
+    async fn directory(&self, placement: &Placement) -> Result<(u64, Vec<Move>), PgError> {
+        let Some(home) = placement.home() else {
+            return Ok((0, Vec::new()));
+        };
+        let name = &placement.databases[home].name;
+        let admin = connect(&self.uri, None).await?;
+        if !super::database_exists(&admin, name).await? {
+            return Ok((0, Vec::new()));
+        }
+        let c = connect(&self.uri, Some(name)).await?;
+        if super::read_marker(&c, "public").await?.is_none() {
+            return Ok((0, Vec::new()));
+        }
+        super::migrate::read_directory(&c).await
+    }
+
+    async fn reset_moves(
+        &self,
+        prefix: &str,
+        placement: &Placement,
+    ) -> Result<Vec<String>, PgError> {
+        let Some(stem) = crate::layout::moved_prefix(prefix, placement.layout) else {
+            return Ok(Vec::new());
+        };
+        let admin = connect(&self.uri, None).await?;
+        let pattern = format!("{}%", stem.replace('_', "\\_"));
+        let names: Vec<String> = admin
+            .query(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1",
+                &[&pattern],
+            )
+            .await
+            .map_err(|source| PgError::Db {
+                what: "listing databases".into(),
+                source,
+            })?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut dropped = Vec::new();
+        for name in names {
+            let c = connect(&self.uri, Some(&name)).await?;
+            let ours = super::read_marker(&c, "public")
+                .await?
+                .is_some_and(|m| m.prefix == prefix);
+            drop(c);
+            if ours {
+                admin
+                    .batch_execute(&format!(
+                        "DROP DATABASE {} WITH (FORCE)",
+                        super::ident(&name)
+                    ))
+                    .await
+                    .map_err(|source| PgError::Db {
+                        what: format!("dropping {name}"),
+                        source,
+                    })?;
+                dropped.push(name);
+            }
+        }
+        if let Some(home) = placement.home() {
+            let name = &placement.databases[home].name;
+            if super::database_exists(&admin, name).await? {
+                let c = connect(&self.uri, Some(name)).await?;
+                if super::read_marker(&c, "public")
+                    .await?
+                    .is_some_and(|m| m.prefix == prefix)
+                {
+                    // Databases a move emptied of its tenant are reloaded by the next seed.
+                    let (_, moves) = super::migrate::read_directory(&c).await?;
+                    for e in moves.iter().flat_map(|m| &m.emptied) {
+                        if e.starts_with(&stem) || !super::database_exists(&admin, e).await? {
+                            continue;
+                        }
+                        let ec = connect(&self.uri, Some(e)).await?;
+                        if super::read_marker(&ec, "public")
+                            .await?
+                            .is_some_and(|m| m.prefix == prefix)
+                        {
+                            ec.batch_execute(&format!(
+                                "UPDATE public.{} SET dirty = true, updated_at = now()",
+                                super::MARKER_TABLE
+                            ))
+                            .await
+                            .map_err(|source| PgError::Db {
+                                what: format!("marking {e} dirty"),
+                                source,
+                            })?;
+                        }
+                    }
+                    super::migrate::clear_directory(&c).await?;
+                }
+            }
+        }
+        Ok(dropped)
+    }
+
+    async fn migrate(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+        live: Option<Live<'_>>,
+    ) -> Result<MigrationReport, PgError> {
+        let t = super::migrate::PgMigration::connect(&self.uri, spec).await?;
+        migrate::migrate(&t, opts, live).await
+    }
+
+    async fn plan_migration(
+        &self,
+        spec: &MoveSpec<'_>,
+        opts: &MigrateOptions,
+    ) -> Result<MovePlan, PgError> {
+        let t = super::migrate::PgMigration::connect(&self.uri, spec).await?;
+        migrate::dry_run(&t, opts).await
     }
 }

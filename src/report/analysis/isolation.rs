@@ -48,8 +48,11 @@ pub fn isolation(r: &Results) -> Vec<Isolation> {
         return Vec::new();
     }
     let small = small_classes(r);
-    let small_in =
-        |g: &Group, phase: &str| g.outcome == "ok" && g.phase == phase && small.contains(&g.class);
+    let small_in = |g: &Group, phase: &str| {
+        g.outcome == crate::metrics::results::GroupOutcome::Ok
+            && g.phase == phase
+            && small.contains(&g.class)
+    };
     let mut out = Vec::new();
     for v in &r.variants {
         for ph in r

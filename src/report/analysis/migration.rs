@@ -65,7 +65,7 @@ pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
         let per_trial = r
             .trials_of(&v.id)
             .filter_map(|t| {
-                let ok = |g: &&Group| g.outcome == "ok";
+                let ok = |g: &&Group| g.outcome == crate::metrics::results::GroupOutcome::Ok;
                 let a = added(t.groups.iter().filter(ok).filter(|g| small_in(g, "steady")));
                 let b = added(t.groups.iter().filter(ok).filter(|g| small_in(g, &phase)));
                 (!a.is_empty() && !b.is_empty()).then(|| {
@@ -77,7 +77,11 @@ pub fn migrations(r: &Results) -> Vec<MigrationSummary> {
         let moving_errors = r
             .trials_of(&v.id)
             .flat_map(|t| &t.groups)
-            .filter(|g| g.phase == phase && g.class == moving && g.outcome == "error")
+            .filter(|g| {
+                g.phase == phase
+                    && g.class == moving
+                    && g.outcome == crate::metrics::results::GroupOutcome::Error
+            })
             .map(|g| g.response.count)
             .sum();
         out.push(MigrationSummary {

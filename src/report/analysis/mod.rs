@@ -76,7 +76,9 @@ pub fn trial_counts(r: &Results, variant: &str, phase: &str, class: &str) -> Vec
             t.groups
                 .iter()
                 .filter(|g| {
-                    g.outcome == "ok" && g.phase == phase && (class == "all" || g.class == class)
+                    g.outcome == crate::metrics::results::GroupOutcome::Ok
+                        && g.phase == phase
+                        && (class == "all" || g.class == class)
                 })
                 .map(|g| g.response.count)
                 .sum::<u64>()
@@ -99,7 +101,9 @@ pub fn mean_throughput(s: &Spread) -> f64 {
 /// the groups `keep` selects, histograms added.
 pub fn merged(r: &Results, variant: &str, keep: impl Fn(&Group) -> bool) -> Histogram<u64> {
     added(r.trials_of(variant).flat_map(|t| &t.groups).filter(|g| {
-        g.outcome == "ok" && r.phases.iter().any(|p| p.measured && p.name == g.phase) && keep(g)
+        g.outcome == crate::metrics::results::GroupOutcome::Ok
+            && r.phases.iter().any(|p| p.measured && p.name == g.phase)
+            && keep(g)
     }))
 }
 

@@ -245,11 +245,9 @@ pub fn phase_histogram(
     phase: &str,
     keep: impl Fn(&Group) -> bool,
 ) -> Histogram<u64> {
-    added(
-        r.trials_of(variant)
-            .flat_map(|t| &t.groups)
-            .filter(|g| g.outcome == "ok" && g.phase == phase && keep(g)),
-    )
+    added(r.trials_of(variant).flat_map(|t| &t.groups).filter(|g| {
+        g.outcome == crate::metrics::results::GroupOutcome::Ok && g.phase == phase && keep(g)
+    }))
 }
 
 #[cfg(test)]

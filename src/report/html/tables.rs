@@ -61,7 +61,7 @@ pub(super) fn variant_rows(r: &Results, n: &Names, baseline: &str) -> Vec<Varian
         let errors: u64 = r
             .trials_of(&v.id)
             .flat_map(|t| &t.groups)
-            .filter(|g| g.outcome == "error")
+            .filter(|g| g.outcome == crate::metrics::results::GroupOutcome::Error)
             .map(|g| g.response.count)
             .sum();
         let (ratio, tput_ratio) = match base {

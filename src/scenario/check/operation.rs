@@ -144,8 +144,9 @@ pub(in crate::scenario) fn check_operations(
                 "expected a MongoDB form (filter, pipeline, update or insert) or `sql`, or both",
             ));
         }
+        let op = Op::named(name).map_err(|e| c.err(o.span(), e.to_string()))?;
         out.push(OperationSpec {
-            op: Op::named(name),
+            op,
             collection: coll.clone(),
             read_only,
             mongodb,

@@ -11,7 +11,7 @@ const INTERRUPTED: &str = "\ninterrupted: finishing the current trial's bookkeep
 
 /// First Ctrl-C: stop after the current trial's bookkeeping (`cancel`). Second: abort now
 /// (`abort`; the run returns [`EXIT_ABORTED`](super::run::EXIT_ABORTED)).
-pub(super) async fn watch_ctrl_c(cancel: CancellationToken, abort: CancellationToken) {
+pub async fn watch_ctrl_c(cancel: CancellationToken, abort: CancellationToken) {
     if tokio::signal::ctrl_c().await.is_ok() {
         eprintln!("{INTERRUPTED}");
         cancel.cancel();
@@ -24,7 +24,7 @@ pub(super) async fn watch_ctrl_c(cancel: CancellationToken, abort: CancellationT
 /// Installs the Ctrl-C handler of a `load` run before goose installs its own (which then
 /// fails harmlessly): the first press stops the run after the trial under way, whose attack
 /// stops at once (`cancel`), the second aborts (`abort`).
-pub(super) fn for_goose(cancel: CancellationToken, abort: CancellationToken) {
+pub fn for_goose(cancel: CancellationToken, abort: CancellationToken) {
     let presses = AtomicU8::new(0);
     let installed = ctrlc::set_handler(move || {
         if presses.fetch_add(1, Ordering::SeqCst) == 0 {

@@ -11,11 +11,9 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::existing::Existing;
-use super::settings::{RunPlan, generator_scenario};
 use crate::backend::custom::{generated, spec_of};
 use crate::backend::seed::SeedSummary;
-use crate::backend::{Backend, Driver, TrialSetup};
+use crate::backend::{Backend, Dataset, Driver, FullDriver, TrialSetup};
 use crate::layout::Placement;
 use crate::metrics::collector::tenant_sample;
 use crate::metrics::results::{
@@ -31,9 +29,17 @@ use crate::population::Population;
 use crate::runner::{Checkpoint, Live, RunConfig, RunIo, RunReport};
 use crate::scenario::{PhasePlan, Scenario, Variant};
 use crate::workload::{Workload, classes, collection_of};
+use existing::Existing;
+use plan::{RunPlan, generator_scenario};
 
+mod api_process;
 mod cpu;
+pub mod existing;
+mod faults;
 mod http;
+pub mod interrupt;
+mod moving;
+pub mod plan;
 use cpu::CpuMark;
 
 /// Tenants kept individually: the largest this many, then log-spaced ranks.
@@ -137,13 +143,13 @@ impl<'a> Trials<'a> {
 
     /// Runs trial `trial` of a variant on a driver; a failure is recorded in the trial, never
     /// returned.
-    pub async fn run<D: Driver>(&self, d: &D, v: &Variant, trial: u32) -> Trial {
+    pub async fn run<D: FullDriver>(&self, d: &D, v: &Variant, trial: u32) -> Trial {
         let mut t = Trial {
             variant: v.id(),
             trial,
             status: TrialStatus::Failed,
             error: None,
-            started_at: super::clock::rfc3339(std::time::SystemTime::now()),
+            started_at: crate::clock::rfc3339(std::time::SystemTime::now()),
             elapsed_s: 0.0,
             operations: 0,
             errors: 0,
@@ -161,7 +167,7 @@ impl<'a> Trials<'a> {
         };
         if let Err(e) = self.steps(d, v, &mut t).await {
             t.status = TrialStatus::Failed;
-            t.error = Some(super::redact_text(&format!("{e:#}")));
+            t.error = Some(crate::backend::redact_text(&format!("{e:#}")));
         }
         t
     }
@@ -180,11 +186,11 @@ impl<'a> Trials<'a> {
         let s = generator_scenario(self.scenario, &v.indexes, copy);
         let base = s.placement(self.pop, v.layout);
         let opts = self.plan.seed.options(v.layout, &v.indexes, false);
-        Ok(d.seed(&s, self.pop, &base, &opts).await?)
+        Ok(d.seed(&Dataset::new(&s, self.pop, &base), &opts).await?)
     }
 
     /// The steps of a trial, in order.
-    async fn steps<D: Driver>(&self, d: &D, v: &Variant, t: &mut Trial) -> Result<()> {
+    async fn steps<D: FullDriver>(&self, d: &D, v: &Variant, t: &mut Trial) -> Result<()> {
         if let Some(api) = &self.plan.http
             && api.staging.is_some()
         {
@@ -211,9 +217,7 @@ impl<'a> Trials<'a> {
             .as_ref()
             .map_or_else(|| base.clone(), |mv| mv.placement.clone());
         let setup = TrialSetup {
-            scenario: s,
-            pop: self.pop,
-            placement: &placement,
+            data: Dataset::new(s, self.pop, &placement),
             variant: v,
             worker: self.plan.worker,
         };
@@ -225,12 +229,18 @@ impl<'a> Trials<'a> {
         // Tenants `tenantbench migrate` moved are where the tenant directory has them; a
         // migrating variant starts from the rules' placement (its directory was reset).
         let routed = if moving.is_none() && s.target.is_none() {
-            Some(super::migrate::placed(d, s, self.pop, v.layout).await?.0)
+            Some(d.placed(s, self.pop, v.layout).await?.0)
         } else {
             None
         };
         let placement = routed.as_ref().unwrap_or(&placement);
-        let setup = TrialSetup { placement, ..setup };
+        let setup = TrialSetup {
+            data: Dataset {
+                placement,
+                ..setup.data
+            },
+            ..setup
+        };
         let (backend, session) = d.open(&setup).await?;
         // Plan evidence before the load, on the data as seeded.
         t.evidence.explain = self.explain(d, &backend).await;
@@ -280,7 +290,7 @@ impl<'a> Trials<'a> {
     /// the markers match, complete and clean, else (re)loaded or its indexes rebuilt; a load
     /// generator only checks its copy is there; an existing target is read as it is. A
     /// `moving` variant first drops what an earlier trial moved a tenant to.
-    async fn prepare_data<D: Driver>(
+    async fn prepare_data<D: FullDriver>(
         &self,
         d: &D,
         s: &Scenario,
@@ -314,11 +324,11 @@ impl<'a> Trials<'a> {
                     "  data: the generators' copy {c} of this data (databases {}_*)",
                     s.prefix
                 );
-                d.check_ready(s, self.pop, base, &opts)
+                d.check_ready(&Dataset::new(s, self.pop, base), &opts)
                     .await
                     .map_err(|e| seed_generators_first(e, s))?
             } else {
-                d.seed(s, self.pop, base, &opts).await?
+                d.seed(&Dataset::new(s, self.pop, base), &opts).await?
             };
             t.evidence.data = data_evidence(&sum);
         }
@@ -651,7 +661,7 @@ fn groups(rec: &Recorder, phases: &[String], classes: &[String], phase_secs: &[f
         .into_iter()
         .filter_map(|k| {
             let tm = rec.get(&k)?;
-            let (outcome, error_kind) = res::outcome_fields(k.outcome);
+            let (outcome, error_kind) = res::GroupOutcome::of(k.outcome);
             let secs = phase_secs.get(usize::from(k.phase)).copied().unwrap_or(1.0);
             Some(Group {
                 phase: phases.get(usize::from(k.phase))?.clone(),

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::trial::{Trials, round3};
+use super::{Trials, round3};
 use crate::backend::migrate::{self, MigrateOptions, MoveSpec};
 use crate::backend::migration_rates as rates;
-use crate::backend::{Backend, Driver};
+use crate::backend::{Backend, FullDriver};
 use crate::layout::Placement;
 use crate::metrics::results::{MigrationEvidence, Trial};
 use crate::runner::RunReport;
@@ -43,7 +43,9 @@ impl Trials<'_> {
                 m.tenant.name()
             )
         })?;
-        let name = super::migrate::destination(self.scenario, self.pop, base, t, m.to)?;
+        let name = base
+            .destination(&self.scenario.prefix, &self.pop.tenants[t].id, m.to)
+            .map_err(anyhow::Error::msg)?;
         let rules_db = base.databases[base.tenant_db[t]].name.clone();
         if rules_db == name {
             bail!(
@@ -66,7 +68,7 @@ impl Trials<'_> {
 
     /// Runs the workload and, from its phase's start, the variant's migration beside it; the
     /// runner's report and the migration's evidence.
-    pub(super) async fn measure_moving<D: Driver>(
+    pub(super) async fn measure_moving<D: FullDriver>(
         &self,
         d: &D,
         v: &Variant,
@@ -154,7 +156,7 @@ impl Trials<'_> {
                 ev.deleted_source = r.deleted_source;
                 if r.verified && !r.resumed {
                     let server = rates::server_key(d.kind().name(), &d.redacted_uri());
-                    rates::record(&server, super::migrate::measured(&r, mv.spec.rate, true));
+                    rates::record(&server, rates::Measured::of(&r, mv.spec.rate, true));
                 }
                 if !r.verified {
                     let bad: Vec<&str> = r
@@ -188,7 +190,7 @@ impl Trials<'_> {
                 );
             }
             Err(e) => {
-                let msg = super::redact_text(&format!("{e}"));
+                let msg = crate::backend::redact_text(&format!("{e}"));
                 eprintln!("  migration: {} failed: {msg}", ev.tenant);
                 ev.error = Some(msg);
             }

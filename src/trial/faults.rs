@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use hdrhistogram::Histogram;
 
-use super::trial::{Side, Trials, round3};
-use crate::backend::{Driver, FaultDone};
+use super::{Side, Trials, round3};
+use crate::backend::{FaultDone, FullDriver};
 use crate::layout::Placement;
 use crate::metrics::histogram;
 use crate::metrics::results::{FaultEvidence, Trial};
@@ -37,7 +37,7 @@ impl Trials<'_> {
 
     /// Runs the workload with the variant's faults ([`Trials::faults_of`]) injected beside it,
     /// each at its time from the run's start; the runner's report and each fault's evidence.
-    pub(super) async fn measure_faulty<D: Driver>(
+    pub(super) async fn measure_faulty<D: FullDriver>(
         &self,
         d: &D,
         v: &Variant,
@@ -77,10 +77,13 @@ impl Trials<'_> {
                     Err(e) => eprintln!(
                         "  fault: {} could not be injected: {}",
                         f.kind.name(),
-                        super::redact_text(&e.to_string())
+                        crate::backend::redact_text(&e.to_string())
                     ),
                 }
-                done.push((f.clone(), r.map_err(|e| super::redact_text(&e.to_string()))));
+                done.push((
+                    f.clone(),
+                    r.map_err(|e| crate::backend::redact_text(&e.to_string())),
+                ));
             }
             done.into_iter()
                 .map(|(f, r)| (f, r, start.into_std()))

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::super::api_process::ApiProcess;
-use super::super::settings::HttpPlan;
+use super::api_process::ApiProcess;
 use super::cpu::CpuMark;
+use super::plan::HttpPlan;
 use super::{Trials, round3};
 use crate::http::attack::{self, AttackPlan};
 use crate::metrics::evidence as sys;

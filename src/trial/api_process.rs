@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::settings::HttpPlan;
+use super::plan::HttpPlan;
 use crate::metrics::results::Evidence;
 
 /// How long the API may take to answer `/healthz` after it starts (its data check included).

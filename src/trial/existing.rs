@@ -8,9 +8,9 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use super::settings::RunPlan;
+use super::plan::RunPlan;
 use crate::audit::Scope;
-use crate::backend::Driver;
+use crate::backend::Inspect;
 use crate::datagen::Collection;
 use crate::metrics::results::TargetInfo;
 use crate::op::BackendKind;
