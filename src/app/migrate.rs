@@ -7,7 +7,8 @@ use anyhow::{Result, bail};
 
 use super::EXIT_FINDINGS;
 use super::settings::{driver, generated_data, load_scenario};
-use crate::backend::migrate::{MigrateOptions, MigrationReport, MovePlan, MoveSpec};
+use crate::backend::migrate::{MigrateOptions, MigrationReport, MoveSpec};
+use crate::backend::migration_plan::MovePlan;
 use crate::backend::migration_rates as rates;
 use crate::backend::seed::SeedOptions;
 use crate::backend::{Admin, Dataset, Migrate};

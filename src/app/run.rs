@@ -72,22 +72,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         (None, None) => scenario.build_population(),
     };
     let phases = PhasePlan::new(&scenario.workload, &scenario.phases);
-    // Variants of the matrix's `scale` axis or with a hybrid rule set of their own run on a
-    // derived copy of the scenario, in databases of their own where the data differs.
-    let mut derived: Vec<(DataKey, Scenario, Population)> = Vec::new();
-    for v in &scenario.matrix.variants {
-        if derived.iter().any(|(k, ..)| *k == data_key(v)) {
-            continue;
-        }
-        if let Some(s) = scenario
-            .for_variant(v)
-            .map_err(|e| anyhow::anyhow!("variant {}: {e}", v.id()))?
-        {
-            let p = s.build_population();
-            derived.push((data_key(v), s, p));
-        }
-    }
-
+    let derived = derived_data(scenario)?;
     if plan.seed_only {
         return seed_only(&plan, &pop, &phases, &derived).await;
     }
@@ -103,18 +88,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         .map(|w| vec![generator(w, scenario)])
         .unwrap_or_default();
 
-    let (cancel, abort) = (CancellationToken::new(), CancellationToken::new());
-    if plan.http.is_some() {
-        // goose takes SIGINT over (its `ctrlc` handler replaces tokio's): install ours in
-        // its place first, which also stops an attack under way.
-        crate::trial::interrupt::for_goose(cancel.clone(), abort.clone());
-    } else {
-        tokio::spawn(crate::trial::interrupt::watch_ctrl_c(
-            cancel.clone(),
-            abort.clone(),
-        ));
-    }
-
+    let (cancel, abort) = interruption(&plan);
     let base = Trials::new(&plan, scenario, &pop, &phases, dir.clone(), cancel.clone())
         .with_existing(existing.as_ref());
     let trials_of: Vec<(DataKey, Trials)> = derived
@@ -124,57 +98,16 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
             (k.clone(), t)
         })
         .collect();
-    let repeat = scenario.matrix.repeat;
-    let variants = &scenario.matrix.variants;
-    let total = repeat as usize * variants.len();
-    eprintln!(
-        "{}: {} variants × {} trials, run directory {}",
-        scenario.name,
-        variants.len(),
-        repeat,
-        dir.display()
-    );
-    let names = Names::of(&results);
-    let mut n = 0;
-    'trials: for trial in 1..=repeat {
-        for v in variants {
-            n += 1;
-            let id = v.id();
-            if results
-                .trials
-                .iter()
-                .any(|t| t.variant == id && t.trial == trial && t.status == TrialStatus::Complete)
-            {
-                eprintln!("[{n}/{total}] {id} trial {trial}: already complete, skipped");
-                continue;
-            }
-            if cancel.is_cancelled() || !wait_for_slot(&plan, n, total, &cancel).await {
-                break 'trials;
-            }
-            eprintln!("[{n}/{total}] {} · trial {trial}", names.with_id(&id));
-            let trials = trials_of
-                .iter()
-                .find(|(k, _)| *k == data_key(v))
-                .map_or(&base, |(_, t)| t);
-            let driver = plan.driver(v.backend);
-            trials.checkpoint_over(&results);
-            let t = tokio::select! {
-                t = async { with_driver!(&driver, |d| trials.run(d, v, trial).await) } => t,
-                () = abort.cancelled() => {
-                    eprintln!("aborted: the results hold the trials that completed before");
-                    return Ok(EXIT_ABORTED);
-                }
-            };
-            if let Some(e) = &t.error {
-                eprintln!("  trial failed: {e}");
-            }
-            results
-                .trials
-                .retain(|x| !(x.variant == id && x.trial == trial));
-            results.trials.push(t);
-            results.spread = spread(&results);
-            write_results(&dir, &results)?;
-        }
+    let runner = Runner {
+        plan: &plan,
+        base: &base,
+        trials_of: &trials_of,
+        dir: &dir,
+        cancel: &cancel,
+        abort: &abort,
+    };
+    if runner.trials(&mut results).await? == Ran::Aborted {
+        return Ok(EXIT_ABORTED);
     }
     results.interrupted = cancel.is_cancelled();
     results.finished_at = Some(rfc3339(SystemTime::now()));
@@ -198,6 +131,126 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         dir.display()
     );
     Ok(status.max(gated))
+}
+
+/// The scenario copies variants run on: those of the matrix's `scale` axis or with a hybrid
+/// rule set of their own run on a derived copy, in databases of their own where the data
+/// differs (one per data key).
+fn derived_data(scenario: &Scenario) -> Result<Vec<(DataKey, Scenario, Population)>> {
+    let mut derived: Vec<(DataKey, Scenario, Population)> = Vec::new();
+    for v in &scenario.matrix.variants {
+        if derived.iter().any(|(k, ..)| *k == data_key(v)) {
+            continue;
+        }
+        if let Some(s) = scenario
+            .for_variant(v)
+            .map_err(|e| anyhow::anyhow!("variant {}: {e}", v.id()))?
+        {
+            let p = s.build_population();
+            derived.push((data_key(v), s, p));
+        }
+    }
+    Ok(derived)
+}
+
+/// The run's stop tokens (`cancel`: finish the trial under way, `abort`: stop now), watched
+/// on Ctrl-C.
+fn interruption(plan: &RunPlan) -> (CancellationToken, CancellationToken) {
+    let (cancel, abort) = (CancellationToken::new(), CancellationToken::new());
+    if plan.http.is_some() {
+        // goose takes SIGINT over (its `ctrlc` handler replaces tokio's): install ours in
+        // its place first, which also stops an attack under way.
+        crate::trial::interrupt::for_goose(cancel.clone(), abort.clone());
+    } else {
+        tokio::spawn(crate::trial::interrupt::watch_ctrl_c(
+            cancel.clone(),
+            abort.clone(),
+        ));
+    }
+    (cancel, abort)
+}
+
+/// How the matrix's trials ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ran {
+    /// Every trial ran, or the run was cancelled between trials.
+    Done,
+    /// Aborted during a trial.
+    Aborted,
+}
+
+/// What the matrix's trials run with.
+struct Runner<'a> {
+    plan: &'a RunPlan,
+    /// The trials of the run's own data.
+    base: &'a Trials<'a>,
+    /// The trials of each derived copy's data.
+    trials_of: &'a [(DataKey, Trials<'a>)],
+    dir: &'a std::path::Path,
+    cancel: &'a CancellationToken,
+    abort: &'a CancellationToken,
+}
+
+impl Runner<'_> {
+    /// Runs every trial of the matrix not complete in `results` yet, trial by trial, the
+    /// variants in matrix order, rewriting results.json after each.
+    async fn trials(&self, results: &mut Results) -> Result<Ran> {
+        let scenario = &self.plan.scenario;
+        let repeat = scenario.matrix.repeat;
+        let variants = &scenario.matrix.variants;
+        let total = repeat as usize * variants.len();
+        eprintln!(
+            "{}: {} variants × {} trials, run directory {}",
+            scenario.name,
+            variants.len(),
+            repeat,
+            self.dir.display()
+        );
+        let names = Names::of(results);
+        let mut n = 0;
+        for trial in 1..=repeat {
+            for v in variants {
+                n += 1;
+                let id = v.id();
+                if results.trials.iter().any(|t| {
+                    t.variant == id && t.trial == trial && t.status == TrialStatus::Complete
+                }) {
+                    eprintln!("[{n}/{total}] {id} trial {trial}: already complete, skipped");
+                    continue;
+                }
+                if self.cancel.is_cancelled()
+                    || !wait_for_slot(self.plan, n, total, self.cancel).await
+                {
+                    return Ok(Ran::Done);
+                }
+                eprintln!("[{n}/{total}] {} · trial {trial}", names.with_id(&id));
+                let trials = self
+                    .trials_of
+                    .iter()
+                    .find(|(k, _)| *k == data_key(v))
+                    .map_or(self.base, |(_, t)| t);
+                let driver = self.plan.driver(v.backend);
+                trials.checkpoint_over(results);
+                let t = tokio::select! {
+                    t = async { with_driver!(&driver, |d| trials.run(d, v, trial).await) } => t,
+                    () = self.abort.cancelled() => {
+                        eprintln!("aborted: the results hold the trials that completed before");
+                        return Ok(Ran::Aborted);
+                    }
+                };
+                if let Some(e) = &t.error {
+                    eprintln!("  trial failed: {e}");
+                }
+                results
+                    .trials
+                    .retain(|x| !(x.variant == id && x.trial == trial));
+                results.trials.push(t);
+                results.spread = spread(results);
+                write_results(self.dir, results)?;
+            }
+        }
+        Ok(Ran::Done)
+    }
 }
 
 /// `run --seed-only`: seeds (or reuses) every set of databases the load generators of this

@@ -351,34 +351,8 @@ pub async fn migrate<T: MigrateTarget>(
 ) -> Result<MigrationReport, T::Error> {
     let started = Instant::now();
     let spec = t.spec();
-    let hash = definition_hash(spec.scenario, spec.placement.layout);
     let (state, checkpoint) = t.inspect_destination().await?;
-    let exists = match &state {
-        DbState::Empty => false,
-        DbState::Foreign => {
-            return Err(t.state(format!(
-                "refusing to migrate into {}: it exists without a tenantbench marker (not created by tenantbench)",
-                spec.destination_name()
-            )));
-        }
-        DbState::Marked(m) if m.prefix != spec.scenario.prefix.as_str() => {
-            return Err(t.state(format!(
-                "refusing to migrate into {}: it carries the marker of prefix `{}`, not `{}`",
-                spec.destination_name(),
-                m.prefix,
-                spec.scenario.prefix.as_str()
-            )));
-        }
-        DbState::Marked(m) if m.definition_hash != hash.as_str() => {
-            return Err(t.state(format!(
-                "refusing to migrate into {}: it holds data of another definition (marker {}, scenario {})",
-                spec.destination_name(),
-                m.definition_hash,
-                hash.as_str()
-            )));
-        }
-        DbState::Marked(_) => true,
-    };
+    let exists = admitted(t, &state)?;
     let resumed = checkpoint
         .as_ref()
         .is_some_and(|c| c.tenant == spec.tenant_id() && c.source == spec.source_name());
@@ -397,55 +371,8 @@ pub async fn migrate<T: MigrateTarget>(
     }
 
     // 1. The bulk copy, from the checkpoint, batch by batch, at most at the rate.
-    let total: u64 = t.source_counts().await?.iter().map(|(_, n)| n).sum();
-    let pb = progress_bar(
-        &format!("copying {}", spec.tenant_id()),
-        T::UNIT,
-        total,
-        opts.progress,
-    );
-    pb.set_position(cp.copied.min(total));
     let copy_started = Instant::now();
-    let mut copied = 0u64;
-    let batch = opts.batch_size.max(1);
-    for c in Collection::ALL {
-        let name = c.name().to_string();
-        if cp.done.contains(&name) {
-            continue;
-        }
-        loop {
-            let after = cp.last.get(&name).cloned();
-            let (n, last) = t.copy_batch(c, after.as_deref(), batch).await?;
-            if let Some(l) = last {
-                cp.last.insert(name.clone(), l);
-            }
-            cp.copied += n;
-            copied += n;
-            if (n as usize) < batch {
-                cp.done.push(name.clone());
-            }
-            t.save_checkpoint(Some(&cp)).await?;
-            pb.inc(n);
-            if let Some(Fault::StopAfter(k)) = &opts.fault
-                && copied >= *k
-            {
-                pb.finish_and_clear();
-                return Err(t.state(format!(
-                    "migration stopped after {copied} records (injected fault); the checkpoint is kept"
-                )));
-            }
-            if let Some(rate) = opts.rate.filter(|r| *r > 0.0) {
-                let due = Duration::from_secs_f64(copied as f64 / rate);
-                if let Some(wait) = due.checked_sub(copy_started.elapsed()) {
-                    tokio::time::sleep(wait).await;
-                }
-            }
-            if (n as usize) < batch {
-                break;
-            }
-        }
-    }
-    pb.finish_and_clear();
+    let copied = bulk_copy(t, opts, &mut cp).await?;
     let copy_s = copy_started.elapsed().as_secs_f64();
 
     // 2. Indexes, then a first catch-up while the tenant still runs.
@@ -463,17 +390,7 @@ pub async fn migrate<T: MigrateTarget>(
     if let Some(Fault::BeforeVerify(f)) = &opts.fault {
         f().await;
     }
-    let mut checks = Vec::new();
-    for c in Collection::ALL {
-        let dest = digest(&t.hashes(Side::Destination, c).await?);
-        let src = source.get(&c).copied().unwrap_or_default();
-        checks.push(CollectionCheck {
-            collection: c,
-            source: src.count,
-            destination: dest.count,
-            checksum_matches: src.checksum == dest.checksum,
-        });
-    }
+    let checks = compared(t, &source).await?;
     let verified = checks.iter().all(CollectionCheck::ok);
     let mut report = MigrationReport {
         tenant: spec.tenant_id().to_string(),
@@ -494,27 +411,7 @@ pub async fn migrate<T: MigrateTarget>(
         deleted_source: None,
     };
     if verified {
-        t.complete_destination().await?;
-        // The source is named as emptied before it is: a stop in between only makes the next
-        // reset reload a database that still had the records.
-        let m = Move {
-            tenant: spec.tenant_id().to_string(),
-            database: spec.destination_name().to_string(),
-            kind: spec.kind(),
-            version: 0,
-            emptied: if opts.delete_source {
-                vec![spec.source_name().to_string()]
-            } else {
-                Vec::new()
-            },
-        };
-        let (version, moves) = t.read_directory().await?;
-        let (version, moves) = recorded(version, moves, m, spec.rules_db);
-        t.write_directory(version, &moves).await?;
-        report.version = Some(version);
-        if let Some(d) = live {
-            d.directory.route(d.tenant, d.to);
-        }
+        report.version = Some(cut_over(t, opts, live).await?);
     }
     drop(guard);
     report.freeze_s = frozen.elapsed().as_secs_f64();
@@ -527,6 +424,145 @@ pub async fn migrate<T: MigrateTarget>(
         report.deleted_source = Some(t.delete_source().await?);
     }
     Ok(report)
+}
+
+/// Whether the destination may receive the tenant, and whether it exists already: empty, or
+/// marked by this scenario's prefix and definition (a stopped migration's); anything else is
+/// refused.
+fn admitted<T: MigrateTarget>(t: &T, state: &DbState) -> Result<bool, T::Error> {
+    let spec = t.spec();
+    let hash = definition_hash(spec.scenario, spec.placement.layout);
+    match state {
+        DbState::Empty => Ok(false),
+        DbState::Foreign => Err(t.state(format!(
+            "refusing to migrate into {}: it exists without a tenantbench marker (not created by tenantbench)",
+            spec.destination_name()
+        ))),
+        DbState::Marked(m) if m.prefix != spec.scenario.prefix.as_str() => Err(t.state(format!(
+            "refusing to migrate into {}: it carries the marker of prefix `{}`, not `{}`",
+            spec.destination_name(),
+            m.prefix,
+            spec.scenario.prefix.as_str()
+        ))),
+        DbState::Marked(m) if m.definition_hash != hash.as_str() => Err(t.state(format!(
+            "refusing to migrate into {}: it holds data of another definition (marker {}, scenario {})",
+            spec.destination_name(),
+            m.definition_hash,
+            hash.as_str()
+        ))),
+        DbState::Marked(_) => Ok(true),
+    }
+}
+
+/// Copies the tenant's records from the checkpoint `cp` on, batch by batch, at most at
+/// `opts.rate`, saving the checkpoint after every batch; returns the records copied now.
+async fn bulk_copy<T: MigrateTarget>(
+    t: &T,
+    opts: &MigrateOptions,
+    cp: &mut Checkpoint,
+) -> Result<u64, T::Error> {
+    let total: u64 = t.source_counts().await?.iter().map(|(_, n)| n).sum();
+    let pb = progress_bar(
+        &format!("copying {}", t.spec().tenant_id()),
+        T::UNIT,
+        total,
+        opts.progress,
+    );
+    pb.set_position(cp.copied.min(total));
+    let started = Instant::now();
+    let mut copied = 0u64;
+    let batch = opts.batch_size.max(1);
+    for c in Collection::ALL {
+        let name = c.name().to_string();
+        if cp.done.contains(&name) {
+            continue;
+        }
+        loop {
+            let after = cp.last.get(&name).cloned();
+            let (n, last) = t.copy_batch(c, after.as_deref(), batch).await?;
+            if let Some(l) = last {
+                cp.last.insert(name.clone(), l);
+            }
+            cp.copied += n;
+            copied += n;
+            if (n as usize) < batch {
+                cp.done.push(name.clone());
+            }
+            t.save_checkpoint(Some(cp)).await?;
+            pb.inc(n);
+            if let Some(Fault::StopAfter(k)) = &opts.fault
+                && copied >= *k
+            {
+                pb.finish_and_clear();
+                return Err(t.state(format!(
+                    "migration stopped after {copied} records (injected fault); the checkpoint is kept"
+                )));
+            }
+            if let Some(rate) = opts.rate.filter(|r| *r > 0.0) {
+                let due = Duration::from_secs_f64(copied as f64 / rate);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            if (n as usize) < batch {
+                break;
+            }
+        }
+    }
+    pb.finish_and_clear();
+    Ok(copied)
+}
+
+/// Each collection's count and checksum in the destination against the source's (`source`,
+/// from the last catch-up).
+async fn compared<T: MigrateTarget>(
+    t: &T,
+    source: &HashMap<Collection, Digest>,
+) -> Result<Vec<CollectionCheck>, T::Error> {
+    let mut checks = Vec::new();
+    for c in Collection::ALL {
+        let dest = digest(&t.hashes(Side::Destination, c).await?);
+        let src = source.get(&c).copied().unwrap_or_default();
+        checks.push(CollectionCheck {
+            collection: c,
+            source: src.count,
+            destination: dest.count,
+            checksum_matches: src.checksum == dest.checksum,
+        });
+    }
+    Ok(checks)
+}
+
+/// The cut-over of a verified copy: the destination marked complete, the move recorded in the
+/// tenant directory, and inside a run the tenant routed to the destination; returns the
+/// directory's new version.
+async fn cut_over<T: MigrateTarget>(
+    t: &T,
+    opts: &MigrateOptions,
+    live: Option<Live<'_>>,
+) -> Result<u64, T::Error> {
+    let spec = t.spec();
+    t.complete_destination().await?;
+    // The source is named as emptied before it is: a stop in between only makes the next
+    // reset reload a database that still had the records.
+    let m = Move {
+        tenant: spec.tenant_id().to_string(),
+        database: spec.destination_name().to_string(),
+        kind: spec.kind(),
+        version: 0,
+        emptied: if opts.delete_source {
+            vec![spec.source_name().to_string()]
+        } else {
+            Vec::new()
+        },
+    };
+    let (version, moves) = t.read_directory().await?;
+    let (version, moves) = recorded(version, moves, m, spec.rules_db);
+    t.write_directory(version, &moves).await?;
+    if let Some(d) = live {
+        d.directory.route(d.tenant, d.to);
+    }
+    Ok(version)
 }
 
 /// The directory after a move: one version more; the tenant's entry replaced, keeping the
@@ -588,76 +624,6 @@ fn digest(hashes: &HashMap<String, u128>) -> Digest {
         d.add(*h);
     }
     d
-}
-
-/// What a migration would do, for `--dry-run`.
-#[derive(Debug, Clone, Serialize)]
-pub struct MovePlan {
-    /// Tenant id.
-    pub tenant: String,
-    /// Source database.
-    pub from: String,
-    /// Destination database.
-    pub to: String,
-    /// Destination placement kind.
-    pub kind: PlacementKind,
-    /// The destination's state in words (`new`, `resumes at N records`, `holds N tenants`).
-    pub destination_state: String,
-    /// The tenant's records per collection in the source.
-    pub records: Vec<(Collection, u64)>,
-    /// Records per second reading (and hashing) the tenant's orders in the source, measured
-    /// here: the most a copy could move, before writes and index builds.
-    pub read_rate: f64,
-}
-
-/// Plans a migration without writing: the records to move, the destination's state, and how
-/// fast the tenant's orders read in the source (the estimate of the time is the caller's, from
-/// the rates migrations on this server measured: [`super::migration_rates::estimate`]).
-///
-/// # Errors
-/// The target's errors; a destination the migration would refuse.
-pub async fn dry_run<T: MigrateTarget>(
-    t: &T,
-    _opts: &MigrateOptions,
-) -> Result<MovePlan, T::Error> {
-    let spec = t.spec();
-    let (state, cp) = t.inspect_destination().await?;
-    let destination_state = match (&state, &cp) {
-        (DbState::Empty, _) => "new".to_string(),
-        (DbState::Foreign, _) => {
-            return Err(t.state(format!(
-                "refusing to migrate into {}: it exists without a tenantbench marker (not created by tenantbench)",
-                spec.destination_name()
-            )));
-        }
-        (DbState::Marked(m), _) if m.prefix != spec.scenario.prefix.as_str() => {
-            return Err(t.state(format!(
-                "refusing to migrate into {}: it carries the marker of prefix `{}`",
-                spec.destination_name(),
-                m.prefix
-            )));
-        }
-        (_, Some(c)) if c.tenant == spec.tenant_id() => {
-            format!(
-                "a stopped migration's checkpoint: resumes after {} records",
-                c.copied
-            )
-        }
-        (DbState::Marked(m), _) => format!("exists, holds {} tenants", m.tenants),
-    };
-    let records = t.source_counts().await?;
-    let t0 = Instant::now();
-    let sample = t.hashes(Side::Source, Collection::Orders).await?.len() as f64;
-    let read_rate = sample / t0.elapsed().as_secs_f64().max(1e-6);
-    Ok(MovePlan {
-        tenant: spec.tenant_id().to_string(),
-        from: spec.source_name().to_string(),
-        to: spec.destination_name().to_string(),
-        kind: spec.kind(),
-        destination_state,
-        records,
-        read_rate,
-    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod custom;
 pub mod marker;
 pub mod migrate;
+pub mod migration_plan;
 pub mod migration_rates;
 pub mod mongo;
 pub mod null;
@@ -26,7 +27,8 @@ use crate::population::Population;
 use crate::profile::Profiled;
 use crate::scenario::{Scenario, Variant};
 use marker::{DropOutcome, MarkedDb};
-use migrate::{Live, MigrateOptions, MigrationReport, MovePlan, MoveSpec};
+use migrate::{Live, MigrateOptions, MigrationReport, MoveSpec};
+use migration_plan::MovePlan;
 use seed::{SeedOptions, SeedSummary};
 use verify::VerifyReport;
 

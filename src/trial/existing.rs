@@ -103,40 +103,7 @@ pub async fn tenants(plan: &RunPlan, t: &TargetSpec, kind: BackendKind) -> Resul
             t.database
         );
     };
-    let have: Vec<&str> = counted
-        .collections
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
-    if have.is_empty() {
-        bail!(
-            "{}: no collection of {} carries `{field}`",
-            s.path.display(),
-            t.database
-        );
-    }
-    let missing = |name: &str| !have.contains(&name);
-    if let Some(c) = collections.iter().find(|c| missing(c)) {
-        bail!(
-            "{}: [target] collections names `{c}`, but the collections of {} that carry `{field}` are {}",
-            s.path.display(),
-            t.database,
-            have.join(", ")
-        );
-    }
-    for op in s.mix_ops() {
-        if let Some(o) = s.operations.iter().find(|o| o.op == op)
-            && missing(&o.collection)
-        {
-            bail!(
-                "{}: operation `{op}` reads `{}`, but the collections of {} that carry `{field}` are {}",
-                s.path.display(),
-                o.collection,
-                t.database,
-                have.join(", ")
-            );
-        }
-    }
+    check_collections(s, t, &counted, &field, collections)?;
     let weighed = |name: &str| collections.is_empty() || collections.iter().any(|c| c == name);
     let mut weight: BTreeMap<&str, u64> = BTreeMap::new();
     for c in counted.collections.iter().filter(|c| weighed(&c.name)) {
@@ -188,6 +155,52 @@ pub async fn tenants(plan: &RunPlan, t: &TargetSpec, kind: BackendKind) -> Resul
         totals,
         field: Some(field),
     })
+}
+
+/// Refuses a count whose collections do not hold what the run reads: none carries the tenant
+/// field, or `[target] collections` or an operation names one that does not.
+fn check_collections(
+    s: &Scenario,
+    t: &TargetSpec,
+    counted: &crate::profile::Profiled,
+    field: &str,
+    collections: &[String],
+) -> Result<()> {
+    let have: Vec<&str> = counted
+        .collections
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    if have.is_empty() {
+        bail!(
+            "{}: no collection of {} carries `{field}`",
+            s.path.display(),
+            t.database
+        );
+    }
+    let missing = |name: &str| !have.contains(&name);
+    if let Some(c) = collections.iter().find(|c| missing(c)) {
+        bail!(
+            "{}: [target] collections names `{c}`, but the collections of {} that carry `{field}` are {}",
+            s.path.display(),
+            t.database,
+            have.join(", ")
+        );
+    }
+    for op in s.mix_ops() {
+        if let Some(o) = s.operations.iter().find(|o| o.op == op)
+            && missing(&o.collection)
+        {
+            bail!(
+                "{}: operation `{op}` reads `{}`, but the collections of {} that carry `{field}` are {}",
+                s.path.display(),
+                o.collection,
+                t.database,
+                have.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The typed value of each tenant (by index) where a collection stores it as something other

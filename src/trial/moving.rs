@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 
 use super::{Trials, round3};
-use crate::backend::migrate::{self, MigrateOptions, MoveSpec};
+use crate::backend::migrate::{self, MigrateOptions, MigrationReport, MoveSpec};
 use crate::backend::migration_rates as rates;
 use crate::backend::{Backend, FullDriver};
 use crate::layout::Placement;
@@ -81,9 +81,8 @@ impl Trials<'_> {
             .scenario
             .migration_phase()
             .map_or(("migration", Duration::ZERO), |(p, s)| (p, s));
-        let tn = &self.pop.tenants[mv.tenant];
         let mut ev = MigrationEvidence {
-            tenant: tn.id.clone(),
+            tenant: self.pop.tenants[mv.tenant].id.clone(),
             class: self.pop.class_of(mv.tenant).to_string(),
             phase: phase.to_string(),
             from: mv.rules_db.clone(),
@@ -144,57 +143,68 @@ impl Trials<'_> {
         };
         ev.started_s = round3(began.as_secs_f64());
         ev.within_run = ended <= run_end;
-        match r {
-            Ok(r) => {
-                ev.records = r.copied;
-                ev.copy_s = round3(r.copy_s);
-                ev.caught_up = r.caught_up;
-                ev.freeze_s = (r.freeze_s * 1e6).round() / 1e6;
-                ev.cut_over_s = round3(r.cut_over_s);
-                ev.verified = r.verified;
-                ev.cut_over = r.version.is_some();
-                ev.deleted_source = r.deleted_source;
-                if r.verified && !r.resumed {
-                    let server = rates::server_key(d.kind().name(), &d.redacted_uri());
-                    rates::record(&server, rates::Measured::of(&r, mv.spec.rate, true));
-                }
-                if !r.verified {
-                    let bad: Vec<&str> = r
-                        .checks
-                        .iter()
-                        .filter(|c| !c.ok())
-                        .map(|c| c.collection.name())
-                        .collect();
-                    ev.error = Some(format!(
-                        "verification failed ({}): nothing was cut over",
-                        bad.join(", ")
-                    ));
-                }
-                eprintln!(
-                    "  migration: {} {} → {}: {} {} in {:.2} s ({:.0}/s), {} caught up, cut over {:.2} s after its start, operations held {:.3} s, {}",
-                    ev.tenant,
-                    ev.from,
-                    ev.to,
-                    ev.records,
-                    D::RECORDS,
-                    ev.copy_s,
-                    ev.copy_rate(),
-                    ev.caught_up,
-                    ev.cut_over_s,
-                    ev.freeze_s,
-                    if ev.verified {
-                        "verified"
-                    } else {
-                        "NOT verified"
-                    }
-                );
-            }
-            Err(e) => {
-                let msg = crate::backend::redact_text(&format!("{e}"));
-                eprintln!("  migration: {} failed: {msg}", ev.tenant);
-                ev.error = Some(msg);
-            }
-        }
+        outcome(d, &mut ev, r, mv.spec.rate);
         (report, ev)
+    }
+}
+
+/// Adds a migration's outcome to its evidence and says it on the terminal; a verified move's
+/// rates are kept for later dry runs' estimates (`rate`: the copy limit it ran under).
+fn outcome<D: FullDriver>(
+    d: &D,
+    ev: &mut MigrationEvidence,
+    r: Result<MigrationReport, D::Error>,
+    rate: Option<f64>,
+) {
+    match r {
+        Ok(r) => {
+            ev.records = r.copied;
+            ev.copy_s = round3(r.copy_s);
+            ev.caught_up = r.caught_up;
+            ev.freeze_s = (r.freeze_s * 1e6).round() / 1e6;
+            ev.cut_over_s = round3(r.cut_over_s);
+            ev.verified = r.verified;
+            ev.cut_over = r.version.is_some();
+            ev.deleted_source = r.deleted_source;
+            if r.verified && !r.resumed {
+                let server = rates::server_key(d.kind().name(), &d.redacted_uri());
+                rates::record(&server, rates::Measured::of(&r, rate, true));
+            }
+            if !r.verified {
+                let bad: Vec<&str> = r
+                    .checks
+                    .iter()
+                    .filter(|c| !c.ok())
+                    .map(|c| c.collection.name())
+                    .collect();
+                ev.error = Some(format!(
+                    "verification failed ({}): nothing was cut over",
+                    bad.join(", ")
+                ));
+            }
+            eprintln!(
+                "  migration: {} {} → {}: {} {} in {:.2} s ({:.0}/s), {} caught up, cut over {:.2} s after its start, operations held {:.3} s, {}",
+                ev.tenant,
+                ev.from,
+                ev.to,
+                ev.records,
+                D::RECORDS,
+                ev.copy_s,
+                ev.copy_rate(),
+                ev.caught_up,
+                ev.cut_over_s,
+                ev.freeze_s,
+                if ev.verified {
+                    "verified"
+                } else {
+                    "NOT verified"
+                }
+            );
+        }
+        Err(e) => {
+            let msg = crate::backend::redact_text(&format!("{e}"));
+            eprintln!("  migration: {} failed: {msg}", ev.tenant);
+            ev.error = Some(msg);
+        }
     }
 }

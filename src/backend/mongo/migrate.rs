@@ -19,8 +19,8 @@ use crate::backend::migrate;
 use crate::backend::migrate::Live;
 use crate::backend::migrate::MigrateOptions;
 use crate::backend::migrate::MigrationReport;
-use crate::backend::migrate::MovePlan;
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
+use crate::backend::migration_plan::{self, MovePlan};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
 use crate::layout::Move;
@@ -474,7 +474,7 @@ impl crate::backend::Migrate for MongoDriver {
         opts: &MigrateOptions,
     ) -> Result<MovePlan, MongoError> {
         self.with_servers(spec.placement, &ConnectOptions::default(), async |s| {
-            migrate::dry_run(&super::MongoMigration::new(s, spec), opts).await
+            migration_plan::dry_run(&super::MongoMigration::new(s, spec), opts).await
         })
         .await
     }

@@ -22,8 +22,8 @@ use crate::backend::migrate;
 use crate::backend::migrate::Live;
 use crate::backend::migrate::MigrateOptions;
 use crate::backend::migrate::MigrationReport;
-use crate::backend::migrate::MovePlan;
 use crate::backend::migrate::{Checkpoint, MigrateTarget, MoveSpec, Side};
+use crate::backend::migration_plan::{self, MovePlan};
 use crate::backend::seed::{SeedOptions, SeedTarget};
 use crate::datagen::{CanonicalEncoder, Collection};
 use crate::layout::Move;
@@ -650,6 +650,6 @@ impl crate::backend::Migrate for PgDriver {
         opts: &MigrateOptions,
     ) -> Result<MovePlan, PgError> {
         let t = super::migrate::PgMigration::connect(&self.uri, spec).await?;
-        migrate::dry_run(&t, opts).await
+        migration_plan::dry_run(&t, opts).await
     }
 }
