@@ -17,6 +17,7 @@ pub mod admin;
 pub mod audit;
 mod custom;
 pub mod driver;
+mod explain;
 mod fault;
 pub mod migrate;
 pub mod ops;
@@ -34,7 +35,8 @@ use crate::population::Population;
 
 pub use admin::{DoctorReport, doctor, drop_marked, list_marked};
 pub use driver::{PgDriver, PgSession};
-pub use ops::{PgBackend, PgExplain};
+pub use explain::PgExplain;
+pub use ops::PgBackend;
 pub use seed::{PgSeeder, Pregenerated, check_ready, seed};
 pub use verify::verify;
 
