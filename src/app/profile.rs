@@ -11,8 +11,8 @@ use crate::datagen::Collection;
 use crate::op::BackendKind;
 use crate::population::tenant_id;
 use crate::profile::{
-    Profile, Profiled, best_per_family, choose, distribution_toml, fits, mix, prefix_of,
-    scenario_toml, sizes,
+    Counted, Mapped, Profile, Profiled, best_per_family, choose, distribution_toml, fits, mix,
+    prefix_of, scenario_toml, sizes,
 };
 use crate::scenario::Scenario;
 use crate::with_driver;
@@ -117,33 +117,57 @@ pub fn render(kind: BackendKind, p: &Profiled, name: &str) -> Result<(String, St
             .zip(pct)
             .map(|(c, p)| format!("{} = {p}", c.name()))
             .collect(),
-        mapping: mapping
-            .iter()
-            .map(|m| {
-                format!(
-                    "{} ({} documents) → {}{}",
-                    m.label,
-                    m.documents,
-                    m.generated.name(),
-                    if m.by_name {
-                        ""
-                    } else {
-                        " (no collection of that name)"
-                    }
-                )
-            })
-            .collect(),
-        sampled: p
-            .collections
-            .iter()
-            .filter_map(|c| {
-                c.sampled
-                    .map(|s| format!("{} ({s} of {} documents)", c.name, c.documents))
-            })
-            .collect(),
+        mapping: mapping_lines(&mapping),
+        sampled: sampled_lines(&p.collections),
         noisy: tenant_id(1, obs.len() as u32),
     };
     let text = scenario_toml(&profile).context("rendering the scenario")?;
+    let summary = summary(&profile, p, field, &obs, &described);
+    Ok((text, summary))
+}
+
+/// Each mapped collection as the profile lists it: its label and documents, and the generated
+/// collection it stands for.
+fn mapping_lines(mapping: &[Mapped]) -> Vec<String> {
+    mapping
+        .iter()
+        .map(|m| {
+            format!(
+                "{} ({} documents) → {}{}",
+                m.label,
+                m.documents,
+                m.generated.name(),
+                if m.by_name {
+                    ""
+                } else {
+                    " (no collection of that name)"
+                }
+            )
+        })
+        .collect()
+}
+
+/// The collections whose fields were told from a sample, with the sample's size.
+fn sampled_lines(collections: &[Counted]) -> Vec<String> {
+    collections
+        .iter()
+        .filter_map(|c| {
+            c.sampled
+                .map(|s| format!("{} ({s} of {} documents)", c.name, c.documents))
+        })
+        .collect()
+}
+
+/// The terminal summary of a profile: the tenants and documents counted, the largest and
+/// smallest tenant, the fit and its candidates, and the mix.
+fn summary(
+    profile: &Profile,
+    p: &Profiled,
+    field: &str,
+    obs: &[u64],
+    described: &[String],
+) -> String {
+    let documents = profile.documents;
     let mut summary = format!(
         "profile of {} ({} {}): {} tenants by {field:?}, {} documents in {} collections\n",
         profile.databases,
@@ -165,7 +189,7 @@ pub fn render(kind: BackendKind, p: &Profiled, name: &str) -> Result<(String, St
         "  fit: {} ({}% of the documents at another rank than measured)\n  candidates:\n",
         profile.chosen, profile.error_pct
     ));
-    for c in &described {
+    for c in described {
         summary.push_str(&format!("    {c}\n"));
     }
     summary.push_str("  mix: ");
@@ -174,5 +198,5 @@ pub fn render(kind: BackendKind, p: &Profiled, name: &str) -> Result<(String, St
     for m in &profile.mapping {
         summary.push_str(&format!("    {m}\n"));
     }
-    Ok((text, summary))
+    summary
 }

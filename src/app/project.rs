@@ -92,44 +92,53 @@ pub fn project(s: &Scenario, n: u64) -> Result<String> {
     let workload = Workload::from_spec(&pop, &big.workload, big.seed);
     let structures = rss_bytes().unwrap_or(0).saturating_sub(before) as f64;
     let harness = RUN_BASE_BYTES + structures;
-
-    // A layout's pool per database: its variant's on that database (max_pool_size, capped by
-    // requests in flight), else the database's first variant's, else the matrix's first.
-    let pool_of = |b: BackendKind, l: Layout| -> u64 {
-        let vs = &s.matrix.variants;
-        let v = vs
-            .iter()
-            .find(|x| x.backend == b && x.layout == l)
-            .or_else(|| vs.iter().find(|x| x.backend == b))
-            .unwrap_or(&vs[0]);
-        u64::from(v.max_pool_size)
-            .min(v.pacer.workers() as u64)
-            .max(1)
-    };
-    let idx = |b: BackendKind| -> u64 {
-        let name = s
-            .matrix
-            .variants
-            .iter()
-            .find(|x| x.backend == b)
-            .map_or(s.load.indexes.as_str(), |x| x.indexes.as_str());
-        s.index_profile(name)
-            .map_or(0, |p| p.values().map(Vec::len).sum::<usize>() as u64)
-    };
-    let coll = Collection::COUNT as u64;
     let hybrid_dbs = hybrid.databases.len() as u64;
+    let mut rows = mongo_rows(s, n, hybrid_dbs);
+    rows.extend(postgres_rows(s, n, hybrid_dbs));
+    drop((workload, hybrid, pop));
+    Ok(render(s, &big, n, harness, structures, &rows))
+}
+
+/// A layout's pool per database: its variant's on that database (max_pool_size, capped by
+/// requests in flight), else the database's first variant's, else the matrix's first.
+fn pool_of(s: &Scenario, b: BackendKind, l: Layout) -> u64 {
+    let vs = &s.matrix.variants;
+    let v = vs
+        .iter()
+        .find(|x| x.backend == b && x.layout == l)
+        .or_else(|| vs.iter().find(|x| x.backend == b))
+        .unwrap_or(&vs[0]);
+    u64::from(v.max_pool_size)
+        .min(v.pacer.workers() as u64)
+        .max(1)
+}
+
+/// Secondary indexes per tenant of the index profile the database's first variant uses (else
+/// the scenario's).
+fn profile_indexes(s: &Scenario, b: BackendKind) -> u64 {
+    let name = s
+        .matrix
+        .variants
+        .iter()
+        .find(|x| x.backend == b)
+        .map_or(s.load.indexes.as_str(), |x| x.indexes.as_str());
+    s.index_profile(name)
+        .map_or(0, |p| p.values().map(Vec::len).sum::<usize>() as u64)
+}
+
+/// MongoDB's layouts at `n` tenants: per database the tenant collections and the marker, each
+/// with `_id`.
+fn mongo_rows(s: &Scenario, n: u64, hybrid_dbs: u64) -> Vec<Row> {
+    let coll = Collection::COUNT as u64;
+    let mi = profile_indexes(s, BackendKind::Mongodb);
     let mut rows = Vec::new();
-    // MongoDB: per database the tenant collections and the marker, each with `_id`.
-    let (mi, mongo_files) = (idx(BackendKind::Mongodb), |dbs: u64, m: u64| {
-        dbs * ((coll + 1) * 2 + m)
-    });
     for (layout, dbs) in [
         (Layout::Shared, 1),
         (Layout::PerTenant, n),
         (Layout::Hybrid, hybrid_dbs),
     ] {
-        let pool = pool_of(BackendKind::Mongodb, layout);
-        let files = mongo_files(dbs, mi);
+        let pool = pool_of(s, BackendKind::Mongodb, layout);
+        let files = dbs * ((coll + 1) * 2 + mi);
         let mut limits = Vec::new();
         if files > MONGOD_FILES_ULIMIT {
             limits.push(format!(
@@ -150,8 +159,15 @@ pub fn project(s: &Scenario, n: u64) -> Result<String> {
             limits,
         });
     }
-    // PostgreSQL: per database the tenants table, five tenant tables and the marker.
-    let pi = idx(BackendKind::Postgres);
+    rows
+}
+
+/// PostgreSQL's layouts at `n` tenants: per database the tenants table, five tenant tables and
+/// the marker.
+fn postgres_rows(s: &Scenario, n: u64, hybrid_dbs: u64) -> Vec<Row> {
+    let coll = Collection::COUNT as u64;
+    let pi = profile_indexes(s, BackendKind::Postgres);
+    let mut rows = Vec::new();
     for (layout, dbs, schemas) in [
         (Layout::Shared, 1, 1),
         (Layout::Rls, 1, 1),
@@ -159,9 +175,7 @@ pub fn project(s: &Scenario, n: u64) -> Result<String> {
         (Layout::PerTenant, n, n),
         (Layout::Hybrid, hybrid_dbs, hybrid_dbs),
     ] {
-        let pool = pool_of(BackendKind::Postgres, layout);
-        let tables = dbs + schemas * (coll + 1);
-        let relations = dbs * 2 + schemas * (PG_RELATIONS_PER_SCHEMA + pi);
+        let pool = pool_of(s, BackendKind::Postgres, layout);
         let connections = dbs * pool + PG_HARNESS_CONNECTIONS;
         let empty = dbs as f64 * PG_EMPTY_DATABASE_BYTES
             + if layout == Layout::SchemaPerTenant {
@@ -169,52 +183,61 @@ pub fn project(s: &Scenario, n: u64) -> Result<String> {
             } else {
                 0.0
             };
-        let mut limits = Vec::new();
-        if connections > PG_CONNECTIONS {
-            limits.push(format!(
-                "{} databases × a pool of {pool} + {PG_HARNESS_CONNECTIONS} = {} connections, over the {PG_CONNECTIONS} a default server allows (max_connections 100 − 3 reserved): `run` refuses it; at this pool size at most {} databases fit",
-                count(dbs),
-                count(connections),
-                count((PG_CONNECTIONS - PG_HARNESS_CONNECTIONS) / pool)
-            ));
-        }
-        if dbs == 1 && schemas * (coll + 1) > PG_LOCK_SLOTS {
-            limits.push(format!(
-                "{} tables in one database: more than the {} locks one transaction can hold on a default server (max_locks_per_transaction 64 × max_connections 100), so `pg_dump` of the database fails until max_locks_per_transaction is raised",
-                count(schemas * (coll + 1)),
-                count(PG_LOCK_SLOTS)
-            ));
-        }
-        if layout == Layout::SchemaPerTenant && schemas > 10_000 {
-            limits.push(format!(
-                "creating {} schemas takes ≈ {:.1} h at the {:.0} ms per schema `seed` took here",
-                count(schemas),
-                schemas as f64 * PG_SCHEMA_SEED_S / 3600.0,
-                PG_SCHEMA_SEED_S * 1000.0
-            ));
-        }
-        if layout == Layout::PerTenant && dbs > 1000 {
-            limits.push(format!(
-                "each database is a catalog of its own: {} before any tenant data, and CREATE DATABASE copies template1 once per tenant",
-                human(dbs as f64 * PG_EMPTY_DATABASE_BYTES)
-            ));
-        }
         rows.push(Row {
             backend: BackendKind::Postgres,
             layout,
             databases: dbs,
-            collections: tables,
+            collections: dbs + schemas * (coll + 1),
             indexes: dbs + schemas * (coll + 1 + pi),
-            files: relations,
+            files: dbs * 2 + schemas * (PG_RELATIONS_PER_SCHEMA + pi),
             empty_bytes: empty,
             connections,
-            limits,
+            limits: postgres_limits(layout, dbs, schemas, pool),
         });
     }
-    drop((workload, hybrid, pop));
-    Ok(render(s, &big, n, harness, structures, &rows))
+    rows
 }
 
+/// The limits a PostgreSQL layout meets with `dbs` databases, `schemas` tenant schemas (or
+/// sets of tenant tables) and a pool of `pool` per database.
+fn postgres_limits(layout: Layout, dbs: u64, schemas: u64, pool: u64) -> Vec<String> {
+    let coll = Collection::COUNT as u64;
+    let connections = dbs * pool + PG_HARNESS_CONNECTIONS;
+    let mut limits = Vec::new();
+    if connections > PG_CONNECTIONS {
+        limits.push(format!(
+            "{} databases × a pool of {pool} + {PG_HARNESS_CONNECTIONS} = {} connections, over the {PG_CONNECTIONS} a default server allows (max_connections 100 − 3 reserved): `run` refuses it; at this pool size at most {} databases fit",
+            count(dbs),
+            count(connections),
+            count((PG_CONNECTIONS - PG_HARNESS_CONNECTIONS) / pool)
+        ));
+    }
+    if dbs == 1 && schemas * (coll + 1) > PG_LOCK_SLOTS {
+        limits.push(format!(
+            "{} tables in one database: more than the {} locks one transaction can hold on a default server (max_locks_per_transaction 64 × max_connections 100), so `pg_dump` of the database fails until max_locks_per_transaction is raised",
+            count(schemas * (coll + 1)),
+            count(PG_LOCK_SLOTS)
+        ));
+    }
+    if layout == Layout::SchemaPerTenant && schemas > 10_000 {
+        limits.push(format!(
+            "creating {} schemas takes ≈ {:.1} h at the {:.0} ms per schema `seed` took here",
+            count(schemas),
+            schemas as f64 * PG_SCHEMA_SEED_S / 3600.0,
+            PG_SCHEMA_SEED_S * 1000.0
+        ));
+    }
+    if layout == Layout::PerTenant && dbs > 1000 {
+        limits.push(format!(
+            "each database is a catalog of its own: {} before any tenant data, and CREATE DATABASE copies template1 once per tenant",
+            human(dbs as f64 * PG_EMPTY_DATABASE_BYTES)
+        ));
+    }
+    limits
+}
+
+/// The projection's text: its heading, a row per layout and database, the limits met and the
+/// harness's memory.
 fn render(
     s: &Scenario,
     big: &Scenario,

@@ -14,7 +14,9 @@ pub mod memory;
 pub mod plan;
 pub mod results;
 pub mod store;
+pub mod summary;
 pub mod timeline;
+pub mod trial_evidence;
 
 use std::time::Duration;
 

@@ -11,6 +11,7 @@
 //! the derived (scaled, rule-set) copies of a scenario.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -277,42 +278,10 @@ impl Scenario {
             c.err(span, e.message().trim_end().to_string())
         })?;
 
-        let name = model.name.get_ref().trim().to_string();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        {
-            return Err(c.err(
-                model.name.span(),
-                "expected a scenario name of letters, digits, '-' and '_'",
-            ));
-        }
-        let prefix = match &model.prefix {
-            Some(p) => {
-                let v = p.get_ref();
-                if !valid_prefix(v) {
-                    return Err(c.err(
-                        p.span(),
-                        "expected a prefix of 1 to 24 lowercase letters, digits and '_', starting with a letter",
-                    ));
-                }
-                v.clone()
-            }
-            None => default_prefix(&name),
-        };
-
+        let name = check_name(&c, &model)?;
+        let prefix = check_prefix(&c, &model, &name)?;
         let target = check::check_target(&c, &model)?;
-        let population = match (&model.population, &target) {
-            (Some(p), _) => check::check_population(&c, p.get_ref())?,
-            (None, Some(_)) => existing_population(),
-            (None, None) => {
-                return Err(c.err(
-                    0..0,
-                    "missing table [population]: the tenants, documents and distribution of the generated data (or a [target] with existing = true, to read a database of your own)",
-                ));
-            }
-        };
+        let population = population_of(&c, &model, target.as_ref())?;
         let no_data = model::DataModel::default();
         let data = model.data.as_ref().map_or(&no_data, |d| d.get_ref());
         let mix = check::check_mix(&c, data)?;
@@ -333,29 +302,10 @@ impl Scenario {
             .map(|h| check::check_http(&c, h))
             .transpose()?;
         let default_layout = model.layout.default.unwrap_or(Layout::Shared);
-        let profile_names: Vec<String> = BUILTIN_PROFILES
-            .iter()
-            .map(|s| s.to_string())
-            .chain(index_profiles.keys().cloned())
-            .collect();
+        let profile_names = profile_names(&index_profiles);
         let hybrid_set_names: Vec<String> = hybrid_sets.keys().cloned().collect();
-        let migrate_span = model
-            .phase
-            .iter()
-            .find_map(|p| p.get_ref().migrate.as_ref().map(toml::Spanned::span));
-        let migration = phases
-            .iter()
-            .find_map(|p| p.migration.as_ref())
-            .zip(migrate_span);
-        if let (Some((_, span)), Some(t)) = (&migration, &target) {
-            return Err(c.err(
-                span.clone(),
-                format!(
-                    "a migration moves generated data; this scenario reads the existing database {} as it is",
-                    t.database
-                ),
-            ));
-        }
+        let migration = migration_of(&model, &phases);
+        check_migration_target(&c, migration.as_ref(), target.as_ref())?;
         let matrix = check::check_matrix(
             &c,
             model.matrix.as_ref(),
@@ -372,62 +322,10 @@ impl Scenario {
         )?;
 
         check::check_fault_variants(&c, &model.fault, &faults, &matrix.variants)?;
-        if let (Some(f), Some(t)) = (model.fault.first(), &target) {
-            return Err(c.err(
-                f.span(),
-                format!(
-                    "faults are for the harness's own servers and data; this scenario reads the existing database {} as it is",
-                    t.database
-                ),
-            ));
-        }
-        if let (Some(f), true) = (
-            model.fault.first(),
-            phases.iter().any(|p| p.migration.is_some()),
-        ) {
-            return Err(c.err(
-                f.span(),
-                "a scenario either migrates a tenant or injects faults: each is timed against an undisturbed run",
-            ));
-        }
+        check_faults_alone(&c, &model, &phases, target.as_ref())?;
         faults.sort_by_key(|f| f.at);
-
-        // Every operation of the scenario's own a mix uses has a form for each backend the
-        // matrix runs it on.
-        let used: Vec<Op> = workload
-            .mix
-            .iter()
-            .chain(
-                phases
-                    .iter()
-                    .flat_map(|p| p.mixes.iter().flat_map(|(_, m)| m)),
-            )
-            .map(|(op, _)| *op)
-            .collect();
-        for (o, m) in operations.iter().zip(&model.operation) {
-            if !used.contains(&o.op) {
-                continue;
-            }
-            for v in &matrix.variants {
-                let missing = match v.backend {
-                    BackendKind::Mongodb => o
-                        .mongodb
-                        .is_none()
-                        .then_some("MongoDB form (filter, pipeline, update or insert)"),
-                    BackendKind::Postgres => o.sql.is_none().then_some("`sql`"),
-                };
-                if let Some(what) = missing {
-                    return Err(c.err(
-                        m.span(),
-                        format!(
-                            "operation `{}` is in the mix of {} variants but has no {what}",
-                            o.op,
-                            v.backend.name()
-                        ),
-                    ));
-                }
-            }
-        }
+        let used = used_ops(&workload, &phases);
+        check_operation_forms(&c, &model, &operations, &used, &matrix.variants)?;
 
         Ok(Scenario {
             path: path.to_path_buf(),
@@ -509,6 +407,181 @@ impl Scenario {
             .find(|p| p.migration.is_some())
             .map(|p| (p.name.as_str(), p.start))
     }
+}
+
+/// The scenario's `name`, trimmed: letters, digits, `-` and `_` only.
+fn check_name(c: &Checker, model: &model::FileModel) -> Result<String, ScenarioError> {
+    let name = model.name.get_ref().trim().to_string();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
+        return Err(c.err(
+            model.name.span(),
+            "expected a scenario name of letters, digits, '-' and '_'",
+        ));
+    }
+    Ok(name)
+}
+
+/// The database name prefix: the file's `prefix` if valid, else the default for `name`.
+fn check_prefix(
+    c: &Checker,
+    model: &model::FileModel,
+    name: &str,
+) -> Result<String, ScenarioError> {
+    match &model.prefix {
+        Some(p) => {
+            let v = p.get_ref();
+            if !valid_prefix(v) {
+                return Err(c.err(
+                    p.span(),
+                    "expected a prefix of 1 to 24 lowercase letters, digits and '_', starting with a letter",
+                ));
+            }
+            Ok(v.clone())
+        }
+        None => Ok(default_prefix(name)),
+    }
+}
+
+/// The population parameters: `[population]`, or an existing target's; one of them is required.
+fn population_of(
+    c: &Checker,
+    model: &model::FileModel,
+    target: Option<&target::TargetSpec>,
+) -> Result<PopulationSpec, ScenarioError> {
+    match (&model.population, target) {
+        (Some(p), _) => check::check_population(c, p.get_ref()),
+        (None, Some(_)) => Ok(existing_population()),
+        (None, None) => Err(c.err(
+            0..0,
+            "missing table [population]: the tenants, documents and distribution of the generated data (or a [target] with existing = true, to read a database of your own)",
+        )),
+    }
+}
+
+/// Every index profile name: the built-in ones, then the scenario's own.
+fn profile_names(
+    index_profiles: &BTreeMap<String, BTreeMap<Collection, Vec<IndexKeys>>>,
+) -> Vec<String> {
+    BUILTIN_PROFILES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(index_profiles.keys().cloned())
+        .collect()
+}
+
+/// The migration a `[[phase]]` runs, with the span of the first `migrate` in the file.
+fn migration_of<'a>(
+    model: &model::FileModel,
+    phases: &'a [PhaseSpec],
+) -> Option<(&'a migration::MigrationSpec, Range<usize>)> {
+    let migrate_span = model
+        .phase
+        .iter()
+        .find_map(|p| p.get_ref().migrate.as_ref().map(toml::Spanned::span));
+    phases
+        .iter()
+        .find_map(|p| p.migration.as_ref())
+        .zip(migrate_span)
+}
+
+/// A migration moves generated data, so a scenario reading an existing database has none.
+fn check_migration_target(
+    c: &Checker,
+    migration: Option<&(&migration::MigrationSpec, Range<usize>)>,
+    target: Option<&target::TargetSpec>,
+) -> Result<(), ScenarioError> {
+    if let (Some((_, span)), Some(t)) = (migration, target) {
+        return Err(c.err(
+            span.clone(),
+            format!(
+                "a migration moves generated data; this scenario reads the existing database {} as it is",
+                t.database
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Faults are only for the harness's own data and never share a scenario with a migration.
+fn check_faults_alone(
+    c: &Checker,
+    model: &model::FileModel,
+    phases: &[PhaseSpec],
+    target: Option<&target::TargetSpec>,
+) -> Result<(), ScenarioError> {
+    if let (Some(f), Some(t)) = (model.fault.first(), target) {
+        return Err(c.err(
+            f.span(),
+            format!(
+                "faults are for the harness's own servers and data; this scenario reads the existing database {} as it is",
+                t.database
+            ),
+        ));
+    }
+    if let (Some(f), true) = (
+        model.fault.first(),
+        phases.iter().any(|p| p.migration.is_some()),
+    ) {
+        return Err(c.err(
+            f.span(),
+            "a scenario either migrates a tenant or injects faults: each is timed against an undisturbed run",
+        ));
+    }
+    Ok(())
+}
+
+/// The operations a mix uses: the workload's and every phase's, with repeats.
+fn used_ops(workload: &WorkloadSpec, phases: &[PhaseSpec]) -> Vec<Op> {
+    workload
+        .mix
+        .iter()
+        .chain(
+            phases
+                .iter()
+                .flat_map(|p| p.mixes.iter().flat_map(|(_, m)| m)),
+        )
+        .map(|(op, _)| *op)
+        .collect()
+}
+
+/// Every operation of the scenario's own a mix uses has a form for each backend the matrix
+/// runs it on.
+fn check_operation_forms(
+    c: &Checker,
+    model: &model::FileModel,
+    operations: &[operation::OperationSpec],
+    used: &[Op],
+    variants: &[Variant],
+) -> Result<(), ScenarioError> {
+    for (o, m) in operations.iter().zip(&model.operation) {
+        if !used.contains(&o.op) {
+            continue;
+        }
+        for v in variants {
+            let missing = match v.backend {
+                BackendKind::Mongodb => o
+                    .mongodb
+                    .is_none()
+                    .then_some("MongoDB form (filter, pipeline, update or insert)"),
+                BackendKind::Postgres => o.sql.is_none().then_some("`sql`"),
+            };
+            if let Some(what) = missing {
+                return Err(c.err(
+                    m.span(),
+                    format!(
+                        "operation `{}` is in the mix of {} variants but has no {what}",
+                        o.op,
+                        v.backend.name()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The population parameters of an existing target without `[population]`: its tenants come

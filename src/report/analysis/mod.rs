@@ -7,6 +7,7 @@
 
 mod backlog;
 mod delta;
+mod evidence;
 mod growth;
 mod headline;
 mod isolation;

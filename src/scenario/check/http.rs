@@ -8,10 +8,11 @@ use super::Checker;
 use crate::op::Op;
 use crate::scenario::ScenarioError;
 use crate::scenario::http::{Endpoint, HttpSpec, Template, valid_env_name};
-use crate::scenario::model::{ExpectModel, HttpModel};
+use crate::scenario::model::{EndpointModel, ExpectModel, HttpModel};
 
 const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
+/// `[http]`: its base-URL variable, tenants file, headers, `max_record` and endpoints.
 pub(in crate::scenario) fn check_http(
     c: &Checker,
     m: &Spanned<HttpModel>,
@@ -30,6 +31,36 @@ pub(in crate::scenario) fn check_http(
             "expected the tenants file (CSV `tenant,weight,class` or JSON), relative to this scenario",
         ));
     }
+    let headers = check_headers(c, h)?;
+    let max_record = match &h.max_record {
+        Some(x) if !(1..=1_000_000_000_000).contains(x.get_ref()) => {
+            return Err(c.err(x.span(), "expected max_record between 1 and 10^12"));
+        }
+        Some(x) => *x.get_ref() as u64,
+        None => 1000,
+    };
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for e in &h.endpoint {
+        let endpoint = check_endpoint(c, e.get_ref(), &endpoints)?;
+        endpoints.push(endpoint);
+    }
+    if endpoints.is_empty() {
+        return Err(c.err(
+            m.span(),
+            "expected at least one [[http.endpoint]] (op = \"list_recent\", request = \"GET /api/orders?status={status}\")",
+        ));
+    }
+    Ok(HttpSpec {
+        base_url_env: env.clone(),
+        tenants: PathBuf::from(h.tenants.get_ref()),
+        headers,
+        max_record,
+        endpoints,
+    })
+}
+
+/// The headers sent with every request: each name checked, each value parsed as a template.
+fn check_headers(c: &Checker, h: &HttpModel) -> Result<Vec<(String, Template)>, ScenarioError> {
     let mut headers = Vec::new();
     for (name, value) in &h.headers {
         if name.is_empty()
@@ -46,90 +77,86 @@ pub(in crate::scenario) fn check_http(
             .map_err(|e| c.err(value.span(), format!("header {name}: {e}")))?;
         headers.push((name.clone(), t));
     }
-    let max_record = match &h.max_record {
-        Some(x) if !(1..=1_000_000_000_000).contains(x.get_ref()) => {
-            return Err(c.err(x.span(), "expected max_record between 1 and 10^12"));
-        }
-        Some(x) => *x.get_ref() as u64,
-        None => 1000,
-    };
-    let mut endpoints: Vec<Endpoint> = Vec::new();
-    for e in &h.endpoint {
-        let em = e.get_ref();
-        let Some(op) = Op::ALL
-            .iter()
-            .copied()
-            .find(|o| o.name() == em.op.get_ref())
-        else {
-            return Err(c.err(
-                em.op.span(),
-                format!(
-                    "unknown operation; expected one of {}",
-                    Op::ALL.map(|o| o.name()).join(", ")
-                ),
-            ));
-        };
-        if endpoints.iter().any(|x| x.op == op) {
-            return Err(c.err(
-                em.op.span(),
-                format!(
-                    "a second endpoint for {}: expected one per operation",
-                    op.name()
-                ),
-            ));
-        }
-        let req = em.request.get_ref().trim();
-        let (method, path) = req.split_once(' ').unwrap_or((req, ""));
-        let path = path.trim();
-        if !METHODS.contains(&method) || !path.starts_with('/') {
-            return Err(c.err(
-                em.request.span(),
-                format!(
-                    "expected \"METHOD /path\" with METHOD one of {} (e.g. \"GET /api/orders?status={{status}}\")",
-                    METHODS.join(", ")
-                ),
-            ));
-        }
-        let path = Template::parse(path, false).map_err(|x| c.err(em.request.span(), x))?;
-        let body = em
-            .body
-            .as_ref()
-            .map(|b| Template::parse(b.get_ref(), false).map_err(|x| c.err(b.span(), x)))
-            .transpose()?;
-        let expect = match em.expect.as_ref().map(|x| (x.get_ref(), x.span())) {
-            None => vec![200],
-            Some((ExpectModel::One(s), span)) => vec![status(c, *s, span)?],
-            Some((ExpectModel::Many(v), span)) if !v.is_empty() => v
-                .iter()
-                .map(|s| status(c, *s, span.clone()))
-                .collect::<Result<_, _>>()?,
-            Some((ExpectModel::Many(_), span)) => {
-                return Err(c.err(span, "expected at least one status"));
-            }
-        };
-        let (line, col, _) = crate::spans::locate(c.text(), em.request.span());
-        endpoints.push(Endpoint {
-            op,
-            route: format!("{method} {}", path.text),
-            method: method.to_string(),
-            path,
-            body,
-            expect,
-            at: format!("{}:{line}:{col}", c.path().display()),
-        });
-    }
-    if endpoints.is_empty() {
+    Ok(headers)
+}
+
+/// One `[[http.endpoint]]`, after the `earlier` ones (an operation has one endpoint at most).
+fn check_endpoint(
+    c: &Checker,
+    em: &EndpointModel,
+    earlier: &[Endpoint],
+) -> Result<Endpoint, ScenarioError> {
+    let op = endpoint_op(c, em, earlier)?;
+    let req = em.request.get_ref().trim();
+    let (method, path) = req.split_once(' ').unwrap_or((req, ""));
+    let path = path.trim();
+    if !METHODS.contains(&method) || !path.starts_with('/') {
         return Err(c.err(
-            m.span(),
-            "expected at least one [[http.endpoint]] (op = \"list_recent\", request = \"GET /api/orders?status={status}\")",
+            em.request.span(),
+            format!(
+                "expected \"METHOD /path\" with METHOD one of {} (e.g. \"GET /api/orders?status={{status}}\")",
+                METHODS.join(", ")
+            ),
         ));
     }
-    Ok(HttpSpec {
-        base_url_env: env.clone(),
-        tenants: PathBuf::from(h.tenants.get_ref()),
-        headers,
-        max_record,
-        endpoints,
+    let path = Template::parse(path, false).map_err(|x| c.err(em.request.span(), x))?;
+    let body = em
+        .body
+        .as_ref()
+        .map(|b| Template::parse(b.get_ref(), false).map_err(|x| c.err(b.span(), x)))
+        .transpose()?;
+    let expect = expected_statuses(c, em)?;
+    let (line, col, _) = crate::spans::locate(c.text(), em.request.span());
+    Ok(Endpoint {
+        op,
+        route: format!("{method} {}", path.text),
+        method: method.to_string(),
+        path,
+        body,
+        expect,
+        at: format!("{}:{line}:{col}", c.path().display()),
+    })
+}
+
+/// The operation an endpoint stands for: a known one without an endpoint among `earlier`.
+fn endpoint_op(c: &Checker, em: &EndpointModel, earlier: &[Endpoint]) -> Result<Op, ScenarioError> {
+    let Some(op) = Op::ALL
+        .iter()
+        .copied()
+        .find(|o| o.name() == em.op.get_ref())
+    else {
+        return Err(c.err(
+            em.op.span(),
+            format!(
+                "unknown operation; expected one of {}",
+                Op::ALL.map(|o| o.name()).join(", ")
+            ),
+        ));
+    };
+    if earlier.iter().any(|x| x.op == op) {
+        return Err(c.err(
+            em.op.span(),
+            format!(
+                "a second endpoint for {}: expected one per operation",
+                op.name()
+            ),
+        ));
+    }
+    Ok(op)
+}
+
+/// The statuses that answer an endpoint: its `expect` (one or a non-empty list), else 200.
+fn expected_statuses(c: &Checker, em: &EndpointModel) -> Result<Vec<u16>, ScenarioError> {
+    Ok(match em.expect.as_ref().map(|x| (x.get_ref(), x.span())) {
+        None => vec![200],
+        Some((ExpectModel::One(s), span)) => vec![status(c, *s, span)?],
+        Some((ExpectModel::Many(v), span)) if !v.is_empty() => v
+            .iter()
+            .map(|s| status(c, *s, span.clone()))
+            .collect::<Result<_, _>>()?,
+        Some((ExpectModel::Many(_), span)) => {
+            return Err(c.err(span, "expected at least one status"));
+        }
     })
 }
 

@@ -12,7 +12,7 @@ use super::Checker;
 use crate::layout::Layout;
 use crate::op::Op;
 use crate::scenario::ScenarioError;
-use crate::scenario::model::{FileModel, OpMixModel, TargetModel};
+use crate::scenario::model::{FileModel, MatrixModel, OpMixModel, TargetModel};
 use crate::scenario::target::{TargetSpec, TenantsFrom};
 
 /// Whether `name` can name a database on both servers: 1 to 63 bytes, none of the characters
@@ -118,26 +118,45 @@ fn target_spec(c: &Checker, t: &TargetModel) -> Result<TargetSpec, ScenarioError
 
 /// Refuses what shapes generated data, or needs it, in a scenario with a `[target]`.
 fn conflicts(c: &Checker, m: &FileModel, target: Range<usize>) -> Result<(), ScenarioError> {
-    let refuse = |at: Range<usize>, what: &str| {
-        Err(c.err(
-            at,
-            format!(
-                "{what}; a [target] database is read as it is: its data, layout and indexes are its own"
-            ),
-        ))
-    };
+    shaping_tables(c, m, target.clone())?;
+    if let Some(h) = &m.http {
+        return Err(c.err(
+            h.span(),
+            "[http] sends the workload to your API (`load`); a [target] database is read directly (`run`): keep them in separate scenarios",
+        ));
+    }
+    if let Some(mx) = &m.matrix {
+        matrix_axes(c, mx.get_ref())?;
+    }
+    own_operations(c, m, target)
+}
+
+/// The error for `what`, at `at`, in a scenario whose `[target]` is read as it is.
+fn refuse(c: &Checker, at: Range<usize>, what: &str) -> Result<(), ScenarioError> {
+    Err(c.err(
+        at,
+        format!(
+            "{what}; a [target] database is read as it is: its data, layout and indexes are its own"
+        ),
+    ))
+}
+
+/// Refuses the tables that shape generated data: `[data]`, `[layout]`, `[load]` and
+/// `[index_profile]`.
+fn shaping_tables(c: &Checker, m: &FileModel, target: Range<usize>) -> Result<(), ScenarioError> {
     if let Some(d) = &m.data {
-        return refuse(d.span(), "[data] shapes generated data");
+        return refuse(c, d.span(), "[data] shapes generated data");
     }
     if m.layout.default.is_some_and(|l| l != Layout::Shared) {
         return refuse(
+            c,
             target,
             "[layout] default places generated data in another layout",
         );
     }
     if let Some(h) = &m.layout.hybrid {
         let at = h.rule.first().map_or(target.clone(), Spanned::span);
-        return refuse(at, "[layout.hybrid] places generated tenants");
+        return refuse(c, at, "[layout.hybrid] places generated tenants");
     }
     let l = &m.load;
     if let Some(at) = [&l.batch_size, &l.workers]
@@ -147,57 +166,60 @@ fn conflicts(c: &Checker, m: &FileModel, target: Range<usize>) -> Result<(), Sce
         .chain(l.indexes.as_ref().map(Spanned::span))
         .next()
     {
-        return refuse(at, "[load] seeds generated data");
+        return refuse(c, at, "[load] seeds generated data");
     }
     if l.index_build.is_some() {
-        return refuse(target, "[load] index_build seeds generated data");
+        return refuse(c, target, "[load] index_build seeds generated data");
     }
     if let Some(p) = m.index_profile.values().next() {
-        return refuse(p.span(), "[index_profile] indexes generated data");
+        return refuse(c, p.span(), "[index_profile] indexes generated data");
     }
-    if let Some(h) = &m.http {
-        return Err(c.err(
-            h.span(),
-            "[http] sends the workload to your API (`load`); a [target] database is read directly (`run`): keep them in separate scenarios",
-        ));
+    Ok(())
+}
+
+/// Refuses the matrix axes and variant settings that vary generated data.
+fn matrix_axes(c: &Checker, x: &MatrixModel) -> Result<(), ScenarioError> {
+    let axis = x
+        .indexes
+        .iter()
+        .flatten()
+        .map(Spanned::span)
+        .chain(x.scale.iter().flatten().map(Spanned::span))
+        .chain(x.hybrid.iter().flatten().map(Spanned::span))
+        .chain(
+            x.layout
+                .iter()
+                .flatten()
+                .filter(|l| *l.get_ref() != Layout::Shared)
+                .map(Spanned::span),
+        )
+        .next();
+    if let Some(at) = axis {
+        return refuse(
+            c,
+            at,
+            "the matrix's layout, indexes, scale and hybrid axes vary generated data",
+        );
     }
-    if let Some(mx) = &m.matrix {
-        let x = mx.get_ref();
-        let axis = x
-            .indexes
-            .iter()
-            .flatten()
-            .map(Spanned::span)
-            .chain(x.scale.iter().flatten().map(Spanned::span))
-            .chain(x.hybrid.iter().flatten().map(Spanned::span))
-            .chain(
-                x.layout
-                    .iter()
-                    .flatten()
-                    .filter(|l| *l.get_ref() != Layout::Shared)
-                    .map(Spanned::span),
-            )
-            .next();
-        if let Some(at) = axis {
+    for v in &x.variant {
+        let vm = v.get_ref();
+        let bad = vm.layout.is_some_and(|l| l != Layout::Shared)
+            || vm.indexes.is_some()
+            || vm.scale.is_some()
+            || vm.hybrid.is_some();
+        if bad {
             return refuse(
-                at,
-                "the matrix's layout, indexes, scale and hybrid axes vary generated data",
+                c,
+                v.span(),
+                "a variant's layout, indexes, scale and hybrid vary generated data",
             );
         }
-        for v in &x.variant {
-            let vm = v.get_ref();
-            let bad = vm.layout.is_some_and(|l| l != Layout::Shared)
-                || vm.indexes.is_some()
-                || vm.scale.is_some()
-                || vm.hybrid.is_some();
-            if bad {
-                return refuse(
-                    v.span(),
-                    "a variant's layout, indexes, scale and hybrid vary generated data",
-                );
-            }
-        }
     }
+    Ok(())
+}
+
+/// Requires a `[workload] mix` and refuses built-in operations in it and in every phase's.
+fn own_operations(c: &Checker, m: &FileModel, target: Range<usize>) -> Result<(), ScenarioError> {
     let Some(w) = &m.workload else {
         return Err(c.err(
             target,
