@@ -152,10 +152,18 @@ impl Scenario {
         let n = ((f64::from(old_n) * f).round() as u32)
             .max(MIN_SCALED_TENANTS.min(old_n))
             .max(1);
+        // The smallest tenant keeps its size relative to the mean tenant: where the floor keeps
+        // more tenants than `f` would, the mean shrinks faster than `f`, and a minimum kept as it
+        // was would give every tenant the minimum (a uniform population in place of a skewed
+        // one).
+        let mean = p.documents as f64 / f64::from(old_n);
         p.tenants = n;
-        p.documents = ((p.documents as f64 * f).round() as u64)
-            .max(p.min_per_tenant * u64::from(n))
-            .max(1);
+        p.documents = ((p.documents as f64 * f).round() as u64).max(1);
+        let ratio = (p.documents as f64 / f64::from(n)) / mean;
+        if ratio < 1.0 {
+            p.min_per_tenant = ((p.min_per_tenant as f64 * ratio).round() as u64).max(1);
+        }
+        p.documents = p.documents.max(p.min_per_tenant * u64::from(n));
         if let Distribution::Explicit { shares, .. } = &mut p.distribution {
             shares.truncate(n as usize);
         }
@@ -227,10 +235,20 @@ mod tests {
             panic!("quickstart stops by duration")
         };
         assert!((b.as_secs_f64() - a.as_secs_f64() * 0.1).abs() < 1e-9);
-        // Data only: times unchanged; the floor keeps 20 tenants, the minimum keeps documents.
+        // Data only: times unchanged; the floor keeps 20 tenants, and the minimum shrinks with
+        // the mean tenant (200 documents over 20 tenants: 10 each, from 1,000), so the
+        // population keeps its skew instead of every tenant at the old minimum.
         let u = s.scaled(0.001, false).unwrap();
         assert_eq!(u.population.tenants, 20);
-        assert_eq!(u.population.documents, 20 * s.population.min_per_tenant);
+        assert_eq!(u.population.documents, 200);
+        assert_eq!(u.population.min_per_tenant, 1);
+        let pop = u.build_population();
+        assert!(
+            pop.tenants[0].documents > 5 * pop.tenants[19].documents,
+            "still skewed: {} vs {}",
+            pop.tenants[0].documents,
+            pop.tenants[19].documents
+        );
         assert_eq!(u.workload.stop, s.workload.stop);
         assert!(s.scaled(0.0, true).is_err());
         assert!(s.scaled(f64::NAN, true).is_err());
