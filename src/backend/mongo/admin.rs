@@ -9,6 +9,7 @@ use mongodb::bson::{Bson, doc};
 
 use super::ConnectOptions;
 use super::MongoDriver;
+use super::driver::role;
 use super::Servers;
 use super::client;
 use super::local_port;
@@ -350,39 +351,5 @@ impl crate::backend::Admin for MongoDriver {
 
     fn server_cpu(&self, pid: u32) -> Option<f64> {
         sys::process_cpu_seconds(pid)
-    }
-}
-
-/// Monitoring connections a driver client keeps per server (heartbeat and RTT).
-const MONITORING_PER_CLIENT: u64 = 2;
-
-/// `plan`'s count of a variant's connections: one client's pool and monitoring per server, or
-/// a client per tenant (up to the registry's limit) each with its own.
-pub(super) fn connections(c: &crate::backend::Connections<'_>) -> String {
-    let v = c.variant;
-    let workers = v.pacer.workers() as u64;
-    let pooled = u64::from(v.max_pool_size).min(workers);
-    let per_client = pooled + MONITORING_PER_CLIENT;
-    match v.strategy {
-        crate::scenario::Strategy::SingleClient => format!(
-            "about {} (≤ {workers} in use at once, pool {}, + {MONITORING_PER_CLIENT} monitoring per server)",
-            per_client * c.servers,
-            v.max_pool_size
-        ),
-        crate::scenario::Strategy::ClientPerTenant => {
-            let clients = c.scenario.connections.max_clients.min(c.pop.tenants.len()) as u64;
-            format!(
-                "up to {} ({clients} clients × (≤ {pooled} pooled + {MONITORING_PER_CLIENT} monitoring)), plus one admin client",
-                clients * per_client
-            )
-        }
-    }
-}
-
-/// A server's name in results: `default`, or the variable holding its URI.
-pub(super) fn role(srv: &Server) -> String {
-    match srv {
-        Server::Default => "default".into(),
-        Server::Env(v) => v.clone(),
     }
 }

@@ -290,28 +290,6 @@ impl crate::backend::Admin for PgDriver {
     }
 }
 
-/// `plan`'s count of a variant's connections: a pool per database, each capped by the
-/// requests in flight, and the harness's own — the arithmetic `preflight` refuses by.
-pub(super) fn connections(c: &crate::backend::Connections<'_>) -> String {
-    let v = c.variant;
-    let dbs = c.databases;
-    let pool = PgDriver::per_pool(v) as u64;
-    let harness = super::driver::HARNESS_CONNECTIONS as u64;
-    let per_tenant = if v.layout == crate::layout::Layout::PerTenant {
-        format!(
-            "; per-tenant therefore fits at most {} tenants at this pool size on a default server, and each CREATE DATABASE copies template1 (about 8 MiB and 0.1 s here)",
-            (97 - harness) / pool
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "up to {} ({dbs} database(s) × a pool of {pool} (max_pool_size {} capped by {} in flight) + {harness} for the harness); refused before seeding when above the server's max_connections − superuser_reserved_connections (97 with the defaults){per_tenant}",
-        dbs * pool + harness,
-        v.max_pool_size,
-        v.pacer.workers()
-    )
-}
 
 /// The port of a PostgreSQL URI whose host is this machine.
 fn local_port(uri: &str) -> Option<u16> {
