@@ -18,7 +18,8 @@ use crate::scenario::{
     MAX_BATCH, MAX_WORKERS, MatrixSpec, Scenario, Variant, profile_on, valid_prefix,
 };
 pub use crate::trial::plan::{
-    GeneratorData, HttpPlan, RunDir, RunPlan, SeedSettings, driver, generator_scenario,
+    GatePlan, GeneratorData, HttpPlan, RunDir, RunPlan, SeedSettings, StagingPlan, StartAt,
+    driver, generator_scenario,
 };
 
 /// Checks a `--prefix` value.
@@ -162,7 +163,10 @@ impl RunPlan {
         let start_at = match a.start_at {
             None => None,
             Some(at) => match scenario.workload.stop {
-                StopCondition::Duration(d) => Some((at, d + TRIAL_GAP)),
+                StopCondition::Duration(d) => Some(StartAt {
+                    at,
+                    slot: d + TRIAL_GAP,
+                }),
                 StopCondition::Count(_) => {
                     bail!("--start-at aligns duration-stopped runs; the workload stops by count")
                 }
@@ -187,7 +191,10 @@ impl RunPlan {
             progress: !a.seed.no_progress,
             report: !a.no_report,
             server: t.server.clone(),
-            gate: a.gate.clone().map(|r| (r, a.gate_baseline.clone())),
+            gate: a.gate.clone().map(|rules| GatePlan {
+                rules,
+                baseline: a.gate_baseline.clone(),
+            }),
             http: None,
             timer: a.timer,
             checkpoint_every: Duration::from_secs(a.checkpoint_every),
