@@ -187,7 +187,7 @@ missing from the profile).")]
   tenantbench migrate --scenario scenarios/quickstart.toml --tenant t00003 --to dedicated
   tenantbench verify --scenario scenarios/quickstart.toml     # follows the tenant directory
   tenantbench migrate --scenario scenarios/quickstart.toml --tenant t00003 --to shared --delete-source
-  tenantbench migrate -s scenarios/quickstart.toml --tenant t00007 --to pooled --rate 2000
+  tenantbench migrate -s scenarios/quickstart.toml --tenant t00007 --to pooled --copy-rate 2000
 
 Tenants move within the shared and hybrid layouts: dedicated is <prefix>_shared_mv_t_<tenant>
 (_hy_mv_t_ in hybrid), pooled <prefix>_shared_mv_pool_<n> (4 tenants each), shared the layout's
@@ -213,10 +213,9 @@ pub struct MigrateArgs {
     /// Where to: a database of its own, a pooled database, or the layout's shared database.
     #[arg(long, value_enum)]
     pub to: crate::layout::PlacementKind,
-    /// Index profile the data was seeded with, built in the destination (default: the
-    /// scenario's `[load] indexes`, as for `seed`).
-    #[arg(long, short = 'i', value_name = "PROFILE")]
-    pub indexes: Option<String>,
+    /// The index profile, built in the destination.
+    #[command(flatten)]
+    pub indexes: Indexes,
     /// Print what would move, its size and an estimated time; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -227,11 +226,11 @@ pub struct MigrateArgs {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub batch_size: usize,
     /// Copy at most this many records per second (default: as fast as the servers take it).
-    #[arg(long, value_name = "DOCS_PER_S")]
-    pub rate: Option<f64>,
-    /// No progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
+    #[arg(long, value_name = "RECORDS_PER_S")]
+    pub copy_rate: Option<f64>,
+    /// Progress bars.
+    #[command(flatten)]
+    pub progress: Progress,
 }
 
 /// A team's own database, as `audit` and `profile` read it.
@@ -431,15 +430,15 @@ pub struct PlanArgs {
     /// Scenario file (TOML).
     #[arg(long, short = 's', value_name = "FILE")]
     pub scenario: PathBuf,
-    /// Only this backend (replaces the matrix's backend axis).
-    #[arg(long, value_enum)]
-    pub backend: Option<crate::op::BackendKind>,
+    /// The database kind.
+    #[command(flatten)]
+    pub backend: Backend,
     /// Only this layout (replaces the matrix's layout axis).
     #[arg(long, short = 'l', value_enum)]
     pub layout: Option<Layout>,
-    /// Only this index profile (replaces the matrix's index axis).
-    #[arg(long, short = 'i', value_name = "PROFILE")]
-    pub indexes: Option<String>,
+    /// The index profile.
+    #[command(flatten)]
+    pub indexes: Indexes,
     /// Trials per variant, instead of the scenario's.
     #[arg(long)]
     pub repeat: Option<u32>,
@@ -467,10 +466,9 @@ pub struct MergeArgs {
 /// Which server.
 #[derive(Debug, Args, Clone)]
 pub struct ServerArgs {
-    /// Database kind: mongodb (default) or postgres. For `run`, restricts the matrix's backend
-    /// axis to this one.
-    #[arg(long, value_enum)]
-    pub backend: Option<crate::op::BackendKind>,
+    /// The database kind.
+    #[command(flatten)]
+    pub backend: Backend,
     /// URI of the --backend's default server. Default: $TENANTBENCH_MONGO_URI, else
     /// mongodb://127.0.0.1:27017; for postgres $TENANTBENCH_PG_URI, else
     /// postgres://postgres@127.0.0.1:5432/postgres. Credentials are never printed or stored.
@@ -478,10 +476,43 @@ pub struct ServerArgs {
     pub uri: Option<String>,
 }
 
+/// `--backend`: the database kind (MongoDB when not given), in every command that names one.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct Backend {
+    /// Database kind: mongodb (default) or postgres; --uri then names a server of that kind.
+    #[arg(long = "backend", value_enum)]
+    pub kind: Option<crate::op::BackendKind>,
+}
+
+/// `--indexes`: an index profile, in every command that names one.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Indexes {
+    /// Index profile: none, tenant, compound, or one the scenario defines (default: the
+    /// scenario's `[load] indexes` for the data; for `run` and `plan`, every profile of the
+    /// matrix).
+    #[arg(long = "indexes", short = 'i', value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+/// `--no-progress`, in every command that draws progress bars.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct Progress {
+    /// No progress bars (or live line).
+    #[arg(long = "no-progress")]
+    pub off: bool,
+}
+
+impl Progress {
+    /// Whether to draw them.
+    pub fn shown(self) -> bool {
+        !self.off
+    }
+}
+
 impl ServerArgs {
     /// The backend asked for (mongodb when none).
     pub fn backend(&self) -> crate::op::BackendKind {
-        self.backend.unwrap_or(crate::op::BackendKind::Mongodb)
+        self.backend.kind.unwrap_or(crate::op::BackendKind::Mongodb)
     }
 }
 
@@ -528,9 +559,9 @@ pub struct SeedArgs {
     /// Scenario, layout, prefix and server.
     #[command(flatten)]
     pub target: Target,
-    /// Index profile: none, tenant, compound, or a profile defined in the scenario.
-    #[arg(long, short = 'i', value_name = "PROFILE")]
-    pub indexes: Option<String>,
+    /// The index profile.
+    #[command(flatten)]
+    pub indexes: Indexes,
     /// Documents per insert_many (default: the scenario's, else 1000).
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -543,9 +574,9 @@ pub struct SeedArgs {
     /// Drop and reload even databases that already hold the same complete data.
     #[arg(long)]
     pub reseed: bool,
-    /// No progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
+    /// Progress bars.
+    #[command(flatten)]
+    pub progress: Progress,
 }
 
 /// `verify` arguments.
@@ -554,9 +585,9 @@ pub struct VerifyArgs {
     /// Scenario, layout, prefix and server.
     #[command(flatten)]
     pub target: Target,
-    /// No progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
+    /// Progress bars.
+    #[command(flatten)]
+    pub progress: Progress,
 }
 
 /// `drop` arguments.
@@ -583,10 +614,9 @@ pub struct ServeArgs {
     /// Scenario, layout, prefix and server.
     #[command(flatten)]
     pub target: Target,
-    /// Index profile the data was seeded with (default: the scenario's `[load] indexes`, as
-    /// for `seed`).
-    #[arg(long, short = 'i', value_name = "PROFILE")]
-    pub indexes: Option<String>,
+    /// The index profile the data was seeded with.
+    #[command(flatten)]
+    pub indexes: Indexes,
     /// Connection strategy (default: the scenario's first variant's).
     #[arg(long, value_enum)]
     pub strategy: Option<crate::scenario::Strategy>,

@@ -138,7 +138,9 @@ async fn audit_command(
     let a = AuditArgs {
         own: OwnDatabase {
             server: ServerArgs {
-                backend: Some(backend),
+                backend: tenantbench::cli::Backend {
+                    kind: Some(backend),
+                },
                 uri: Some(uri),
             },
             databases,

@@ -610,7 +610,7 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         "t00001",
         "--to",
         "dedicated",
-        "--rate",
+        "--copy-rate",
         "500",
         "--batch-size",
         "100",

@@ -19,7 +19,9 @@ async fn profiled(backend: BackendKind, uri: String, db: &str, exact_up_to: u64)
     let a = ProfileArgs {
         own: OwnDatabase {
             server: ServerArgs {
-                backend: Some(backend),
+                backend: tenantbench::cli::Backend {
+                    kind: Some(backend),
+                },
                 uri: Some(uri),
             },
             databases: vec![db.into()],

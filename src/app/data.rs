@@ -40,6 +40,7 @@ pub async fn seed(a: SeedArgs) -> Result<u8> {
     let backend = a.target.server.backend();
     let indexes = a
         .indexes
+        .profile
         .clone()
         .unwrap_or_else(|| scenario.load.indexes.clone());
     if scenario.index_profile(&indexes).is_none() {
@@ -129,8 +130,11 @@ pub async fn verify(a: VerifyArgs) -> Result<u8> {
         // Where the tenant directory has the tenants now (moves applied).
         let (placement, version) = d.placed(&scenario, &pop, layout).await?;
         (
-            d.verify(&Dataset::new(&scenario, &pop, &placement), !a.no_progress)
-                .await?,
+            d.verify(
+                &Dataset::new(&scenario, &pop, &placement),
+                a.progress.shown(),
+            )
+            .await?,
             version,
         )
     });

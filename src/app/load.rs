@@ -10,12 +10,11 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::settings::{HttpPlan, RunPlan};
+use super::settings::{HttpPlan, RunPlan, StagingPlan};
 use crate::cli::LoadArgs;
 use crate::http::attack;
 use crate::http::staging::{Staging, check_base_url, tenants_file};
 use crate::pacing::{Pacer, StopCondition};
-use crate::population::Population;
 use crate::scenario::{Scenario, Variant};
 
 /// `tenantbench load`.
@@ -159,7 +158,7 @@ fn open_staging(
     s: &Scenario,
     spec: &crate::scenario::http::HttpSpec,
     allow_writes: bool,
-) -> Result<(Arc<Staging>, Population)> {
+) -> Result<StagingPlan> {
     one_configuration(s, "a staging API")?;
     for op in s.mix_ops() {
         let Some(e) = spec.endpoint(op) else {
@@ -182,5 +181,8 @@ fn open_staging(
     let staging = Staging::open(spec).map_err(anyhow::Error::msg)?;
     let dir = s.path.parent().unwrap_or(Path::new("."));
     let pop = tenants_file(&spec.tenants, dir, spec.max_record).map_err(anyhow::Error::msg)?;
-    Ok((Arc::new(staging), pop))
+    Ok(StagingPlan {
+        api: Arc::new(staging),
+        tenants: pop,
+    })
 }

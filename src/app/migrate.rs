@@ -41,12 +41,12 @@ pub async fn migrate(a: MigrateArgs) -> Result<u8> {
             a.batch_size
         );
     }
-    if let Some(r) = a.rate
+    if let Some(r) = a.copy_rate
         && !(r.is_finite() && r > 0.0)
     {
-        bail!("--rate {r}: expected a positive number of records per second");
+        bail!("--copy-rate {r}: expected a positive number of records per second");
     }
-    if let Some(i) = &a.indexes
+    if let Some(i) = &a.indexes.profile
         && (s.index_profile(i).is_none() || !profile_on(i, backend))
     {
         bail!(
@@ -91,7 +91,7 @@ async fn migrate_with<D: Admin + Migrate>(
     base.destination(&s.prefix, &pop.tenants[t].id, a.to)
         .map_err(anyhow::Error::msg)?;
     let source = &base.databases[base.tenant_db[t]].name;
-    let indexes = match &a.indexes {
+    let indexes = match &a.indexes.profile {
         Some(i) => i.clone(),
         None => seeded_profile(d, s, source)
             .await?
@@ -131,9 +131,9 @@ async fn migrate_with<D: Admin + Migrate>(
     };
     let opts = MigrateOptions {
         batch_size: a.batch_size,
-        rate: a.rate,
+        rate: a.copy_rate,
         delete_source: a.delete_source,
-        progress: !a.no_progress,
+        progress: a.progress.shown(),
         fault: None,
     };
     eprintln!(
@@ -146,7 +146,7 @@ async fn migrate_with<D: Admin + Migrate>(
     );
     let server = rates::server_key(d.kind().name(), &d.redacted_uri());
     if a.dry_run {
-        print_plan(&d.plan_migration(&spec, &opts).await?, a.rate, &server);
+        print_plan(&d.plan_migration(&spec, &opts).await?, a.copy_rate, &server);
         return Ok(0);
     }
     eprintln!(
@@ -156,7 +156,7 @@ async fn migrate_with<D: Admin + Migrate>(
     let r = d.migrate(&spec, &opts, None).await?;
     print_report(&r, D::RECORDS);
     if r.verified && !r.resumed {
-        rates::record(&server, rates::Measured::of(&r, a.rate, false));
+        rates::record(&server, rates::Measured::of(&r, a.copy_rate, false));
     }
     Ok(if r.verified { 0 } else { EXIT_FINDINGS })
 }
@@ -178,7 +178,7 @@ fn print_plan(p: &MovePlan, rate: Option<f64>, server: &str) {
             "  estimate  {:.1} s to the cut-over ({:.1} s of copy{}), scaled from the {} records {} moved on this server on {} (copy {:.2} s, cut over at {:.2} s{})",
             e.seconds,
             e.copy_s,
-            rate.map_or(String::new(), |r| format!(" at --rate {r}")),
+            rate.map_or(String::new(), |r| format!(" at --copy-rate {r}")),
             e.from.records,
             if e.from.under_load {
                 "a run's migration"

@@ -42,7 +42,13 @@ pub fn plan(a: &PlanArgs) -> Result<u8> {
         print!("{}", super::project::project(&s, n)?);
         return Ok(0);
     }
-    let s = super::settings::narrow(&s, a.backend, a.layout, a.indexes.as_deref(), a.repeat)?;
+    let s = super::settings::narrow(
+        &s,
+        a.backend.kind,
+        a.layout,
+        a.indexes.profile.as_deref(),
+        a.repeat,
+    )?;
     print!("{}", render(&s));
     Ok(0)
 }

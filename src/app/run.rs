@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, Result, bail};
 use tokio_util::sync::CancellationToken;
 
-use super::settings::{RunDir, RunPlan};
+use super::settings::{GatePlan, RunDir, RunPlan, StartAt};
 use crate::backend::Admin;
 use crate::cli::RunArgs;
 use crate::clock::rfc3339;
@@ -55,7 +55,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     let gate = plan
         .gate
         .as_ref()
-        .map(|(rules, _)| crate::gate::rules::Rules::load(rules))
+        .map(|g| crate::gate::rules::Rules::load(&g.rules))
         .transpose()?;
     let scenario = &plan.scenario;
     let kind = scenario.matrix.variants[0].backend;
@@ -67,7 +67,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
         plan.http.as_ref().and_then(|h| h.staging.as_ref()),
         &existing,
     ) {
-        (Some((_, staging_tenants)), _) => staging_tenants.clone(),
+        (Some(staging), _) => staging.tenants.clone(),
         (None, Some(e)) => e.pop.clone(),
         (None, None) => scenario.build_population(),
     };
@@ -114,7 +114,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<u8> {
     results.spread = spread(&results);
     write_results(&dir, &results)?;
     let status = finish(&plan, &results, &dir);
-    let (Some(rules), Some((_, baseline))) = (gate, &plan.gate) else {
+    let (Some(rules), Some(GatePlan { baseline, .. })) = (gate, &plan.gate) else {
         return Ok(status);
     };
     let (junit, markdown) = (dir.join("gate.xml"), dir.join("gate.md"));
@@ -318,7 +318,7 @@ async fn seed_only(
 /// With `--start-at`: waits until trial `n` of the sequence is due (`at + (n − 1) × slot` on
 /// every generator). `false` when cancelled while waiting.
 async fn wait_for_slot(plan: &RunPlan, n: usize, total: usize, cancel: &CancellationToken) -> bool {
-    let Some((at, slot)) = plan.start_at else {
+    let Some(StartAt { at, slot }) = plan.start_at else {
         return true;
     };
     let due = at + slot * (n as u32 - 1);

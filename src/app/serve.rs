@@ -67,8 +67,18 @@ impl ServePlan {
         }
         // The data `seed` makes by default: the scenario's default layout and `[load]` indexes.
         let layout = t.layout.unwrap_or(s.default_layout);
-        let indexes = a.indexes.clone().unwrap_or_else(|| s.load.indexes.clone());
-        let s = narrow(&s, t.server.backend, Some(layout), Some(&indexes), None)?;
+        let indexes = a
+            .indexes
+            .profile
+            .clone()
+            .unwrap_or_else(|| s.load.indexes.clone());
+        let s = narrow(
+            &s,
+            t.server.backend.kind,
+            Some(layout),
+            Some(&indexes),
+            None,
+        )?;
         let mut v = s.matrix.variants[0].clone();
         if let Some(p) = a.max_pool_size {
             if !(1..=MAX_POOL).contains(&i64::from(p)) {

@@ -18,7 +18,8 @@ use crate::scenario::{
     MAX_BATCH, MAX_WORKERS, MatrixSpec, Scenario, Variant, profile_on, valid_prefix,
 };
 pub use crate::trial::plan::{
-    GeneratorData, HttpPlan, RunDir, RunPlan, SeedSettings, driver, generator_scenario,
+    GatePlan, GeneratorData, HttpPlan, RunDir, RunPlan, SeedSettings, StagingPlan, StartAt, driver,
+    generator_scenario,
 };
 
 /// Checks a `--prefix` value.
@@ -93,7 +94,7 @@ impl SeedSettings {
             batch_size,
             workers,
             index_build: a.index_build.unwrap_or(s.load.index_build),
-            progress: !a.no_progress,
+            progress: a.progress.shown(),
         })
     }
 }
@@ -108,9 +109,9 @@ impl RunPlan {
         let loaded = load_scenario(&t.scenario, t.prefix.as_deref(), t.scale)?;
         let narrowed = narrow(
             &loaded,
-            t.server.backend,
+            t.server.backend.kind,
             t.layout,
-            a.seed.indexes.as_deref(),
+            a.seed.indexes.profile.as_deref(),
             a.repeat,
         )?;
         let mut narrowed = narrowed;
@@ -162,7 +163,10 @@ impl RunPlan {
         let start_at = match a.start_at {
             None => None,
             Some(at) => match scenario.workload.stop {
-                StopCondition::Duration(d) => Some((at, d + TRIAL_GAP)),
+                StopCondition::Duration(d) => Some(StartAt {
+                    at,
+                    slot: d + TRIAL_GAP,
+                }),
                 StopCondition::Count(_) => {
                     bail!("--start-at aligns duration-stopped runs; the workload stops by count")
                 }
@@ -184,10 +188,13 @@ impl RunPlan {
             seed_only: a.seed_only,
             start_at,
             dir,
-            progress: !a.seed.no_progress,
+            progress: a.seed.progress.shown(),
             report: !a.no_report,
             server: t.server.clone(),
-            gate: a.gate.clone().map(|r| (r, a.gate_baseline.clone())),
+            gate: a.gate.clone().map(|rules| GatePlan {
+                rules,
+                baseline: a.gate_baseline.clone(),
+            }),
             http: None,
             timer: a.timer,
             checkpoint_every: Duration::from_secs(a.checkpoint_every),
@@ -307,7 +314,11 @@ fn check_existing(s: &Scenario, t: &TargetSpec, a: &RunArgs) -> Result<()> {
         f.scale.map(|x| format!("--scale {x}")),
         f.layout.map(|l| format!("--layout {l}")),
         f.prefix.as_ref().map(|p| format!("--prefix {p}")),
-        a.seed.indexes.as_ref().map(|i| format!("--indexes {i}")),
+        a.seed
+            .indexes
+            .profile
+            .as_ref()
+            .map(|i| format!("--indexes {i}")),
     ];
     if let Some(flag) = generated.into_iter().flatten().next() {
         bail!(

@@ -23,7 +23,7 @@ pub struct Measured {
     pub copy_s: f64,
     /// Seconds from the start to the cut-over (copy, index builds, catch-ups, verification).
     pub cut_over_s: f64,
-    /// The copy's `--rate` limit, records/s (`None`: unlimited).
+    /// The copy's `--copy-rate` limit, records/s (`None`: unlimited).
     pub rate_limit: Option<f64>,
     /// Whether a run's workload went on during it (`[[phase]] migrate`).
     pub under_load: bool,
@@ -183,7 +183,7 @@ mod tests {
             (e.copy_s - 20.0).abs() < 1e-9 && (e.seconds - 50.0).abs() < 1e-9,
             "{e:?}"
         );
-        // A slower --rate bounds the copy.
+        // A slower --copy-rate bounds the copy.
         let e = estimate_from(&list, 100_000, Some(1000.0)).expect("an estimate");
         assert!(
             (e.copy_s - 100.0).abs() < 1e-9 && (e.seconds - 130.0).abs() < 1e-9,

@@ -326,6 +326,14 @@ fn plan_databases(
                 if !reseed && m.complete && !m.dirty && m.definition_hash == hash {
                     DbOutcome::Reused
                 } else {
+                    tracing::debug!(
+                        database = %d.name,
+                        complete = m.complete,
+                        dirty = m.dirty,
+                        same_definition = m.definition_hash == hash,
+                        reseed,
+                        "seed: reloading"
+                    );
                     if let Some(t) = theirs {
                         foreign.push(format!("{} ({t})", d.name));
                     }
@@ -333,6 +341,9 @@ fn plan_databases(
                 }
             }
         });
+    }
+    for f in &foreign {
+        tracing::info!(database = %f, "seed: refused, not tenantbench's data");
     }
     (plan, foreign)
 }

@@ -34,7 +34,7 @@ impl Trials<'_> {
         server_cpu: impl Fn(u32) -> Option<f64>,
     ) -> Result<RunReport> {
         let stem = format!("{}-t{}", v.id(), t.trial);
-        let staging = api.staging.as_ref().map(|(s, _)| s.clone());
+        let staging = api.staging.as_ref().map(|s| s.api.clone());
         let (started, base_url) = self.api_to_attack(api, v, &stem).await?;
         let (users, throttle, think) = match v.pacer {
             Pacer::Closed { concurrency, think } => (concurrency, None, think),
@@ -122,7 +122,7 @@ impl Trials<'_> {
         v: &Variant,
         stem: &str,
     ) -> Result<(Option<ApiProcess>, String)> {
-        let staging = api.staging.as_ref().map(|(s, _)| &s.base_url);
+        let staging = api.staging.as_ref().map(|s| &s.api.base_url);
         let started = match (&api.host, staging) {
             (None, None) => {
                 Some(ApiProcess::start(api, &self.dir, self.uri(), &v.id(), stem).await?)

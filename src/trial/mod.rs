@@ -220,8 +220,13 @@ impl<'a> Trials<'a> {
             variant: v,
             worker: self.plan.worker,
         };
-        d.preflight(&setup).await?;
+        let id = v.id();
+        tracing::debug!(variant = %id, trial = t.trial, "trial: preflight");
+        d.preflight(&setup).await.inspect_err(|e| {
+            tracing::info!(variant = %id, error = %e, "trial: refused by preflight");
+        })?;
 
+        tracing::debug!(variant = %id, trial = t.trial, databases = base.databases.len(), "trial: preparing data");
         self.prepare_data(d, s, v, &base, moving.is_some(), t)
             .await?;
 
@@ -240,10 +245,18 @@ impl<'a> Trials<'a> {
             },
             ..setup
         };
+        tracing::debug!(variant = %id, trial = t.trial, "trial: opening clients");
         let (backend, session) = d.open(&setup).await?;
         // Plan evidence before the load, on the data as seeded.
         t.evidence.explain = self.explain(d, &backend).await;
+        tracing::debug!(
+            variant = %id,
+            trial = t.trial,
+            records = t.evidence.explain.len(),
+            "trial: plan evidence read"
+        );
         let local = d.local_servers(placement);
+        tracing::debug!(variant = %id, trial = t.trial, "trial: measuring");
         if let Some(api) = &self.plan.http {
             // Through the API: these clients only explained; the API opens its own.
             d.close(&setup, session, backend, &mut Evidence::default())
@@ -274,8 +287,16 @@ impl<'a> Trials<'a> {
                 report
             }
         };
+        tracing::debug!(variant = %id, trial = t.trial, "trial: closing clients");
         d.close(&setup, session, backend, &mut t.evidence).await;
         self.figures(t, report?);
+        tracing::debug!(
+            variant = %id,
+            trial = t.trial,
+            operations = t.operations,
+            errors = t.errors,
+            "trial: done"
+        );
         Ok(())
     }
 

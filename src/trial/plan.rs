@@ -69,7 +69,7 @@ pub struct RunPlan {
     /// `--seed-only`: seed every variant's data and measure nothing.
     pub seed_only: bool,
     /// `--start-at`, with the time slot of each trial: trial k starts at `at + k × slot`.
-    pub start_at: Option<(SystemTime, Duration)>,
+    pub start_at: Option<StartAt>,
     /// The run directory.
     pub dir: RunDir,
     /// Draw progress bars and the live line.
@@ -79,13 +79,41 @@ pub struct RunPlan {
     /// Which servers the drivers talk to.
     pub server: ServerArgs,
     /// `--gate RULES [--gate-baseline B]`: judge the run at its end.
-    pub gate: Option<(PathBuf, Option<PathBuf>)>,
+    pub gate: Option<GatePlan>,
     /// `load`: the workload goes through the tenant API, driven by goose (`None`: `run`).
     pub http: Option<HttpPlan>,
     /// Open loop: how workers wait for each intended start (`--timer`).
     pub timer: crate::runner::Timer,
     /// How often results.json is rewritten during a trial (`--checkpoint-every`).
     pub checkpoint_every: Duration,
+}
+
+/// `--start-at`: when the first trial starts, and the slot of each: trial k starts at
+/// `at + k × slot` on every generator.
+#[derive(Debug, Clone, Copy)]
+pub struct StartAt {
+    /// The first trial's start.
+    pub at: SystemTime,
+    /// Time between trial starts (the trial's duration and a margin).
+    pub slot: Duration,
+}
+
+/// `--gate RULES [--gate-baseline B]`: the rules file, and the run relative rules compare with.
+#[derive(Debug, Clone)]
+pub struct GatePlan {
+    /// The rules file.
+    pub rules: PathBuf,
+    /// The baseline run.
+    pub baseline: Option<PathBuf>,
+}
+
+/// `[http]`: a team's own API, and the population of its tenants file.
+#[derive(Debug, Clone)]
+pub struct StagingPlan {
+    /// The API: base URL, endpoints, secrets.
+    pub api: std::sync::Arc<crate::http::staging::Staging>,
+    /// Its tenants.
+    pub tenants: crate::population::Population,
 }
 
 /// How `load` reaches the tenant API.
@@ -99,10 +127,7 @@ pub struct HttpPlan {
     /// `--host`: attack the API there instead of starting `serve`.
     pub host: Option<String>,
     /// `[http]`: a team's own API, and its tenants file's population.
-    pub staging: Option<(
-        std::sync::Arc<crate::http::staging::Staging>,
-        crate::population::Population,
-    )>,
+    pub staging: Option<StagingPlan>,
 }
 
 impl RunPlan {

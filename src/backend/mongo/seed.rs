@@ -332,6 +332,12 @@ where
                             u.collection.name()
                         )
                     })?;
+                tracing::trace!(
+                    database = %name,
+                    collection = u.collection.name(),
+                    documents = n,
+                    "seed: inserted a batch"
+                );
                 pb.inc(n);
             }
             Ok::<_, MongoError>(())

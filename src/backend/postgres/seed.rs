@@ -400,6 +400,11 @@ impl CopyWorker {
                     },
                     other => other,
                 })?;
+            tracing::trace!(
+                database = %self.names[u.db],
+                rows = n,
+                "seed: copied a batch"
+            );
             self.pb.inc(n);
         }
         Ok(())
