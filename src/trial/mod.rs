@@ -255,9 +255,9 @@ impl<'a> Trials<'a> {
             records = t.evidence.explain.len(),
             "trial: plan evidence read"
         );
-        let local = d.local_servers(placement);
         tracing::debug!(variant = %id, trial = t.trial, "trial: measuring");
         if let Some(api) = &self.plan.http {
+            let local = d.local_servers(placement);
             // Through the API: these clients only explained; the API opens its own.
             d.close(&setup, session, backend, &mut Evidence::default())
                 .await;
@@ -267,26 +267,9 @@ impl<'a> Trials<'a> {
             self.figures(t, report);
             return Ok(());
         }
-        let report = match &moving {
-            None if !self.faults_of(v).is_empty() => {
-                let (report, ev) = self
-                    .measure_faulty(d, v, t, backend.clone(), &local, placement)
-                    .await;
-                t.evidence.faults = ev;
-                report
-            }
-            None => {
-                self.measure(v, t, backend.clone(), &local, |pid| d.server_cpu(pid))
-                    .await
-            }
-            Some(mv) => {
-                let (report, ev) = self
-                    .measure_moving(d, v, t, backend.clone(), &local, mv)
-                    .await;
-                t.evidence.migration = Some(ev);
-                report
-            }
-        };
+        let report = self
+            .measure_variant(d, v, t, backend.clone(), placement, moving.as_ref())
+            .await;
         tracing::debug!(variant = %id, trial = t.trial, "trial: closing clients");
         d.close(&setup, session, backend, &mut t.evidence).await;
         self.figures(t, report?);
@@ -298,6 +281,38 @@ impl<'a> Trials<'a> {
             "trial: done"
         );
         Ok(())
+    }
+
+    /// Runs the workload with what the variant runs beside it: faults, a migration, or
+    /// nothing.
+    async fn measure_variant<D: FullDriver>(
+        &self,
+        d: &D,
+        v: &Variant,
+        t: &mut Trial,
+        backend: Arc<D::Backend>,
+        placement: &Placement,
+        moving: Option<&moving::Moving>,
+    ) -> Result<RunReport> {
+        let local = &d.local_servers(placement);
+        match moving {
+            None if !self.faults_of(v).is_empty() => {
+                let (report, ev) = self
+                    .measure_faulty(d, v, t, backend, local, placement)
+                    .await;
+                t.evidence.faults = ev;
+                report
+            }
+            None => {
+                self.measure(v, t, backend, local, |pid| d.server_cpu(pid))
+                    .await
+            }
+            Some(mv) => {
+                let (report, ev) = self.measure_moving(d, v, t, backend, local, mv).await;
+                t.evidence.migration = Some(ev);
+                report
+            }
+        }
     }
 
     /// Which copy of its data a load generator's trial runs on ([`RunPlan::generator_copy`]);

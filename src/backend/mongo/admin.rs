@@ -9,9 +9,9 @@ use mongodb::bson::{Bson, doc};
 
 use super::ConnectOptions;
 use super::MongoDriver;
-use super::driver::role;
 use super::Servers;
 use super::client;
+use super::driver::role;
 use super::local_port;
 use super::{Context, MongoError, inspect};
 use crate::backend::Doctor;

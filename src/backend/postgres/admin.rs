@@ -290,7 +290,6 @@ impl crate::backend::Admin for PgDriver {
     }
 }
 
-
 /// The port of a PostgreSQL URI whose host is this machine.
 fn local_port(uri: &str) -> Option<u16> {
     let cfg = super::config(uri, None).ok()?;
