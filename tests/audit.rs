@@ -350,7 +350,7 @@ pub(crate) async fn pg_checksum(c: &tokio_postgres::Client) -> String {
 
 #[tokio::test]
 async fn postgres_audit_runs_as_a_select_only_role_and_flags_the_same_tables() {
-    let Some(uri) = crate::postgres::pg().await else {
+    let Some(uri) = crate::util::pg().await else {
         return;
     };
     let admin = tenantbench::backend::postgres::connect(&uri, None)

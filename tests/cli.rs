@@ -1,16 +1,10 @@
 //! The binary as a user runs it: help, bad input, exit codes.
 
-use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::tenantbench;
 
 #[test]
 fn help_lists_commands_with_examples() {
-    let out = bin().arg("--help").output().expect("run");
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = tenantbench().arg("--help").stdout();
     for word in [
         "seed",
         "verify",
@@ -38,13 +32,11 @@ fn a_bad_scenario_is_a_clear_error_not_a_panic() {
         "name = \"x\"\n[population]\ntenants = 0\ndocuments = 10\ndistribution = \"uniform\"\n",
     )
     .expect("write");
-    let out = bin()
+    let err = tenantbench()
         .args(["seed", "--scenario"])
         .arg(&path)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(err.contains(&format!("{}:3:11", path.display())), "{err}");
     assert!(
         err.contains("expected between 1 and 1,000,000 tenants"),
@@ -55,7 +47,7 @@ fn a_bad_scenario_is_a_clear_error_not_a_panic() {
 
 #[test]
 fn bad_flags_name_the_flag() {
-    let out = bin()
+    let err = tenantbench()
         .args([
             "seed",
             "--scenario",
@@ -63,16 +55,14 @@ fn bad_flags_name_the_flag() {
             "--layout",
             "sharded",
         ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(
         err.contains("--layout") && err.contains("sharded") && err.contains("per-tenant"),
         "{err}"
     );
 
-    let out = bin()
+    let err = tenantbench()
         .args([
             "seed",
             "--scenario",
@@ -82,39 +72,29 @@ fn bad_flags_name_the_flag() {
             "--uri",
             "mongodb://127.0.0.1:1",
         ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(
         err.contains("--indexes \"fastest\"") && err.contains("none, tenant, compound"),
         "{err}"
     );
 
-    let out = bin()
+    let out = tenantbench()
         .args(["drop", "--prefix", "Bad-Prefix"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--prefix \"Bad-Prefix\""));
+        .assert_exit_code(2);
+    assert!(out.stderr_text().contains("--prefix \"Bad-Prefix\""));
 }
 
 #[test]
 fn doctor_explains_an_unreachable_server_naming_the_user_not_the_password() {
-    let out = bin()
+    let text = tenantbench()
         .args([
             "doctor",
             "--uri",
             "mongodb://alice:s3cret@127.0.0.1:1/?serverSelectionTimeoutMS=500",
         ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .assert_exit_code(1)
+        .text();
     assert!(text.contains("reachable    no"), "{text}");
     assert!(text.contains("scripts/mongo-local.sh start"), "{text}");
     // The user is named (which account to check), the password never.
@@ -140,7 +120,7 @@ fn run_seeds_runs_and_prints_a_summary_with_plan_evidence() {
          mix = { list_recent = 2, get_by_id = 1 }\n",
     )
     .expect("write");
-    let out = bin()
+    let out = tenantbench()
         .args([
             "run",
             "--no-progress",
@@ -152,11 +132,8 @@ fn run_seeds_runs_and_prints_a_summary_with_plan_evidence() {
         ])
         .arg(&path)
         .current_dir(dir.path())
-        .output()
-        .expect("run");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}\n{err}");
+        .success();
+    let (text, err) = (out.stdout_text(), out.stderr_text());
     assert!(err.contains("Complete: 300 operations"), "{err}");
     // The default run directory, under reports/ of the working directory.
     let runs: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
@@ -187,15 +164,12 @@ fn report_compares_a_baseline_run_with_a_current_one_and_refuses_other_formats()
         std::fs::create_dir_all(d).expect("mkdir");
         std::fs::write(d.join("results.json"), fixture).expect("write");
     }
-    let o = bin()
+    let stdout = tenantbench()
         .arg("report")
         .args([&before, &after])
         .arg("-o")
         .arg(&out)
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .stdout();
     assert!(stdout.contains(&out.join("index.html").display().to_string()));
     let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
     assert!(html.contains("Against the baseline run") && html.contains("<b>before</b>"));
@@ -212,9 +186,11 @@ fn report_compares_a_baseline_run_with_a_current_one_and_refuses_other_formats()
         fixture.replacen("\"schema_version\": 2", "\"schema_version\": 1", 1),
     )
     .expect("write");
-    let o = bin().arg("report").arg(&old).output().expect("runs");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let stderr = tenantbench()
+        .arg("report")
+        .arg(&old)
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(
         stderr.contains("results.json") && stderr.contains("format 1, expected 2"),
         "{stderr}"
@@ -242,34 +218,23 @@ fn serve_refuses_unseeded_data_then_serves_seeded_data_and_stops_on_sigterm() {
     .expect("write");
     let uri = crate::util::uri();
     let serve = |listen: &str| {
-        let mut c = bin();
+        let mut c = tenantbench();
         c.args(["serve", "--uri", &uri, "--listen", listen, "--scenario"])
             .arg(&path);
         c
     };
     // Nothing seeded: a clear error that says how to seed, never a panic.
-    let out = serve("127.0.0.1:0").output().expect("serve");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let err = serve("127.0.0.1:0").fails().stderr_text();
     assert!(
         err.contains("seed it first with `tenantbench seed"),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
-    let seeded = bin()
+    tenantbench()
         .args(["seed", "--no-progress", "--uri", &uri, "--scenario"])
         .arg(&path)
-        .output()
-        .expect("seed");
-    assert!(
-        seeded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
-    let mut child = serve("127.0.0.1:0")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve");
+        .success();
+    let mut child = serve("127.0.0.1:0").piped_stderr().spawn();
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let addr = crate::util::served_address(&mut lines);
     let body = rt.block_on(async {
@@ -298,17 +263,14 @@ fn serve_refuses_unseeded_data_then_serves_seeded_data_and_stops_on_sigterm() {
 #[test]
 fn plan_projects_a_scenario_to_a_million_tenants_without_a_server() {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/skewed-100k.toml");
-    let out = bin()
+    let text = tenantbench()
         .args(["plan", "--scenario", scenario, "--project", "1000000"])
         .env("TENANTBENCH_MONGO_URI", "mongodb://127.0.0.1:1")
         .env(
             "TENANTBENCH_PG_URI",
             "postgres://postgres@127.0.0.1:1/postgres",
         )
-        .output()
-        .expect("run");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+        .stdout();
     for want in [
         "to 1,000,000 tenants and 50,000,000 documents",
         "mongodb    per-tenant          1,000,000",
@@ -329,11 +291,9 @@ fn plan_projects_a_scenario_to_a_million_tenants_without_a_server() {
             "no row for {layout}:\n{text}"
         );
     }
-    let out = bin()
+    let err = tenantbench()
         .args(["plan", "--scenario", scenario, "--project", "0"])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0));
+        .fails()
+        .stderr_text();
     assert!(err.contains("--project 0"), "{err}");
 }

@@ -6,19 +6,14 @@
 //! is refused in one line that names the server and the user, never the password.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use mongodb::bson::{Document, doc};
 
-use crate::util::{clean, server, uri};
+use crate::util::{Ran, clean, hosts_of, mongo_user_uri, pg, server, tenantbench, uri};
 
 const PASSWORD: &str = "cr3d-Zq81-never";
 const WRONG: &str = "wr0ng-Zq81-never";
 const PREFIX: &str = "tbt_cred";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
 
 fn scenario(prefix: &str) -> String {
     format!(
@@ -31,28 +26,16 @@ fn scenario(prefix: &str) -> String {
     )
 }
 
-/// `host:port` of a URI (after any user info, before any path).
-fn hosts_of(u: &str) -> String {
-    let rest = u.split_once("://").map_or(u, |x| x.1);
-    let rest = rest.rsplit('@').next().unwrap_or(rest);
-    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
-}
-
 /// Runs one command; fails the test with its output when it fails (or, with `ok` false, when
 /// it succeeds); checks its output for the password. Returns the output.
-fn step(label: &str, args: &[&str], dir: &Path, ok: bool, seen: &mut Vec<String>) -> Output {
-    let out = bin()
+fn step(label: &str, args: &[&str], dir: &Path, ok: bool, seen: &mut Vec<String>) -> Ran {
+    let out = tenantbench()
         .args(args)
         .current_dir(dir)
         .env_remove("TENANTBENCH_MONGO_URI")
         .env_remove("TENANTBENCH_PG_URI")
-        .output()
-        .expect("run the binary");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .output();
+    let text = out.text();
     assert_eq!(
         out.status.success(),
         ok,
@@ -109,15 +92,8 @@ fn no_password_in_files(dir: &Path) -> std::collections::BTreeMap<String, usize>
 async fn a_password_in_the_mongodb_uri_is_in_no_output_file_or_marker() {
     let Some(client) = server().await else { return };
     clean(&client, PREFIX).await;
-    let r = client
-        .database("admin")
-        .run_command(doc! {"createUser": "tbcred", "pwd": PASSWORD, "roles": [{"role": "root", "db": "admin"}]})
-        .await;
-    if let Err(e) = r {
-        assert!(e.to_string().contains("already exists"), "createUser: {e}");
-    }
     let hosts = hosts_of(&uri());
-    let secret = format!("mongodb://tbcred:{PASSWORD}@{hosts}/?authSource=admin");
+    let secret = mongo_user_uri(&client, "tbcred", PASSWORD).await;
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     std::fs::write(dir.join("s.toml"), scenario(PREFIX)).expect("scenario");
@@ -240,13 +216,13 @@ async fn a_password_in_the_mongodb_uri_is_in_no_output_file_or_marker() {
         false,
         &mut seen,
     );
-    let doc = String::from_utf8_lossy(&doc.stdout);
+    let doc = doc.stdout_text();
     assert!(
         doc.contains("as user tbcred") && doc.contains("reachable    yes, refused us: "),
         "the doctor says the server refused the user: {doc}"
     );
     assert!(!doc.contains(WRONG), "{doc}");
-    let bad = bin()
+    let err = tenantbench()
         .args([
             "run",
             "-s",
@@ -258,10 +234,8 @@ async fn a_password_in_the_mongodb_uri_is_in_no_output_file_or_marker() {
         ])
         .arg(secret.replace(PASSWORD, WRONG))
         .current_dir(dir)
-        .output()
-        .expect("run");
-    assert!(!bad.status.success());
-    let err = String::from_utf8_lossy(&bad.stderr);
+        .fails()
+        .stderr_text();
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(lines.len(), 1, "one error line:\n{err}");
     let line = lines[0];
@@ -299,7 +273,7 @@ async fn a_password_in_the_mongodb_uri_is_in_no_output_file_or_marker() {
 async fn a_password_in_the_postgres_uri_is_in_no_output_file() {
     // The local server trusts 127.0.0.1, so a password in the URI is accepted and unused:
     // what matters here is where the harness copies the URI.
-    let Some(base) = crate::postgres::pg().await else {
+    let Some(base) = pg().await else {
         return;
     };
     let hosts = hosts_of(&base);

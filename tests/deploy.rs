@@ -1,5 +1,5 @@
 //! The Kubernetes manifests (deploy/k8s), the Dockerfile and the binary they ship: manifests
-//! valid against the official schemas (kubernetes-validate from PyPI, as scripts/test.sh
+//! valid against the official schemas (kubernetes-validate from PyPI, as scripts/setup-test-tools.sh
 //! installs it), every Job's arguments parsed by the real CLI and resolved as `run` resolves
 //! them, N the same in the run and the merge Job, credentials only by reference, non-root pods,
 //! and a binary that needs no more than glibc (what the runtime image has).
@@ -216,10 +216,10 @@ fn validator_present() -> bool {
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but kubernetes-validate is missing (scripts/test.sh installs it)"
+            "CI is set but kubernetes-validate is missing (scripts/setup-test-tools.sh installs it)"
         );
         eprintln!(
-            "SKIPPED: kubernetes-validate not installed (scripts/test.sh installs it: pip install kubernetes-validate)"
+            "SKIPPED: kubernetes-validate not installed (scripts/setup-test-tools.sh installs it: pip install kubernetes-validate)"
         );
     }
     ok

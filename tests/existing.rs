@@ -5,53 +5,26 @@
 //! report say which database was read.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use tenantbench::metrics::results::{Results, TrialStatus};
 use tenantbench::metrics::store::read_results;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::{Ran, pg, run_toml};
 
 /// `tenantbench run` of scenario text `toml` (written into `dir`) against `uri`, with `extra`
 /// flags, into `dir/run` (replaced); the output, and the results when it wrote them.
-fn run(
-    dir: &Path,
-    toml: &str,
-    backend: &str,
-    uri: &str,
-    extra: &[&str],
-) -> (Output, Option<Results>) {
-    let scenario = dir.join("own.toml");
-    std::fs::write(&scenario, toml).expect("scenario");
-    let out = dir.join("run");
-    let _ = std::fs::remove_dir_all(&out);
-    let o = bin()
-        .arg("run")
-        .arg("--scenario")
-        .arg(&scenario)
-        .args(["--backend", backend, "--uri", uri, "--no-progress"])
+fn run(dir: &Path, toml: &str, backend: &str, uri: &str, extra: &[&str]) -> (Ran, Option<Results>) {
+    let o = run_toml(dir, "run", toml)
+        .args(["--backend", backend, "--uri", uri])
         .args(extra)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run tenantbench");
-    (o, read_results(&out).ok())
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+        .output();
+    (o, read_results(&dir.join("run")).ok())
 }
 
 /// What every existing-target run must show: complete trials of only the scenario's own
 /// operations, without errors, over the six companies of the team's data, the largest first.
-fn check_run(o: &Output, r: &Results, db: &str, ops: &[&str]) -> Results {
-    assert!(o.status.success(), "{}", text(o));
+fn check_run(o: &Ran, r: &Results, db: &str, ops: &[&str]) -> Results {
+    assert!(o.status.success(), "{}", o.text());
     let t = r
         .scenario
         .target
@@ -70,7 +43,7 @@ fn check_run(o: &Output, r: &Results, db: &str, ops: &[&str]) -> Results {
     for trial in &r.trials {
         assert_eq!(trial.status, TrialStatus::Complete, "{:?}", trial.error);
         assert!(trial.operations > 0);
-        assert_eq!(trial.errors, 0, "{}", text(o));
+        assert_eq!(trial.errors, 0, "{}", o.text());
         assert_eq!(trial.evidence.data.loaded, 0, "nothing seeded");
         let mut ran: Vec<String> = trial
             .groups
@@ -96,7 +69,7 @@ const OPS: [&str; 2] = ["count_events", "recent_orders"];
 
 #[tokio::test]
 async fn postgres_existing_database_is_read_as_a_select_only_role_and_left_unchanged() {
-    let Some(uri) = crate::postgres::pg().await else {
+    let Some(uri) = pg().await else {
         return;
     };
     const DB: &str = "tbt_existing_app";
@@ -145,7 +118,7 @@ repeat = 2
     );
     let tmp = tempfile::tempdir().expect("tempdir");
     let (o, r) = run(tmp.path(), &scenario, "postgres", &reader, &[]);
-    let r = check_run(&o, &r.unwrap_or_else(|| panic!("{}", text(&o))), DB, &OPS);
+    let r = check_run(&o, &r.unwrap_or_else(|| panic!("{}", o.text())), DB, &OPS);
     assert_eq!(r.trials.len(), 2);
     let html = std::fs::read_to_string(tmp.path().join("run/index.html")).expect("report");
     assert!(
@@ -174,8 +147,8 @@ repeat = 2
     )
     .replace("count_events = 1 }", "count_events = 1, touch = 1 }");
     let (o, r) = run(tmp.path(), &writes, "postgres", &reader, &[]);
-    assert!(!o.status.success() && r.is_none(), "{}", text(&o));
-    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && r.is_none(), "{}", o.text());
+    let e = o.stderr_text();
     assert!(
         e.contains("`touch` writes") && e.contains("--allow-writes"),
         "{e}"
@@ -232,7 +205,7 @@ repeat = 1
     );
     let tmp = tempfile::tempdir().expect("tempdir");
     let (o, r) = run(tmp.path(), &scenario, "mongodb", &crate::util::uri(), &[]);
-    check_run(&o, &r.unwrap_or_else(|| panic!("{}", text(&o))), DB, &OPS);
+    check_run(&o, &r.unwrap_or_else(|| panic!("{}", o.text())), DB, &OPS);
     let names = setup
         .database(DB)
         .list_collection_names()

@@ -9,11 +9,7 @@ use std::process::Command;
 
 use tenantbench::metrics::results::{Results, Trial};
 
-use crate::postgres::{clean as pg_clean, pg};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::{pg, pg_clean, tenantbench};
 
 fn scenario(prefix: &str, variant: &str, faults: &str) -> String {
     format!(
@@ -44,18 +40,12 @@ mix = {{ list_recent = 2, get_by_id = 2, count_by_status = 1 }}
 
 /// Runs `run` in `dir` with `env`, returning the trial and everything it printed.
 fn run(dir: &Path, env: &[(&str, &str)]) -> (Trial, String) {
-    let o = bin()
+    let o = tenantbench()
         .args(["run", "--scenario", "f.toml", "--no-progress", "-o", "out"])
         .envs(env.iter().copied())
         .current_dir(dir)
-        .output()
-        .expect("run the binary");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stderr),
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert_eq!(o.status.code(), Some(0), "{said}");
+        .assert_exit_code(0);
+    let said = format!("{}{}", o.stderr_text(), o.stdout_text());
     let r: Results = serde_json::from_str(
         &std::fs::read_to_string(dir.join("out/results.json")).expect("results.json"),
     )
@@ -252,13 +242,10 @@ fn plan_lists_the_faults_each_variant_goes_through() {
         faults,
     );
     std::fs::write(dir.path().join("f.toml"), text).expect("write");
-    let o = bin()
+    let out = tenantbench()
         .args(["plan", "--scenario", "f.toml"])
         .current_dir(dir.path())
-        .output()
-        .expect("plan");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}");
+        .stdout();
     // Each variant's block: its id, then its lines.
     let line = |id: &str| {
         out.split("\n\n")

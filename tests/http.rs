@@ -153,7 +153,7 @@ async fn same_answers<D: FullDriver>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_every_operation_as_the_database_does_in_every_layout() {
     let mongo = crate::util::server().await;
-    let pg = crate::postgres::pg().await;
+    let pg = crate::util::pg().await;
     let prefix = "tbt_http_same";
     let s = tiny(prefix, 12, 3000, "");
     let mut compared = Vec::new();

@@ -5,16 +5,12 @@
 //! reloads only those. On PostgreSQL, as a user would run them.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use tenantbench::metrics::results::{Results, TrialStatus};
 
-use crate::postgres::{clean as pg_clean, pg};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::{pg, pg_clean, tenantbench};
 
 /// Polls `done` every 20 ms for up to 120 s; false when it never held.
 fn wait_for(mut done: impl FnMut() -> bool) -> bool {
@@ -51,7 +47,7 @@ async fn a_run_killed_mid_trial_keeps_its_finished_trials_and_resume_runs_the_re
     );
     std::fs::write(dir.path().join("k.toml"), scenario).expect("write");
     let out = dir.path().join("out");
-    let child = bin()
+    let child = tenantbench()
         .args([
             "run",
             "--scenario",
@@ -62,10 +58,8 @@ async fn a_run_killed_mid_trial_keeps_its_finished_trials_and_resume_runs_the_re
             "out",
         ])
         .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start run");
+        .quiet()
+        .spawn();
     // Killed once the first trial is in the file, while the second runs.
     assert!(
         wait_for(|| results(&out).is_some_and(|r| !r.trials.is_empty())),
@@ -82,7 +76,7 @@ async fn a_run_killed_mid_trial_keeps_its_finished_trials_and_resume_runs_the_re
             .all(|t| t.status == TrialStatus::Complete && t.operations > 0)
     );
 
-    let o = bin()
+    tenantbench()
         .args([
             "run",
             "--scenario",
@@ -93,9 +87,7 @@ async fn a_run_killed_mid_trial_keeps_its_finished_trials_and_resume_runs_the_re
             "out",
         ])
         .current_dir(dir.path())
-        .output()
-        .expect("resume");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .success();
     let after = results(&out).expect("results.json");
     let mut numbers: Vec<u32> = after.trials.iter().map(|t| t.trial).collect();
     numbers.sort_unstable();
@@ -121,7 +113,7 @@ async fn a_long_trial_is_saved_as_partial_at_each_checkpoint_and_resume_runs_it_
     );
     std::fs::write(dir.path().join("c.toml"), scenario).expect("write");
     let out = dir.path().join("out");
-    let child = bin()
+    let child = tenantbench()
         .args([
             "run",
             "--scenario",
@@ -134,10 +126,8 @@ async fn a_long_trial_is_saved_as_partial_at_each_checkpoint_and_resume_runs_it_
             "out",
         ])
         .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start run");
+        .quiet()
+        .spawn();
     // Killed once a checkpoint holds three closed seconds of the only trial.
     let saved = |r: &Results| {
         r.trials
@@ -166,7 +156,7 @@ async fn a_long_trial_is_saved_as_partial_at_each_checkpoint_and_resume_runs_it_
         "a partial trial is left out of every figure"
     );
 
-    let o = bin()
+    tenantbench()
         .args([
             "run",
             "--scenario",
@@ -177,9 +167,7 @@ async fn a_long_trial_is_saved_as_partial_at_each_checkpoint_and_resume_runs_it_
             "out",
         ])
         .current_dir(dir.path())
-        .output()
-        .expect("resume");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .success();
     let after = results(&out).expect("results.json");
     let [t] = &after.trials[..] else {
         panic!("one trial: {:?}", after.trials.len())
@@ -206,7 +194,7 @@ async fn a_seed_killed_midway_reloads_only_the_databases_it_had_not_finished() {
     );
     std::fs::write(dir.path().join("s.toml"), scenario).expect("write");
     let seed = || {
-        let mut c = bin();
+        let mut c = tenantbench();
         c.args([
             "seed",
             "--scenario",
@@ -221,20 +209,15 @@ async fn a_seed_killed_midway_reloads_only_the_databases_it_had_not_finished() {
         c
     };
     let ls = || {
-        let o = bin()
+        let text = tenantbench()
             .args(["ls", "--backend", "postgres", "--prefix", prefix])
             .output()
-            .expect("ls");
-        let text = String::from_utf8_lossy(&o.stdout).to_string();
+            .stdout_text();
         let complete = text.lines().filter(|l| l.contains(" complete")).count();
         let rows = text.lines().filter(|l| l.starts_with(prefix)).count();
         (complete, rows)
     };
-    let child = seed()
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start seed");
+    let child = seed().quiet().spawn();
     assert!(
         wait_for(|| {
             let (c, _) = ls();
@@ -248,9 +231,8 @@ async fn a_seed_killed_midway_reloads_only_the_databases_it_had_not_finished() {
         complete < 40,
         "killed before the last database: {complete} of {rows}"
     );
-    let o = seed().output().expect("seed again");
-    let said = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{said}");
+    let o = seed().success();
+    let said = o.stderr_text() + &o.stdout_text();
     // "databases    40 (N loaded, M reused as they were)": the finished ones reused.
     let line = said
         .lines()

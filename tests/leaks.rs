@@ -4,7 +4,6 @@
 //! red in the report, failing the gate — while the correct layouts show none.
 
 use std::path::Path;
-use std::process::Command;
 
 use tenantbench::backend::mongo::{Answer, MongoBackend};
 use tenantbench::backend::postgres::{self, PgBackend};
@@ -14,8 +13,7 @@ use tenantbench::metrics::results::Results;
 use tenantbench::op::{Op, Outcome, Request};
 use tenantbench::scenario::Scenario;
 
-use crate::postgres::{clean as pg_clean, pg, seeded};
-use crate::util::{clean, server, setup, tiny};
+use crate::util::{clean, pg, pg_clean, pg_seeded as seeded, server, setup, tenantbench, tiny};
 
 /// The reads that return records, which the check applies to.
 const RECORD_READS: [Op; 3] = [Op::ListRecent, Op::GetById, Op::FindUserByEmail];
@@ -136,19 +134,15 @@ indexes = "tenant"
 }
 
 fn run_results(dir: &Path, out: &str, gate: Option<&Path>) -> (Option<i32>, Results, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenantbench"));
+    let mut cmd = tenantbench();
     cmd.args(["run", "--scenario", "leak.toml", "--no-progress", "-o", out])
         .current_dir(dir);
     if let Some(g) = gate {
         cmd.arg("--gate").arg(g);
     }
-    let o = cmd.output().expect("run the binary");
+    let o = cmd.output();
     // The gate's table goes to stdout, the run's lines to stderr.
-    let stderr = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stderr),
-        String::from_utf8_lossy(&o.stdout)
-    );
+    let stderr = format!("{}{}", o.stderr_text(), o.stdout_text());
     let text = std::fs::read_to_string(dir.join(out).join("results.json"))
         .unwrap_or_else(|e| panic!("results.json: {e}\n{stderr}"));
     let r: Results = serde_json::from_str(&text).expect("results parse");

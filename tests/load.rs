@@ -1,13 +1,9 @@
 //! `tenantbench load` as a user runs it: `serve` started per variant, a goose attack on it, and
 //! the same results, interval logs and report as `run`, plus goose's own reports.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::tenantbench;
 
 const SCENARIO: &str = "name = \"loadsmoke\"\nprefix = \"tbt_load\"\nseed = 5\n\
     [population]\ntenants = 10\ndocuments = 2000\ndistribution = { zipf = { s = 1.0 } }\n\
@@ -31,7 +27,7 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
     let path = tmp.path().join("load.toml");
     std::fs::write(&path, SCENARIO).expect("write");
     let run = tmp.path().join("run");
-    let out = bin()
+    tenantbench()
         .args([
             "load",
             "--no-progress",
@@ -42,11 +38,7 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
         .arg(&run)
         .arg("--scenario")
         .arg(&path)
-        .output()
-        .expect("load");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+        .success();
 
     let results: Value = serde_json::from_str(
         &std::fs::read_to_string(run.join("results.json")).expect("results.json"),
@@ -124,24 +116,23 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
     );
 
     // An HTTP run is a run: the gate judges it and `report` compares it with another.
-    let gate = bin()
+    let gate = tenantbench()
         .arg("gate")
         .arg(&run)
         .args([
             "--rules",
             concat!(env!("CARGO_MANIFEST_DIR"), "/gates/default.toml"),
         ])
-        .output()
-        .expect("gate");
+        .output();
     assert!(
         matches!(gate.status.code(), Some(0 | 1)),
         "the gate judged it: {}",
-        String::from_utf8_lossy(&gate.stderr)
+        gate.stderr_text()
     );
 
     // `--host`: an API already up (the data is seeded now), one configuration of the matrix.
     let uri = crate::util::uri();
-    let mut serve = bin()
+    let mut serve = tenantbench()
         .args([
             "serve",
             "--uri",
@@ -153,16 +144,15 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
         ])
         .arg("--scenario")
         .arg(&path)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve");
+        .piped_stderr()
+        .spawn();
     let addr = {
         use std::io::{BufRead, BufReader};
         let mut lines = BufReader::new(serve.stderr.take().expect("stderr")).lines();
         crate::util::served_address(&mut lines)
     };
     let hosted = tmp.path().join("hosted");
-    let both = bin()
+    let err = tenantbench()
         .args([
             "load",
             "--no-progress",
@@ -175,32 +165,21 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
         .arg(&path)
         .arg("--out")
         .arg(&hosted)
-        .output()
-        .expect("load --host");
-    let err = String::from_utf8_lossy(&both.stderr);
-    assert_eq!(
-        both.status.code(),
-        Some(2),
-        "two configurations refused: {err}"
-    );
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(err.contains("runs one configuration"), "{err}");
-    let one = bin()
+    let one = tenantbench()
         .args(["load", "--no-progress", "--uri", &uri, "--layout", "shared"])
         .args(["--host", &format!("http://{addr}")])
         .arg("--scenario")
         .arg(&path)
         .arg("--out")
         .arg(&hosted)
-        .output()
-        .expect("load --host");
+        .output();
     // SAFETY: kill(2) with a pid this test spawned and a valid signal number.
     unsafe { libc::kill(serve.id() as libc::pid_t, libc::SIGTERM) };
     let _ = serve.wait();
-    assert!(
-        one.status.success(),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
+    assert!(one.status.success(), "{}", one.stderr_text());
     let hosted_results: Value = serde_json::from_str(
         &std::fs::read_to_string(hosted.join("results.json")).expect("results.json"),
     )
@@ -210,26 +189,18 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
     assert_eq!(t["evidence"]["http"]["started_api"], false);
     assert!(t["operations"].as_u64().expect("operations") > 0);
     let cmp = tmp.path().join("cmp");
-    let report = bin()
+    tenantbench()
         .arg("report")
         .arg(&run)
         .arg(&hosted)
         .arg("-o")
         .arg(&cmp)
-        .output()
-        .expect("report");
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
-    let bad = bin()
+        .success();
+    let err = tenantbench()
         .args(["load", "--host", "http://me:pw@127.0.0.1:1", "--scenario"])
         .arg(&path)
-        .output()
-        .expect("load");
-    let err = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(bad.status.code(), Some(2), "{err}");
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(err.contains("credentials") && !err.contains("pw@"), "{err}");
 
     // What goose cannot run is refused up front, by name.
@@ -239,13 +210,11 @@ fn load_runs_each_variant_through_its_own_api_and_keeps_results_logs_and_reports
         SCENARIO.replace("duration_s = 3\nwarmup_s = 1", "count = 100"),
     )
     .expect("write");
-    let out = bin()
+    let err = tenantbench()
         .args(["load", "--scenario"])
         .arg(&counted)
-        .output()
-        .expect("load");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+        .assert_exit_code(2)
+        .stderr_text();
     assert!(
         err.contains("counted.toml") && err.contains("for a duration"),
         "{err}"
@@ -375,7 +344,7 @@ fn load_against_staging_renders_its_templates_reads_only_by_default_and_never_wr
     )
     .expect("tenants");
     let load = |extra: &[&str], out: &std::path::Path| {
-        bin()
+        tenantbench()
             .arg("load")
             .args(extra)
             .arg("--no-progress")
@@ -386,12 +355,11 @@ fn load_against_staging_renders_its_templates_reads_only_by_default_and_never_wr
             .env("TB_TEST_STAGING_URL", &base)
             .env("TB_TEST_STAGING_TOKEN", TOKEN)
             .output()
-            .expect("load")
     };
 
     // Read-only by default: the write is refused before anything is sent, by its line.
     let refused = load(&[], &tmp.path().join("refused"));
-    let err = String::from_utf8_lossy(&refused.stderr);
+    let err = refused.stderr_text();
     assert_eq!(refused.status.code(), Some(2), "{err}");
     assert!(
         err.contains("staging.toml:26:") && err.contains("--allow-writes"),
@@ -404,8 +372,7 @@ fn load_against_staging_renders_its_templates_reads_only_by_default_and_never_wr
 
     let run = tmp.path().join("run");
     let out = load(&["--allow-writes"], &run);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let (stdout, stderr) = (out.stdout_text(), out.stderr_text());
     assert!(out.status.success(), "{stdout}\n{stderr}");
     let s = seen.lock().expect("lock");
     assert_eq!(s.refused, 0, "every request carried the token and a tenant");

@@ -21,7 +21,7 @@ use tenantbench::population::Population;
 use tenantbench::scenario::Scenario;
 use tenantbench::with_driver;
 
-use crate::util::{READS, seed_opts, tiny};
+use crate::util::{READS, pg, seed_opts, tenantbench, tiny};
 
 /// The drivers of the servers that answer (a missing one skips, or fails with `CI` set).
 async fn drivers() -> Vec<AnyDriver> {
@@ -32,7 +32,7 @@ async fn drivers() -> Vec<AnyDriver> {
             Some(&crate::util::uri()),
         ));
     }
-    if let Some(uri) = crate::postgres::pg().await {
+    if let Some(uri) = pg().await {
         out.push(AnyDriver::new(BackendKind::Postgres, Some(&uri)));
     }
     out
@@ -200,7 +200,7 @@ fn corrupter(
                         .expect("corrupt");
                 }
                 BackendKind::Postgres => {
-                    let uri = crate::postgres::pg().await.expect("pg");
+                    let uri = pg().await.expect("pg");
                     let c = tenantbench::backend::postgres::connect(&uri, Some(&db))
                         .await
                         .expect("connect");
@@ -498,18 +498,6 @@ async fn destinations_that_break_the_marker_rules_are_refused() {
     d.drop(&s.prefix, None).await.expect("clean");
 }
 
-fn bin() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     if crate::util::server().await.is_none() {
@@ -531,7 +519,7 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     // The migrations this test measures are kept apart from the machine's.
     let state = dir.path().join("state");
     let cmd = |args: &[&str]| {
-        let mut c = bin();
+        let mut c = tenantbench();
         c.args(args)
             .arg("--scenario")
             .arg(&file)
@@ -539,20 +527,17 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
             .env("TENANTBENCH_STATE_DIR", &state);
         c
     };
-    let drop = bin()
+    tenantbench()
         .args(["drop", "--prefix", prefix, "--uri", &uri])
-        .output()
-        .expect("drop");
-    assert!(drop.status.success(), "{}", text(&drop));
-    let seed = cmd(&["seed"]).output().expect("seed");
-    assert!(seed.status.success(), "{}", text(&seed));
+        .success();
+    cmd(&["seed"]).success();
 
     // Bad input: an unknown tenant, a layout without a tenant directory (exit 2, nothing moved).
-    let o = cmd(&["migrate", "--tenant", "t09999", "--to", "dedicated"])
-        .output()
-        .expect("migrate");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("--tenant t09999: the scenario has no such tenant"));
+    let o = cmd(&["migrate", "--tenant", "t09999", "--to", "dedicated"]).assert_exit_code(2);
+    assert!(
+        o.text()
+            .contains("--tenant t09999: the scenario has no such tenant")
+    );
     let o = cmd(&[
         "migrate",
         "--tenant",
@@ -562,17 +547,16 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         "--layout",
         "per-tenant",
     ])
-    .output()
-    .expect("migrate");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    .assert_exit_code(2);
     assert!(
-        text(&o).contains("tenants are moved in the shared and hybrid layouts"),
+        o.text()
+            .contains("tenants are moved in the shared and hybrid layouts"),
         "{}",
-        text(&o)
+        o.text()
     );
 
     // A dry run writes nothing.
-    let o = cmd(&[
+    let out = cmd(&[
         "migrate",
         "--tenant",
         "t00001",
@@ -580,10 +564,8 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         "dedicated",
         "--dry-run",
     ])
-    .output()
-    .expect("dry run");
-    assert!(o.status.success(), "{}", text(&o));
-    let out = text(&o);
+    .success()
+    .text();
     assert!(
         out.contains("would move t00001 from tb_mig_kill_shared to tb_mig_kill_shared_mv_t_t00001"),
         "{out}"
@@ -597,11 +579,11 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         out.contains("estimate  none: no migration of 100 records or more has been measured"),
         "{out}"
     );
-    let ls = bin()
+    let ls = tenantbench()
         .args(["ls", "--prefix", prefix, "--uri", &uri])
         .output()
-        .expect("ls");
-    assert!(!text(&ls).contains("_mv_t_"), "{}", text(&ls));
+        .text();
+    assert!(!ls.contains("_mv_t_"), "{ls}");
 
     // Killed (SIGKILL) in the middle of a rate-limited copy...
     let mut child = cmd(&[
@@ -615,10 +597,8 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         "--batch-size",
         "100",
     ])
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .expect("spawn migrate");
+    .quiet()
+    .spawn();
     // Killed once a checkpoint is saved in the destination (a fixed wait would race the
     // process's start on a loaded machine).
     let client = crate::util::server().await.expect("server");
@@ -647,32 +627,25 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     child.wait().expect("reaped");
 
     // ...continues from its checkpoint when run again, verifies and cuts over.
-    let o = cmd(&["migrate", "--tenant", "t00001", "--to", "dedicated"])
-        .output()
-        .expect("migrate again");
-    let out = text(&o);
-    assert!(o.status.success(), "{out}");
+    let out = cmd(&["migrate", "--tenant", "t00001", "--to", "dedicated"])
+        .success()
+        .text();
     assert!(out.contains("resumed after"), "{out}");
     assert!(
         out.contains("OK: t00001 verified and moved to tb_mig_kill_shared_mv_t_t00001"),
         "{out}"
     );
     // Moving it there again is refused; verify follows the directory.
-    let o = cmd(&["migrate", "--tenant", "t00001", "--to", "dedicated"])
-        .output()
-        .expect("migrate twice");
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("already lives in"), "{}", text(&o));
-    let o = cmd(&["verify"]).output().expect("verify");
-    let out = text(&o);
-    assert!(o.status.success(), "{out}");
+    let o = cmd(&["migrate", "--tenant", "t00001", "--to", "dedicated"]).assert_exit_code(2);
+    assert!(o.text().contains("already lives in"), "{}", o.text());
+    let out = cmd(&["verify"]).success().text();
     assert!(
         out.contains("tenant directory version 1") && out.contains("left behind"),
         "{out}"
     );
     // A run routes by the directory: with t00002's records deleted from the shared database,
     // every lookup of every tenant still finds its record.
-    let o = cmd(&[
+    cmd(&[
         "migrate",
         "--tenant",
         "t00002",
@@ -680,9 +653,7 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         "dedicated",
         "--delete-source",
     ])
-    .output()
-    .expect("migrate t00002");
-    assert!(o.status.success(), "{}", text(&o));
+    .success();
     // That move (verified, not resumed) is what the next dry run's estimate scales from; the
     // resumed one is not kept (its copy was partial). The store names no user.
     let kept = std::fs::read_to_string(state.join("migrations.json")).expect("rates kept");
@@ -694,7 +665,7 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
     let moved = list.as_array().expect("measurements");
     assert_eq!(moved.len(), 1, "{kept}");
     let records = moved[0]["records"].as_u64().expect("records");
-    let o = cmd(&[
+    let dry = cmd(&[
         "migrate",
         "--tenant",
         "t00003",
@@ -703,8 +674,7 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         "--dry-run",
     ])
     .output()
-    .expect("dry run");
-    let dry = text(&o);
+    .text();
     assert!(
         dry.contains(&format!(
             "scaled from the {records} records `migrate` moved on this server"
@@ -712,12 +682,10 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         "{dry}"
     );
     let out = dir.path().join("run");
-    let o = cmd(&["run", "--repeat", "1"])
+    cmd(&["run", "--repeat", "1"])
         .arg("--out")
         .arg(&out)
-        .output()
-        .expect("run");
-    assert!(o.status.success(), "{}", text(&o));
+        .success();
     let r = tenantbench::metrics::store::read_results(&out).expect("results");
     let t = &r.trials[0];
     assert!(t.operations > 0);
@@ -728,13 +696,9 @@ async fn a_killed_migrate_process_continues_from_its_checkpoint() {
         .map(|g| (g.op, g.class.clone(), g.outcome))
         .collect();
     assert!(missed.is_empty(), "a lookup missed: {missed:?}");
-    let drop = bin()
+    let drop = tenantbench()
         .args(["drop", "--prefix", prefix, "--uri", &uri])
         .output()
-        .expect("drop");
-    assert!(
-        text(&drop).contains("tb_mig_kill_shared_mv_t_t00001"),
-        "{}",
-        text(&drop)
-    );
+        .text();
+    assert!(drop.contains("tb_mig_kill_shared_mv_t_t00001"), "{drop}");
 }

@@ -163,14 +163,14 @@ async fn mongodb_twins_answer_as_the_builtins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_twins_answer_as_the_builtins() {
-    let Some(uri) = crate::postgres::pg().await else {
+    let Some(uri) = crate::util::pg().await else {
         return;
     };
     let prefix = "tbt_custom_pg";
-    crate::postgres::clean(&uri, prefix).await;
+    crate::util::pg_clean(&uri, prefix).await;
     for layout in [Layout::Shared, Layout::SchemaPerTenant, Layout::Rls] {
         let s = tiny(prefix, 10, 4000, TWINS);
-        let placement = crate::postgres::seeded(&uri, &s, layout, "tenant").await;
+        let placement = crate::util::pg_seeded(&uri, &s, layout, "tenant").await;
         let pools = placement
             .databases
             .iter()
@@ -191,7 +191,7 @@ async fn postgres_twins_answer_as_the_builtins() {
             .expect("a read explains");
         assert!(e.returned >= 1, "{e:?}");
     }
-    crate::postgres::clean(&uri, prefix).await;
+    crate::util::pg_clean(&uri, prefix).await;
 }
 
 /// (case, `[[operation]]` TOML appended to a valid scenario, `file:line:col`, words).

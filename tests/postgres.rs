@@ -12,43 +12,7 @@ use tenantbench::layout::Placement;
 use tenantbench::op::{Op, Request};
 use tenantbench::scenario::Scenario;
 
-use crate::util::{seed_opts, tiny};
-
-/// The PostgreSQL URI under test, or `None` (with a skip line) when the server does not answer;
-/// with `CI` set a missing server fails the test instead.
-pub(crate) async fn pg() -> Option<String> {
-    let uri = postgres::resolve_uri(None);
-    match tokio::time::timeout(Duration::from_secs(5), postgres::connect(&uri, None)).await {
-        Ok(Ok(_)) => Some(uri),
-        Ok(Err(e)) => skip(&uri, &e.to_string()),
-        Err(_) => skip(&uri, "timed out"),
-    }
-}
-
-fn skip(uri: &str, why: &str) -> Option<String> {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but PostgreSQL does not answer at {}: {why}",
-        tenantbench::backend::redact_uri(uri)
-    );
-    eprintln!("SKIPPED: no PostgreSQL ({why})");
-    None
-}
-
-pub(crate) async fn clean(uri: &str, prefix: &str) {
-    postgres::drop_marked(uri, prefix, None)
-        .await
-        .expect("clean up");
-}
-
-pub(crate) async fn seeded(uri: &str, s: &Scenario, layout: Layout, indexes: &str) -> Placement {
-    let pop = s.build_population();
-    let placement = s.placement(&pop, layout);
-    postgres::seed(uri, s, &pop, &placement, &seed_opts(s, layout, indexes))
-        .await
-        .expect("seed");
-    placement
-}
+use crate::util::{pg, pg_clean as clean, pg_seeded as seeded, seed_opts, tenantbench, tiny};
 
 fn backend(uri: &str, s: &Scenario, placement: &Placement) -> PgBackend {
     let pools = placement
@@ -328,7 +292,7 @@ async fn per_tenant_pools_beyond_max_connections_are_refused_before_anything_is_
         ),
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+    let stderr = tenantbench()
         .args([
             "run",
             "--backend",
@@ -341,10 +305,8 @@ async fn per_tenant_pools_beyond_max_connections_are_refused_before_anything_is_
         .arg(&file)
         .arg("--out")
         .arg(tmp.path().join("out"))
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .assert_exit_code(1)
+        .stderr_text();
     assert!(
         stderr.contains("150 databases × 2 connections per pool")
             && stderr.contains("max_connections"),

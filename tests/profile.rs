@@ -98,13 +98,13 @@ async fn mongodb_profile_recovers_the_seeded_distribution() {
 
 #[tokio::test]
 async fn postgres_profile_recovers_the_seeded_distribution() {
-    let Some(uri) = crate::postgres::pg().await else {
+    let Some(uri) = crate::util::pg().await else {
         return;
     };
     let prefix = "tbt_profile_pg";
-    crate::postgres::clean(&uri, prefix).await;
+    crate::util::pg_clean(&uri, prefix).await;
     let known = tiny(prefix, 40, 20_000, "");
-    crate::postgres::seeded(&uri, &known, Layout::Shared, "tenant").await;
+    crate::util::pg_seeded(&uri, &known, Layout::Shared, "tenant").await;
     let got = profiled(
         BackendKind::Postgres,
         uri.clone(),
@@ -113,5 +113,5 @@ async fn postgres_profile_recovers_the_seeded_distribution() {
     )
     .await;
     recovered(&known, &got);
-    crate::postgres::clean(&uri, prefix).await;
+    crate::util::pg_clean(&uri, prefix).await;
 }

@@ -14,9 +14,7 @@ use tenantbench::report::analysis;
 use tenantbench::report::html::{Run, render, render_runs};
 use tenantbench::report::names::Names;
 
-fn fixture() -> Results {
-    serde_json::from_str(include_str!("fixtures/quickstart-results.json")).expect("fixture parses")
-}
+use crate::util::quickstart_results as fixture;
 
 fn sel(s: &str) -> Selector {
     Selector::parse(s).expect("selector")
@@ -521,7 +519,7 @@ fn a_browser_renders_the_report_offline() {
     let Ok(chromium) = which("chromium") else {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but chromium is missing (scripts/test.sh installs it)"
+            "CI is set but chromium is missing (scripts/setup-test-tools.sh installs it)"
         );
         eprintln!("SKIPPED: no chromium on PATH");
         return;

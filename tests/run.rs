@@ -4,16 +4,10 @@
 //! `plan` and `merge` on the same directory.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use mongodb::bson::doc;
 use tenantbench::metrics::results::{Results, TrialStatus, decode, schema_json};
 
-use crate::util::{clean, server, uri};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::{Ran, clean, mongo_user_uri, server, tenantbench, uri};
 
 const PASSWORD: &str = "s3cret-pw-7Qx";
 
@@ -49,34 +43,12 @@ repeat = 2
     )
 }
 
-/// A URI for the test server carrying a user name and password (the user is created first),
-/// so the test can check the password never leaks.
-async fn uri_with_password(client: &mongodb::Client) -> String {
-    let r = client
-        .database("admin")
-        .run_command(doc! {"createUser": "tbtest", "pwd": PASSWORD, "roles": [{"role": "root", "db": "admin"}]})
-        .await;
-    if let Err(e) = r {
-        assert!(
-            e.to_string().contains("already exists"),
-            "createUser failed: {e}"
-        );
-    }
-    let base = uri();
-    let rest = base.split_once("://").map_or(base.as_str(), |x| x.1);
-    let rest = rest.rsplit('@').next().unwrap_or(rest);
-    let (hosts, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let _ = tail;
-    format!("mongodb://tbtest:{PASSWORD}@{hosts}/?authSource=admin")
-}
-
-fn run(args: &[&str], dir: &Path, uri: &str) -> Output {
-    bin()
+fn run(args: &[&str], dir: &Path, uri: &str) -> Ran {
+    tenantbench()
         .args(args)
         .current_dir(dir)
         .env("TENANTBENCH_MONGO_URI", uri)
         .output()
-        .expect("run the binary")
 }
 
 fn no_password_in(what: &str, bytes: &[u8]) {
@@ -94,7 +66,8 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("runtest.toml");
     std::fs::write(&file, scenario(prefix)).expect("write scenario");
-    let secret_uri = uri_with_password(&client).await;
+    // A URI carrying a user name and password, so the test can check the password never leaks.
+    let secret_uri = mongo_user_uri(&client, "tbtest", PASSWORD).await;
     let out_dir = tmp.path().join("out");
 
     let out = run(
@@ -109,8 +82,7 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         tmp.path(),
         &secret_uri,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let (stdout, stderr) = (out.stdout_text(), out.stderr_text());
     assert!(out.status.success(), "run failed:\n{stdout}\n{stderr}");
     no_password_in("stdout", &out.stdout);
     no_password_in("stderr", &out.stderr);
@@ -258,12 +230,9 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         tmp.path(),
         &secret_uri,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let skipped = String::from_utf8_lossy(&out.stderr)
+    assert!(out.status.success(), "{}", out.stderr_text());
+    let skipped = out
+        .stderr_text()
         .matches("already complete, skipped")
         .count();
     assert_eq!(skipped, 4);
@@ -278,7 +247,7 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
     assert!(
         out.status.success(),
         "run --seed-only: {}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr_text()
     );
     let mut gens = Vec::new();
     for i in 0..2 {
@@ -289,11 +258,7 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         args.extend(["--worker", &worker, "--out", g.to_str().expect("utf-8")]);
         args.push("--no-progress");
         let out = run(&args, tmp.path(), &secret_uri);
-        assert!(
-            out.status.success(),
-            "generator {i}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "generator {i}: {}", out.stderr_text());
         let gr: Results = serde_json::from_str(
             &std::fs::read_to_string(g.join("results.json")).expect("generator results"),
         )
@@ -327,11 +292,7 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         tmp.path(),
         &secret_uri,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", out.stderr_text());
     let mg: Results = serde_json::from_str(
         &std::fs::read_to_string(merged_gens.join("results.json")).expect("merged"),
     )
@@ -361,11 +322,7 @@ async fn a_matrix_run_writes_results_that_validate_and_show_the_index_effect() {
         tmp.path(),
         &secret_uri,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", out.stderr_text());
     let m: Results = serde_json::from_str(
         &std::fs::read_to_string(merged.join("results.json")).expect("merged"),
     )
@@ -388,13 +345,10 @@ fn plan_needs_no_server_and_names_variants_and_estimates() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let file = tmp.path().join("runtest.toml");
     std::fs::write(&file, scenario("tbt_plan")).expect("write");
-    let out = bin()
+    let text = tenantbench()
         .args(["plan", "--scenario", file.to_str().expect("utf-8")])
         .env("TENANTBENCH_MONGO_URI", "mongodb://127.0.0.1:1")
-        .output()
-        .expect("run");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+        .stdout();
     for want in [
         "2 variants × 2 trials = 4 trials",
         "shared-none-p100-single-c2",
@@ -460,12 +414,7 @@ max_pool_size = 2
         tmp.path(),
         &uri(),
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", out.text());
     let r: Results = serde_json::from_str(
         &std::fs::read_to_string(out_dir.join("results.json")).expect("results"),
     )
@@ -497,17 +446,15 @@ async fn ctrl_c_stops_cleanly_and_keeps_what_ran() {
     );
     std::fs::write(&file, text).expect("write");
     let out_dir = tmp.path().join("out");
-    let child = bin()
+    let child = tenantbench()
         .args(["run", "--no-progress", "--scenario"])
         .arg(&file)
         .arg("--out")
         .arg(&out_dir)
         .env("TENANTBENCH_MONGO_URI", uri())
         .current_dir(tmp.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+        .piped()
+        .spawn();
     // Interrupt once the first trial's interval log exists (the trial is running).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !out_dir

@@ -4,15 +4,12 @@
 //! report carries the headline the analysis gives — never which variant wins.
 
 use std::path::Path;
-use std::process::Command;
 
 use tenantbench::metrics::results::{Results, TrialStatus};
 use tenantbench::metrics::store::read_results;
 use tenantbench::report::analysis;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::{pg, tenantbench};
 
 /// Runs `scenarios/<name>.toml` at scale 0.01 under `prefix`, checks the facts every smoke run
 /// must show, drops what it created, and returns the results for scenario-specific checks.
@@ -33,7 +30,7 @@ async fn smoke_at(command: &str, name: &str, prefix: &str, scale: &str) -> Optio
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
         .join(format!("{name}.toml"));
-    let run = bin()
+    let run = tenantbench()
         .arg(command)
         .arg("--scenario")
         .arg(&scenario)
@@ -48,18 +45,16 @@ async fn smoke_at(command: &str, name: &str, prefix: &str, scale: &str) -> Optio
         ])
         .arg("--out")
         .arg(&out)
-        .output()
-        .expect("run tenantbench");
+        .output();
     for backend in ["mongodb", "postgres"] {
-        let _ = bin()
+        tenantbench()
             .args(["drop", "--backend", backend, "--prefix", prefix])
             .output();
     }
     assert!(
         run.status.success(),
-        "{name} at scale 0.01 failed:\n{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+        "{name} at scale {scale} failed:\n{}",
+        run.text()
     );
     let r = read_results(&out).expect("results.json");
     assert_eq!(r.scenario.scale.to_string(), scale);
@@ -294,7 +289,7 @@ fn every_variant_has_relative_latency(r: &Results) {
 /// the moving tenant is measured apart, and the report has the section.
 #[tokio::test]
 async fn migration_smoke_moves_tenants_under_load() {
-    if crate::postgres::pg().await.is_none() {
+    if pg().await.is_none() {
         return;
     }
     let Some(r) = smoke_at("run", "migration", "tbs_mig", "0.1").await else {

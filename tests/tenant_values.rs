@@ -8,40 +8,18 @@
 //! terminal, results.json, the report's caveats, and fails a gate `[[plan]] forbid_empty`.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Binary, Bson, Document, doc, oid::ObjectId};
 use tenantbench::metrics::results::{ExplainRecord, Results, TrialStatus};
 use tenantbench::metrics::store::read_results;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::util::{Ran, pg, run_toml, tenantbench};
 
 /// `tenantbench run` of `toml` (written into `dir`) with `flags`, into `dir/<out>`.
-fn run(dir: &Path, out: &str, toml: &str, flags: &[&str]) -> (Output, Results) {
-    let scenario = dir.join(format!("{out}.toml"));
-    std::fs::write(&scenario, toml).expect("scenario");
-    let o = bin()
-        .arg("run")
-        .arg("--scenario")
-        .arg(&scenario)
-        .args(["--no-progress"])
-        .args(flags)
-        .arg("--out")
-        .arg(dir.join(out))
-        .output()
-        .expect("run tenantbench");
-    let r = read_results(&dir.join(out)).unwrap_or_else(|e| panic!("{e:#}\n{}", text(&o)));
+fn run(dir: &Path, out: &str, toml: &str, flags: &[&str]) -> (Ran, Results) {
+    let o = run_toml(dir, out, toml).args(flags).output();
+    let r = read_results(&dir.join(out)).unwrap_or_else(|e| panic!("{e:#}\n{}", o.text()));
     (o, r)
 }
 
@@ -180,7 +158,7 @@ async fn mongodb_tenant_values_keep_their_stored_type() {
             &deals_scenario(&db, "{{tenant}}"),
             &["--uri", &uri],
         );
-        let out = text(&o);
+        let out = o.text();
         assert!(o.status.success(), "{name}: {out}");
         assert!(
             !out.contains("$oid") && !out.contains("WARNING"),
@@ -218,7 +196,7 @@ async fn mongodb_tenant_values_keep_their_stored_type() {
 fn audit_and_profile_read_object_ids(dir: &Path, db: &str, largest_text: &str) {
     let uri = crate::util::uri();
     let json = dir.join("audit.json");
-    let a = bin()
+    let a = tenantbench()
         .args([
             "audit",
             "--uri",
@@ -230,9 +208,8 @@ fn audit_and_profile_read_object_ids(dir: &Path, db: &str, largest_text: &str) {
         ])
         .arg("--json")
         .arg(&json)
-        .output()
-        .expect("audit");
-    assert!(a.status.code().is_some_and(|c| c <= 1), "{}", text(&a));
+        .output();
+    assert!(a.status.code().is_some_and(|c| c <= 1), "{}", a.text());
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("audit json")).expect("json");
     let deals = v["collections"]
@@ -247,9 +224,9 @@ fn audit_and_profile_read_object_ids(dir: &Path, db: &str, largest_text: &str) {
         probe["rows"], 30,
         "the probe found the company's deals: {probe}"
     );
-    assert!(!text(&a).contains("$oid"), "{}", text(&a));
+    assert!(!a.text().contains("$oid"), "{}", a.text());
     let toml = dir.join("profiled.toml");
-    let p = bin()
+    tenantbench()
         .args([
             "profile",
             "--uri",
@@ -262,9 +239,7 @@ fn audit_and_profile_read_object_ids(dir: &Path, db: &str, largest_text: &str) {
         ])
         .arg("-o")
         .arg(&toml)
-        .output()
-        .expect("profile");
-    assert!(p.status.success(), "{}", text(&p));
+        .success();
     let scenario = std::fs::read_to_string(&toml).expect("profile scenario");
     assert!(scenario.contains("tenants = 3"), "{scenario}");
     assert!(scenario.contains("documents = 60"), "{scenario}");
@@ -294,7 +269,7 @@ async fn mongodb_queries_that_find_nothing_are_said_so_and_fail_the_gate() {
         &deals_scenario(db, "id-{{tenant}}"),
         &["--uri", &crate::util::uri()],
     );
-    let out = text(&o);
+    let out = o.text();
     assert!(o.status.success(), "{out}");
     for e in largest(&r, "open_deals")
         .into_iter()
@@ -325,18 +300,16 @@ fn check_report_and_gate(run: &Path, op: &str) {
     assert!(caveat.is_some(), "the report's caveats say so");
     let rules = run.join("rules.toml");
     std::fs::write(&rules, "[[plan]]\nforbid_empty = true\n").expect("rules");
-    let g = bin()
+    let g = tenantbench()
         .arg("gate")
         .arg(run)
         .arg("--rules")
         .arg(&rules)
-        .output()
-        .expect("gate");
-    assert_eq!(g.status.code(), Some(1), "{}", text(&g));
+        .assert_exit_code(1);
     assert!(
-        text(&g).contains("an empty query was measured"),
+        g.text().contains("an empty query was measured"),
         "{}",
-        text(&g)
+        g.text()
     );
 }
 
@@ -375,7 +348,7 @@ repeat = 1
     );
     let tmp = tempfile::tempdir().expect("tempdir");
     let (o, r) = run(tmp.path(), "gen", &toml, &["--uri", &crate::util::uri()]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", o.text());
     let lost = largest(&r, "lost_orders");
     assert!(!lost.is_empty());
     for e in lost {
@@ -392,16 +365,14 @@ repeat = 1
         );
     }
     check_report_and_gate(&tmp.path().join("gen"), "lost_orders");
-    let d = bin()
+    tenantbench()
         .args(["drop", "--prefix", &prefix, "--uri", &crate::util::uri()])
-        .output()
-        .expect("drop");
-    assert!(d.status.success(), "{}", text(&d));
+        .success();
 }
 
 #[tokio::test]
 async fn postgres_uuid_and_bigint_tenant_columns_are_asked_in_their_type() {
-    let Some(uri) = crate::postgres::pg().await else {
+    let Some(uri) = pg().await else {
         return;
     };
     const DB: &str = "tbt_typed_pg";
@@ -468,7 +439,7 @@ repeat = 1
             &toml,
             &["--backend", "postgres", "--uri", &db_uri],
         );
-        let out = text(&o);
+        let out = o.text();
         assert!(o.status.success(), "{table}: {out}");
         assert!(!out.contains("WARNING"), "{table}: {out}");
         for t in &r.trials {

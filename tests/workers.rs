@@ -10,8 +10,7 @@ use std::process::{Command, Output};
 use tenantbench::metrics::results::{Results, TrialStatus};
 use tenantbench::op::Op;
 
-use crate::postgres::{clean as pg_clean, pg};
-use crate::util::{clean, server};
+use crate::util::{clean, pg, pg_clean, server, tenantbench};
 
 const RATE: u32 = 300;
 const SECONDS: u32 = 4;
@@ -50,14 +49,13 @@ fn ok(what: &str, out: &Output) {
 fn one_process_and_three_generators(file: &Path, flags: &[&str], tmp: &Path) -> (Results, Results) {
     let bin = env!("CARGO_BIN_EXE_tenantbench");
     let single = tmp.join("single");
-    let out = Command::new(bin)
+    let out = tenantbench()
         .args(["run", "--no-progress", "--no-report", "--scenario"])
         .arg(file)
         .args(flags)
         .arg("--out")
         .arg(&single)
-        .output()
-        .expect("run");
+        .output();
     ok("the single run", &out);
     let many = tmp.join("many");
     let out = Command::new(concat!(
@@ -377,7 +375,7 @@ async fn postgres_generators_are_refused_when_their_pools_together_exceed_max_co
     // Generator 0 of 3 on PostgreSQL in a layout: it must fail (status 1), naming why in
     // `wanted`, and create nothing.
     let generator0 = async |layout: &str, wanted: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tenantbench"))
+        let stderr = tenantbench()
             .args(["run", "--backend", "postgres", "--layout", layout])
             .args([
                 "--no-progress",
@@ -389,10 +387,8 @@ async fn postgres_generators_are_refused_when_their_pools_together_exceed_max_co
             .arg(&file)
             .arg("--out")
             .arg(tmp.path().join(format!("g0-{layout}")))
-            .output()
-            .expect("run");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
+            .assert_exit_code(1)
+            .stderr_text();
         for w in wanted {
             assert!(stderr.contains(w), "{layout}: lacks {w:?}: {stderr}");
         }

@@ -23,9 +23,7 @@ use mongodb::{Client, IndexModel};
 use serde::de::DeserializeOwned;
 use tenantbench::audit::{Audit, Verdict};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tenantbench"))
-}
+use crate::util::tenantbench;
 
 /// What one `tenantbench audit --fail-on any` printed and wrote.
 struct Printed {
@@ -39,20 +37,19 @@ struct Printed {
 fn audit(dir: &Path, backend: &str, uri: &str, db: &str) -> Printed {
     let json = dir.join(format!("{db}.json"));
     let md = dir.join(format!("{db}.md"));
-    let o = bin()
+    let o = tenantbench()
         .args(["audit", "--backend", backend, "--uri", uri, "--db", db])
         .arg("--json")
         .arg(&json)
         .arg("--markdown")
         .arg(&md)
         .args(["--fail-on", "any"])
-        .output()
-        .expect("run tenantbench audit");
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        .output();
+    let stdout = o.stdout_text();
     assert!(
         matches!(o.status.code(), Some(0 | 1)),
         "audit failed: {stdout}{}",
-        String::from_utf8_lossy(&o.stderr)
+        o.stderr_text()
     );
     let text = std::fs::read_to_string(&json).expect("audit json");
     Printed {
@@ -282,7 +279,7 @@ async fn drop_pg(uri: &str, db: &str) {
 
 #[tokio::test]
 async fn issue_29_postgres_fixes_apply_as_printed_and_leave_a_clean_audit() {
-    let Some(uri) = crate::postgres::pg().await else {
+    let Some(uri) = crate::util::pg().await else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -376,7 +373,7 @@ async fn issue_29_postgres_fixes_apply_as_printed_and_leave_a_clean_audit() {
 
 #[tokio::test]
 async fn issue_29_a_constraint_a_foreign_key_depends_on_gets_what_to_do_instead() {
-    let Some(uri) = crate::postgres::pg().await else {
+    let Some(uri) = crate::util::pg().await else {
         return;
     };
     const DB: &str = "tbt_audit_fk";
