@@ -1,8 +1,10 @@
-//! The module boundaries of docs/architecture.md, kept by reading the sources: no import circle
-//! between the crate's top-level modules or between the children of one module, and no database
-//! folder under `src/backend/` naming another. A path counts wherever it is written (`use` lines
-//! and inline `crate::x::y` paths); unit-test modules (`#[cfg(test)]` to the end of the file)
-//! are left out, as they may build fixtures from anywhere.
+//! The module boundaries of docs/architecture.md, kept by reading the sources: every import
+//! between the crate's top-level modules allowed by the page's "may import" table (which names
+//! only modules that exist, each once), no import circle between the top-level modules or between
+//! the children of one module, and no database folder under `src/backend/` naming another; and
+//! every file the page names exists. A path counts wherever it is written (`use` lines and inline
+//! `crate::x::y` paths); unit-test modules (`#[cfg(test)]` to the end of the file) are left out,
+//! as they may build fixtures from anywhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -262,6 +264,213 @@ fn the_reader_finds_circles_it_is_shown() {
     assert_eq!(
         cycle(&g),
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+}
+
+/// docs/architecture.md's text.
+fn architecture_md() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md");
+    std::fs::read_to_string(path).expect("docs/architecture.md is readable")
+}
+
+/// What a row of the "may import" table allows: the modules it lists, or every module.
+#[derive(Debug, PartialEq)]
+enum Allowed {
+    Only(BTreeSet<String>),
+    Every,
+}
+
+/// The `` `name` `` spans of a text, outside parentheses (which hold notes, not rules).
+fn ticked_outside_parens(cell: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0u32;
+    let mut tick: Option<String> = None;
+    for c in cell.chars() {
+        if c == '`' {
+            match tick.take() {
+                Some(name) if depth == 0 => out.push(name),
+                Some(_) => {}
+                None => tick = Some(String::new()),
+            }
+        } else if let Some(name) = tick.as_mut() {
+            name.push(c);
+        } else if c == '(' {
+            depth += 1;
+        } else if c == ')' {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    out
+}
+
+/// The "may import" table of a page: module → what it may import, in the order of the rows.
+/// The table is the one whose header names a `may import` column (its last); a row's first cell
+/// is the module, its last the rule: `nothing`, `every other module`, or the modules in
+/// backticks (notes in parentheses aside).
+fn may_import_table(md: &str) -> Result<Vec<(String, Allowed)>, String> {
+    let mut lines = md.lines().skip_while(|l| {
+        !(l.trim_start().starts_with('|') && l.contains("module") && l.contains("may import"))
+    });
+    lines.next().ok_or("no table with a `may import` column")?;
+    let mut rows = Vec::new();
+    for line in lines.take_while(|l| l.trim_start().starts_with('|')) {
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
+        if cells
+            .iter()
+            .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
+        {
+            continue;
+        }
+        let (first, last) = (cells[0], cells[cells.len() - 1]);
+        let module = match ticked_outside_parens(first).as_slice() {
+            [m] => m.clone(),
+            _ => return Err(format!("a row's first cell is not one `module`: {line}")),
+        };
+        let allowed = match last {
+            "nothing" => Allowed::Only(BTreeSet::new()),
+            "every other module" => Allowed::Every,
+            _ => {
+                let names: BTreeSet<String> = ticked_outside_parens(last).into_iter().collect();
+                if names.is_empty() {
+                    return Err(format!(
+                        "`{module}`'s row names no module it may import: {line}"
+                    ));
+                }
+                Allowed::Only(names)
+            }
+        };
+        rows.push((module, allowed));
+    }
+    if rows.is_empty() {
+        return Err("the `may import` table has no rows".into());
+    }
+    Ok(rows)
+}
+
+#[test]
+fn imports_follow_the_may_import_table() {
+    let c = Crate::read();
+    let g = c.graph(&[]);
+    let table = may_import_table(&architecture_md()).unwrap_or_else(|e| panic!("{e}"));
+    let mut wrong = Vec::new();
+    let mut rows: BTreeMap<&str, &Allowed> = BTreeMap::new();
+    for (module, allowed) in &table {
+        if rows.insert(module.as_str(), allowed).is_some() {
+            wrong.push(format!("`{module}` has two rows"));
+        }
+        if !g.contains_key(module) {
+            wrong.push(format!(
+                "the table has a row for `{module}`, which is not a module under src/"
+            ));
+        }
+        if let Allowed::Only(names) = allowed {
+            for n in names.iter().filter(|n| !g.contains_key(*n)) {
+                wrong.push(format!(
+                    "`{module}` may import `{n}`, which is not a module under src/"
+                ));
+            }
+        }
+    }
+    for (module, deps) in &g {
+        let Some(allowed) = rows.get(module.as_str()) else {
+            wrong.push(format!("src/{module} has no row in the table"));
+            continue;
+        };
+        let Allowed::Only(names) = allowed else {
+            continue;
+        };
+        for dep in deps.iter().filter(|d| !names.contains(*d)) {
+            let files: Vec<String> = c
+                .files
+                .iter()
+                .filter(|(m, code)| {
+                    &m[0] == module && crate_paths(code).iter().any(|p| &p[0] == dep)
+                })
+                .map(|(m, _)| format!("src/{}.rs", m.join("/")))
+                .collect();
+            wrong.push(format!(
+                "`{module}` imports `{dep}` ({}), which its row does not allow",
+                files.join(", ")
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "docs/architecture.md's may-import table and the code disagree (change the code, or the \
+         table with the reason):\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_table_reader_reads_what_it_is_shown() {
+    let md = "text\n\n| module | its one job | may import |\n| --- | --- | --- |\n\
+              | `op` | the words (`Op`) | nothing |\n\
+              | `gate` | rules | `metrics`, `report` (names, `Pct`) |\n\
+              | `app` | commands | every other module |\n\nafter\n| a | b |\n";
+    let t = may_import_table(md).expect("a table");
+    let set = |xs: &[&str]| Allowed::Only(xs.iter().map(|x| x.to_string()).collect());
+    assert_eq!(
+        t,
+        vec![
+            ("op".to_string(), set(&[])),
+            ("gate".to_string(), set(&["metrics", "report"])),
+            ("app".to_string(), Allowed::Every),
+        ]
+    );
+    assert!(may_import_table("| module | may import |\n| --- | --- |\n| `x` | soon |\n").is_err());
+    assert!(may_import_table("no table here").is_err());
+}
+
+#[test]
+fn architecture_md_names_only_files_that_exist() {
+    // Paths in backticks (`report/html/`, `app/trial.rs`, `docs/ci.md`), from the repository
+    // root or from src/, and the `src/…` paths of the tree; placeholders (`<kind>`, `{a,b}`,
+    // `*`) are not paths.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let md = architecture_md();
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    let mut fenced = false;
+    for line in md.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            names.extend(
+                line.split_whitespace()
+                    .filter(|w| w.starts_with("src/"))
+                    .map(str::to_string),
+            );
+        } else {
+            names.extend(line.split('`').skip(1).step_by(2).map(str::to_string));
+        }
+    }
+    let path_like = |s: &str| {
+        !s.is_empty()
+            && !s.contains([' ', '<', '{', '*', '…', ':', '$'])
+            && (s.contains('/')
+                || [".rs", ".html", ".md", ".toml", ".xml"]
+                    .iter()
+                    .any(|x| s.ends_with(x)))
+    };
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| path_like(n.as_str()))
+        .filter(|n| !root.join(n).exists() && !root.join("src").join(n).exists())
+        .collect();
+    assert!(
+        names.iter().filter(|n| path_like(n.as_str())).count() > 20,
+        "the reader found too few paths: {names:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md names files that do not exist: {missing:?}"
     );
 }
 

@@ -6,6 +6,7 @@ mod util;
 mod architecture;
 mod audit;
 mod cli;
+mod commands_doc;
 mod credentials;
 mod datagen;
 mod deploy;
