@@ -11,6 +11,17 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::analysis::samples::{self, MARK};
 
+/// A chart plotters could not draw (its message; plotters' error is generic over the backend).
+#[derive(Debug, thiserror::Error)]
+#[error("plotters: {0}")]
+pub struct ChartError(String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for ChartError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        ChartError(e.to_string())
+    }
+}
+
 /// Width of every chart, px: the report page's content width (its `max-width` less its
 /// padding), so a chart is shown at the size it was drawn and its text at the size set here.
 pub const WIDTH: u32 = 1060;
@@ -95,15 +106,15 @@ pub fn css_colour(i: usize) -> String {
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     pos: SeriesLabelPosition,
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     chart
         .configure_series_labels()
         .position(pos)
         .label_font(("sans-serif", LEGEND_PX))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())
+        .draw()?;
+    Ok(())
 }
 
 /// A line of a chart: its colour, legend label, points, and whether it is dashed (a baseline
@@ -123,7 +134,7 @@ pub struct Line {
 fn lines<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'a, DB, CT>,
     series: impl Iterator<Item = Line>,
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     for l in series {
         let c = l.colour;
         let drawn = if l.dashed {
@@ -134,10 +145,7 @@ fn lines<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
         let legend = move |(x, y): (i32, i32)| {
             PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
         };
-        drawn
-            .map_err(|e| e.to_string())?
-            .label(l.label)
-            .legend(legend);
+        drawn?.label(l.label).legend(legend);
     }
     Ok(())
 }
@@ -208,7 +216,7 @@ fn supported(series: &[Curve], points: Vec<Vec<(f64, f64)>>) -> (Vec<Line>, Vec<
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
-pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, String> {
+pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, ChartError> {
     let mut svg = String::new();
     let points: Vec<Vec<(f64, f64)>> = series
         .iter()
@@ -249,15 +257,14 @@ pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, String>
     let (lo, hi) = with_decade(lo, hi);
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 460)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
             .margin_right(RIGHT_MARGIN)
             .x_label_area_size(52)
             .y_label_area_size(80)
-            .build_cartesian_2d(0f64..max_x, (lo..hi).log_scale())
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0f64..max_x, (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .label_style(axis_text())
@@ -275,17 +282,14 @@ pub fn percentile_chart(title: &str, series: &[Curve]) -> Result<String, String>
                 }
             })
             .y_label_formatter(&|y| log_tick(*y, trim))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         let (heads, tails) = supported(series, points);
         lines(&mut chart, heads.into_iter())?;
         for (c, tail) in tails {
-            chart
-                .draw_series(LineSeries::new(tail, c.mix(0.35).stroke_width(2)))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(LineSeries::new(tail, c.mix(0.35).stroke_width(2)))?;
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
     }
     Ok(svg)
 }
@@ -357,7 +361,7 @@ pub fn class_bars(
     title: &str,
     categories: &[String],
     series: &[(usize, String, Vec<Option<Bar>>)],
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     let mut svg = String::new();
     let vals: Vec<f64> = series
         .iter()
@@ -375,15 +379,14 @@ pub fn class_bars(
     let n = series.len().max(1) as f64;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
             .margin_right(RIGHT_MARGIN)
             .x_label_area_size(52)
             .y_label_area_size(80)
-            .build_cartesian_2d(0f64..categories.len() as f64, (lo..hi).log_scale())
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0f64..categories.len() as f64, (lo..hi).log_scale())?;
         let cats = categories.to_vec();
         chart
             .configure_mesh()
@@ -403,8 +406,7 @@ pub fn class_bars(
             .x_desc("tenant class (whiskers: lowest to highest trial)")
             .y_desc("ms (log)")
             .y_label_formatter(&|y| log_tick(*y, trim))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (si, (i, label, values)) in series.iter().enumerate() {
             let c = colour(*i);
             let place = |ci: usize| {
@@ -423,23 +425,22 @@ pub fn class_bars(
                 Some(Rectangle::new([(x0, lo), (x1, b.value.max(lo))], fill))
             });
             chart
-                .draw_series(bars)
-                .map_err(|e| e.to_string())?
+                .draw_series(bars)?
                 .label(label.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
             let whiskers = values
                 .iter()
                 .enumerate()
                 .filter_map(|(ci, b)| Some(whisker(b.as_ref()?, place(ci), lo)));
-            chart.draw_series(whiskers).map_err(|e| e.to_string())?;
+            chart.draw_series(whiskers)?;
             let counts = values
                 .iter()
                 .enumerate()
                 .filter_map(|(ci, b)| Some(count_label(b.as_ref()?, place(ci).0, lo)));
-            chart.draw_series(counts).map_err(|e| e.to_string())?;
+            chart.draw_series(counts)?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
     }
     Ok(svg)
 }
@@ -470,7 +471,7 @@ pub type ScalingSeries = (usize, String, Vec<(f64, f64)>, Option<(f64, f64)>);
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
-pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> {
+pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, ChartError> {
     let mut svg = String::new();
     let pts: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).collect();
     let (x0, x1) = pts
@@ -483,15 +484,14 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> 
     let (y0, y1) = with_decade(y0.clamp(0.001, y1) / 1.5, y1 * 1.5);
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 460)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
             .margin_right(RIGHT_MARGIN)
             .x_label_area_size(52)
             .y_label_area_size(80)
-            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?;
         chart
             .configure_mesh()
             .label_style(axis_text())
@@ -501,29 +501,25 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> 
             .y_desc("p50 response time, ms (log)")
             .x_label_formatter(&|x| log_tick(*x, |x| format!("{x:.0}")))
             .y_label_formatter(&|y| log_tick(*y, trim))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (i, label, points, fit) in series {
             let c = colour(*i);
             chart
-                .draw_series(points.iter().map(|p| Circle::new(*p, 3, c.filled())))
-                .map_err(|e| e.to_string())?
+                .draw_series(points.iter().map(|p| Circle::new(*p, 3, c.filled())))?
                 .label(label.clone())
                 .legend(move |(x, y)| Circle::new((x + 6, y), 3, c.filled()));
             if let Some((slope, icpt)) = fit {
                 let f = |x: f64| (icpt + slope * x.ln()).exp();
-                chart
-                    .draw_series(LineSeries::new(
-                        [(x0, f(x0)), (x1, f(x1))]
-                            .into_iter()
-                            .filter(|p| p.1 > y0 && p.1 < y1),
-                        c.stroke_width(1),
-                    ))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(LineSeries::new(
+                    [(x0, f(x0)), (x1, f(x1))]
+                        .into_iter()
+                        .filter(|p| p.1 > y0 && p.1 < y1),
+                    c.stroke_width(1),
+                ))?;
             }
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
     }
     Ok(svg)
 }
@@ -533,7 +529,7 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, String> 
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
-pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, String> {
+pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, ChartError> {
     let mut svg = String::new();
     let points: Vec<Vec<(f64, f64)>> = series
         .iter()
@@ -555,15 +551,14 @@ pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, String> {
     let y1 = all.map(|p| p.1).fold(1.0f64, f64::max) * 1.1;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
             .margin_right(RIGHT_MARGIN)
             .x_label_area_size(52)
             .y_label_area_size(80)
-            .build_cartesian_2d((0.05f64..x1).log_scale(), 0f64..y1)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d((0.05f64..x1).log_scale(), 0f64..y1)?;
         chart
             .configure_mesh()
             .label_style(axis_text())
@@ -573,8 +568,7 @@ pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, String> {
             .y_desc("% of operations")
             .x_label_formatter(&|x| log_tick(*x, trim))
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         lines(
             &mut chart,
             series.iter().zip(points).map(|(c, points)| Line {
@@ -585,7 +579,7 @@ pub fn log_histogram(title: &str, series: &[Curve]) -> Result<String, String> {
             }),
         )?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
     }
     Ok(svg)
 }

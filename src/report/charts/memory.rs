@@ -2,7 +2,7 @@
 
 use plotters::prelude::*;
 
-use super::{CAPTION_PX, LIGHT_LINES, RIGHT_MARGIN, WIDTH, axis_text, colour, legend};
+use super::{CAPTION_PX, ChartError, LIGHT_LINES, RIGHT_MARGIN, WIDTH, axis_text, colour, legend};
 
 /// One trial's line on the memory chart: variant index, label, (seconds, MiB) points.
 pub type MemorySeries = (usize, String, Vec<(f64, f64)>);
@@ -12,21 +12,20 @@ pub type MemorySeries = (usize, String, Vec<(f64, f64)>);
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
-pub fn memory(title: &str, series: &[MemorySeries]) -> Result<String, String> {
+pub fn memory(title: &str, series: &[MemorySeries]) -> Result<String, ChartError> {
     let mut svg = String::new();
     let pts = series.iter().flat_map(|s| s.2.iter().copied());
     let (x1, y1) = pts.fold((1.0f64, 1.0f64), |(a, b), p| (a.max(p.0), b.max(p.1)));
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", CAPTION_PX))
             .margin(12)
             .margin_right(RIGHT_MARGIN)
             .x_label_area_size(52)
             .y_label_area_size(80)
-            .build_cartesian_2d(0.0..x1, 0.0..y1 * 1.15)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..x1, 0.0..y1 * 1.15)?;
         chart
             .configure_mesh()
             .label_style(axis_text())
@@ -35,21 +34,19 @@ pub fn memory(title: &str, series: &[MemorySeries]) -> Result<String, String> {
             .x_desc("seconds since the trial's start")
             .y_desc("harness resident memory, MiB")
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         let mut labelled = std::collections::BTreeSet::new();
         for (i, label, points) in series {
             let c = colour(*i);
-            let s = chart
-                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| e.to_string())?;
+            let s =
+                chart.draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?;
             if labelled.insert(*i) {
                 s.label(label.clone())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c));
             }
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
     }
     Ok(svg)
 }

@@ -4,8 +4,8 @@
 use plotters::prelude::*;
 
 use super::{
-    CAPTION_PX, LEGEND_PX, LIGHT_LINES, Line, RIGHT_MARGIN, WIDTH, axis_text, colour, compact,
-    legend, lines, log_tick, trim, with_decade,
+    CAPTION_PX, ChartError, LEGEND_PX, LIGHT_LINES, Line, RIGHT_MARGIN, WIDTH, axis_text, colour,
+    compact, legend, lines, log_tick, trim, with_decade,
 };
 use crate::report::analysis::SweepLine;
 use crate::report::analysis::samples::{self, MARK, P99};
@@ -16,7 +16,7 @@ use crate::report::analysis::samples::{self, MARK, P99};
 ///
 /// # Errors
 /// Plotters' drawing error, as text.
-pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, String> {
+pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, ChartError> {
     let mut svg = String::new();
     let all = series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = all
@@ -37,7 +37,7 @@ pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, St
     };
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 680)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let (upper, lower) = root.split_vertically(340);
         let tput = |s: &SweepLine| s.points.iter().map(|p| (p.0, p.1)).collect();
         let p99 = |s: &SweepLine| s.points.iter().map(|p| (p.0, p.2)).collect();
@@ -50,8 +50,7 @@ pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, St
                     .margin_right(RIGHT_MARGIN)
                     .x_label_area_size(30)
                     .y_label_area_size(80)
-                    .build_cartesian_2d($xr, 0f64..top)
-                    .map_err(|e| e.to_string())?;
+                    .build_cartesian_2d($xr, 0f64..top)?;
                 a.configure_mesh()
                     .label_style(axis_text())
                     .max_light_lines(LIGHT_LINES)
@@ -59,8 +58,7 @@ pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, St
                     .y_desc("ok ops/s")
                     .x_label_formatter(&|x| trim(*x))
                     .y_label_formatter(&|y| format!("{y:.0}"))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
+                    .draw()?;
                 lines(
                     &mut a,
                     series
@@ -74,8 +72,7 @@ pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, St
                     .margin_right(RIGHT_MARGIN)
                     .x_label_area_size(52)
                     .y_label_area_size(80)
-                    .build_cartesian_2d($xr, (p_lo..p_hi).log_scale())
-                    .map_err(|e| e.to_string())?;
+                    .build_cartesian_2d($xr, (p_lo..p_hi).log_scale())?;
                 b.configure_mesh()
                     .label_style(axis_text())
                     .max_light_lines(LIGHT_LINES)
@@ -84,8 +81,7 @@ pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, St
                     .y_desc("p99 response time, ms (log)")
                     .x_label_formatter(&|x| trim(*x))
                     .y_label_formatter(&|y| log_tick(*y, trim))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
+                    .draw()?;
                 lines(
                     &mut b,
                     series
@@ -102,7 +98,7 @@ pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, St
             let pad = ((x1 - x0) * 0.05).max(0.5);
             panels!((x0 - pad)..(x1 + pad));
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
     }
     Ok(svg)
 }
@@ -112,30 +108,26 @@ pub fn sweep(title: &str, knob: &str, series: &[SweepLine]) -> Result<String, St
 fn p99_points<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'a, DB, CT>,
     series: &[SweepLine],
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     for (i, s) in series.iter().enumerate() {
         let c = colour(i);
-        chart
-            .draw_series(s.points.iter().map(|p| {
-                let enough = samples::enough(P99, p.3);
-                let style = if enough {
-                    c.filled()
-                } else {
-                    c.stroke_width(2)
-                };
-                Circle::new((p.0, p.2), if enough { 4 } else { 5 }, style)
-            }))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(s.points.iter().map(|p| {
-                let mark = if samples::enough(P99, p.3) { "" } else { MARK };
-                Text::new(
-                    format!("{}{mark}", compact(p.3)),
-                    (p.0, p.2 * 1.12),
-                    ("sans-serif", LEGEND_PX).into_font().color(&c),
-                )
-            }))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(s.points.iter().map(|p| {
+            let enough = samples::enough(P99, p.3);
+            let style = if enough {
+                c.filled()
+            } else {
+                c.stroke_width(2)
+            };
+            Circle::new((p.0, p.2), if enough { 4 } else { 5 }, style)
+        }))?;
+        chart.draw_series(s.points.iter().map(|p| {
+            let mark = if samples::enough(P99, p.3) { "" } else { MARK };
+            Text::new(
+                format!("{}{mark}", compact(p.3)),
+                (p.0, p.2 * 1.12),
+                ("sans-serif", LEGEND_PX).into_font().color(&c),
+            )
+        }))?;
     }
     Ok(())
 }

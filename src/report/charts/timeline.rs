@@ -4,8 +4,8 @@
 use plotters::prelude::*;
 
 use super::{
-    CAPTION_PX, LEGEND_PX, LIGHT_LINES, Line, RIGHT_MARGIN, WIDTH, axis_text, colour, compact,
-    legend, lines, log_tick, trim, with_decade,
+    CAPTION_PX, ChartError, LEGEND_PX, LIGHT_LINES, Line, RIGHT_MARGIN, WIDTH, axis_text, colour,
+    compact, legend, lines, log_tick, trim, with_decade,
 };
 use crate::report::analysis::samples::{self, P99};
 
@@ -40,7 +40,7 @@ pub fn timeline(
     faults: &[(String, f64, f64)],
     throughput: &[(f64, f64)],
     errors: &[(f64, f64)],
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     let mut svg = String::new();
     let end = throughput
         .iter()
@@ -62,7 +62,7 @@ pub fn timeline(
         * 1.1;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 580)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         let (upper, lower) = root.split_vertically(400);
         let mut chart = ChartBuilder::on(&upper)
             .caption(title, ("sans-serif", CAPTION_PX))
@@ -70,8 +70,7 @@ pub fn timeline(
             .margin_right(RIGHT_MARGIN)
             .x_label_area_size(26)
             .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end, (lo..hi).log_scale())
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0f64..end, (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .label_style(axis_text())
@@ -80,8 +79,7 @@ pub fn timeline(
             .y_desc("p99 response time, ms (log)")
             .y_label_formatter(&|y| log_tick(*y, trim))
             .x_label_formatter(&|x| format!("{x:.0} s"))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         shade(&mut chart, phases, faults, (lo, hi), end)?;
         lines(
             &mut chart,
@@ -95,7 +93,7 @@ pub fn timeline(
         thin_seconds(&mut chart, classes)?;
         legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         throughput_panel(&lower, end, top, throughput, errors)?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present()?;
     }
     Ok(svg)
 }
@@ -108,40 +106,32 @@ fn shade<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
     faults: &[(String, f64, f64)],
     (lo, hi): (f64, f64),
     end: f64,
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     for (name, a, b) in phases {
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(*a, lo), (*b, hi)],
-                RGBColor(255, 200, 120).mix(0.3).filled(),
-            )))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                name.clone(),
-                (*a, hi / 1.3),
-                ("sans-serif", LEGEND_PX),
-            )))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(*a, lo), (*b, hi)],
+            RGBColor(255, 200, 120).mix(0.3).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            name.clone(),
+            (*a, hi / 1.3),
+            ("sans-serif", LEGEND_PX),
+        )))?;
     }
     for (name, a, b) in faults {
         // At least a sliver: a kill is an instant.
         let b = b.max(a + end / 400.0);
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(*a, lo), (b, hi)],
-                RGBColor(207, 34, 46).mix(0.25).filled(),
-            )))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                name.clone(),
-                (*a, hi / 2.2),
-                ("sans-serif", LEGEND_PX)
-                    .into_font()
-                    .color(&RGBColor(207, 34, 46)),
-            )))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(*a, lo), (b, hi)],
+            RGBColor(207, 34, 46).mix(0.25).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            name.clone(),
+            (*a, hi / 2.2),
+            ("sans-serif", LEGEND_PX)
+                .into_font()
+                .color(&RGBColor(207, 34, 46)),
+        )))?;
     }
     Ok(())
 }
@@ -150,16 +140,14 @@ fn shade<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
 fn thin_seconds<'a, DB: DrawingBackend + 'a, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'a, DB, CT>,
     classes: &[ClassSeries],
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     for (i, (_, pts)) in classes.iter().enumerate() {
         let c = colour(i);
-        chart
-            .draw_series(
-                pts.iter()
-                    .filter(|p| !samples::enough(P99, p.2))
-                    .map(|p| Circle::new((p.0, p.1), 3, c.stroke_width(1))),
-            )
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(
+            pts.iter()
+                .filter(|p| !samples::enough(P99, p.2))
+                .map(|p| Circle::new((p.0, p.1), 3, c.stroke_width(1))),
+        )?;
     }
     Ok(())
 }
@@ -171,14 +159,13 @@ fn throughput_panel<DB: DrawingBackend>(
     top: f64,
     throughput: &[(f64, f64)],
     errors: &[(f64, f64)],
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     let mut tp = ChartBuilder::on(lower)
         .margin(12)
         .margin_right(RIGHT_MARGIN)
         .x_label_area_size(40)
         .y_label_area_size(80)
-        .build_cartesian_2d(0f64..end, 0f64..top)
-        .map_err(|e| e.to_string())?;
+        .build_cartesian_2d(0f64..end, 0f64..top)?;
     tp.configure_mesh()
         .label_style(axis_text())
         .max_light_lines(LIGHT_LINES)
@@ -188,19 +175,16 @@ fn throughput_panel<DB: DrawingBackend>(
         .y_labels(4)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.0}"))
-        .draw()
-        .map_err(|e| e.to_string())?;
+        .draw()?;
     tp.draw_series(LineSeries::new(
         throughput.iter().copied(),
         BLACK.stroke_width(1),
-    ))
-    .map_err(|e| e.to_string())?;
+    ))?;
     if errors.iter().any(|p| p.1 > 0.0) {
         tp.draw_series(LineSeries::new(
             errors.iter().copied(),
             RGBColor(207, 34, 46).stroke_width(2),
-        ))
-        .map_err(|e| e.to_string())?
+        ))?
         .label("failed ops/s")
         .legend(|(x, y)| {
             PathElement::new(
@@ -212,8 +196,7 @@ fn throughput_panel<DB: DrawingBackend>(
             .position(SeriesLabelPosition::UpperRight)
             .label_font(("sans-serif", LEGEND_PX))
             .background_style(WHITE.mix(0.8))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
     }
     Ok(())
 }

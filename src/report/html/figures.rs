@@ -38,7 +38,7 @@ impl Charts {
         &mut self,
         section: &'static str,
         file: String,
-        svg: Result<String, String>,
+        svg: Result<String, charts::ChartError>,
     ) -> Result<()> {
         let svg = svg.map_err(|e| anyhow::anyhow!("drawing {file}: {e}"))?;
         self.sections.entry(section).or_default().push(ChartRef {
