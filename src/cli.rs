@@ -349,6 +349,12 @@ pub struct RunArgs {
     /// several machines run their phases aligned in time.
     #[arg(long, value_name = "UTC", value_parser = parse_utc)]
     pub start_at: Option<std::time::SystemTime>,
+    /// With --start-at: seconds between one aligned trial's end and the next one's start, for
+    /// the data check, explain and clients in between (a trial whose preparation takes longer
+    /// starts late, and says so).
+    #[arg(long, value_name = "SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub trial_gap: u64,
     /// At the end, judge the run with this gate rules file (as `tenantbench gate`); the run then
     /// exits with the gate's status (1 a rule failed, 2 runs that cannot be compared).
     #[arg(long, value_name = "RULES")]

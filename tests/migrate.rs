@@ -88,9 +88,11 @@ async fn move_tenant<D: FullDriver>(
 ) -> Result<MigrationReport, D::Error> {
     let (p, to, rules) = plan(d, s, pop, t, PlacementKind::Dedicated).await;
     let spec = MoveSpec {
-        scenario: s,
-        pop,
-        placement: &p,
+        data: Dataset {
+            scenario: s,
+            pop,
+            placement: &p,
+        },
         tenant: t,
         to,
         rules_db: &rules,
@@ -389,9 +391,11 @@ async fn writes_during_the_copy_are_all_in_the_destination() {
             };
             tokio::time::sleep(Duration::from_millis(100)).await;
             let spec = MoveSpec {
-                scenario: &s,
-                pop: &pop,
-                placement: &p,
+                data: Dataset {
+                    scenario: &s,
+                    pop: &pop,
+                    placement: &p,
+                },
                 tenant: t,
                 to,
                 rules_db: &rules,
@@ -400,7 +404,7 @@ async fn writes_during_the_copy_are_all_in_the_destination() {
             // A rate limit stretches the copy to about two seconds of concurrent writes.
             let opts = MigrateOptions {
                 batch_size: 200,
-                rate: Some(pop.tenants[t].documents as f64 / 2.0),
+                copy_rate: Some(pop.tenants[t].documents as f64 / 2.0),
                 ..MigrateOptions::default()
             };
             let live = Live {

@@ -434,6 +434,18 @@ fn bad_migrations_are_reported_where_they_are_written() {
             "\"t00099\"",
             "tenant `t00099` is not in the population",
         ),
+        (
+            "a copy rate under its old name, `rate` (a phase's rate is operations per second)",
+            base.replace("to = \"dedicated\" }", "to = \"dedicated\", rate = 500 }"),
+            "500",
+            "`rate` in `migrate = { … }` is now `copy_rate` (records per second",
+        ),
+        (
+            "a variant's copy rate under its old name, `migrate_rate`",
+            format!("{base}[matrix]\n[[matrix.variant]]\nmigrate_rate = 500\n"),
+            "500",
+            "`migrate_rate` is now `migrate_copy_rate`",
+        ),
     ];
     let wrong = misreported("mig.toml", cases);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -441,7 +453,7 @@ fn bad_migrations_are_reported_where_they_are_written() {
     let s = Scenario::parse(
         Path::new("mig.toml"),
         &format!(
-            "{base}[matrix]\n[[matrix.variant]]\nlabel = \"a\"\n[[matrix.variant]]\nmigrate_tenant = \"median\"\nmigrate_rate = 2000\nlabel = \"b\"\n"
+            "{base}[matrix]\n[[matrix.variant]]\nlabel = \"a\"\n[[matrix.variant]]\nmigrate_tenant = \"median\"\nmigrate_copy_rate = 2000\nlabel = \"b\"\n"
         ),
     )
     .expect("parses");

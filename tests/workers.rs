@@ -65,6 +65,8 @@ fn one_process_and_three_generators(file: &Path, flags: &[&str], tmp: &Path) -> 
             .arg("--scenario")
             .arg(file)
             .args(flags)
+            // The aligned trials' gap: these small data sets are ready in a second or two.
+            .args(["--trial-gap", "6"])
             .arg("--out")
             .arg(&many)
             .env("TENANTBENCH", bin)

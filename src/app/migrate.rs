@@ -121,9 +121,11 @@ async fn migrate_with<D: Admin + Migrate>(
     let to = placement.database_named(&name, a.to);
     let rules_db = base.databases[base.tenant_db[t]].name.clone();
     let spec = MoveSpec {
-        scenario: s,
-        pop,
-        placement: &placement,
+        data: Dataset {
+            scenario: s,
+            pop,
+            placement: &placement,
+        },
         tenant: t,
         to,
         rules_db: &rules_db,
@@ -131,7 +133,7 @@ async fn migrate_with<D: Admin + Migrate>(
     };
     let opts = MigrateOptions {
         batch_size: a.batch_size,
-        rate: a.copy_rate,
+        copy_rate: a.copy_rate,
         delete_source: a.delete_source,
         progress: a.progress.shown(),
         fault: None,

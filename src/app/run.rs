@@ -322,16 +322,23 @@ async fn wait_for_slot(plan: &RunPlan, n: usize, total: usize, cancel: &Cancella
         return true;
     };
     let due = at + slot * (n as u32 - 1);
-    if let Ok(wait) = due.duration_since(SystemTime::now()) {
-        eprintln!(
-            "[{n}/{total}] waiting {:.1} s for the aligned start {}",
-            wait.as_secs_f64(),
-            rfc3339(due)
-        );
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = cancel.cancelled() => return false,
+    match due.duration_since(SystemTime::now()) {
+        Ok(wait) => {
+            eprintln!(
+                "[{n}/{total}] waiting {:.1} s for the aligned start {}",
+                wait.as_secs_f64(),
+                rfc3339(due)
+            );
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = cancel.cancelled() => return false,
+            }
         }
+        Err(late) => eprintln!(
+            "warning: [{n}/{total}] starts {:.1} s after its aligned start {} (its preparation took longer than --trial-gap); its phases are not aligned with the other generators'; raise --trial-gap",
+            late.duration().as_secs_f64(),
+            rfc3339(due)
+        ),
     }
     true
 }

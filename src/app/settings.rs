@@ -72,10 +72,6 @@ pub fn generated_data(s: &Scenario, command: &str) -> Result<()> {
     Ok(())
 }
 
-/// Time between aligned trials (`--start-at`) beyond their duration: data checks, explain,
-/// clients.
-const TRIAL_GAP: Duration = Duration::from_secs(15);
-
 impl SeedSettings {
     /// Resolves the seeding flags over the scenario's `[load]`.
     ///
@@ -165,7 +161,7 @@ impl RunPlan {
             Some(at) => match scenario.workload.stop {
                 StopCondition::Duration(d) => Some(StartAt {
                     at,
-                    slot: d + TRIAL_GAP,
+                    slot: d + Duration::from_secs(a.trial_gap),
                 }),
                 StopCondition::Count(_) => {
                     bail!("--start-at aligns duration-stopped runs; the workload stops by count")

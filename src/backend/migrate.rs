@@ -19,23 +19,19 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use super::Dataset;
 use super::marker::{DbState, definition_hash};
 use super::seed::progress_bar;
 use crate::datagen::{Collection, Digest};
 use crate::directory::Directory;
 use crate::layout::{Move, Placement, PlacementKind};
-use crate::population::Population;
-use crate::scenario::Scenario;
 
 /// One tenant's move, as the command or the trial resolved it.
 #[derive(Debug, Clone, Copy)]
 pub struct MoveSpec<'a> {
-    /// The scenario the data is defined by.
-    pub scenario: &'a Scenario,
-    /// Its population.
-    pub pop: &'a Population,
-    /// Where every tenant lives now (the directory applied), with the destination in it.
-    pub placement: &'a Placement,
+    /// The data: its placement is where every tenant lives now (the directory applied), with
+    /// the destination in it.
+    pub data: Dataset<'a>,
     /// The tenant's index.
     pub tenant: usize,
     /// The destination's index in `placement.databases`.
@@ -50,45 +46,45 @@ pub struct MoveSpec<'a> {
 impl MoveSpec<'_> {
     /// The tenant's id.
     pub fn tenant_id(&self) -> &str {
-        &self.pop.tenants[self.tenant].id
+        &self.data.pop.tenants[self.tenant].id
     }
 
     /// The database the tenant is moved from.
     pub fn from(&self) -> usize {
-        self.placement.tenant_db[self.tenant]
+        self.data.placement.tenant_db[self.tenant]
     }
 
     /// The source database's name.
     pub fn source_name(&self) -> &str {
-        &self.placement.databases[self.from()].name
+        &self.data.placement.databases[self.from()].name
     }
 
     /// The destination database's name.
     pub fn destination_name(&self) -> &str {
-        &self.placement.databases[self.to].name
+        &self.data.placement.databases[self.to].name
     }
 
     /// The destination's placement kind.
     pub fn kind(&self) -> PlacementKind {
-        self.placement.databases[self.to].kind
+        self.data.placement.databases[self.to].kind
     }
 
     /// The destination alone as a placement holding the tenant: what the seeding steps
     /// (create, index build, completion) take.
     pub fn destination_placement(&self) -> Placement {
-        let mut d = self.placement.databases[self.to].clone();
+        let mut d = self.data.placement.databases[self.to].clone();
         d.tenants = vec![self.tenant];
         d.moved_out.clear();
         Placement {
-            layout: self.placement.layout,
+            layout: self.data.placement.layout,
             databases: vec![d],
-            tenant_db: vec![0; self.pop.tenants.len()],
+            tenant_db: vec![0; self.data.pop.tenants.len()],
         }
     }
 
     /// The destination's tenants once this one is in.
     pub fn destination_tenants(&self) -> Vec<usize> {
-        let mut t = self.placement.databases[self.to].tenants.clone();
+        let mut t = self.data.placement.databases[self.to].tenants.clone();
         if !t.contains(&self.tenant) {
             t.push(self.tenant);
         }
@@ -99,17 +95,20 @@ impl MoveSpec<'_> {
     /// their records; `dirty` when the source or the destination was (a copy of written data
     /// is not what the generator says either).
     pub fn destination_marker(&self, dirty: bool) -> super::marker::Marker {
-        let d = &self.placement.databases[self.to];
+        let d = &self.data.placement.databases[self.to];
         let mut m = super::marker::new_marker(
-            self.scenario,
-            self.placement.layout,
+            self.data.scenario,
+            self.data.placement.layout,
             d,
-            self.pop,
+            self.data.pop,
             self.indexes,
         );
         let tenants = self.destination_tenants();
         m.tenants = tenants.len() as u64;
-        m.records = tenants.iter().map(|&t| self.pop.tenants[t].documents).sum();
+        m.records = tenants
+            .iter()
+            .map(|&t| self.data.pop.tenants[t].documents)
+            .sum();
         m.complete = true;
         m.dirty = dirty;
         m
@@ -124,7 +123,7 @@ pub struct MigrateOptions {
     /// Records per copy batch.
     pub batch_size: usize,
     /// Records per second the copy may not exceed (`None`: as fast as the servers take it).
-    pub rate: Option<f64>,
+    pub copy_rate: Option<f64>,
     /// Delete the tenant's records from the source after the cut-over.
     pub delete_source: bool,
     /// Draw a progress bar.
@@ -137,7 +136,7 @@ impl Default for MigrateOptions {
     fn default() -> Self {
         MigrateOptions {
             batch_size: 1000,
-            rate: None,
+            copy_rate: None,
             delete_source: false,
             progress: false,
             fault: None,
@@ -429,20 +428,20 @@ pub async fn migrate<T: MigrateTarget>(
 /// Whether the destination may receive the tenant, and whether it exists already: empty, or
 /// marked by this scenario's prefix and definition (a stopped migration's); anything else is
 /// refused.
-fn admitted<T: MigrateTarget>(t: &T, state: &DbState) -> Result<bool, T::Error> {
+pub(super) fn admitted<T: MigrateTarget>(t: &T, state: &DbState) -> Result<bool, T::Error> {
     let spec = t.spec();
-    let hash = definition_hash(spec.scenario, spec.placement.layout);
+    let hash = definition_hash(spec.data.scenario, spec.data.placement.layout);
     match state {
         DbState::Empty => Ok(false),
         DbState::Foreign => Err(t.state(format!(
             "refusing to migrate into {}: it exists without a tenantbench marker (not created by tenantbench)",
             spec.destination_name()
         ))),
-        DbState::Marked(m) if m.prefix != spec.scenario.prefix.as_str() => Err(t.state(format!(
+        DbState::Marked(m) if m.prefix != spec.data.scenario.prefix.as_str() => Err(t.state(format!(
             "refusing to migrate into {}: it carries the marker of prefix `{}`, not `{}`",
             spec.destination_name(),
             m.prefix,
-            spec.scenario.prefix.as_str()
+            spec.data.scenario.prefix.as_str()
         ))),
         DbState::Marked(m) if m.definition_hash != hash.as_str() => Err(t.state(format!(
             "refusing to migrate into {}: it holds data of another definition (marker {}, scenario {})",
@@ -455,7 +454,7 @@ fn admitted<T: MigrateTarget>(t: &T, state: &DbState) -> Result<bool, T::Error> 
 }
 
 /// Copies the tenant's records from the checkpoint `cp` on, batch by batch, at most at
-/// `opts.rate`, saving the checkpoint after every batch; returns the records copied now.
+/// `opts.copy_rate`, saving the checkpoint after every batch; returns the records copied now.
 async fn bulk_copy<T: MigrateTarget>(
     t: &T,
     opts: &MigrateOptions,
@@ -498,7 +497,7 @@ async fn bulk_copy<T: MigrateTarget>(
                     "migration stopped after {copied} records (injected fault); the checkpoint is kept"
                 )));
             }
-            if let Some(rate) = opts.rate.filter(|r| *r > 0.0) {
+            if let Some(rate) = opts.copy_rate.filter(|r| *r > 0.0) {
                 let due = Duration::from_secs_f64(copied as f64 / rate);
                 if let Some(wait) = due.checked_sub(started.elapsed()) {
                     tokio::time::sleep(wait).await;

@@ -43,28 +43,17 @@ pub async fn dry_run<T: MigrateTarget>(
 ) -> Result<MovePlan, T::Error> {
     let spec = t.spec();
     let (state, cp) = t.inspect_destination().await?;
+    // The same admission the migration makes: a dry run never promises what the run refuses.
+    super::migrate::admitted(t, &state)?;
     let destination_state = match (&state, &cp) {
-        (DbState::Empty, _) => "new".to_string(),
-        (DbState::Foreign, _) => {
-            return Err(t.state(format!(
-                "refusing to migrate into {}: it exists without a tenantbench marker (not created by tenantbench)",
-                spec.destination_name()
-            )));
-        }
-        (DbState::Marked(m), _) if m.prefix != spec.scenario.prefix.as_str() => {
-            return Err(t.state(format!(
-                "refusing to migrate into {}: it carries the marker of prefix `{}`",
-                spec.destination_name(),
-                m.prefix
-            )));
-        }
-        (_, Some(c)) if c.tenant == spec.tenant_id() => {
+        (DbState::Marked(_), Some(c)) if c.tenant == spec.tenant_id() => {
             format!(
                 "a stopped migration's checkpoint: resumes after {} records",
                 c.copied
             )
         }
         (DbState::Marked(m), _) => format!("exists, holds {} tenants", m.tenants),
+        _ => "new".to_string(),
     };
     let records = t.source_counts().await?;
     let t0 = Instant::now();

@@ -75,7 +75,7 @@ pub struct Variant {
     /// report names it by what differs from the other variants.
     pub name: Option<String>,
     /// The tenant a `[[phase]]` moves during the variant's trials, with the variant's own
-    /// tenant and rate (`migrate_tenant`, `migrate_rate`); `None`: no migration.
+    /// tenant and rate (`migrate_tenant`, `migrate_copy_rate`); `None`: no migration.
     pub migration: Option<crate::scenario::migration::MigrationSpec>,
     /// `run --worker i/N`: this variant is one load generator's share of a whole variant, whose
     /// load and pool are kept here; `None`: the whole variant.

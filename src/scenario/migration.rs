@@ -1,7 +1,7 @@
-//! A migration under load: `[[phase]] migrate = { tenant, to, rate, batch_size, delete_source }`
+//! A migration under load: `[[phase]] migrate = { tenant, to, copy_rate, batch_size, delete_source }`
 //! moves one tenant while the workload runs, starting when its phase starts; an explicit
-//! `[[matrix.variant]]` may move another tenant (`migrate_tenant`) or at another rate
-//! (`migrate_rate`), so one run compares tenants and copy limits side by side.
+//! `[[matrix.variant]]` may move another tenant (`migrate_tenant`) or at another copy
+//! rate (`migrate_copy_rate`), so one run compares tenants and copy limits side by side.
 
 use crate::layout::PlacementKind;
 use crate::population::Population;
@@ -63,7 +63,7 @@ pub struct MigrationSpec {
     /// Its destination's placement kind.
     pub to: PlacementKind,
     /// Records per second the copy may not exceed (`None`: unlimited).
-    pub rate: Option<f64>,
+    pub copy_rate: Option<f64>,
     /// Records per copy batch.
     pub batch_size: usize,
     /// Delete the tenant's records from the source after the cut-over.
@@ -73,7 +73,7 @@ pub struct MigrationSpec {
 impl MigrationSpec {
     /// A short, file-name-safe token for variant ids: `mv.largest.dedicated.r2000`.
     pub fn token(&self) -> String {
-        let rate = match self.rate {
+        let rate = match self.copy_rate {
             Some(r) => format!("r{}", r.round() as u64),
             None => "rmax".to_string(),
         };
@@ -86,7 +86,7 @@ impl MigrationSpec {
             TenantPick::Id(id) => format!("tenant {id}"),
             p => format!("the {} tenant", p.name()),
         };
-        let rate = match self.rate {
+        let rate = match self.copy_rate {
             Some(r) => format!(" at ≤ {r} records/s"),
             None => String::new(),
         };

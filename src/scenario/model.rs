@@ -407,6 +407,10 @@ pub(super) struct VariantModel {
     #[serde(default)]
     pub(super) migrate_tenant: Option<Spanned<String>>,
     #[serde(default)]
+    pub(super) migrate_copy_rate: Option<Spanned<f64>>,
+    /// The name before `migrate_copy_rate`: refused with the new name (a scenario's `rate` is
+    /// operations per second; a copy's is records per second).
+    #[serde(default)]
     pub(super) migrate_rate: Option<Spanned<f64>>,
 }
 
@@ -434,6 +438,9 @@ pub(super) struct PhaseModel {
 pub(super) struct MigrateModel {
     pub(super) tenant: Spanned<String>,
     pub(super) to: Spanned<String>,
+    #[serde(default)]
+    pub(super) copy_rate: Option<Spanned<f64>>,
+    /// The name before `copy_rate`: refused with the new name.
     #[serde(default)]
     pub(super) rate: Option<Spanned<f64>>,
     #[serde(default)]

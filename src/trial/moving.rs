@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use super::{Trials, round3};
 use crate::backend::migrate::{self, MigrateOptions, MigrationReport, MoveSpec};
 use crate::backend::migration_rates as rates;
-use crate::backend::{Backend, FullDriver};
+use crate::backend::{Backend, Dataset, FullDriver};
 use crate::layout::Placement;
 use crate::metrics::results::{MigrationEvidence, Trial};
 use crate::runner::RunReport;
@@ -89,7 +89,7 @@ impl Trials<'_> {
             to: mv.placement.databases[mv.to].name.clone(),
             kind: mv.spec.to.name().to_string(),
             method: crate::backend::migrate::METHOD.to_string(),
-            rate_limit: mv.spec.rate,
+            rate_limit: mv.spec.copy_rate,
             ..MigrationEvidence::default()
         };
         let Some(dir) = backend.directory() else {
@@ -100,9 +100,11 @@ impl Trials<'_> {
             return (report, ev);
         };
         let spec = MoveSpec {
-            scenario: self.scenario,
-            pop: self.pop,
-            placement: &mv.placement,
+            data: Dataset {
+                scenario: self.scenario,
+                pop: self.pop,
+                placement: &mv.placement,
+            },
             tenant: mv.tenant,
             to: mv.to,
             rules_db: &mv.rules_db,
@@ -110,7 +112,7 @@ impl Trials<'_> {
         };
         let opts = MigrateOptions {
             batch_size: mv.spec.batch_size,
-            rate: mv.spec.rate,
+            copy_rate: mv.spec.copy_rate,
             delete_source: mv.spec.delete_source,
             progress: false,
             fault: None,
@@ -143,7 +145,7 @@ impl Trials<'_> {
         };
         ev.started_s = round3(began.as_secs_f64());
         ev.within_run = ended <= run_end;
-        outcome(d, &mut ev, r, mv.spec.rate);
+        outcome(d, &mut ev, r, mv.spec.copy_rate);
         (report, ev)
     }
 }

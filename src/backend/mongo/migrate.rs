@@ -90,7 +90,7 @@ impl<'a> MongoMigration<'a> {
     }
 
     fn db(&self, i: usize) -> Database {
-        let d = &self.spec.placement.databases[i];
+        let d = &self.spec.data.placement.databases[i];
         self.servers.db(&d.server, &d.name)
     }
 
@@ -111,13 +111,14 @@ impl<'a> MongoMigration<'a> {
 
     fn seed_options(&self) -> SeedOptions {
         let s = self.spec;
-        SeedOptions::from_scenario(s.scenario, s.placement.layout, s.indexes)
+        SeedOptions::from_scenario(s.data.scenario, s.data.placement.layout, s.indexes)
     }
 
     /// The layout's home database, which keeps the tenant directory.
     fn home(&self) -> Result<Database, MongoError> {
         let home = self
             .spec
+            .data
             .placement
             .home()
             .ok_or_else(|| MongoError::State("this layout has no home database".into()))?;
@@ -132,7 +133,7 @@ impl<'a> MongoMigration<'a> {
         let s = self.spec;
         let pl = s.destination_placement();
         let opts = self.seed_options();
-        let seeder = MongoSeeder::new(self.servers, s.scenario, s.pop, &pl, &opts)?;
+        let seeder = MongoSeeder::new(self.servers, s.data.scenario, s.data.pop, &pl, &opts)?;
         f(&seeder).await
     }
 }
@@ -462,7 +463,7 @@ impl crate::backend::Migrate for MongoDriver {
         opts: &MigrateOptions,
         live: Option<Live<'_>>,
     ) -> Result<MigrationReport, MongoError> {
-        self.with_servers(spec.placement, &Self::seeding(4), async |s| {
+        self.with_servers(spec.data.placement, &Self::seeding(4), async |s| {
             migrate::migrate(&super::MongoMigration::new(s, spec), opts, live).await
         })
         .await
@@ -473,7 +474,7 @@ impl crate::backend::Migrate for MongoDriver {
         spec: &MoveSpec<'_>,
         opts: &MigrateOptions,
     ) -> Result<MovePlan, MongoError> {
-        self.with_servers(spec.placement, &ConnectOptions::default(), async |s| {
+        self.with_servers(spec.data.placement, &ConnectOptions::default(), async |s| {
             migration_plan::dry_run(&super::MongoMigration::new(s, spec), opts).await
         })
         .await

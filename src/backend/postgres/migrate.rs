@@ -164,7 +164,7 @@ impl<'a> PgMigration<'a> {
                 super::MAX_IDENT
             )));
         }
-        let source = &spec.placement.databases[spec.from()];
+        let source = &spec.data.placement.databases[spec.from()];
         if source.server != crate::layout::Server::Default {
             return Err(PgError::State(format!(
                 "{} is on the {}; PostgreSQL migrations move tenants within the default server",
@@ -212,10 +212,15 @@ impl<'a> PgMigration<'a> {
     async fn home(&self) -> Result<Client, PgError> {
         let home = self
             .spec
+            .data
             .placement
             .home()
             .ok_or_else(|| PgError::State("this layout has no home database".into()))?;
-        connect(self.uri, Some(&self.spec.placement.databases[home].name)).await
+        connect(
+            self.uri,
+            Some(&self.spec.data.placement.databases[home].name),
+        )
+        .await
     }
 
     /// Runs `f` on a seeder of the destination alone.
@@ -225,8 +230,8 @@ impl<'a> PgMigration<'a> {
     ) -> Result<T, PgError> {
         let s = self.spec;
         let pl = s.destination_placement();
-        let opts = SeedOptions::from_scenario(s.scenario, s.placement.layout, s.indexes);
-        let seeder = PgSeeder::connect(self.uri, s.scenario, s.pop, &pl, &opts).await?;
+        let opts = SeedOptions::from_scenario(s.data.scenario, s.data.placement.layout, s.indexes);
+        let seeder = PgSeeder::connect(self.uri, s.data.scenario, s.data.pop, &pl, &opts).await?;
         f(&seeder).await
     }
 
@@ -344,7 +349,7 @@ impl MigrateTarget for PgMigration<'_> {
                 .await?;
             return Ok(());
         }
-        let tn = &self.spec.pop.tenants[self.spec.tenant];
+        let tn = &self.spec.data.pop.tenants[self.spec.tenant];
         self.dst()
             .await?
             .execute(

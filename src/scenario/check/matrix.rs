@@ -259,23 +259,30 @@ fn explicit_variant(
 }
 
 /// An explicit variant's migration: the phase's, with its own `migrate_tenant` and
-/// `migrate_rate` (0: unlimited); either key without a migrating phase is an error.
+/// `migrate_copy_rate` (records/s, 0: unlimited); either key without a migrating phase is an
+/// error.
 fn variant_migration(
     c: &Checker,
     vm: &VariantModel,
     phase: Option<&MigrationSpec>,
     tenants: u32,
 ) -> Result<Option<MigrationSpec>, ScenarioError> {
+    if let Some(r) = &vm.migrate_rate {
+        return Err(c.err(
+            r.span(),
+            "`migrate_rate` is now `migrate_copy_rate` (records per second; a variant's `rate` is operations per second)",
+        ));
+    }
     let Some(phase) = phase else {
         if let Some(k) = vm
             .migrate_tenant
             .as_ref()
             .map(Spanned::span)
-            .or(vm.migrate_rate.as_ref().map(Spanned::span))
+            .or(vm.migrate_copy_rate.as_ref().map(Spanned::span))
         {
             return Err(c.err(
                 k,
-                "`migrate_tenant` and `migrate_rate` change a migration; expected a [[phase]] with `migrate = { … }`",
+                "`migrate_tenant` and `migrate_copy_rate` change a migration; expected a [[phase]] with `migrate = { … }`",
             ));
         }
         return Ok(None);
@@ -284,8 +291,8 @@ fn variant_migration(
     if let Some(t) = &vm.migrate_tenant {
         m.tenant = super::phases::check_tenant_pick(c, t, tenants)?;
     }
-    if let Some(r) = &vm.migrate_rate {
-        m.rate = super::phases::check_migrate_rate(c, r)?;
+    if let Some(r) = &vm.migrate_copy_rate {
+        m.copy_rate = super::phases::check_migrate_rate(c, r)?;
     }
     Ok(Some(m))
 }

@@ -87,7 +87,7 @@ pub(in crate::scenario) fn check_phases(
     Ok(out)
 }
 
-/// `migrate = { tenant, to, rate, batch_size, delete_source }` of a phase.
+/// `migrate = { tenant, to, copy_rate, batch_size, delete_source }` of a phase.
 fn check_migrate(
     c: &Checker,
     m: &MigrateModel,
@@ -103,7 +103,13 @@ fn check_migrate(
             ));
         }
     };
-    let rate = match &m.rate {
+    if let Some(r) = &m.rate {
+        return Err(c.err(
+            r.span(),
+            "`rate` in `migrate = { … }` is now `copy_rate` (records per second; a phase's `rate` is operations per second)",
+        ));
+    }
+    let copy_rate = match &m.copy_rate {
         Some(r) => check_migrate_rate(c, r)?,
         None => None,
     };
@@ -120,7 +126,7 @@ fn check_migrate(
     Ok(MigrationSpec {
         tenant,
         to,
-        rate,
+        copy_rate,
         batch_size,
         delete_source: m.delete_source.unwrap_or(false),
     })
