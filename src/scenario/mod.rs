@@ -37,7 +37,9 @@ pub mod target;
 
 use check::Checker;
 
-pub use matrix::{ConnectionsSpec, MAX_POOL, MatrixSpec, Share, Strategy, Variant, part};
+pub use matrix::{
+    ConnectionsSpec, MAX_POOL, MatrixSpec, Share, ShareError, Strategy, Variant, part,
+};
 pub use phases::{PhasePlan, PhaseSpec};
 pub use profiles::{BUILTIN_PROFILES, profile_on};
 pub use scale::{generator_prefix, is_derived_prefix_of, scaled_prefix};
