@@ -9,6 +9,9 @@
 //!   `<prefix>_hy_shared` (the rest); hybrid names differ from the other layouts' so all three
 //!   layouts of one scenario can live side by side on one server.
 
+mod error;
+pub use error::PlacementError;
+
 use std::collections::BTreeMap;
 
 use crate::population::{Population, Tenant};
@@ -232,13 +235,11 @@ impl Placement {
         prefix: &str,
         tenant: &str,
         kind: PlacementKind,
-    ) -> Result<String, String> {
+    ) -> Result<String, PlacementError> {
         let layout = self.layout;
         let name = |n: usize| moved_name(prefix, layout, kind, tenant, n);
         let Some(first) = name(1) else {
-            return Err(format!(
-                "--layout {layout}: tenants are moved in the shared and hybrid layouts, which keep a shared database and a tenant directory; {layout} has none"
-            ));
+            return Err(PlacementError::NotMoved(layout));
         };
         if kind != PlacementKind::Pooled {
             return Ok(first);
@@ -312,17 +313,19 @@ impl Placement {
     ///
     /// # Errors
     /// A move of a tenant the population does not have.
-    pub fn with_moves(mut self, pop: &Population, moves: &[Move]) -> Result<Placement, String> {
+    pub fn with_moves(
+        mut self,
+        pop: &Population,
+        moves: &[Move],
+    ) -> Result<Placement, PlacementError> {
         for m in moves {
             let t = pop
                 .tenants
                 .iter()
                 .position(|x| x.id == m.tenant)
-                .ok_or_else(|| {
-                    format!(
-                        "the tenant directory moves tenant {} to {}, but the scenario has no such tenant",
-                        m.tenant, m.database
-                    )
+                .ok_or_else(|| PlacementError::UnknownTenant {
+                    tenant: m.tenant.clone(),
+                    database: m.database.clone(),
                 })?;
             let to = self.database_named(&m.database, m.kind);
             self.put(t, to);
@@ -642,11 +645,10 @@ mod tests {
         back.put(1, 0);
         assert_eq!(back.databases[0].moved_out, vec![4, 2]);
         assert!(back.databases[0].tenants.contains(&1));
-        assert!(
-            base.with_moves(&p, &[mv("t09999", "x", PlacementKind::Dedicated)])
-                .unwrap_err()
-                .contains("no such tenant")
-        );
+        assert!(matches!(
+            base.with_moves(&p, &[mv("t09999", "x", PlacementKind::Dedicated)]),
+            Err(PlacementError::UnknownTenant { .. })
+        ));
         assert_eq!(
             moved_name("tb_p", Layout::Hybrid, PlacementKind::Pooled, "t00001", 2).as_deref(),
             Some("tb_p_hy_mv_pool_2")

@@ -44,7 +44,7 @@ pub async fn load(a: LoadArgs) -> Result<u8> {
     }
     if let Some(host) = &a.host {
         // First, so no message below can print credentials in it.
-        check_base_url(host, "--host").map_err(anyhow::Error::msg)?;
+        check_base_url(host, "--host")?;
         if plan.scenario.http.is_some() {
             bail!(
                 "--host {host}: {} has an [http] table, whose base_url_env names the API; --host is for the reference API (`serve`)",
@@ -178,9 +178,9 @@ fn open_staging(
             );
         }
     }
-    let staging = Staging::open(spec).map_err(anyhow::Error::msg)?;
+    let staging = Staging::open(spec)?;
     let dir = s.path.parent().unwrap_or(Path::new("."));
-    let pop = tenants_file(&spec.tenants, dir, spec.max_record).map_err(anyhow::Error::msg)?;
+    let pop = tenants_file(&spec.tenants, dir, spec.max_record)?;
     Ok(StagingPlan {
         api: Arc::new(staging),
         tenants: pop,

@@ -214,7 +214,7 @@ fn add(into: &mut Histogram<u64>, b64: &str) -> Result<()> {
     if b64.is_empty() {
         return Ok(());
     }
-    let h = res::decode(b64).map_err(anyhow::Error::msg)?;
+    let h = res::decode(b64)?;
     into.add(&h).expect("auto-resizing histograms add");
     Ok(())
 }

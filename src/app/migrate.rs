@@ -88,8 +88,7 @@ async fn migrate_with<D: Admin + Migrate>(
     t: usize,
 ) -> Result<u8> {
     let base = s.placement(pop, layout);
-    base.destination(&s.prefix, &pop.tenants[t].id, a.to)
-        .map_err(anyhow::Error::msg)?;
+    base.destination(&s.prefix, &pop.tenants[t].id, a.to)?;
     let source = &base.databases[base.tenant_db[t]].name;
     let indexes = match &a.indexes.profile {
         Some(i) => i.clone(),
@@ -107,9 +106,7 @@ async fn migrate_with<D: Admin + Migrate>(
         )
     })?;
     let (mut placement, version) = d.placed(s, pop, layout).await?;
-    let name = placement
-        .destination(&s.prefix, &pop.tenants[t].id, a.to)
-        .map_err(anyhow::Error::msg)?;
+    let name = placement.destination(&s.prefix, &pop.tenants[t].id, a.to)?;
     let from = placement.tenant_db[t];
     if placement.databases[from].name == name {
         bail!(

@@ -56,10 +56,7 @@ impl ServePlan {
                 );
             };
             return Ok(ServePlan {
-                scenario: s
-                    .for_variant(&v)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .unwrap_or(s),
+                scenario: s.for_variant(&v)?.unwrap_or(s),
                 variant: v,
                 listen: a.listen,
                 evidence: a.evidence.clone(),
@@ -90,7 +87,7 @@ impl ServePlan {
         if let Some(st) = a.strategy {
             v.strategy = st;
         }
-        let scenario = match s.for_variant(&v).map_err(|e| anyhow::anyhow!("{e}"))? {
+        let scenario = match s.for_variant(&v)? {
             Some(derived) => derived,
             None => s,
         };

@@ -282,7 +282,7 @@ pub fn narrow(
 fn split_load(m: &MatrixSpec, w: (u32, u32)) -> Result<MatrixSpec> {
     let mut out = m.clone();
     for v in &mut out.variants {
-        *v = v.share(w).map_err(anyhow::Error::msg)?;
+        *v = v.share(w)?;
     }
     Ok(out)
 }

@@ -419,7 +419,7 @@ pub enum Placed<E: std::error::Error + 'static> {
         /// The layout whose directory it is.
         layout: Layout,
         /// What is wrong with it.
-        reason: String,
+        reason: crate::layout::PlacementError,
     },
 }
 

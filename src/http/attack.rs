@@ -87,19 +87,39 @@ pub struct AttackPlan {
     pub fixed_path: Option<String>,
 }
 
+/// A run goose cannot plan: its warm-up is not shorter than its duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the workload's warmup ({:.1} s) must be shorter than its duration ({:.1} s)",
+    warmup.as_secs_f64(),
+    duration.as_secs_f64()
+)]
+pub struct TestPlanError {
+    /// The workload's warm-up.
+    pub warmup: Duration,
+    /// The workload's duration.
+    pub duration: Duration,
+}
+
+/// Goose refused an attack's configuration or failed to run it. Goose's error is in the
+/// message, not chained as a source, so `{:#}` does not repeat it.
+#[derive(Debug, thiserror::Error)]
+#[error("goose: {0}")]
+pub struct AttackError(pub GooseError);
+
 /// The test plan of `users` over a run of `duration`, ramped up over its `warmup`, ending with
 /// every user stopped. Goose plans in whole seconds: the ramp is the warm-up rounded down, the
 /// end the duration rounded up (at least a second), so a scaled copy's fractions still run.
 ///
 /// # Errors
 /// A warm-up not shorter than the duration.
-pub fn test_plan(users: usize, warmup: Duration, duration: Duration) -> Result<String, String> {
+pub fn test_plan(
+    users: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> Result<String, TestPlanError> {
     if warmup >= duration {
-        return Err(format!(
-            "the workload's warmup ({:.1} s) must be shorter than its duration ({:.1} s)",
-            warmup.as_secs_f64(),
-            duration.as_secs_f64()
-        ));
+        return Err(TestPlanError { warmup, duration });
     }
     let ramp = warmup.as_secs();
     let end = (duration.as_secs() + u64::from(duration.subsec_nanos() > 0)).max(1);
@@ -243,7 +263,7 @@ pub async fn attack(
     workload: Workload,
     ids: Vec<String>,
     run: Arc<External>,
-) -> Result<GooseCounts, String> {
+) -> Result<GooseCounts, AttackError> {
     quiet_goose_log();
     let mut c = GooseConfiguration::default();
     c.host = Some(plan.base_url.clone());
@@ -294,16 +314,16 @@ pub async fn attack(
     if !plan.think.is_zero() {
         scenario = scenario
             .set_wait_time(plan.think, plan.think)
-            .map_err(|e| format!("goose: {e}"))?;
+            .map_err(AttackError)?;
     }
     let metrics = GooseAttack::initialize_with_config(c)
-        .map_err(|e| format!("goose: {e}"))?
+        .map_err(AttackError)?
         .register_scenario(scenario)
         .set_default(GooseDefault::TestPlan, plan.test_plan.as_str())
-        .map_err(|e| format!("goose: {e}"))?
+        .map_err(AttackError)?
         .execute()
         .await
-        .map_err(|e| format!("goose: {e}"))?;
+        .map_err(AttackError)?;
     Ok(GooseCounts::of(&metrics))
 }
 
@@ -425,7 +445,10 @@ mod tests {
         // A scaled copy: 0.2 s of warm-up, 1.2 s in all.
         let (w, d) = (Duration::from_millis(200), Duration::from_millis(1200));
         assert_eq!(test_plan(8, w, d).unwrap(), "8,0s;8,2s;0,0s");
-        assert!(test_plan(8, s(5), s(5)).unwrap_err().contains("shorter"));
+        assert_eq!(
+            test_plan(8, s(5), s(5)).unwrap_err().to_string(),
+            "the workload's warmup (5.0 s) must be shorter than its duration (5.0 s)"
+        );
     }
 
     #[test]

@@ -388,7 +388,7 @@ pub struct SecondSummary {
 pub use super::generators::{Generator, GeneratorShare, GeneratorTrial};
 pub use super::memory::{MemoryEvidence, RssSample};
 pub use super::plan::ExplainRecord;
-pub use super::summary::{Summary, decode, encode};
+pub use super::summary::{DecodeError, Summary, decode, encode};
 pub use super::trial_evidence::{
     CheckoutEvidence, ConnectionSample, CpuEvidence, DataEvidence, Evidence, FaultEvidence,
     HttpEvidence, MigrationEvidence, RegistryEvidence, ServerCpu,

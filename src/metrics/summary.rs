@@ -6,7 +6,9 @@ use std::io::Cursor;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use hdrhistogram::serialization::{
+    DeserializeError, Deserializer, Serializer as _, V2DeflateSerializer,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -57,17 +59,27 @@ pub fn encode(h: &Histogram<u64>) -> String {
     B64.encode(buf)
 }
 
+/// A histogram's text that [`decode`] could not read. The underlying error is kept but not
+/// chained as a source: the message holds its text already, so `{:#}` does not repeat it.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The text is not base64.
+    #[error("histogram is not base64: {0}")]
+    NotBase64(base64::DecodeError),
+    /// The bytes are not an HdrHistogram V2 (deflate) histogram.
+    #[error("histogram does not decode: {0:?}")]
+    NotHistogram(DeserializeError),
+}
+
 /// Decodes a histogram written by [`encode`] (or taken from an `.hlog` line).
 ///
 /// # Errors
-/// A description of what is wrong with the text.
-pub fn decode(s: &str) -> Result<Histogram<u64>, String> {
-    let bytes = B64
-        .decode(s.trim())
-        .map_err(|e| format!("histogram is not base64: {e}"))?;
+/// Text that is not base64, or bytes that are not a histogram.
+pub fn decode(s: &str) -> Result<Histogram<u64>, DecodeError> {
+    let bytes = B64.decode(s.trim()).map_err(DecodeError::NotBase64)?;
     let mut h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut Cursor::new(bytes))
-        .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+        .map_err(DecodeError::NotHistogram)?;
     h.auto(true);
     Ok(h)
 }
@@ -87,7 +99,11 @@ mod tests {
         assert_eq!(back.len(), 5);
         assert_eq!(back.max(), h.max());
         assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
-        assert!(decode("not base64!").is_err());
+        let e = decode("not base64!").unwrap_err();
+        assert!(
+            e.to_string().starts_with("histogram is not base64: "),
+            "{e}"
+        );
     }
 
     #[test]

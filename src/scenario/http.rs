@@ -80,12 +80,43 @@ pub enum Part {
     Env(String),
 }
 
+/// A placeholder a template does not allow; the message names it (`{name}`, braces included)
+/// and says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `{env:…}` with a name that is not an environment variable's.
+    #[error("{{{placeholder}}}: expected an environment variable name of A-Z, 0-9 and _")]
+    EnvName {
+        /// The placeholder between its braces (`env:token`).
+        placeholder: String,
+    },
+    /// `{env:…}` in a path or body, which end up in goose's figures and logs.
+    #[error(
+        "{{{placeholder}}}: environment variables are allowed in headers only (a path or body ends up in goose's figures and logs)"
+    )]
+    EnvOutsideHeaders {
+        /// The placeholder between its braces.
+        placeholder: String,
+    },
+    /// A name that is no placeholder.
+    #[error(
+        "{{{placeholder}}}: unknown placeholder; expected {{tenant}}, {{n}}, {{status}}{}",
+        if *env { " or {env:NAME}" } else { "" }
+    )]
+    Unknown {
+        /// The placeholder between its braces.
+        placeholder: String,
+        /// Whether `{env:NAME}` was allowed (a header), so the message offers it.
+        env: bool,
+    },
+}
+
 impl Template {
     /// Parses `text`; `env` allows `{env:NAME}`.
     ///
     /// # Errors
     /// An unknown placeholder, or `{env:…}` where it is not allowed: the message says which.
-    pub fn parse(text: &str, env: bool) -> Result<Template, String> {
+    pub fn parse(text: &str, env: bool) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut rest = text;
@@ -107,20 +138,20 @@ impl Template {
                 _ => match name.strip_prefix("env:") {
                     Some(var) if env && valid_env_name(var) => Part::Env(var.to_string()),
                     Some(_) if env => {
-                        return Err(format!(
-                            "{{{name}}}: expected an environment variable name of A-Z, 0-9 and _"
-                        ));
+                        return Err(TemplateError::EnvName {
+                            placeholder: name.to_string(),
+                        });
                     }
                     Some(_) => {
-                        return Err(format!(
-                            "{{{name}}}: environment variables are allowed in headers only (a path or body ends up in goose's figures and logs)"
-                        ));
+                        return Err(TemplateError::EnvOutsideHeaders {
+                            placeholder: name.to_string(),
+                        });
                     }
                     None => {
-                        return Err(format!(
-                            "{{{name}}}: unknown placeholder; expected {{tenant}}, {{n}}, {{status}}{}",
-                            if env { " or {env:NAME}" } else { "" }
-                        ));
+                        return Err(TemplateError::Unknown {
+                            placeholder: name.to_string(),
+                            env,
+                        });
                     }
                 },
             };
@@ -185,15 +216,25 @@ mod tests {
         );
         let h = Template::parse("Bearer {env:STAGING_TOKEN}", true).unwrap();
         assert_eq!(h.env_vars().collect::<Vec<_>>(), ["STAGING_TOKEN"]);
-        assert!(
+        assert_eq!(
             Template::parse("/x/{env:TOKEN}", false)
                 .unwrap_err()
-                .contains("headers only")
+                .to_string(),
+            "{env:TOKEN}: environment variables are allowed in headers only (a path or body ends up in goose's figures and logs)"
         );
-        assert!(
-            Template::parse("/x/{user}", false)
+        assert_eq!(
+            Template::parse("/x/{user}", false).unwrap_err().to_string(),
+            "{user}: unknown placeholder; expected {tenant}, {n}, {status}"
+        );
+        assert_eq!(
+            Template::parse("{user}", true).unwrap_err().to_string(),
+            "{user}: unknown placeholder; expected {tenant}, {n}, {status} or {env:NAME}"
+        );
+        assert_eq!(
+            Template::parse("{env:token}", true)
                 .unwrap_err()
-                .contains("unknown placeholder")
+                .to_string(),
+            "{env:token}: expected an environment variable name of A-Z, 0-9 and _"
         );
     }
 }

@@ -103,6 +103,23 @@ pub fn part(x: usize, (i, n): (u32, u32)) -> usize {
     x / n as usize + usize::from((i as usize) < x % n as usize)
 }
 
+/// A load generator's share that would have no worker: a closed loop split among more
+/// generators (`run --worker i/n`) than it has workers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--worker {i}/{n}: variant {variant} has concurrency {concurrency}, which leaves generator {i} no worker; use at most {concurrency} generators"
+)]
+pub struct ShareError {
+    /// The generator's index.
+    pub i: u32,
+    /// How many generators share the variant.
+    pub n: u32,
+    /// The whole variant's id.
+    pub variant: String,
+    /// The whole variant's concurrency.
+    pub concurrency: usize,
+}
+
 impl Variant {
     /// The whole variant this is a generator's share of (a copy of itself when it is whole).
     #[must_use]
@@ -128,16 +145,18 @@ impl Variant {
     ///
     /// # Errors
     /// A closed loop with fewer workers than generators (one would have none).
-    pub fn share(&self, (i, n): (u32, u32)) -> Result<Variant, String> {
+    pub fn share(&self, (i, n): (u32, u32)) -> Result<Variant, ShareError> {
         let whole = self.whole();
         let pacer = match whole.pacer {
             Pacer::Closed { concurrency, think } => {
                 let c = part(concurrency, (i, n));
                 if c == 0 {
-                    return Err(format!(
-                        "--worker {i}/{n}: variant {} has concurrency {concurrency}, which leaves generator {i} no worker; use at most {concurrency} generators",
-                        whole.id()
-                    ));
+                    return Err(ShareError {
+                        i,
+                        n,
+                        variant: whole.id(),
+                        concurrency,
+                    });
                 }
                 Pacer::Closed {
                     concurrency: c,
@@ -331,8 +350,12 @@ mod tests {
             // A share of a share is cut from the whole again.
             assert_eq!(s.share((1, 3)).expect("share"), shares[1]);
         }
-        assert!(
-            whole.share((8, 9)).is_err(),
+        assert_eq!(
+            whole.share((8, 9)).unwrap_err().to_string(),
+            format!(
+                "--worker 8/9: variant {} has concurrency 8, which leaves generator 8 no worker; use at most 8 generators",
+                whole.id()
+            ),
             "8 workers leave the ninth generator none"
         );
         assert!(whole.share((7, 9)).is_ok());

@@ -37,10 +37,12 @@ pub mod target;
 
 use check::Checker;
 
-pub use matrix::{ConnectionsSpec, MAX_POOL, MatrixSpec, Share, Strategy, Variant, part};
+pub use matrix::{
+    ConnectionsSpec, MAX_POOL, MatrixSpec, Share, ShareError, Strategy, Variant, part,
+};
 pub use phases::{PhasePlan, PhaseSpec};
 pub use profiles::{BUILTIN_PROFILES, profile_on};
-pub use scale::{generator_prefix, is_derived_prefix_of, scaled_prefix};
+pub use scale::{ScaleError, generator_prefix, is_derived_prefix_of, scaled_prefix};
 
 /// A scenario file could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]

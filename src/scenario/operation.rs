@@ -26,12 +26,45 @@ pub enum Hole {
 /// Placeholder names, for messages.
 pub const HOLES: &str = "{{tenant}}, {{status}}, {{id}}, {{email}}, {{key}}, {{days_ago:N}}";
 
+/// A placeholder in an operation's template or SQL that is not one of [`HOLES`]; its
+/// message says what was expected instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderError {
+    /// A `{{` with no `}}` after it.
+    #[error("a placeholder `{{{{` without its closing `}}}}`")]
+    Unclosed,
+    /// An argument to a placeholder that takes none (`{{tenant:1}}`).
+    #[error("{{{{{name}}}}} takes no argument")]
+    TakesNoArgument {
+        /// The placeholder's name.
+        name: String,
+    },
+    /// `{{days_ago}}` without a whole number of days up to 36500.
+    #[error("expected {{{{days_ago:N}}}} with N a whole number of days, 0 to 36500")]
+    DaysAgo,
+    /// A name that is no placeholder.
+    #[error("unknown placeholder {{{{{placeholder}}}}}; expected one of {}", HOLES)]
+    Unknown {
+        /// What stood between `{{` and `}}`, trimmed.
+        placeholder: String,
+    },
+    /// SQL's `$1`: tenantbench numbers the parameters itself, from what they are named.
+    #[error(
+        "a numbered parameter ${number}; name what to bind instead: {} (or $tenant, $status, $id, $email, $key)",
+        HOLES
+    )]
+    Numbered {
+        /// The digits after `$`.
+        number: String,
+    },
+}
+
 impl Hole {
     /// The placeholder between `{{` and `}}` (spaces around allowed).
     ///
     /// # Errors
     /// What was expected instead.
-    pub fn parse(inner: &str) -> Result<Hole, String> {
+    pub fn parse(inner: &str) -> Result<Hole, PlaceholderError> {
         let t = inner.trim();
         let (name, arg) = match t.split_once(':') {
             Some((n, a)) => (n.trim(), Some(a.trim())),
@@ -39,7 +72,9 @@ impl Hole {
         };
         let plain = |h: Hole| match arg {
             None => Ok(h),
-            Some(_) => Err(format!("{{{{{name}}}}} takes no argument")),
+            Some(_) => Err(PlaceholderError::TakesNoArgument {
+                name: name.to_string(),
+            }),
         };
         match name {
             "tenant" => plain(Hole::Tenant),
@@ -49,13 +84,11 @@ impl Hole {
             "key" => plain(Hole::Key),
             "days_ago" => match arg.map(str::parse::<u32>) {
                 Some(Ok(n)) if n <= 36_500 => Ok(Hole::DaysAgo(n)),
-                _ => {
-                    Err("expected {{days_ago:N}} with N a whole number of days, 0 to 36500".into())
-                }
+                _ => Err(PlaceholderError::DaysAgo),
             },
-            _ => Err(format!(
-                "unknown placeholder {{{{{t}}}}}; expected one of {HOLES}"
-            )),
+            _ => Err(PlaceholderError::Unknown {
+                placeholder: t.to_string(),
+            }),
         }
     }
 }
@@ -91,7 +124,7 @@ pub enum Tpl {
 }
 
 /// Splits a string into text and placeholders; `Err((offset, message))` at the first bad one.
-pub fn pieces(s: &str) -> Result<Vec<Piece>, (usize, String)> {
+pub fn pieces(s: &str) -> Result<Vec<Piece>, (usize, PlaceholderError)> {
     let mut out = Vec::new();
     let mut rest = s;
     let mut at = 0;
@@ -100,7 +133,7 @@ pub fn pieces(s: &str) -> Result<Vec<Piece>, (usize, String)> {
             out.push(Piece::Lit(rest[..i].to_string()));
         }
         let Some(j) = rest[i + 2..].find("}}") else {
-            return Err((at + i, "a placeholder `{{` without its closing `}}`".into()));
+            return Err((at + i, PlaceholderError::Unclosed));
         };
         let inner = &rest[i + 2..i + 2 + j];
         out.push(Piece::Hole(Hole::parse(inner).map_err(|m| (at + i, m))?));
@@ -226,7 +259,7 @@ pub struct Sql {
 /// Compiles SQL with placeholders; `Err((offset, message))` at the first bad one. `$tenant`,
 /// `$status`, `$id`, `$email` and `$key` stand for `{{tenant}}` and so on; numbered
 /// parameters (`$1`) are refused, since only a name says what to bind.
-pub fn compile_sql(sql: &str) -> Result<Sql, (usize, String)> {
+pub fn compile_sql(sql: &str) -> Result<Sql, (usize, PlaceholderError)> {
     let mut text = String::new();
     let mut params: Vec<Hole> = Vec::new();
     let mut bind = |h: Hole, text: &mut String| {
@@ -244,7 +277,7 @@ pub fn compile_sql(sql: &str) -> Result<Sql, (usize, String)> {
     while i < b.len() {
         if sql[i..].starts_with("{{") {
             let Some(j) = sql[i + 2..].find("}}") else {
-                return Err((i, "a placeholder `{{` without its closing `}}`".into()));
+                return Err((i, PlaceholderError::Unclosed));
             };
             let h = Hole::parse(&sql[i + 2..i + 2 + j]).map_err(|m| (i, m))?;
             bind(h, &mut text);
@@ -255,12 +288,7 @@ pub fn compile_sql(sql: &str) -> Result<Sql, (usize, String)> {
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
             if !word.is_empty() && word.bytes().all(|c| c.is_ascii_digit()) {
-                return Err((
-                    i,
-                    format!(
-                        "a numbered parameter ${word}; name what to bind instead: {HOLES} (or $tenant, $status, $id, $email, $key)"
-                    ),
-                ));
+                return Err((i, PlaceholderError::Numbered { number: word }));
             }
             match Hole::parse(&word) {
                 Ok(h) if word != "days_ago" => {
@@ -311,9 +339,24 @@ mod tests {
             pieces("{{ days_ago: 7 }}").unwrap(),
             vec![Piece::Hole(Hole::DaysAgo(7))]
         );
-        assert_eq!(pieces("ab{{tenat}}").unwrap_err().0, 2);
-        assert!(pieces("{{days_ago}}").unwrap_err().1.contains("days_ago:N"));
-        assert!(pieces("{{tenant").is_err());
+        let (at, e) = pieces("ab{{ tenat }}").unwrap_err();
+        assert_eq!(at, 2);
+        assert_eq!(
+            e.to_string(),
+            format!("unknown placeholder {{{{tenat}}}}; expected one of {HOLES}")
+        );
+        assert_eq!(
+            pieces("{{days_ago}}").unwrap_err().1.to_string(),
+            "expected {{days_ago:N}} with N a whole number of days, 0 to 36500"
+        );
+        assert_eq!(
+            pieces("{{key:2}}").unwrap_err().1.to_string(),
+            "{{key}} takes no argument"
+        );
+        assert_eq!(
+            pieces("{{tenant").unwrap_err().1.to_string(),
+            "a placeholder `{{` without its closing `}}`"
+        );
     }
 
     #[test]
@@ -337,6 +380,13 @@ mod tests {
             "SELECT id FROM orders WHERE tenant_id = $1 AND status = $2 AND x = $1 AND p = '$$'"
         );
         assert_eq!(s.params, [Hole::Tenant, Hole::Status]);
-        assert_eq!(compile_sql("SELECT $1").unwrap_err().0, 7);
+        let (at, e) = compile_sql("SELECT $1").unwrap_err();
+        assert_eq!(at, 7);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "a numbered parameter $1; name what to bind instead: {HOLES} (or $tenant, $status, $id, $email, $key)"
+            )
+        );
     }
 }

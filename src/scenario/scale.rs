@@ -20,6 +20,48 @@ pub fn valid_scale(f: f64) -> bool {
     f.is_finite() && (SCALE_RANGE.0..=SCALE_RANGE.1).contains(&f)
 }
 
+/// A derived copy of a scenario that cannot be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScaleError {
+    /// The factor is outside [`SCALE_RANGE`] (or not a number).
+    #[error("scale {factor}: expected a factor between {} and {}", SCALE_RANGE.0, SCALE_RANGE.1)]
+    Factor {
+        /// The factor asked for.
+        factor: f64,
+    },
+    /// A role names a tenant the scaled population no longer has.
+    #[error(
+        "scale {factor} leaves {tenants} tenants, but role `{role}` names {tenant} (rank {rank})"
+    )]
+    Role {
+        /// The factor.
+        factor: f64,
+        /// Tenants the scaled population keeps.
+        tenants: u32,
+        /// The role.
+        role: String,
+        /// The tenant it names.
+        tenant: String,
+        /// That tenant's rank (0: not a tenant id).
+        rank: u32,
+    },
+    /// The workload's hot tenants include a rank the scaled population no longer has.
+    #[error(
+        "scale {factor} leaves {tenants} tenants, but the workload's hot tenants include rank {rank}"
+    )]
+    Hot {
+        /// The factor.
+        factor: f64,
+        /// Tenants the scaled population keeps.
+        tenants: u32,
+        /// The hot tenant's rank (1-based).
+        rank: usize,
+    },
+    /// A variant names a hybrid rule set the scenario does not define.
+    #[error("unknown hybrid rule set `{0}`")]
+    UnknownRuleSet(String),
+}
+
 /// The database prefix of a scaled copy: `tb_quickstart` at 0.01 → `tb_quickstart_s0p01`.
 pub fn scaled_prefix(prefix: &str, f: f64) -> String {
     format!("{prefix}_s{}", token(f))
@@ -102,7 +144,7 @@ impl Scenario {
     ///
     /// # Errors
     /// As [`Scenario::scaled`]; an unknown rule set.
-    pub fn for_variant(&self, v: &Variant) -> Result<Option<Scenario>, String> {
+    pub fn for_variant(&self, v: &Variant) -> Result<Option<Scenario>, ScaleError> {
         if v.scale == 1.0 && v.hybrid.is_none() {
             return Ok(None);
         }
@@ -111,7 +153,7 @@ impl Scenario {
             let rules = self
                 .hybrid_sets
                 .get(name)
-                .ok_or_else(|| format!("unknown hybrid rule set `{name}`"))?;
+                .ok_or_else(|| ScaleError::UnknownRuleSet(name.clone()))?;
             let placing = |r: &[super::Rule]| -> Vec<super::Rule> {
                 r.iter()
                     .map(|x| super::Rule {
@@ -136,12 +178,9 @@ impl Scenario {
     /// # Errors
     /// The factor is out of range, or a role or hot tenant names a rank the scaled population
     /// no longer has.
-    pub fn scaled(&self, f: f64, times: bool) -> Result<Scenario, String> {
+    pub fn scaled(&self, f: f64, times: bool) -> Result<Scenario, ScaleError> {
         if !valid_scale(f) {
-            return Err(format!(
-                "scale {f}: expected a factor between {} and {}",
-                SCALE_RANGE.0, SCALE_RANGE.1
-            ));
+            return Err(ScaleError::Factor { factor: f });
         }
         if f == 1.0 {
             return Ok(self.clone());
@@ -171,9 +210,13 @@ impl Scenario {
             for id in ids.iter_mut() {
                 let rank = rank_of(id, old_n).unwrap_or(0);
                 if rank == 0 || rank > n {
-                    return Err(format!(
-                        "scale {f} leaves {n} tenants, but role `{role}` names {id} (rank {rank})"
-                    ));
+                    return Err(ScaleError::Role {
+                        factor: f,
+                        tenants: n,
+                        role: role.clone(),
+                        tenant: id.clone(),
+                        rank,
+                    });
                 }
                 *id = tenant_id(rank, n);
             }
@@ -181,10 +224,11 @@ impl Scenario {
         if let TenantChoiceSpec::Hot { tenants, .. } = &mut s.workload.tenants
             && let Some(&i) = tenants.iter().find(|&&i| i >= n as usize)
         {
-            return Err(format!(
-                "scale {f} leaves {n} tenants, but the workload's hot tenants include rank {}",
-                i + 1
-            ));
+            return Err(ScaleError::Hot {
+                factor: f,
+                tenants: n,
+                rank: i + 1,
+            });
         }
         s.prefix = scaled_prefix(&self.prefix, f);
         if times {
@@ -250,7 +294,10 @@ mod tests {
             pop.tenants[19].documents
         );
         assert_eq!(u.workload.stop, s.workload.stop);
-        assert!(s.scaled(0.0, true).is_err());
+        assert_eq!(
+            s.scaled(0.0, true).unwrap_err().to_string(),
+            "scale 0: expected a factor between 0.000001 and 100"
+        );
         assert!(s.scaled(f64::NAN, true).is_err());
     }
 

@@ -74,7 +74,7 @@ pub async fn tenants(plan: &RunPlan, t: &TargetSpec, kind: BackendKind) -> Resul
     let collections = match &t.tenants {
         TenantsFrom::File(file) => {
             let dir = s.path.parent().unwrap_or(Path::new("."));
-            let rows = crate::http::staging::tenant_rows(file, dir).map_err(anyhow::Error::msg)?;
+            let rows = crate::http::staging::tenant_rows(file, dir)?;
             return Ok(Existing {
                 pop: Population::ranked(rows, Some(&s.population), |_| [0; Collection::COUNT]),
                 documents: BTreeMap::new(),

@@ -80,10 +80,7 @@ impl Trials<'_> {
                         crate::backend::redact_text(&e.to_string())
                     ),
                 }
-                done.push((
-                    f.clone(),
-                    r.map_err(|e| crate::backend::redact_text(&e.to_string())),
-                ));
+                done.push((f.clone(), r));
             }
             done.into_iter()
                 .map(|(f, r)| (f, r, start.into_std()))
@@ -104,11 +101,12 @@ impl Trials<'_> {
         (report, evidence)
     }
 
-    /// One fault's evidence from what the driver did and what the workload saw.
-    fn fault_evidence(
+    /// One fault's evidence from what the driver did and what the workload saw (its error
+    /// recorded redacted: a driver's message may quote a URI).
+    fn fault_evidence<E: std::fmt::Display>(
         &self,
         f: &FaultSpec,
-        done: Result<FaultDone, String>,
+        done: Result<FaultDone, E>,
         start: std::time::Instant,
         rep: &RunReport,
         first_ok: Option<std::time::Duration>,
@@ -127,7 +125,7 @@ impl Trials<'_> {
         let done = match done {
             Ok(d) => d,
             Err(e) => {
-                ev.error = Some(e);
+                ev.error = Some(crate::backend::redact_text(&e.to_string()));
                 return ev;
             }
         };

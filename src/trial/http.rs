@@ -48,8 +48,7 @@ impl Trials<'_> {
         let StopCondition::Duration(duration) = s.workload.stop else {
             bail!("`load` runs for a duration");
         };
-        let test_plan =
-            attack::test_plan(users, s.workload.warmup, duration).map_err(anyhow::Error::msg)?;
+        let test_plan = attack::test_plan(users, s.workload.warmup, duration)?;
         let reports = vec![format!("{stem}-goose.html"), format!("{stem}-goose.json")];
         let plan = AttackPlan {
             base_url: base_url.clone(),
@@ -94,7 +93,7 @@ impl Trials<'_> {
             t.evidence.checkout = ev.checkout;
             t.evidence.registry = ev.registry;
         }
-        let counts = counts.map_err(anyhow::Error::msg)?;
+        let counts = counts?;
         t.evidence.http = Some(HttpEvidence {
             engine: attack::ENGINE.into(),
             base_url: crate::backend::redact_uri(&base_url),
@@ -146,7 +145,7 @@ impl Trials<'_> {
         plan: &AttackPlan,
         ids: Vec<String>,
         run: Arc<External>,
-    ) -> Result<attack::GooseCounts, String> {
+    ) -> Result<attack::GooseCounts, attack::AttackError> {
         if self.cancel.is_cancelled() {
             return Ok(attack::GooseCounts::default());
         }

@@ -43,9 +43,7 @@ impl Trials<'_> {
                 m.tenant.name()
             )
         })?;
-        let name = base
-            .destination(&self.scenario.prefix, &self.pop.tenants[t].id, m.to)
-            .map_err(anyhow::Error::msg)?;
+        let name = base.destination(&self.scenario.prefix, &self.pop.tenants[t].id, m.to)?;
         let rules_db = base.databases[base.tenant_db[t]].name.clone();
         if rules_db == name {
             bail!(

@@ -13,6 +13,48 @@ mod postgres;
 use super::{CollectionFacts, Finding, IndexFacts, Verdict};
 use crate::op::BackendKind;
 
+/// Why a finding has no command: what [`Fix::instead`] says, each message starting
+/// `no command:`. Underlying errors are in the messages, not chained as sources.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    /// PostgreSQL: an index's or a constraint's definition tenantbench cannot rewrite with the
+    /// tenant field first.
+    #[error(
+        "no command: tenantbench could not read the definition {definition:?}; build the tenant-scoped \
+         unique index by hand, then drop the old one"
+    )]
+    Unreadable {
+        /// The definition as the server gave it.
+        definition: String,
+    },
+    /// MongoDB: an index option (its partial filter, its collation) that is not JSON.
+    #[error("no command: its {what} {text:?} does not read as JSON ({error})")]
+    NotJson {
+        /// Which option (`partial filter`, `collation`).
+        what: &'static str,
+        /// The option's text.
+        text: String,
+        /// serde_json's error.
+        error: serde_json::Error,
+    },
+    /// MongoDB: a sparse index over several keys, which leaves out a document only when all
+    /// of them are missing: no partial filter without `$or` says that.
+    #[error(
+        "no command: {index} is sparse over several keys ({}), leaving out only documents that \
+         have none of them; with the tenant field first every document has a key, so a \
+         sparse twin would refuse two documents of one tenant without them. Build a unique \
+         index led by the tenant field with a partialFilterExpression that says which \
+         documents must be unique, then drop {index}",
+        keys.join(", ")
+    )]
+    SparseKeys {
+        /// The index's name.
+        index: String,
+        /// Its keys.
+        keys: Vec<String>,
+    },
+}
+
 /// A fix as composed, before it joins its verdict.
 #[derive(Debug, Default)]
 pub struct Fix {

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::Fix;
+use super::{Fix, FixError};
 use crate::audit::{CollectionFacts, IndexFacts};
 
 /// A JSON string (a shell string literal) of `s`.
@@ -43,7 +43,7 @@ pub(super) fn scoped(c: &CollectionFacts, field: &str, i: &IndexFacts, built: bo
         Ok(spec) => spec,
         Err(why) => {
             return Fix {
-                instead: Some(why),
+                instead: Some(why.to_string()),
                 ..Fix::default()
             };
         }
@@ -79,7 +79,7 @@ pub(super) fn scoped(c: &CollectionFacts, field: &str, i: &IndexFacts, built: bo
 fn twin(
     field: &str,
     i: &IndexFacts,
-) -> Result<(Vec<(String, Value)>, Vec<(String, Value)>), String> {
+) -> Result<(Vec<(String, Value)>, Vec<(String, Value)>), FixError> {
     let mut keys = vec![(field.to_string(), Value::from(1))];
     for (n, k) in i.keys.iter().enumerate() {
         let dir = i
@@ -90,9 +90,12 @@ fn twin(
         keys.push((k.clone(), dir));
     }
     let mut options = vec![("unique".to_string(), Value::Bool(true))];
-    let parse = |what: &str, text: &str| {
-        serde_json::from_str::<Value>(text)
-            .map_err(|e| format!("no command: its {what} {text:?} does not read as JSON ({e})"))
+    let parse = |what: &'static str, text: &str| {
+        serde_json::from_str::<Value>(text).map_err(|error| FixError::NotJson {
+            what,
+            text: text.to_string(),
+            error,
+        })
     };
     if let Some(p) = &i.partial {
         options.push((
@@ -111,19 +114,13 @@ fn twin(
 /// The partial filter that leaves out what sparse index `i` leaves out: documents without its
 /// one key. Err for several keys (sparse leaves out a document only when all are missing,
 /// which a partial filter cannot say without `$or`).
-fn sparse_filter(i: &IndexFacts) -> Result<Value, String> {
+fn sparse_filter(i: &IndexFacts) -> Result<Value, FixError> {
     match i.keys.as_slice() {
         [k] => Ok(serde_json::json!({ k: { "$exists": true } })),
-        keys => Err(format!(
-            "no command: {} is sparse over several keys ({}), leaving out only documents that \
-             have none of them; with the tenant field first every document has a key, so a \
-             sparse twin would refuse two documents of one tenant without them. Build a unique \
-             index led by the tenant field with a partialFilterExpression that says which \
-             documents must be unique, then drop {}",
-            i.name,
-            keys.join(", "),
-            i.name
-        )),
+        keys => Err(FixError::SparseKeys {
+            index: i.name.clone(),
+            keys: keys.to_vec(),
+        }),
     }
 }
 
@@ -280,10 +277,21 @@ mod tests {
         let mut two = unique("a_1_b_1", &[("a", "1"), ("b", "1")]);
         two.sparse = true;
         let f = scoped(&users(), "companyId", &two, false);
+        assert!(f.statements.is_empty());
+        assert_eq!(
+            f.instead.as_deref(),
+            Some(
+                "no command: a_1_b_1 is sparse over several keys (a, b), leaving out only documents that have none of them; with the tenant field first every document has a key, so a sparse twin would refuse two documents of one tenant without them. Build a unique index led by the tenant field with a partialFilterExpression that says which documents must be unique, then drop a_1_b_1"
+            )
+        );
+        let mut bad = unique("n_1", &[("n", "1")]);
+        bad.collation = Some("{locale".into());
+        let why = scoped(&users(), "companyId", &bad, false).instead;
         assert!(
-            f.statements.is_empty()
-                && f.instead
-                    .is_some_and(|w| w.contains("sparse over several keys"))
+            why.as_deref()
+                .is_some_and(|w| w
+                    .starts_with("no command: its collation \"{locale\" does not read as JSON (")),
+            "{why:?}"
         );
     }
 

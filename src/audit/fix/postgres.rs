@@ -3,7 +3,7 @@
 //! constraint replaced through `ALTER TABLE … ADD CONSTRAINT … UNIQUE USING INDEX` and
 //! `DROP CONSTRAINT` in one statement, and nothing where a foreign key depends on the index.
 
-use super::Fix;
+use super::{Fix, FixError};
 use crate::audit::{CollectionFacts, Constraint, IndexFacts};
 
 /// Longest identifier PostgreSQL keeps (`NAMEDATALEN - 1` bytes).
@@ -66,13 +66,13 @@ pub(super) fn scoped(c: &CollectionFacts, field: &str, i: &IndexFacts, built: bo
         (create, _) if !i.referenced_by.is_empty() => {
             fix.instead = Some(match create {
                 Ok(create) => blocked(c, field, i, create.as_deref()),
-                Err(why) => why,
+                Err(why) => why.to_string(),
             });
         }
         (Ok(None), _) => fix.statements = vec![drop(c, i)],
         (Ok(Some(_)), Some(k)) if c.partitioned => match swap(c, field, i, k) {
             Ok(s) => fix.statements = vec![s],
-            Err(why) => fix.instead = Some(why),
+            Err(why) => fix.instead = Some(why.to_string()),
         },
         (Ok(Some(create)), Some(k)) => {
             let name = ident(&new_name(c, field, i));
@@ -91,7 +91,7 @@ pub(super) fn scoped(c: &CollectionFacts, field: &str, i: &IndexFacts, built: bo
             ];
         }
         (Ok(Some(create)), None) => fix.statements = vec![create, drop(c, i)],
-        (Err(why), _) => fix.instead = Some(why),
+        (Err(why), _) => fix.instead = Some(why.to_string()),
     }
     fix
 }
@@ -99,7 +99,7 @@ pub(super) fn scoped(c: &CollectionFacts, field: &str, i: &IndexFacts, built: bo
 /// The statement that builds `i`'s twin led by `field`: `i`'s own definition (keys with their
 /// order, operator class and collation, `INCLUDE`, `NULLS NOT DISTINCT`, storage, predicate)
 /// with `field` first. Err: why it cannot be written.
-fn create(c: &CollectionFacts, field: &str, i: &IndexFacts) -> Result<String, String> {
+fn create(c: &CollectionFacts, field: &str, i: &IndexFacts) -> Result<String, FixError> {
     let def = i.definition.as_deref().unwrap_or_default();
     let Some((method, rest)) = split_definition(def) else {
         return Err(unreadable(def));
@@ -121,7 +121,7 @@ fn swap(
     field: &str,
     i: &IndexFacts,
     k: &Constraint,
-) -> Result<String, String> {
+) -> Result<String, FixError> {
     let Some((head, tail)) = k.definition.split_once('(') else {
         return Err(unreadable(&k.definition));
     };
@@ -135,11 +135,10 @@ fn swap(
 }
 
 /// Why no statement is printed for a definition tenantbench cannot rewrite.
-fn unreadable(def: &str) -> String {
-    format!(
-        "no command: tenantbench could not read the definition {def:?}; build the tenant-scoped \
-         unique index by hand, then drop the old one"
-    )
+fn unreadable(def: &str) -> FixError {
+    FixError::Unreadable {
+        definition: def.to_string(),
+    }
 }
 
 /// The statement that drops `i`: its constraint, or the index.
@@ -417,5 +416,18 @@ mod tests {
         };
         let n = new_name(&c, "companyId", &i);
         assert!(n.len() <= 63 && n.ends_with("_idx"), "{n}");
+    }
+
+    #[test]
+    fn a_definition_it_cannot_read_gets_no_command() {
+        let mut c = members(false);
+        let mut i = email_key(&mut c);
+        i.definition = Some("CREATE TABLE x".into());
+        assert_eq!(
+            scoped(&c, "companyId", &i, false).instead.as_deref(),
+            Some(
+                "no command: tenantbench could not read the definition \"CREATE TABLE x\"; build the tenant-scoped unique index by hand, then drop the old one"
+            )
+        );
     }
 }

@@ -156,8 +156,7 @@ impl Driver for PgDriver {
                 let whole = v.whole();
                 let parts = (0..n)
                     .map(|j| whole.share((j, n)).map(|s| Self::per_pool(&s) as i64))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(PgError::State)?;
+                    .collect::<Result<Vec<_>, _>>()?;
                 (parts, i64::from(n))
             }
         };

@@ -72,6 +72,9 @@ pub enum PgError {
     /// The layout or the data is not what the command needs.
     #[error("{0}")]
     State(String),
+    /// A load generator's share of a variant has no worker.
+    #[error(transparent)]
+    Share(#[from] crate::scenario::ShareError),
 }
 
 /// Adds what the harness was doing to a driver error.

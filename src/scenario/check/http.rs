@@ -99,11 +99,11 @@ fn check_endpoint(
             ),
         ));
     }
-    let path = Template::parse(path, false).map_err(|x| c.err(em.request.span(), x))?;
+    let path = Template::parse(path, false).map_err(|x| c.err(em.request.span(), x.to_string()))?;
     let body = em
         .body
         .as_ref()
-        .map(|b| Template::parse(b.get_ref(), false).map_err(|x| c.err(b.span(), x)))
+        .map(|b| Template::parse(b.get_ref(), false).map_err(|x| c.err(b.span(), x.to_string())))
         .transpose()?;
     let expect = expected_statuses(c, em)?;
     let (line, col, _) = crate::spans::locate(c.text(), em.request.span());

@@ -117,8 +117,8 @@ pub(in crate::scenario) fn check_operations(
             None => None,
             Some(s) => {
                 let text = s.get_ref();
-                let compiled =
-                    compile_sql(text).map_err(|(off, msg)| c.err(inside(c, s, off), msg))?;
+                let compiled = compile_sql(text)
+                    .map_err(|(off, e)| c.err(inside(c, s, off), e.to_string()))?;
                 let head = text.trim_start().to_ascii_lowercase();
                 if read_only && !(head.starts_with("select") || head.starts_with("with")) {
                     return Err(c.err(
