@@ -385,7 +385,7 @@ fn bad_migrations_are_reported_where_they_are_written() {
         ),
         (
             "negative rate",
-            base.replace("\"dedicated\" }", "\"dedicated\", rate = -5 }"),
+            base.replace("\"dedicated\" }", "\"dedicated\", copy_rate = -5 }"),
             "-5",
             "expected a copy rate in records per second (0: unlimited)",
         ),
