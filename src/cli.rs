@@ -142,8 +142,8 @@ ENDPOINTS (tenant T, record number N, order status S):
   tenantbench load --scenario scenarios/quickstart.toml --layout per-tenant --indexes compound \\
       --host http://127.0.0.1:8080
 
-Each goose user is bound to a tenant drawn by the scenario's tenant choice (again at each new
-phase); closed-loop variants run `concurrency` users, open-loop variants `workers` users under
+Each request's tenant is drawn by the scenario's tenant choice (with `session_ops = N` a goose
+user keeps one for N requests, as a logged-in session does); closed-loop variants run `concurrency` users, open-loop variants `workers` users under
 goose's throttle at `rate` requests/s. Timings run from each request's start to its last body
 byte; goose users are closed loops: docs/http.md says what that means for coordinated omission.")]
     Load(LoadArgs),

@@ -43,7 +43,9 @@ fn data_key(v: &Variant) -> DataKey {
 /// # Errors
 /// Bad flags or scenario, an unwritable run directory, an unreachable server.
 pub async fn run(a: RunArgs) -> Result<u8> {
-    run_plan(RunPlan::resolve(&a)?).await
+    let plan = RunPlan::resolve(&a)?;
+    super::settings::database_ops(&plan.scenario, "run")?;
+    run_plan(plan).await
 }
 
 /// Runs a resolved plan (`run`'s, or `load`'s through the API); returns the exit status.

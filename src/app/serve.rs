@@ -41,6 +41,7 @@ impl ServePlan {
     pub fn resolve(a: &ServeArgs) -> Result<ServePlan> {
         let t = &a.target;
         let s = load_scenario(&t.scenario, t.prefix.as_deref(), t.scale)?;
+        super::settings::database_ops(&s, "serve")?;
         super::settings::generated_data(&s, "serve")?;
         if let Some(id) = &a.variant {
             let Some(v) = s.matrix.variants.iter().find(|v| v.id() == *id).cloned() else {

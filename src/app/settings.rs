@@ -72,6 +72,27 @@ pub fn generated_data(s: &Scenario, command: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a scenario whose mix has an operation only its `[http]` API answers, for a command
+/// that runs the mix on a database.
+///
+/// # Errors
+/// The mix draws an `[[http.endpoint]]`'s own operation.
+pub fn database_ops(s: &Scenario, command: &str) -> Result<()> {
+    if let Some(op) = s.api_only_op() {
+        let at = s
+            .http
+            .as_ref()
+            .and_then(|h| h.endpoint(op))
+            .map_or_else(|| s.path.display().to_string(), |e| e.at.clone());
+        bail!(
+            "{at}: operation `{}` is an [[http.endpoint]] of the team's API, which no database runs; `{command}` runs the mix on a database: measure it with `tenantbench load`, or add an [[operation]] named `{}` with its query",
+            op.name(),
+            op.name()
+        );
+    }
+    Ok(())
+}
+
 impl SeedSettings {
     /// Resolves the seeding flags over the scenario's `[load]`.
     ///

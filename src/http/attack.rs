@@ -1,8 +1,8 @@
 //! The goose attack of `tenantbench load`: one goose user per closed-loop worker (or per
-//! open-loop worker, under goose's throttle), each bound to a tenant drawn by the scenario's
-//! tenant choice, issuing the workload's operations as the API's endpoints and recording each
-//! one, timed to its last body byte, into tenantbench's histograms through
-//! [`External`].
+//! open-loop worker, under goose's throttle), each operation's tenant drawn by the scenario's
+//! tenant choice (or a user bound to one for `session_ops` operations), issuing the
+//! workload's operations as the API's endpoints and recording each one, timed to its last body
+//! byte, into tenantbench's histograms through [`External`].
 //!
 //! One transaction, not one per operation: the mix can differ by phase and by tenant class,
 //! and goose's transaction weights are fixed for a whole attack. Its requests are named by
@@ -75,7 +75,9 @@ pub struct AttackPlan {
     pub reports: Vec<PathBuf>,
     /// Seed of the users' random streams.
     pub seed: u64,
-    /// A user draws a new tenant after this many operations (`None`: once per phase).
+    /// A user keeps its tenant for this many operations, then draws another (a session);
+    /// `None`: every operation draws its tenant, so requests per tenant follow the tenant
+    /// choice whatever the number of users.
     pub session_ops: Option<u64>,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -181,8 +183,8 @@ fn merged_p99<'a>(
     (!all.is_empty()).then(|| all.value_at_quantile(0.99))
 }
 
-/// A user's state: its random streams (one for its tenants, so every variant and trial binds
-/// user `i` to the same tenants; one for its operations), its tenant, the phase it drew the
+/// A user's state: its random streams (one for its tenants, so every variant and trial draws
+/// the same tenants for user `i`; one for its operations), its tenant, the phase it drew the
 /// tenant in, and the operations sent for it.
 #[derive(Debug, Clone)]
 struct UserState {
@@ -344,9 +346,9 @@ fn bind_tenant(user: &mut GooseUser, sh: &Shared) {
     });
 }
 
-/// One operation: the user's tenant (drawn again when a new phase begins, so a phase's shares
-/// hold, and after `session_ops` operations), the workload's next operation for it, the call,
-/// the answer read to its end, and the record.
+/// One operation: its tenant (drawn for every operation by default; with `session_ops`, kept
+/// for that many and drawn again when a new phase begins, so a phase's shares hold), the
+/// workload's next operation for it, the call, the answer read to its end, and the record.
 async fn operation(user: &mut GooseUser, sh: &Shared) -> TransactionResult {
     let mut st = match user.get_session_data::<UserState>() {
         Some(s) => s.clone(),
@@ -356,7 +358,7 @@ async fn operation(user: &mut GooseUser, sh: &Shared) -> TransactionResult {
         }
     };
     let phase = sh.run.phase_now();
-    if phase != st.phase || sh.session_ops.is_some_and(|n| st.sent >= n) {
+    if phase != st.phase || sh.session_ops.is_none_or(|n| st.sent >= n) {
         st.tenant = sh.workload.tenant(&mut st.tenants, phase);
         st.phase = phase;
         st.sent = 0;

@@ -193,6 +193,32 @@ pub fn valid_env_name(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// An endpoint's own operation: a valid name is the mix's to draw, a bad one or a second
+    /// endpoint for it is refused where it is written.
+    #[test]
+    fn endpoints_name_operations_of_their_own() {
+        let base = "name = \"api\"\n[population]\ntenants = 3\ndocuments = 30\ndistribution = \"uniform\"\n\
+                    [workload]\nmix = { open_deals = 1 }\n\
+                    [http]\nbase_url_env = \"X\"\ntenants = \"t.csv\"\n\
+                    [[http.endpoint]]\nop = \"open_deals\"\nrequest = \"GET /deals?stage=open\"\n";
+        let parse = |t: &str| crate::scenario::Scenario::parse(std::path::Path::new("a.toml"), t);
+        let s = parse(base).expect("parses");
+        assert_eq!(s.api_only_op().map(|o| o.name()), Some("open_deals"));
+        let bad = parse(&base.replace("\"open_deals\"\nrequest", "\"Open Deals\"\nrequest"))
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            bad.contains("a.toml:12:6") && bad.contains("a name of your own"),
+            "{bad}"
+        );
+        let twice = format!("{base}[[http.endpoint]]\nop = \"open_deals\"\nrequest = \"GET /x\"\n");
+        let e = parse(&twice).expect_err("refused").to_string();
+        assert!(
+            e.contains("a.toml:15:6") && e.contains("a second endpoint for open_deals"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn templates_name_their_placeholders_and_leave_json_alone() {
         let t = Template::parse("/api/orders/{n}?t={tenant}", false).unwrap();

@@ -121,8 +121,8 @@ pub struct WorkloadSpec {
     /// operations still owed are counted as unissued (`overrun_s`); `None`: as long as the
     /// duration, so an overloaded trial takes at most twice its length.
     pub overrun: Option<Duration>,
-    /// `load`: a goose user draws a new tenant after this many operations (`session_ops`), as
-    /// a new session would; `None`: once per phase.
+    /// `load`: a goose user keeps its tenant for this many operations (`session_ops`), as a
+    /// session would, then draws another; `None`: every operation draws its tenant.
     pub session_ops: Option<u64>,
 }
 
@@ -291,17 +291,18 @@ impl Scenario {
         let index_profiles = check::check_profiles(&c, &model.index_profile)?;
         let load = check::check_load(&c, &model.load, &index_profiles)?;
         let operations = check::check_operations(&c, &model.operation, target.is_some())?;
+        let own_ops = check::own_ops(&c, &model, &operations)?;
         let workload = match &model.workload {
-            Some(w) => check::check_workload(&c, w, &population, &operations)?,
+            Some(w) => check::check_workload(&c, w, &population, &own_ops)?,
             None => default_workload(),
         };
-        let phases = check::check_phases(&c, &model.phase, &population, &workload, &operations)?;
+        let phases = check::check_phases(&c, &model.phase, &population, &workload, &own_ops)?;
         let mut faults = check::check_faults(&c, &model.fault, &workload, population.tenants)?;
         let connections = check::check_connections(&c, &model.connections)?;
         let http = model
             .http
             .as_ref()
-            .map(|h| check::check_http(&c, h))
+            .map(|h| check::check_http(&c, h, &own_ops))
             .transpose()?;
         let default_layout = model.layout.default.unwrap_or(Layout::Shared);
         let profile_names = profile_names(&index_profiles);
@@ -363,6 +364,14 @@ impl Scenario {
             Some(t) => Placement::existing(&t.database, population.tenants.len()),
             None => Placement::with_prefix(&self.prefix, &self.hybrid_rules, population, layout),
         }
+    }
+
+    /// The first operation the workload can draw that no database runs: one only an
+    /// `[[http.endpoint]]` names (a team's API call, which `load` sends to its API).
+    pub fn api_only_op(&self) -> Option<Op> {
+        self.mix_ops()
+            .into_iter()
+            .find(|op| !op.is_builtin() && !self.operations.iter().any(|o| o.op == *op))
     }
 
     /// The first operation the workload can draw that writes, if any.

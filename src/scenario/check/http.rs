@@ -16,6 +16,7 @@ const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 pub(in crate::scenario) fn check_http(
     c: &Checker,
     m: &Spanned<HttpModel>,
+    own: &[Op],
 ) -> Result<HttpSpec, ScenarioError> {
     let h = m.get_ref();
     let env = h.base_url_env.get_ref();
@@ -41,7 +42,7 @@ pub(in crate::scenario) fn check_http(
     };
     let mut endpoints: Vec<Endpoint> = Vec::new();
     for e in &h.endpoint {
-        let endpoint = check_endpoint(c, e.get_ref(), &endpoints)?;
+        let endpoint = check_endpoint(c, e.get_ref(), &endpoints, own)?;
         endpoints.push(endpoint);
     }
     if endpoints.is_empty() {
@@ -85,8 +86,9 @@ fn check_endpoint(
     c: &Checker,
     em: &EndpointModel,
     earlier: &[Endpoint],
+    own: &[Op],
 ) -> Result<Endpoint, ScenarioError> {
-    let op = endpoint_op(c, em, earlier)?;
+    let op = endpoint_op(c, em, earlier, own)?;
     let req = em.request.get_ref().trim();
     let (method, path) = req.split_once(' ').unwrap_or((req, ""));
     let path = path.trim();
@@ -118,20 +120,20 @@ fn check_endpoint(
     })
 }
 
-/// The operation an endpoint stands for: a known one without an endpoint among `earlier`.
-fn endpoint_op(c: &Checker, em: &EndpointModel, earlier: &[Endpoint]) -> Result<Op, ScenarioError> {
-    let Some(op) = Op::ALL
-        .iter()
-        .copied()
-        .find(|o| o.name() == em.op.get_ref())
+/// The operation an endpoint stands for — a built-in, an `[[operation]]`, or a name of the
+/// endpoint's own (all in `own`, interned by [`super::own_ops`]) — without an endpoint among
+/// `earlier`.
+fn endpoint_op(
+    c: &Checker,
+    em: &EndpointModel,
+    earlier: &[Endpoint],
+    own: &[Op],
+) -> Result<Op, ScenarioError> {
+    let name = em.op.get_ref();
+    let Some(op) = Op::builtin(name).or_else(|| own.iter().copied().find(|o| o.name() == name))
     else {
-        return Err(c.err(
-            em.op.span(),
-            format!(
-                "unknown operation; expected one of {}",
-                Op::ALL.map(|o| o.name()).join(", ")
-            ),
-        ));
+        // own_ops interned every valid name; an invalid one was refused there.
+        return Err(c.err(em.op.span(), "unknown operation"));
     };
     if earlier.iter().any(|x| x.op == op) {
         return Err(c.err(

@@ -28,7 +28,7 @@ pub(super) use http::check_http;
 pub(super) use layout::check_hybrid;
 pub(super) use load::{check_load, check_profiles};
 pub(super) use matrix::{MatrixInputs, check_connections, check_matrix};
-pub(super) use operation::check_operations;
+pub(super) use operation::{check_operations, own_ops};
 pub(super) use phases::check_phases;
 pub(super) use population::{check_mix, check_population};
 pub(super) use target::check_target;

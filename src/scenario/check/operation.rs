@@ -66,7 +66,7 @@ fn json(c: &Checker, v: &Spanned<String>, what: &str) -> Result<Tpl, ScenarioErr
 }
 
 /// Whether a name can be an operation's: a lower-case letter, then letters, digits and `_`.
-fn valid_name(n: &str) -> bool {
+pub(super) fn valid_name(n: &str) -> bool {
     n.len() <= 40
         && n.starts_with(|c: char| c.is_ascii_lowercase())
         && n.chars()
@@ -152,6 +152,34 @@ pub(in crate::scenario) fn check_operations(
             mongodb,
             sql,
         });
+    }
+    Ok(out)
+}
+
+/// The scenario's own operations a mix may name: its `[[operation]]`s, then the operations only
+/// an `[[http.endpoint]]` names (a team's API call, `op = "open_deals"`, which `load` sends and
+/// no database runs), interned in file order.
+pub(in crate::scenario) fn own_ops(
+    c: &Checker,
+    model: &crate::scenario::model::FileModel,
+    operations: &[OperationSpec],
+) -> Result<Vec<Op>, ScenarioError> {
+    let mut out: Vec<Op> = operations.iter().map(|o| o.op).collect();
+    let Some(http) = &model.http else {
+        return Ok(out);
+    };
+    for e in &http.get_ref().endpoint {
+        let name = e.get_ref().op.get_ref();
+        if Op::builtin(name).is_some() || out.iter().any(|o| o.name() == name.as_str()) {
+            continue;
+        }
+        if !valid_name(name) {
+            return Err(c.err(
+                e.get_ref().op.span(),
+                "expected a built-in operation, an [[operation]] of this file, or a name of your own of at most 40 lower-case letters, digits and '_', starting with a letter",
+            ));
+        }
+        out.push(Op::named(name).map_err(|x| c.err(e.get_ref().op.span(), x.to_string()))?);
     }
     Ok(out)
 }

@@ -14,7 +14,6 @@ use crate::pacing::{Pacer, StopCondition};
 use crate::population::{PopulationSpec, Tier};
 use crate::scenario::migration::{MigrationSpec, TenantPick};
 use crate::scenario::model::{MigrateModel, OpMixModel, PhaseModel};
-use crate::scenario::operation::OperationSpec;
 use crate::scenario::{PhaseSpec, ScenarioError, WorkloadSpec};
 
 /// The names a class key may take: tiers and the population's roles.
@@ -32,7 +31,7 @@ pub(in crate::scenario) fn check_phases(
     list: &[Spanned<PhaseModel>],
     p: &PopulationSpec,
     w: &WorkloadSpec,
-    ops: &[OperationSpec],
+    ops: &[Op],
 ) -> Result<Vec<PhaseSpec>, ScenarioError> {
     let classes = class_names(p);
     let run_end = match w.stop {
@@ -288,7 +287,7 @@ fn check_mixes(
     c: &Checker,
     mix: &BTreeMap<Spanned<String>, Spanned<OpMixModel>>,
     classes: &[String],
-    ops: &[OperationSpec],
+    ops: &[Op],
 ) -> Result<ClassMixes, ScenarioError> {
     let mut mixes = Vec::new();
     for (k, v) in mix {

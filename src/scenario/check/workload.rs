@@ -10,31 +10,28 @@ use crate::op::Op;
 use crate::pacing::{Arrivals, Pacer, StopCondition};
 use crate::population::{PopulationSpec, rank_of};
 use crate::scenario::model::{ArrivalsModel, OpMixModel, TenantChoiceModel, WorkloadModel};
-use crate::scenario::operation::OperationSpec;
 use crate::scenario::{ScenarioError, TenantChoiceSpec, WorkloadSpec, default_workload};
 
-/// An operation mix: weights >= 0 for built-ins and the scenario's own operations (`ops`), at
-/// least one > 0; only positive weights are kept, built-ins first in catalogue order, then the
-/// scenario's in file order.
+/// An operation mix: weights >= 0 for built-ins and the scenario's own operations (`ops`:
+/// its `[[operation]]`s and `[[http.endpoint]]` names), at least one > 0; only positive weights
+/// are kept, built-ins first in catalogue order, then the scenario's in file order.
 pub(in crate::scenario) fn check_op_mix(
     c: &Checker,
     mix: &Spanned<OpMixModel>,
-    ops: &[OperationSpec],
+    ops: &[Op],
 ) -> Result<Vec<(Op, f64)>, ScenarioError> {
     let mut out = Vec::new();
     for (k, v) in mix.get_ref() {
         let name = k.get_ref();
-        let Some(op) = Op::builtin(name).or_else(|| {
-            ops.iter()
-                .find(|o| o.op.name() == name.as_str())
-                .map(|o| o.op)
-        }) else {
+        let Some(op) =
+            Op::builtin(name).or_else(|| ops.iter().copied().find(|o| o.name() == name.as_str()))
+        else {
             let mut names: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
-            names.extend(ops.iter().map(|o| o.op.name()));
+            names.extend(ops.iter().map(|o| o.name()));
             return Err(c.err(
                 k.span(),
                 format!(
-                    "unknown operation `{name}`; expected one of {} (or an [[operation]] of this file)",
+                    "unknown operation `{name}`; expected one of {} (or an [[operation]] or [[http.endpoint]] of this file)",
                     names.join(", ")
                 ),
             ));
@@ -62,7 +59,7 @@ pub(in crate::scenario) fn check_workload(
     c: &Checker,
     w: &Spanned<WorkloadModel>,
     p: &PopulationSpec,
-    ops: &[OperationSpec],
+    ops: &[Op],
 ) -> Result<WorkloadSpec, ScenarioError> {
     let m = w.get_ref();
     let d = default_workload();
