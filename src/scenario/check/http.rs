@@ -130,8 +130,7 @@ fn endpoint_op(
     own: &[Op],
 ) -> Result<Op, ScenarioError> {
     let name = em.op.get_ref();
-    let Some(op) = Op::builtin(name).or_else(|| own.iter().copied().find(|o| o.name() == name))
-    else {
+    let Some(op) = super::workload::op_named(name, own) else {
         // own_ops interned every valid name; an invalid one was refused there.
         return Err(c.err(em.op.span(), "unknown operation"));
     };

@@ -12,6 +12,11 @@ use crate::population::{PopulationSpec, rank_of};
 use crate::scenario::model::{ArrivalsModel, OpMixModel, TenantChoiceModel, WorkloadModel};
 use crate::scenario::{ScenarioError, TenantChoiceSpec, WorkloadSpec, default_workload};
 
+/// The operation named `name`: a built-in, else one of the scenario's own (`own`).
+pub(in crate::scenario) fn op_named(name: &str, own: &[Op]) -> Option<Op> {
+    Op::builtin(name).or_else(|| own.iter().copied().find(|o| o.name() == name))
+}
+
 /// An operation mix: weights >= 0 for built-ins and the scenario's own operations (`ops`:
 /// its `[[operation]]`s and `[[http.endpoint]]` names), at least one > 0; only positive weights
 /// are kept, built-ins first in catalogue order, then the scenario's in file order.
@@ -23,9 +28,7 @@ pub(in crate::scenario) fn check_op_mix(
     let mut out = Vec::new();
     for (k, v) in mix.get_ref() {
         let name = k.get_ref();
-        let Some(op) =
-            Op::builtin(name).or_else(|| ops.iter().copied().find(|o| o.name() == name.as_str()))
-        else {
+        let Some(op) = op_named(name, ops) else {
             let mut names: Vec<&str> = Op::ALL.iter().map(|o| o.name()).collect();
             names.extend(ops.iter().map(|o| o.name()));
             return Err(c.err(
